@@ -1,13 +1,8 @@
 import { z } from "zod";
+import { Usage } from "../../schemas/usage.ts";
 
-/** Token usage of one model call or a whole run (the four counters the Messages API reports). */
-export const Usage = z.object({
-  input: z.number().int().nonnegative(),
-  output: z.number().int().nonnegative(),
-  cacheRead: z.number().int().nonnegative(),
-  cacheWrite: z.number().int().nonnegative(),
-});
-export type Usage = z.infer<typeof Usage>;
+// Usage is a fixed point (it is part of every GenerationRecord); its one definition lives in schemas/.
+export { Usage };
 
 export const zeroUsage = (): Usage => ({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0 });
 export const addUsage = (a: Usage, b: Usage): Usage => ({

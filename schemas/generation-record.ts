@@ -1,0 +1,74 @@
+import { z } from "zod";
+import {
+  GenerationNumber,
+  GenerationOutcome,
+  LabBranch,
+  OUTCOMES_NEEDING_REASON,
+  TERMINAL_OUTCOMES,
+} from "./generation.ts";
+import { ReviewVerdict } from "./review.ts";
+import { Usage } from "./usage.ts";
+
+/** Producers keep the tail of test output within this; the record is for lessons, not archives. */
+export const TEST_OUTPUT_MAX_CHARS = 16_384;
+
+export const TestStage = z.object({
+  passed: z.boolean(),
+  /** null when the test process was killed (timeout, signal) before exiting. */
+  exitCode: z.number().int().nullable(),
+  testCount: z.number().int().nonnegative(),
+  output: z.string().max(TEST_OUTPUT_MAX_CHARS),
+});
+export type TestStage = z.infer<typeof TestStage>;
+
+export const Verification = z.object({
+  passed: z.boolean(),
+  stages: z.object({
+    tests: TestStage,
+    schemaFingerprintOk: z.boolean(),
+    acceptanceOk: z.boolean(),
+    review: ReviewVerdict.nullable(),
+  }),
+  durationMs: z.number().nonnegative(),
+});
+export type Verification = z.infer<typeof Verification>;
+
+/**
+ * One generation in the lineage. Versioned so older records migrate stepwise; strict so a record
+ * from a newer Loom (or a corrupted one) fails loudly instead of losing fields on rewrite.
+ */
+export const GenerationRecord = z
+  .strictObject({
+    version: z.literal(1),
+    generation: GenerationNumber,
+    parent: GenerationNumber.nullable(),
+    branch: LabBranch,
+    programHash: z.string().regex(/^[0-9a-f]{64}$/, "expected a lowercase sha256 hex digest"),
+    outcome: GenerationOutcome,
+    reason: z.string().nullable(),
+    createdAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime().nullable(),
+    containerId: z.string().min(1).nullable(),
+    tokens: Usage,
+    fitness: z.number().nullable(),
+    verification: Verification.nullable(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.branch !== `lab/gen-${r.generation}`) {
+      ctx.addIssue({ code: "custom", path: ["branch"], message: `branch must be lab/gen-${r.generation}` });
+    }
+    if (r.parent !== null && r.parent >= r.generation) {
+      ctx.addIssue({ code: "custom", path: ["parent"], message: "parent must be an earlier generation" });
+    }
+    if (TERMINAL_OUTCOMES.includes(r.outcome) && r.finishedAt === null) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["finishedAt"],
+        message: `a ${r.outcome} generation needs finishedAt`,
+      });
+    }
+    if (OUTCOMES_NEEDING_REASON.includes(r.outcome) && !r.reason?.trim()) {
+      ctx.addIssue({ code: "custom", path: ["reason"], message: `a ${r.outcome} generation needs a reason` });
+    }
+  });
+export type GenerationRecord = z.infer<typeof GenerationRecord>;

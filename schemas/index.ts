@@ -1,0 +1,56 @@
+import type { z } from "zod";
+import { ChatRequest } from "./chat.ts";
+import { EvalRequest, EvalResponse } from "./eval.ts";
+import { GenerationNumber, GenerationOutcome, LabBranch } from "./generation.ts";
+import { GenerationRecord, TestStage, Verification } from "./generation-record.ts";
+import { LabState, LabStatus, ToolCallCounts } from "./lab-status.ts";
+import { ProgramContract } from "./program.ts";
+import { ReviewVerdict } from "./review.ts";
+import {
+  CommitSha,
+  ErrorBody,
+  PromoteRequest,
+  PromoteResponse,
+  RollbackRequest,
+  RollbackResponse,
+  SpawnRequest,
+  SpawnResponse,
+} from "./supervisor.ts";
+import { Usage } from "./usage.ts";
+
+export * from "./chat.ts";
+export * from "./eval.ts";
+export * from "./generation.ts";
+export * from "./generation-record.ts";
+export * from "./lab-status.ts";
+export * from "./program.ts";
+export * from "./review.ts";
+export * from "./supervisor.ts";
+export * from "./usage.ts";
+
+/** Every fixed point by name: snapshot tests and generated docs iterate over this one list. */
+export const fixedPointSchemas: Record<string, z.ZodType> = {
+  Usage,
+  EvalRequest,
+  EvalResponse,
+  LabState,
+  ToolCallCounts,
+  LabStatus,
+  GenerationNumber,
+  LabBranch,
+  GenerationOutcome,
+  CommitSha,
+  SpawnRequest,
+  SpawnResponse,
+  PromoteRequest,
+  PromoteResponse,
+  RollbackRequest,
+  RollbackResponse,
+  ErrorBody,
+  ReviewVerdict,
+  TestStage,
+  Verification,
+  GenerationRecord,
+  ChatRequest,
+  ProgramContract,
+};

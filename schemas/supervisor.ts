@@ -1,0 +1,83 @@
+import { z } from "zod";
+import { GenerationNumber, GenerationOutcome, LabBranch } from "./generation.ts";
+
+/** program.md travels in the spawn body; 64 KiB of UTF-8 is far beyond any useful contract. */
+export const PROGRAM_MAX_BYTES = 64 * 1024;
+export const REASON_MAX_CHARS = 4_000;
+
+const utf8Bytes = (s: string): number => new TextEncoder().encode(s).byteLength;
+
+/** Git object names: SHA-1 (40 hex) or SHA-256 (64 hex) repositories. */
+export const CommitSha = z
+  .string()
+  .regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, "expected a full lowercase commit sha");
+
+/** `POST /spawn`: start a Lab on a new generation from this program.md. */
+export const SpawnRequest = z.strictObject({
+  program: z
+    .string()
+    .min(1)
+    .max(PROGRAM_MAX_BYTES)
+    .refine((s) => s.trim() !== "", "program must not be only whitespace")
+    .refine(
+      (s) => utf8Bytes(s) <= PROGRAM_MAX_BYTES,
+      `program must be at most ${PROGRAM_MAX_BYTES} bytes of UTF-8`,
+    ),
+});
+export type SpawnRequest = z.infer<typeof SpawnRequest>;
+
+const branchMatchesGeneration = (v: { generation: number; branch: string }, ctx: z.RefinementCtx): void => {
+  if (v.branch !== `lab/gen-${v.generation}`) {
+    ctx.addIssue({ code: "custom", path: ["branch"], message: `branch must be lab/gen-${v.generation}` });
+  }
+};
+
+export const SpawnResponse = z
+  .object({
+    generation: GenerationNumber,
+    branch: LabBranch,
+    outcome: GenerationOutcome,
+    reason: z.string().nullable(),
+  })
+  .superRefine(branchMatchesGeneration);
+export type SpawnResponse = z.infer<typeof SpawnResponse>;
+
+/** `POST /promote`: merge `lab/gen-N` into main and tag it. */
+export const PromoteRequest = z.strictObject({ generation: GenerationNumber });
+export type PromoteRequest = z.infer<typeof PromoteRequest>;
+
+export const PromoteResponse = z
+  .object({
+    generation: GenerationNumber,
+    tag: z.string().regex(/^gen-[1-9][0-9]*$/, "expected a tag named gen-N"),
+    mergeCommit: CommitSha,
+  })
+  .superRefine((v, ctx) => {
+    if (v.tag !== `gen-${v.generation}`) {
+      ctx.addIssue({ code: "custom", path: ["tag"], message: `tag must be gen-${v.generation}` });
+    }
+  });
+export type PromoteResponse = z.infer<typeof PromoteResponse>;
+
+/** `POST /rollback`: discard `lab/gen-N`; the reason becomes a lesson. */
+export const RollbackRequest = z.strictObject({
+  generation: GenerationNumber,
+  reason: z.string().min(1).max(REASON_MAX_CHARS).optional(),
+});
+export type RollbackRequest = z.infer<typeof RollbackRequest>;
+
+export const RollbackResponse = z.object({
+  generation: GenerationNumber,
+  outcome: z.literal("rolled_back"),
+  reason: z.string(),
+});
+export type RollbackResponse = z.infer<typeof RollbackResponse>;
+
+/** Every non-2xx JSON body: a stable UPPER_SNAKE code and a message naming what was wrong. */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "expected an UPPER_SNAKE_CASE error code"),
+    message: z.string().min(1),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;

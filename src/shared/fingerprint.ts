@@ -1,0 +1,174 @@
+import { createHash } from "node:crypto";
+import { lstat, readdir, readFile, readlink } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { LoomError } from "./errors.ts";
+
+/** One file as both sources see it: repo-relative posix path and its bytes (a symlink's bytes are its target). */
+interface Entry {
+  path: string;
+  bytes: Uint8Array;
+}
+
+const DEFAULT_DIRS = ["schemas"] as const;
+
+/** Accepts repo-relative dirs like "schemas" or "schemas/"; refuses anything that escapes the repo. */
+function normalizeDirs(dirs: readonly string[]): string[] {
+  if (dirs.length === 0)
+    throw new LoomError("FINGERPRINT_INVALID", "dirs is empty; pass at least one repo-relative directory");
+  return dirs.map((d) => {
+    const norm = path.posix.normalize(d.replaceAll("\\", "/")).replace(/\/+$/, "");
+    if (
+      d.trim() === "" ||
+      path.posix.isAbsolute(norm) ||
+      norm === "." ||
+      norm === ".." ||
+      norm.startsWith("../")
+    ) {
+      throw new LoomError(
+        "FINGERPRINT_INVALID",
+        `dir ${JSON.stringify(d)} is not accepted; pass a relative path inside the repository, e.g. "schemas"`,
+      );
+    }
+    return norm;
+  });
+}
+
+/** Length-prefixed so no two different file sets can produce the same byte stream. */
+function digest(entries: readonly Entry[]): string {
+  const unique = new Map(entries.map((e) => [e.path, e]));
+  const sorted = [...unique.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const hash = createHash("sha256");
+  for (const e of sorted) {
+    const name = Buffer.from(e.path, "utf8");
+    hash.update(`${name.byteLength}:`).update(name).update(`${e.bytes.byteLength}:`).update(e.bytes);
+  }
+  return hash.digest("hex");
+}
+
+async function walk(root: string, rel: string, out: Entry[]): Promise<void> {
+  const abs = path.join(root, ...rel.split("/"));
+  let st: Awaited<ReturnType<typeof lstat>>;
+  try {
+    st = await lstat(abs);
+  } catch (err) {
+    // A missing dir contributes nothing, just as `git ls-tree` lists nothing for it.
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
+  }
+  if (st.isSymbolicLink()) out.push({ path: rel, bytes: Buffer.from(await readlink(abs), "utf8") });
+  else if (st.isFile()) out.push({ path: rel, bytes: await readFile(abs) });
+  else if (st.isDirectory()) {
+    for (const name of await readdir(abs)) await walk(root, `${rel}/${name}`, out);
+  }
+}
+
+/**
+ * sha256 over the sorted repo-relative paths and bytes of every file under `dirs` in the working
+ * tree. Independent of mtimes and readdir order; any rename, addition, removal or edit changes it.
+ */
+export async function schemaFingerprint(
+  repoRoot: string,
+  dirs: readonly string[] = DEFAULT_DIRS,
+): Promise<string> {
+  const wanted = normalizeDirs(dirs);
+  const root = path.resolve(repoRoot);
+  const st = await lstat(root).catch(() => undefined);
+  if (!st?.isDirectory()) {
+    throw new LoomError("FINGERPRINT_INVALID", `repoRoot ${JSON.stringify(repoRoot)} is not a directory`);
+  }
+  const entries: Entry[] = [];
+  for (const d of wanted) await walk(root, d, entries);
+  return digest(entries);
+}
+
+/** A failed git command; keeps stderr so callers can tell "unknown ref" from "not a repository". */
+class GitError extends LoomError {
+  constructor(
+    message: string,
+    readonly stderr: string,
+  ) {
+    super("GIT_FAILED", message);
+  }
+}
+
+async function git(repoRoot: string, args: string[], input?: string): Promise<Buffer> {
+  const r = await execa("git", args, {
+    cwd: repoRoot,
+    input,
+    encoding: "buffer",
+    reject: false,
+    stripFinalNewline: false,
+  });
+  if (r.exitCode !== 0) {
+    const stderr = Buffer.from(r.stderr).toString("utf8").trim();
+    throw new GitError(`git ${args[0]} failed in ${repoRoot}: ${stderr || r.shortMessage}`, stderr);
+  }
+  return Buffer.from(r.stdout);
+}
+
+async function resolveCommit(repoRoot: string, ref: string): Promise<string> {
+  try {
+    return (await git(repoRoot, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]))
+      .toString("utf8")
+      .trim();
+  } catch (err) {
+    // --quiet keeps stderr empty for a merely unknown ref; anything else (not a repo...) is reported as is.
+    if (err instanceof GitError && err.stderr === "") {
+      throw new LoomError(
+        "REF_NOT_FOUND",
+        `ref ${JSON.stringify(ref)} does not name a commit in ${repoRoot}`,
+      );
+    }
+    throw err;
+  }
+}
+
+/** Reads `git cat-file --batch` output: "<sha> <type> <size>\n<bytes>\n" per object. */
+function parseBatch(out: Buffer, count: number): Buffer[] {
+  const blobs: Buffer[] = [];
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const nl = out.indexOf(0x0a, at);
+    const header = out.subarray(at, nl).toString("utf8").split(" ");
+    const size = Number(header[2]);
+    if (nl < 0 || header[1] !== "blob" || !Number.isInteger(size)) {
+      throw new LoomError("GIT_FAILED", `unexpected git cat-file output: ${header.join(" ")}`);
+    }
+    blobs.push(out.subarray(nl + 1, nl + 1 + size));
+    at = nl + 1 + size + 1;
+  }
+  return blobs;
+}
+
+/**
+ * The same fingerprint as schemaFingerprint, computed from a git ref (branch, tag, sha) without a
+ * checkout, so the Supervisor can compare main with `lab/gen-N` directly.
+ */
+export async function schemaFingerprintAtRef(
+  repoRoot: string,
+  ref: string,
+  dirs: readonly string[] = DEFAULT_DIRS,
+): Promise<string> {
+  const wanted = normalizeDirs(dirs);
+  if (ref.trim() === "" || ref.startsWith("-")) {
+    throw new LoomError(
+      "FINGERPRINT_INVALID",
+      `ref ${JSON.stringify(ref)} is not accepted; pass a branch, tag or commit`,
+    );
+  }
+  const commit = await resolveCommit(repoRoot, ref);
+  const listing = await git(repoRoot, ["ls-tree", "-r", "-z", "--full-tree", commit, "--", ...wanted]);
+  const files: { path: string; sha: string }[] = [];
+  for (const line of listing.toString("utf8").split("\0")) {
+    const m = line.match(/^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s);
+    // Submodules ("commit" entries) have no bytes here; the working tree walk would see their files.
+    if (m?.[2] !== "blob") continue;
+    const p = m[4] ?? "";
+    if (wanted.some((d) => p === d || p.startsWith(`${d}/`))) files.push({ path: p, sha: m[3] ?? "" });
+  }
+  if (files.length === 0) return digest([]);
+  const batch = await git(repoRoot, ["cat-file", "--batch"], files.map((f) => `${f.sha}\n`).join(""));
+  const blobs = parseBatch(batch, files.length);
+  return digest(files.map((f, i) => ({ path: f.path, bytes: blobs[i] ?? Buffer.alloc(0) })));
+}
