@@ -3,6 +3,7 @@ import { ChatRequest } from "./chat.ts";
 import { EvalRequest, EvalResponse } from "./eval.ts";
 import { GenerationNumber, GenerationOutcome, LabBranch } from "./generation.ts";
 import { GenerationRecord, TestStage, Verification } from "./generation-record.ts";
+import { LabReport, LabStopReason } from "./lab-report.ts";
 import { LabState, LabStatus, ToolCallCounts } from "./lab-status.ts";
 import { ProgramContract } from "./program.ts";
 import { ReviewVerdict } from "./review.ts";
@@ -22,6 +23,7 @@ export * from "./chat.ts";
 export * from "./eval.ts";
 export * from "./generation.ts";
 export * from "./generation-record.ts";
+export * from "./lab-report.ts";
 export * from "./lab-status.ts";
 export * from "./program.ts";
 export * from "./review.ts";
@@ -36,6 +38,8 @@ export const fixedPointSchemas: Record<string, z.ZodType> = {
   LabState,
   ToolCallCounts,
   LabStatus,
+  LabStopReason,
+  LabReport,
   GenerationNumber,
   LabBranch,
   GenerationOutcome,

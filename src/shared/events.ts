@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LabStopReason } from "../../schemas/lab-report.ts";
 import { Usage } from "../../schemas/usage.ts";
 
 // Usage is a fixed point (it is part of every GenerationRecord); its one definition lives in schemas/.
@@ -14,7 +15,7 @@ export const addUsage = (a: Usage, b: Usage): Usage => ({
 export const totalTokens = (u: Usage): number => u.input + u.output + u.cacheRead + u.cacheWrite;
 
 /** Why an agent run stopped; every stop records one. */
-export const StopReason = z.enum(["end_turn", "iteration_cap", "token_budget", "aborted", "error"]);
+export const StopReason = LabStopReason;
 export type StopReason = z.infer<typeof StopReason>;
 
 /**

@@ -1,0 +1,63 @@
+import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { simpleGit } from "simple-git";
+import { LoomError } from "../shared/errors.ts";
+
+/** Loom's own scratch folder inside a workspace; kept out of every commit via .git/info/exclude. */
+export const WORKSPACE_STATE_DIR = ".loom";
+
+const LAB_AUTHOR = { name: "Loom Lab", email: "lab@loom.invalid" };
+
+/** Makes sure `.loom/` never lands in a Lab commit, whatever the workspace's own .gitignore says. */
+export async function excludeStateDir(workspace: string): Promise<void> {
+  const git = simpleGit(workspace);
+  const excludePath = join(workspace, (await git.revparse(["--git-path", "info/exclude"])).trim());
+  const current = await readFile(excludePath, "utf8").catch(() => "");
+  if (current.split("\n").some((l) => l.trim() === `/${WORKSPACE_STATE_DIR}/`)) return;
+  await mkdir(join(excludePath, ".."), { recursive: true });
+  await appendFile(excludePath, `${current && !current.endsWith("\n") ? "\n" : ""}/${WORKSPACE_STATE_DIR}/\n`);
+}
+
+/** Puts the workspace on `branch` (creating it at HEAD if needed) without touching the working tree. */
+export async function ensureBranch(workspace: string, branch: string): Promise<string> {
+  const git = simpleGit(workspace);
+  const current = (await git.revparse(["--abbrev-ref", "HEAD"])).trim();
+  if (current !== branch) await git.raw(["checkout", "-B", branch]);
+  return (await git.revparse(["HEAD"])).trim();
+}
+
+export interface CommitOutcome {
+  /** The new commit, or null when the Lab left nothing to commit. */
+  readonly commit: string | null;
+  /** Files that differ between `base` and the branch head after the commit. */
+  readonly filesChanged: string[];
+}
+
+/**
+ * Commits everything the Lab changed (new, modified and deleted files; ignored files stay out) on the
+ * current branch. Hooks are skipped: the workspace's hooks are code under test, not Loom's.
+ */
+export async function commitWork(workspace: string, base: string, message: string): Promise<CommitOutcome> {
+  const git = simpleGit(workspace).env({
+    ...process.env,
+    GIT_AUTHOR_NAME: LAB_AUTHOR.name,
+    GIT_AUTHOR_EMAIL: LAB_AUTHOR.email,
+    GIT_COMMITTER_NAME: LAB_AUTHOR.name,
+    GIT_COMMITTER_EMAIL: LAB_AUTHOR.email,
+  });
+  try {
+    await git.raw(["add", "-A"]);
+    const staged = (await git.raw(["diff", "--cached", "--name-only"])).trim();
+    let commit: string | null = null;
+    if (staged) {
+      await git.raw(["commit", "--no-verify", "-q", "-m", message]);
+      commit = (await git.revparse(["HEAD"])).trim();
+    }
+    const changed = (await git.raw(["diff", "--name-only", base, "HEAD"])).split("\n").filter(Boolean);
+    return { commit, filesChanged: changed };
+  } catch (err) {
+    throw new LoomError("LAB_COMMIT_FAILED", `could not commit the Lab's work: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
