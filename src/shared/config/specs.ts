@@ -1,0 +1,217 @@
+import {
+  bindHost,
+  filePath,
+  httpUrl,
+  networkName,
+  oneOf,
+  type ValueType,
+  wholeNumber,
+  word,
+} from "./value-types.ts";
+
+export const PRIME_MODEL_DEFAULT = "claude-sonnet-4-20250514";
+export const LAB_MODEL_DEFAULT = "claude-haiku-4-5-20251001";
+export const RUNTIMES = ["auto", "docker", "podman", "apple", "local"] as const;
+export const PROMOTE_MODES = ["auto", "manual"] as const;
+
+/**
+ * One configuration variable. `default` is raw text, parsed by `type` like any other value, so the
+ * env-template shows exactly what Loom uses. A variable without one says what unset means in `ifUnset`.
+ */
+export interface ConfigSpec<N extends string = string, T = unknown> {
+  readonly name: N;
+  /** One line; also the comment above the variable in env-template. */
+  readonly purpose: string;
+  readonly type: ValueType<T>;
+  readonly default?: string;
+  readonly ifUnset?: string;
+  /** Never echoed in messages. */
+  readonly secret?: boolean;
+}
+
+function spec<const N extends string, T, const D extends string | undefined = undefined>(
+  s: ConfigSpec<N, T> & { default?: D },
+): ConfigSpec<N, T> & { default: D } {
+  return { ...s, default: s.default as D };
+}
+
+const ms = (min: number, max: number) => wholeNumber(min, max);
+
+/** The single source for every variable Loom reads: Config, validation and env-template derive from it. */
+export const configSpecs = [
+  spec({
+    name: "ANTHROPIC_API_KEY",
+    purpose: "Anthropic API key; required by commands that call a model",
+    type: word("an API key"),
+    ifUnset: "commands that call a model refuse to start",
+    secret: true,
+  }),
+  spec({
+    name: "ANTHROPIC_BASE_URL",
+    purpose: "Prime's API base URL, the SDK's own variable (empty = the SDK's default)",
+    type: httpUrl,
+    ifUnset: "the SDK's default",
+  }),
+  spec({
+    name: "LOOM_MODEL",
+    purpose: "Model for Prime",
+    type: word("a model id"),
+    default: PRIME_MODEL_DEFAULT,
+  }),
+  spec({
+    name: "LOOM_LAB_API_KEY",
+    purpose: "API key for Labs (empty = ANTHROPIC_API_KEY)",
+    type: word("an API key"),
+    ifUnset: "ANTHROPIC_API_KEY",
+    secret: true,
+  }),
+  spec({
+    name: "LOOM_LAB_API_BASE",
+    purpose: "API base URL for Labs (empty = the SDK's default)",
+    type: httpUrl,
+    ifUnset: "the SDK's default",
+  }),
+  spec({
+    name: "LOOM_LAB_MODEL",
+    purpose: `Model for Labs (empty = LOOM_MODEL if set, else ${LAB_MODEL_DEFAULT})`,
+    type: word("a model id"),
+    ifUnset: `LOOM_MODEL if set, else ${LAB_MODEL_DEFAULT}`,
+  }),
+  spec({
+    name: "LOOM_LAB_TIMEOUT_MS",
+    purpose: "Wall-clock limit for one Lab run, in milliseconds",
+    type: ms(1000, 86_400_000),
+    default: "300000",
+  }),
+  spec({
+    name: "LOOM_MAX_ITERATIONS",
+    purpose: "Max tool-use iterations per turn (forwarded to Labs)",
+    type: wholeNumber(1, 1000),
+    default: "40",
+  }),
+  spec({
+    name: "LOOM_MAX_GENERATIONS",
+    purpose: "Max generations per Supervisor run (0 = unlimited)",
+    type: wholeNumber(0, 100_000, "unlimited"),
+    default: "5",
+  }),
+  spec({
+    name: "LOOM_TOKEN_BUDGET",
+    purpose: "Total token budget across generations (0 = unlimited)",
+    type: wholeNumber(0, undefined, "unlimited"),
+    default: "0",
+  }),
+  spec({
+    name: "LOOM_PLATEAU_WINDOW",
+    purpose: "Stop after this many generations without fitness improvement",
+    type: wholeNumber(1, 100),
+    default: "3",
+  }),
+  spec({
+    name: "LOOM_REPO_PATH",
+    purpose: "Repository Loom evolves (relative to the working directory)",
+    type: filePath,
+    default: ".",
+  }),
+  spec({
+    name: "LOOM_NETWORK",
+    purpose: "Container network shared by Prime and Labs",
+    type: networkName,
+    default: "loom-net",
+  }),
+  spec({
+    name: "LOOM_RUNTIME",
+    purpose: "Container runtime (auto picks the first available)",
+    type: oneOf(RUNTIMES),
+    default: "auto",
+  }),
+  spec({
+    name: "LOOM_STATE_DIR",
+    purpose: "Lineage, logs and run state (relative to LOOM_REPO_PATH)",
+    type: filePath,
+    default: ".loom",
+  }),
+  spec({
+    name: "LOOM_SUPERVISOR_PORT",
+    purpose: "Supervisor HTTP port",
+    type: wholeNumber(1, 65535),
+    default: "8400",
+  }),
+  spec({ name: "LOOM_PRIME_PORT", purpose: "Prime HTTP port", type: wholeNumber(1, 65535), default: "8401" }),
+  spec({ name: "LOOM_LAB_PORT", purpose: "Lab HTTP port", type: wholeNumber(1, 65535), default: "8402" }),
+  spec({
+    name: "LOOM_BIND_HOST",
+    purpose: "Address the HTTP servers listen on",
+    type: bindHost,
+    default: "127.0.0.1",
+  }),
+  spec({
+    name: "LOOM_SUPERVISOR_TOKEN",
+    purpose: "Bearer token the Supervisor requires (empty = no token)",
+    type: word("a token"),
+    ifUnset: "no token is required",
+    secret: true,
+  }),
+  spec({
+    name: "LOOM_PROMOTE",
+    purpose: "Promote verified generations automatically or wait for approval",
+    type: oneOf(PROMOTE_MODES),
+    default: "auto",
+  }),
+  spec({
+    name: "LOOM_REQUEST_TIMEOUT_MS",
+    purpose: "Timeout for one model request, in milliseconds",
+    type: ms(1000, 3_600_000),
+    default: "120000",
+  }),
+  spec({
+    name: "LOOM_MAX_RETRIES",
+    purpose: "Retries for a failed model request",
+    type: wholeNumber(0, 10),
+    default: "4",
+  }),
+  spec({
+    name: "LOOM_EVAL_TIMEOUT_MS",
+    purpose: "Timeout for one Lab eval request, in milliseconds",
+    type: ms(100, 600_000),
+    default: "5000",
+  }),
+  spec({
+    name: "LOOM_TOOL_TIMEOUT_MS",
+    purpose: "Timeout for one tool call, in milliseconds",
+    type: ms(1000, 3_600_000),
+    default: "120000",
+  }),
+  spec({
+    name: "LOOM_MAX_CONTEXT_MESSAGES",
+    purpose: "Messages kept in the model's context window",
+    type: wholeNumber(2, 10_000),
+    default: "20",
+  }),
+] as const;
+
+export type ConfigSpecs = typeof configSpecs;
+export type ConfigVarName = ConfigSpecs[number]["name"];
+
+/** LOOM_MAX_ITERATIONS → maxIterations, ANTHROPIC_API_KEY → anthropicApiKey. */
+type Camel<S extends string> = S extends `${infer H}_${infer T}`
+  ? `${Lowercase<H>}${Capitalize<Camel<T>>}`
+  : Lowercase<S>;
+export type ConfigKey<N extends string> = N extends `LOOM_${infer R}` ? Camel<R> : Camel<N>;
+
+export function configKey<N extends string>(name: N): ConfigKey<N> {
+  const words = name
+    .replace(/^LOOM_/, "")
+    .toLowerCase()
+    .split("_");
+  return words.map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1))).join("") as ConfigKey<N>;
+}
+
+type ValueOf<S> = S extends ConfigSpec<string, infer T> & { default: infer D }
+  ? D extends string
+    ? T
+    : T | undefined
+  : never;
+
+/** Every variable's parsed value, keyed by camelCase name; variables without a default may be undefined. */
+export type ConfigValues = { readonly [S in ConfigSpecs[number] as ConfigKey<S["name"]>]: ValueOf<S> };

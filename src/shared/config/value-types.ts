@@ -1,0 +1,71 @@
+import { isIP } from "node:net";
+
+/** How one variable's text becomes a value: `parse` returns undefined when the text is not accepted. */
+export interface ValueType<T> {
+  /** Completes "expected …" in error messages. */
+  readonly accepted: string;
+  readonly parse: (raw: string) => T | undefined;
+}
+
+/** A whole number in [min, max]; `zeroMeans` documents a special 0 such as "unlimited". */
+export function wholeNumber(min: number, max?: number, zeroMeans?: string): ValueType<number> {
+  const range = max === undefined ? `of at least ${min}` : `from ${min} to ${max}`;
+  const limit = max ?? Number.MAX_SAFE_INTEGER;
+  return {
+    accepted: `a whole number ${range}${zeroMeans ? ` (0 = ${zeroMeans})` : ""}`,
+    parse: (raw) => {
+      const text = raw.trim();
+      if (!/^\d{1,16}$/.test(text)) return undefined;
+      const n = Number(text);
+      return n >= min && n <= limit ? n : undefined;
+    },
+  };
+}
+
+export function oneOf<const T extends string>(choices: readonly T[]): ValueType<T> {
+  return {
+    accepted: `one of ${choices.join(", ")}`,
+    parse: (raw) => choices.find((c) => c === raw.trim()),
+  };
+}
+
+/** An absolute http(s) URL, returned as given (trimmed) so the SDK sees exactly what the user wrote. */
+export const httpUrl: ValueType<string> = {
+  accepted: "an http:// or https:// URL, e.g. http://127.0.0.1:8080",
+  parse: (raw) => {
+    const text = raw.trim();
+    if (!URL.canParse(text)) return undefined;
+    const url = new URL(text);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "" ? text : undefined;
+  },
+};
+
+/** Keys, tokens and model ids travel in headers and JSON: any whitespace in them is a copy-paste slip. */
+export function word(what: string): ValueType<string> {
+  return {
+    accepted: `${what} without spaces`,
+    parse: (raw) => (raw !== "" && !/\s/.test(raw) ? raw : undefined),
+  };
+}
+
+export const filePath: ValueType<string> = {
+  accepted: "a file system path",
+  parse: (raw) => (raw.trim() !== "" && !raw.includes("\0") ? raw : undefined),
+};
+
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+export const bindHost: ValueType<string> = {
+  accepted: "an IP address or host name, e.g. 127.0.0.1, ::1 or localhost",
+  parse: (raw) => {
+    const text = raw.trim();
+    return isIP(text) !== 0 || HOST_NAME.test(text) ? text : undefined;
+  },
+};
+
+/** A container network name as docker and podman accept it. */
+export const networkName: ValueType<string> = {
+  accepted: "a network name of letters, digits, '_', '.' or '-', starting with a letter or digit",
+  parse: (raw) => (/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(raw.trim()) ? raw.trim() : undefined),
+};
