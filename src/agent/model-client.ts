@@ -1,0 +1,255 @@
+import Anthropic, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from "@anthropic-ai/sdk";
+import { z } from "zod";
+import { ConfigError, LoomError } from "../shared/errors.ts";
+import { addUsage, type Usage, zeroUsage } from "../shared/events.ts";
+import type { ContentBlock, ModelPort, ModelRequest, ModelResponse } from "./model-port.ts";
+
+/** Stable codes for everything that can go wrong talking to the model. */
+export type ModelErrorCode =
+  | "MODEL_RATE_LIMITED"
+  | "MODEL_OVERLOADED"
+  | "MODEL_SERVER_ERROR"
+  | "MODEL_TIMEOUT"
+  | "MODEL_UNREACHABLE"
+  | "MODEL_BAD_RESPONSE"
+  | "MODEL_AUTH"
+  | "MODEL_BAD_REQUEST"
+  | "MODEL_ABORTED";
+
+/** A failed model call, after the client's own retries were used up. */
+export class ModelError extends LoomError {
+  declare readonly code: ModelErrorCode;
+  /** HTTP status, when the API answered. */
+  readonly status: number | undefined;
+  /** The API's request-id, for support tickets and logs. */
+  readonly requestId: string | undefined;
+  constructor(
+    code: ModelErrorCode,
+    message: string,
+    extra: { status?: number; requestId?: string | null; cause?: unknown } = {},
+  ) {
+    super(code, message, { cause: extra.cause });
+    this.status = extra.status;
+    this.requestId = extra.requestId ?? undefined;
+  }
+}
+
+const ModelClientConfig = z.object({
+  apiKey: z.string().min(1, "an API key is required (e.g. from ANTHROPIC_API_KEY)"),
+  baseURL: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }).optional(),
+  model: z.string().min(1, "a model name is required"),
+  timeoutMs: z.number().int().positive(),
+  maxRetries: z.number().int().min(0).max(10),
+  maxTokens: z.number().int().positive().optional(),
+});
+
+export interface ModelClientOptions extends z.input<typeof ModelClientConfig> {
+  /** A fetch implementation for the SDK (proxies, instrumentation); the global fetch otherwise. */
+  readonly fetch?: typeof globalThis.fetch;
+}
+
+export interface ModelClient extends ModelPort {
+  /** Tokens used by all successful calls so far. */
+  readonly usage: Usage;
+  /** Number of successful calls (SDK retries inside one call are not counted). */
+  readonly calls: number;
+}
+
+const DEFAULT_MAX_TOKENS = 8192;
+const EPHEMERAL = { type: "ephemeral" } as const;
+
+/**
+ * The real ModelPort over @anthropic-ai/sdk: bounded retries with backoff (the SDK honours
+ * retry-after / retry-after-ms), a per-request timeout, abort, usage accounting and prompt caching.
+ */
+export function createModelClient(options: ModelClientOptions): ModelClient {
+  const parsed = ModelClientConfig.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`model client option ${issue.path.join(".")}: ${issue.message}`);
+  }
+  const config = parsed.data;
+  const sdk = new Anthropic({
+    apiKey: config.apiKey,
+    baseURL: config.baseURL,
+    timeout: config.timeoutMs,
+    maxRetries: config.maxRetries,
+    fetch: options.fetch,
+  });
+  let usage = zeroUsage();
+  let calls = 0;
+
+  async function call(request: ModelRequest, signal?: AbortSignal): Promise<ModelResponse> {
+    if (signal?.aborted) throw aborted();
+    let message: unknown;
+    try {
+      message = await sdk.messages.create(
+        toParams(request, config.model, config.maxTokens ?? DEFAULT_MAX_TOKENS),
+        {
+          signal,
+        },
+      );
+    } catch (error) {
+      throw toModelError(error, signal, config.timeoutMs, config.maxRetries);
+    }
+    const response = toResponse(message);
+    usage = addUsage(usage, response.usage);
+    calls++;
+    return response;
+  }
+
+  return {
+    model: config.model,
+    call,
+    get usage() {
+      return usage;
+    },
+    get calls() {
+      return calls;
+    },
+  };
+}
+
+/** cache_control on the last tool and on the system block: tools + system form one cached prefix. */
+function toParams(
+  request: ModelRequest,
+  model: string,
+  maxTokens: number,
+): Anthropic.MessageCreateParamsNonStreaming {
+  const tools = request.tools.map((tool, i) =>
+    i === request.tools.length - 1 ? { ...tool, cache_control: EPHEMERAL } : tool,
+  );
+  return {
+    model,
+    max_tokens: request.maxTokens ?? maxTokens,
+    messages: [...request.messages],
+    // The API rejects empty text blocks, so an empty system prompt is left out.
+    ...(request.system ? { system: [{ type: "text", text: request.system, cache_control: EPHEMERAL }] } : {}),
+    ...(tools.length > 0 ? { tools } : {}),
+  };
+}
+
+const ApiMessage = z.looseObject({
+  content: z.array(z.looseObject({ type: z.string() })),
+  stop_reason: z.string().nullable(),
+  model: z.string(),
+  usage: z.looseObject({
+    input_tokens: z.number().int().nonnegative(),
+    output_tokens: z.number().int().nonnegative(),
+    cache_creation_input_tokens: z.number().int().nonnegative().nullish(),
+    cache_read_input_tokens: z.number().int().nonnegative().nullish(),
+  }),
+});
+
+function toResponse(message: unknown): ModelResponse {
+  const parsed = ApiMessage.safeParse(message);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ModelError(
+      "MODEL_BAD_RESPONSE",
+      `the model API answered 200 but not with a Messages response (${issue.path.join(".") || "body"}: ` +
+        `${issue.message}); check baseURL points at the Messages API`,
+    );
+  }
+  const { content, stop_reason, model, usage } = parsed.data;
+  return {
+    content: content as unknown as ContentBlock[],
+    stopReason: stop_reason,
+    model,
+    usage: {
+      input: usage.input_tokens,
+      output: usage.output_tokens,
+      cacheRead: usage.cache_read_input_tokens ?? 0,
+      cacheWrite: usage.cache_creation_input_tokens ?? 0,
+    },
+  };
+}
+
+const aborted = (cause?: unknown) =>
+  new ModelError("MODEL_ABORTED", "the model request was aborted because the run was cancelled", { cause });
+
+/** Maps an SDK failure to a ModelError; anything unrecognised (a bug) is returned unchanged. */
+function toModelError(
+  error: unknown,
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+  maxRetries: number,
+): unknown {
+  if (error instanceof ModelError) return error;
+  if (signal?.aborted || error instanceof APIUserAbortError) return aborted(error);
+  const tries = `${maxRetries + 1} attempt${maxRetries === 0 ? "" : "s"}`;
+  if (error instanceof APIConnectionTimeoutError) {
+    return new ModelError(
+      "MODEL_TIMEOUT",
+      `the model API did not answer within ${timeoutMs} ms (${tries}); raise the timeout or try again later`,
+      { cause: error },
+    );
+  }
+  if (error instanceof APIConnectionError) {
+    const reason = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+    return new ModelError(
+      "MODEL_UNREACHABLE",
+      `cannot reach the model API${reason} (${tries}); check the network and the base URL`,
+      { cause: error },
+    );
+  }
+  if (error instanceof APIError) {
+    const extra = { status: error.status, requestId: error.requestID, cause: error };
+    const detail = `${error.status} ${error.type ?? "error"}: ${error.apiMessage ?? error.message}`;
+    if (error.status === 429) {
+      const wait = error.headers?.get("retry-after");
+      const hint = wait ? `the API asks to wait ${wait} s` : "wait";
+      return new ModelError(
+        "MODEL_RATE_LIMITED",
+        `rate limited after ${tries} (${detail}); ${hint} and retry, or lower the request rate`,
+        extra,
+      );
+    }
+    if (error.status === 529 || error.type === "overloaded_error") {
+      return new ModelError(
+        "MODEL_OVERLOADED",
+        `the model API is overloaded after ${tries} (${detail}); retry later`,
+        extra,
+      );
+    }
+    if (error.status === 401 || error.status === 403) {
+      return new ModelError(
+        "MODEL_AUTH",
+        `the model API refused the credentials (${detail}); check the API key`,
+        extra,
+      );
+    }
+    if (error.status === 408) {
+      return new ModelError(
+        "MODEL_TIMEOUT",
+        `the model API timed out the request after ${tries} (${detail}); try again later`,
+        extra,
+      );
+    }
+    if (error.status !== undefined && error.status >= 500) {
+      return new ModelError(
+        "MODEL_SERVER_ERROR",
+        `the model API failed after ${tries} (${detail}); retry later`,
+        extra,
+      );
+    }
+    return new ModelError(
+      "MODEL_BAD_REQUEST",
+      `the model API rejected the request (${detail}); check the model name, else the request Loom built is at fault`,
+      extra,
+    );
+  }
+  if (error instanceof SyntaxError) {
+    return new ModelError(
+      "MODEL_BAD_RESPONSE",
+      `the model API sent a body that is not valid JSON (${error.message}); retry, and check baseURL if it persists`,
+      { cause: error },
+    );
+  }
+  return error;
+}
