@@ -1,0 +1,52 @@
+import type { Command } from "commander";
+
+export function registerTool(program: Command): void {
+  program
+    .command("tool")
+    .description(
+      "Run one agent tool once and print its result as JSON (exit 1 when the result is an error). `loom tool --list` lists the tools.",
+    )
+    .argument("[name]", "tool name, e.g. read_file or ts_rename")
+    .option("--input <json>", "the tool's input as a JSON object", "{}")
+    .option("--workspace <dir>", "workspace root the tool is confined to", ".")
+    .option("--list", "list every tool with its effect class and input fields")
+    .action(async (name: string | undefined, opts: { input: string; workspace: string; list?: boolean }) => {
+      const [{ allTools }, { ToolRegistry }, { LoomError }, { resolve }, { stat }, { z }] = await Promise.all([
+        import("../../agent/catalog.ts"),
+        import("../../agent/tool-registry.ts"),
+        import("../../shared/errors.ts"),
+        import("node:path"),
+        import("node:fs/promises"),
+        import("zod"),
+      ]);
+      const tools = allTools();
+      if (opts.list || !name) {
+        for (const t of tools) {
+          const schema = z.toJSONSchema(t.input) as { properties?: Record<string, unknown>; required?: string[] };
+          const fields = Object.keys(schema.properties ?? {})
+            .map((f) => (schema.required?.includes(f) ? f : `${f}?`))
+            .join(", ");
+          process.stdout.write(`${t.name.padEnd(24)} ${t.effect.padEnd(6)} {${fields}}\n`);
+        }
+        if (!opts.list && !name) process.exitCode = 2;
+        return;
+      }
+      let input: unknown;
+      try {
+        input = JSON.parse(opts.input);
+      } catch (err) {
+        throw new LoomError("BAD_INPUT", `--input is not valid JSON (${(err as Error).message}); pass a JSON object, e.g. --input '{"path":"src/x.ts"}'`);
+      }
+      const workspace = resolve(opts.workspace);
+      if (!(await stat(workspace).catch(() => undefined))?.isDirectory()) {
+        throw new LoomError("WORKSPACE_NOT_FOUND", `--workspace ${opts.workspace}: not a directory`);
+      }
+      const registry = new ToolRegistry(tools);
+      if (!registry.get(name)) {
+        throw new LoomError("UNKNOWN_TOOL", `unknown tool "${name}"; available: ${registry.names().join(", ")}`);
+      }
+      const result = await registry.execute(name, input, { workspace, signal: new AbortController().signal });
+      process.stdout.write(`${JSON.stringify({ tool: name, ...result }, null, 2)}\n`);
+      if (result.isError) process.exitCode = 1;
+    });
+}
