@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { LabReport } from "../../schemas/index.ts";
 import { runAgentLoop, type LoopOptions, type LoopResult, type ToolExecutor } from "../agent/loop.ts";
 import type { ModelPort } from "../agent/model-port.ts";
@@ -88,7 +88,7 @@ export async function runLabWorker(opts: LabWorkerOptions): Promise<LabReport> {
     branch,
     summary: result.finalText.slice(0, 4000),
   });
-  await atomicWriteFile(join(workspace, REPORT_FILE), `${JSON.stringify(report, null, 2)}\n`);
+  await writeReport(workspace, report);
   tracker.finish(error ? { ok: false, error } : { ok: true, progress: commit ? `committed ${commit.slice(0, 12)}` : "done (no changes)" });
   return report;
 }
@@ -129,7 +129,13 @@ async function finishWithoutRun(
     branch,
     summary: "",
   });
-  await atomicWriteFile(join(opts.workspace, REPORT_FILE), `${JSON.stringify(report, null, 2)}\n`).catch(() => {});
+  await writeReport(opts.workspace, report).catch(() => {});
   opts.tracker.finish({ ok: false, error });
   return report;
+}
+
+async function writeReport(workspace: string, report: LabReport): Promise<void> {
+  const path = join(workspace, REPORT_FILE);
+  await mkdir(dirname(path), { recursive: true });
+  await atomicWriteFile(path, `${JSON.stringify(report, null, 2)}\n`);
 }
