@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { formatConfigError } from "../shared/config.ts";
 import { LoomError } from "../shared/errors.ts";
 import { registerAnalyze } from "./commands/analyze.ts";
 import { registerDemo } from "./commands/demo.ts";
@@ -32,6 +33,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Help and version output are successes; anything else is a usage error already printed.
       const informational = ["commander.helpDisplayed", "commander.help", "commander.version"].includes(err.code);
       return informational ? err.exitCode : 2;
+    }
+    const configProblem = formatConfigError(err);
+    if (configProblem !== undefined) {
+      process.stderr.write(`loom: ${configProblem}\n`);
+      return 1;
     }
     if (err instanceof LoomError) {
       process.stderr.write(`loom: ${err.message}\n`);
