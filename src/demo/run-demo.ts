@@ -16,12 +16,7 @@ import { demoProgram, demoRepoFiles } from "./demo-repo.ts";
 import { demoLabScript } from "./demo-script.ts";
 
 const loomRoot = fileURLToPath(new URL("../../", import.meta.url));
-const GIT_IDENTITY = {
-  GIT_AUTHOR_NAME: "Loom Demo",
-  GIT_AUTHOR_EMAIL: "demo@loom.invalid",
-  GIT_COMMITTER_NAME: "Loom Demo",
-  GIT_COMMITTER_EMAIL: "demo@loom.invalid",
-};
+const GIT_IDENTITY = { config: ["user.name=Loom Demo", "user.email=demo@loom.invalid"] };
 
 export interface DemoResult {
   readonly scratch: string;
@@ -56,12 +51,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       await mkdir(dirname(join(repo, rel)), { recursive: true });
       await writeFile(join(repo, rel), content);
     }
-    const git = simpleGit(repo).env({ ...process.env, ...GIT_IDENTITY });
+    const git = simpleGit(repo, GIT_IDENTITY);
     await git.init(["-q", "-b", "main"]).add(".").commit("Initial demo repository");
     log(`scratch repository: ${repo}`);
 
     await simpleGit(scratch).clone(repo, workspace, ["-q"]);
-    const lab = simpleGit(workspace).env({ ...process.env, ...GIT_IDENTITY });
+    const lab = simpleGit(workspace, GIT_IDENTITY);
     await lab.checkout(["-q", "-b", "lab/gen-1"]);
     await writeFile(join(workspace, "program.md"), demoProgram);
     await lab.add("program.md").commit("gen-1: program.md");

@@ -38,13 +38,8 @@ export interface CommitOutcome {
  * current branch. Hooks are skipped: the workspace's hooks are code under test, not Loom's.
  */
 export async function commitWork(workspace: string, base: string, message: string): Promise<CommitOutcome> {
-  const git = simpleGit(workspace).env({
-    ...process.env,
-    GIT_AUTHOR_NAME: LAB_AUTHOR.name,
-    GIT_AUTHOR_EMAIL: LAB_AUTHOR.email,
-    GIT_COMMITTER_NAME: LAB_AUTHOR.name,
-    GIT_COMMITTER_EMAIL: LAB_AUTHOR.email,
-  });
+  // Identity through -c, not the environment: the machine may have none, and env overrides leak.
+  const git = simpleGit(workspace, { config: [`user.name=${LAB_AUTHOR.name}`, `user.email=${LAB_AUTHOR.email}`] });
   try {
     await git.raw(["add", "-A"]);
     const staged = (await git.raw(["diff", "--cached", "--name-only"])).trim();
