@@ -3,6 +3,7 @@ import { formatConfigError } from "../shared/config.ts";
 import { LoomError } from "../shared/errors.ts";
 import { registerAnalyze } from "./commands/analyze.ts";
 import { registerDemo } from "./commands/demo.ts";
+import { registerLab } from "./commands/lab.ts";
 import { registerLabServer } from "./commands/lab-server.ts";
 import { registerRun } from "./commands/run.ts";
 import { registerTool } from "./commands/tool.ts";
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerTool(program);
   registerAnalyze(program);
+  registerLab(program);
   registerLabServer(program);
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError(`(run "loom ${cmd.name()} --help" for usage)`);
   return program;

@@ -1,0 +1,66 @@
+import { startLabServer } from "../../lab-runtime/server.ts";
+import { labTools } from "../agent/catalog.ts";
+import { createModelClient } from "../agent/model-client.ts";
+import { ToolRegistry } from "../agent/tool-registry.ts";
+import { type Config, requireApiKey } from "../shared/config.ts";
+import type { EventSink } from "../shared/events.ts";
+import { LabStatusTracker } from "./status-tracker.ts";
+import { runLabWorker } from "./worker.ts";
+
+export interface RunLabOptions {
+  readonly workspace: string;
+  readonly generation: number | null;
+  readonly config: Config;
+  readonly port: number;
+  readonly host: string;
+  readonly emit?: EventSink;
+  readonly signal?: AbortSignal;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * What a Lab container runs: the status/eval server comes up first (the Supervisor's readiness probe),
+ * then the worker carries out program.md. The server stays up after the worker finishes so the
+ * Supervisor can read the final /status; the caller decides when to close it.
+ */
+export async function runLab(options: RunLabOptions) {
+  const { config, workspace } = options;
+  const tracker = new LabStatusTracker(options.generation ?? undefined);
+  const server = await startLabServer({
+    workspace,
+    port: options.port,
+    host: options.host,
+    status: () => tracker.snapshot(),
+    evalTimeoutMs: config.evalTimeoutMs,
+  });
+  options.log?.(`lab: serving ${server.url} for ${workspace}`);
+  const done = (async () => {
+    try {
+      const model = createModelClient({
+        apiKey: requireApiKey(config, "lab"),
+        ...(config.labApiBase ? { baseURL: config.labApiBase } : {}),
+        model: config.labModel,
+        timeoutMs: config.requestTimeoutMs,
+        maxRetries: config.maxRetries,
+      });
+      return await runLabWorker({
+        workspace,
+        generation: options.generation,
+        model,
+        tools: new ToolRegistry(labTools(), { defaultTimeoutMs: config.toolTimeoutMs }),
+        tracker,
+        loop: {
+          maxIterations: config.maxIterations,
+          maxContextMessages: config.maxContextMessages,
+          tokenBudget: config.tokenBudget,
+        },
+        ...(options.emit ? { emit: options.emit } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (err) {
+      tracker.finish({ ok: false, error: err instanceof Error ? err.message : String(err) });
+      return undefined;
+    }
+  })();
+  return { server, tracker, done };
+}
