@@ -66,6 +66,10 @@ describe("model client: requests and accounting", () => {
     expect(body.tools[0]).not.toHaveProperty("cache_control");
     expect(body.tools[1]).toMatchObject({ name: "write_file", cache_control: { type: "ephemeral" } });
     expect(tools[1]).not.toHaveProperty("cache_control");
+    // The conversation so far is a third breakpoint; the caller's messages are left untouched.
+    const messages = body.messages as { content: Record<string, unknown>[] }[];
+    expect(messages.at(-1)!.content.at(-1)).toEqual({ type: "text", text: "hello", cache_control: { type: "ephemeral" } });
+    expect(request.messages[0]!.content).toBe("hello");
     expect(response.stopReason).toBe("tool_use");
     expect(response.model).toBe("claude-test");
     expect(response.content.map((b) => b.type)).toEqual(["text", "tool_use"]);
@@ -87,20 +91,23 @@ describe("model client: requests and accounting", () => {
     ]);
     const model = client(server);
     const first = await model.call(request);
+    // The next call of a conversation: everything the first call sent is read back from the cache,
+    // and only the new turn is written.
     const second = await model.call({
       ...request,
-      messages: [{ role: "user", content: "another question" }],
+      messages: [...request.messages, { role: "assistant", content: "one" }, { role: "user", content: "another question" }],
     });
     expect(first.usage.cacheWrite).toBeGreaterThan(500);
     expect(first.usage.cacheRead).toBe(0);
     expect(second.usage.cacheRead).toBe(first.usage.cacheWrite);
-    expect(second.usage.cacheWrite).toBe(0);
+    expect(second.usage.cacheWrite).toBeGreaterThan(0);
+    expect(second.usage.cacheWrite).toBeLessThan(first.usage.cacheWrite / 10);
     expect(model.calls).toBe(2);
     expect(model.usage).toEqual({
       input: first.usage.input + second.usage.input,
       output: 12,
       cacheRead: second.usage.cacheRead,
-      cacheWrite: first.usage.cacheWrite,
+      cacheWrite: first.usage.cacheWrite + second.usage.cacheWrite,
     });
   });
 

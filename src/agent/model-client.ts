@@ -115,7 +115,11 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
   };
 }
 
-/** cache_control on the last tool and on the system block: tools + system form one cached prefix. */
+/**
+ * Three cache breakpoints: the last tool and the system block (tools + system form one cached prefix),
+ * and the last block of the last message, so each call of a tool loop reads the conversation so far
+ * from the cache and writes only the new turn.
+ */
 function toParams(
   request: ModelRequest,
   model: string,
@@ -127,11 +131,25 @@ function toParams(
   return {
     model,
     max_tokens: request.maxTokens ?? maxTokens,
-    messages: [...request.messages],
+    messages: withConversationBreakpoint(request.messages),
     // The API rejects empty text blocks, so an empty system prompt is left out.
     ...(request.system ? { system: [{ type: "text", text: request.system, cache_control: EPHEMERAL }] } : {}),
     ...(tools.length > 0 ? { tools } : {}),
   };
+}
+
+function withConversationBreakpoint(messages: ModelRequest["messages"]): Anthropic.MessageParam[] {
+  const out = [...messages];
+  const last = out.at(-1);
+  if (!last) return out;
+  const blocks: Anthropic.ContentBlockParam[] =
+    typeof last.content === "string" ? [{ type: "text", text: last.content }] : [...last.content];
+  const tail = blocks.at(-1);
+  // Thinking blocks cannot carry cache_control; an empty text block is rejected by the API anyway.
+  if (!tail || tail.type === "thinking" || tail.type === "redacted_thinking") return out;
+  blocks[blocks.length - 1] = { ...tail, cache_control: EPHEMERAL } as Anthropic.ContentBlockParam;
+  out[out.length - 1] = { ...last, content: blocks } as Anthropic.MessageParam;
+  return out;
 }
 
 const ApiMessage = z.looseObject({

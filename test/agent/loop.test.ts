@@ -74,9 +74,13 @@ describe("agent loop over the real SDK and the scripted model", () => {
     ]);
     expect(events.filter((e) => e.type === "tool_end").every((e) => e.type === "tool_end" && !e.isError)).toBe(true);
     // Usage is summed over the four calls, as the server reported them.
-    const perCall = events.flatMap((e) => (e.type === "model_call" ? [e.usage.input] : []));
-    expect(result.usage.input).toBe(perCall.reduce((a, b) => a + b, 0));
-    expect(result.usage.input).toBeGreaterThan(0);
+    const perCall = events.flatMap((e) => (e.type === "model_call" ? [e.usage] : []));
+    for (const key of ["input", "output", "cacheRead", "cacheWrite"] as const) {
+      expect(result.usage[key]).toBe(perCall.reduce((a, u) => a + u[key], 0));
+    }
+    // Prompt caching at work: after the first call, the conversation so far is read from the cache.
+    expect(perCall[0]!.cacheRead).toBe(0);
+    expect(perCall.slice(1).every((u) => u.cacheRead > 0)).toBe(true);
     expectPairsIntact(result.messages);
     // The tool definitions the model saw are derived from the zod schemas.
     const sent = server.requests[0]!.body as { tools: { name: string; input_schema: { properties: object } }[] };

@@ -37,11 +37,12 @@ function segments(request: MessagesRequest): Segment[] {
     }
   };
   for (const tool of request.tools ?? []) push(tool);
-  if (typeof request.system === "string") push(request.system);
+  // A string is shorthand for one text block; the API caches both forms alike.
+  if (typeof request.system === "string") push({ type: "text", text: request.system });
   else for (const block of request.system ?? []) push(block);
   for (const message of request.messages) {
     push(message.role);
-    if (typeof message.content === "string") push(message.content);
+    if (typeof message.content === "string") push({ type: "text", text: message.content });
     else for (const block of message.content) push(block);
   }
   return out;
@@ -61,17 +62,22 @@ export class CacheSimulator {
     let read = 0;
     let lastBreakpoint = 0;
     const prefixes: string[] = [];
+    const boundaries: { key: string; tokens: number }[] = [];
     const hash = createHash("sha256");
     for (const part of parts) {
       text += part.text;
       hash.update(part.text);
-      if (!part.breakpoint) continue;
       const key = hash.copy().digest("hex");
-      prefixes.push(key);
       const tokens = estimateTokens(text);
-      if (this.#seen.has(key)) read = tokens;
+      boundaries.push({ key, tokens });
+      if (!part.breakpoint) continue;
+      prefixes.push(key);
       lastBreakpoint = tokens;
     }
+    // Like the API, a breakpoint also finds hits at earlier block boundaries (its look-back), so a
+    // conversation cached at its last message one call is read back the next, when that message is
+    // no longer last.
+    for (const b of boundaries) if (b.tokens <= lastBreakpoint && this.#seen.has(b.key)) read = Math.max(read, b.tokens);
     for (const key of prefixes) this.#seen.add(key);
     const total = estimateTokens(text);
     const estimate: ApiUsage = {
