@@ -20,7 +20,10 @@ export const LabReport = z.object({
   durationMs: z.number().nonnegative(),
   filesChanged: z.array(z.string()),
   /** The commit the Lab made on its branch, or null when it changed nothing. */
-  commit: z.string().regex(/^[0-9a-f]{40}$/).nullable(),
+  commit: z
+    .string()
+    .regex(/^[0-9a-f]{40}$/)
+    .nullable(),
   branch: z.string(),
   summary: z.string(),
 });

@@ -68,7 +68,11 @@ describe("model client: requests and accounting", () => {
     expect(tools[1]).not.toHaveProperty("cache_control");
     // The conversation so far is a third breakpoint; the caller's messages are left untouched.
     const messages = body.messages as { content: Record<string, unknown>[] }[];
-    expect(messages.at(-1)!.content.at(-1)).toEqual({ type: "text", text: "hello", cache_control: { type: "ephemeral" } });
+    expect(messages.at(-1)!.content.at(-1)).toEqual({
+      type: "text",
+      text: "hello",
+      cache_control: { type: "ephemeral" },
+    });
     expect(request.messages[0]!.content).toBe("hello");
     expect(response.stopReason).toBe("tool_use");
     expect(response.model).toBe("claude-test");
@@ -95,7 +99,11 @@ describe("model client: requests and accounting", () => {
     // and only the new turn is written.
     const second = await model.call({
       ...request,
-      messages: [...request.messages, { role: "assistant", content: "one" }, { role: "user", content: "another question" }],
+      messages: [
+        ...request.messages,
+        { role: "assistant", content: "one" },
+        { role: "user", content: "another question" },
+      ],
     });
     expect(first.usage.cacheWrite).toBeGreaterThan(500);
     expect(first.usage.cacheRead).toBe(0);

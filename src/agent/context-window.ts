@@ -12,7 +12,11 @@ export function trimContext(messages: readonly MessageParam[], max: number): Mes
   let start = rest.length - (max - 1);
   while (start < rest.length && rest[start]?.role !== "assistant") start++;
   // No assistant message fits in the window: keep the last exchange whole rather than break a pair.
-  if (start >= rest.length) start = Math.max(0, rest.findLastIndex((m) => m.role === "assistant"));
+  if (start >= rest.length)
+    start = Math.max(
+      0,
+      rest.findLastIndex((m) => m.role === "assistant"),
+    );
   const dropped = start;
   if (dropped === 0) return [...messages];
   const note = `[Context note: ${dropped} earlier message${dropped === 1 ? "" : "s"} of this run were trimmed to stay within ${max} messages; re-read files if you need their current state.]`;
@@ -20,7 +24,10 @@ export function trimContext(messages: readonly MessageParam[], max: number): Mes
 }
 
 function withNote(message: MessageParam, note: string): MessageParam {
-  const blocks = typeof message.content === "string" ? [{ type: "text" as const, text: message.content }] : message.content;
+  const blocks =
+    typeof message.content === "string"
+      ? [{ type: "text" as const, text: message.content }]
+      : message.content;
   return { ...message, content: [...blocks, { type: "text", text: note }] } as MessageParam;
 }
 
@@ -28,8 +35,12 @@ function withNote(message: MessageParam, note: string): MessageParam {
 export function appendUser(messages: MessageParam[], content: MessageParam["content"]): void {
   const last = messages.at(-1);
   if (last?.role === "user") {
-    const toBlocks = (c: MessageParam["content"]) => (typeof c === "string" ? [{ type: "text" as const, text: c }] : c);
-    messages[messages.length - 1] = { role: "user", content: [...toBlocks(last.content), ...toBlocks(content)] };
+    const toBlocks = (c: MessageParam["content"]) =>
+      typeof c === "string" ? [{ type: "text" as const, text: c }] : c;
+    messages[messages.length - 1] = {
+      role: "user",
+      content: [...toBlocks(last.content), ...toBlocks(content)],
+    };
   } else {
     messages.push({ role: "user", content });
   }

@@ -1,6 +1,13 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { LoomError } from "../shared/errors.ts";
-import { addUsage, type EventSink, type StopReason, totalTokens, type Usage, zeroUsage } from "../shared/events.ts";
+import {
+  addUsage,
+  type EventSink,
+  type StopReason,
+  totalTokens,
+  type Usage,
+  zeroUsage,
+} from "../shared/events.ts";
 import { appendUser, trimContext } from "./context-window.ts";
 import type { MessageParam, ModelPort, ToolDefinition } from "./model-port.ts";
 
@@ -75,7 +82,11 @@ export async function runAgentLoop(
     return { reason, usage, iterations, messages, finalText, ...(error ? { error } : {}) };
   };
 
-  emit({ type: "turn_start", turn: messages.filter((m) => m.role === "user").length, at: new Date().toISOString() });
+  emit({
+    type: "turn_start",
+    turn: messages.filter((m) => m.role === "user").length,
+    at: new Date().toISOString(),
+  });
   if (overBudget()) return finish("token_budget");
 
   while (true) {
@@ -117,7 +128,11 @@ export async function runAgentLoop(
     if (calls.length === 0) return finish("end_turn");
 
     // Every tool_use gets a tool_result, even when we stop, so the history stays valid to continue.
-    const stopBeforeTools: StopReason | undefined = signal.aborted ? "aborted" : overBudget() ? "token_budget" : undefined;
+    const stopBeforeTools: StopReason | undefined = signal.aborted
+      ? "aborted"
+      : overBudget()
+        ? "token_budget"
+        : undefined;
     const results: Anthropic.Messages.ToolResultBlockParam[] = [];
     for (const call of calls) {
       const skip = stopBeforeTools ?? (signal.aborted ? "aborted" : undefined);

@@ -5,7 +5,9 @@ export function parsePositiveInt(flag: string, min: number, max: number): (value
   return (value: string) => {
     const n = Number(value);
     if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`${flag} must be a whole number from ${min} to ${max} (got "${value}").`);
+      throw new InvalidArgumentError(
+        `${flag} must be a whole number from ${min} to ${max} (got "${value}").`,
+      );
     }
     return n;
   };

@@ -14,7 +14,12 @@ test("greetUser greets by name", () => {
  * if a tool misbehaves the script stops matching and the demo fails loudly instead of pretending.
  */
 export const demoLabScript: ScriptTurnInput[] = [
-  { text: "I'll look at the code first.", tool: "ts_outline", input: { path: "src" }, when: { lastUserTextIncludes: "program.md" } },
+  {
+    text: "I'll look at the code first.",
+    tool: "ts_outline",
+    input: { path: "src" },
+    when: { lastUserTextIncludes: "program.md" },
+  },
   {
     text: "greet is used by banner; a structural rename keeps the import correct.",
     tool: "ts_rename",

@@ -3,15 +3,15 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { simpleGit } from "simple-git";
-import type { EvalResponse, LabReport } from "../../schemas/index.ts";
 import { startLabServer } from "../../lab-runtime/server.ts";
+import type { EvalResponse, LabReport } from "../../schemas/index.ts";
 import { labTools } from "../agent/catalog.ts";
 import { createModelClient } from "../agent/model-client.ts";
 import { ToolRegistry } from "../agent/tool-registry.ts";
-import type { EventSink } from "../shared/events.ts";
-import { startScriptedModel } from "../shared/scripted-model/index.ts";
 import { LabStatusTracker } from "../lab/status-tracker.ts";
 import { runLabWorker } from "../lab/worker.ts";
+import type { EventSink } from "../shared/events.ts";
+import { startScriptedModel } from "../shared/scripted-model/index.ts";
 import { demoProgram, demoRepoFiles } from "./demo-repo.ts";
 import { demoLabScript } from "./demo-script.ts";
 
@@ -72,7 +72,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const report = await runLabWorker({
       workspace,
       generation: 1,
-      model: createModelClient({ apiKey: "demo", baseURL: model.url, model: "scripted-lab", timeoutMs: 30_000, maxRetries: 2 }),
+      model: createModelClient({
+        apiKey: "demo",
+        baseURL: model.url,
+        model: "scripted-lab",
+        timeoutMs: 30_000,
+        maxRetries: 2,
+      }),
       tools: new ToolRegistry(labTools()),
       tracker,
       loop: { maxIterations: 10, maxContextMessages: 20, tokenBudget: 0 },
@@ -93,7 +99,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const fetchedHead = (await git.revparse(["lab/gen-1"])).trim();
     const diffStat = (await git.raw(["diff", "--stat", "main", "lab/gen-1"])).trimEnd();
     log(`\nlab/gen-1 fetched back at ${fetchedHead.slice(0, 12)}:\n${diffStat}`);
-    log(`\nLab report: ${report.status} (${report.stopReason}), ${report.modelCalls} model calls, tools ${JSON.stringify(report.toolCalls)}`);
+    log(
+      `\nLab report: ${report.status} (${report.stopReason}), ${report.modelCalls} model calls, tools ${JSON.stringify(report.toolCalls)}`,
+    );
     return { scratch, report, evalResponse, fetchedHead, diffStat };
   } finally {
     await server?.close();

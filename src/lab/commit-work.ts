@@ -15,7 +15,10 @@ export async function excludeStateDir(workspace: string): Promise<void> {
   const current = await readFile(excludePath, "utf8").catch(() => "");
   if (current.split("\n").some((l) => l.trim() === `/${WORKSPACE_STATE_DIR}/`)) return;
   await mkdir(join(excludePath, ".."), { recursive: true });
-  await appendFile(excludePath, `${current && !current.endsWith("\n") ? "\n" : ""}/${WORKSPACE_STATE_DIR}/\n`);
+  await appendFile(
+    excludePath,
+    `${current && !current.endsWith("\n") ? "\n" : ""}/${WORKSPACE_STATE_DIR}/\n`,
+  );
 }
 
 /** Puts the workspace on `branch` (creating it at HEAD if needed) without touching the working tree. */
@@ -39,7 +42,9 @@ export interface CommitOutcome {
  */
 export async function commitWork(workspace: string, base: string, message: string): Promise<CommitOutcome> {
   // Identity through -c, not the environment: the machine may have none, and env overrides leak.
-  const git = simpleGit(workspace, { config: [`user.name=${LAB_AUTHOR.name}`, `user.email=${LAB_AUTHOR.email}`] });
+  const git = simpleGit(workspace, {
+    config: [`user.name=${LAB_AUTHOR.name}`, `user.email=${LAB_AUTHOR.email}`],
+  });
   try {
     await git.raw(["add", "-A"]);
     const staged = (await git.raw(["diff", "--cached", "--name-only"])).trim();

@@ -1,7 +1,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { LabReport } from "../../schemas/index.ts";
-import { runAgentLoop, type LoopOptions, type LoopResult, type ToolExecutor } from "../agent/loop.ts";
+import { type LoopOptions, type LoopResult, runAgentLoop, type ToolExecutor } from "../agent/loop.ts";
 import type { ModelPort } from "../agent/model-port.ts";
 import { labSystemPrompt } from "../agent/prompts/lab.ts";
 import { atomicWriteFile } from "../shared/atomic-write.ts";
@@ -24,7 +24,8 @@ export interface LabWorkerOptions {
   readonly signal?: AbortSignal;
 }
 
-const branchFor = (generation: number | null) => (generation === null ? "lab/local" : `lab/gen-${generation}`);
+const branchFor = (generation: number | null) =>
+  generation === null ? "lab/local" : `lab/gen-${generation}`;
 
 /**
  * One Lab run: program.md in, a commit on `lab/gen-N` and a report out. Whatever happens (model
@@ -54,7 +55,13 @@ export async function runLabWorker(opts: LabWorkerOptions): Promise<LabReport> {
 
   const result: LoopResult = await runAgentLoop(
     [{ role: "user", content: `Here is your program.md. Carry it out in this workspace.\n\n${program}` }],
-    { model: opts.model, tools: opts.tools, emit, workspace, ...(opts.signal ? { signal: opts.signal } : {}) },
+    {
+      model: opts.model,
+      tools: opts.tools,
+      emit,
+      workspace,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    },
     { ...opts.loop, system: labSystemPrompt },
   );
 
@@ -89,7 +96,11 @@ export async function runLabWorker(opts: LabWorkerOptions): Promise<LabReport> {
     summary: result.finalText.slice(0, 4000),
   });
   await writeReport(workspace, report);
-  tracker.finish(error ? { ok: false, error } : { ok: true, progress: commit ? `committed ${commit.slice(0, 12)}` : "done (no changes)" });
+  tracker.finish(
+    error
+      ? { ok: false, error }
+      : { ok: true, progress: commit ? `committed ${commit.slice(0, 12)}` : "done (no changes)" },
+  );
   return report;
 }
 

@@ -8,7 +8,11 @@ import type { MessageParam } from "../../src/agent/model-port.ts";
 import { ToolRegistry } from "../../src/agent/tool-registry.ts";
 import { baseTools } from "../../src/agent/tools/base.ts";
 import type { AgentEvent } from "../../src/shared/events.ts";
-import { type ScriptedModelServer, type ScriptTurnInput, startScriptedModel } from "../../src/shared/scripted-model/index.ts";
+import {
+  type ScriptedModelServer,
+  type ScriptTurnInput,
+  startScriptedModel,
+} from "../../src/shared/scripted-model/index.ts";
 import { tempWorkspace } from "../helpers/workspace.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -20,9 +24,20 @@ async function setup(script: ScriptTurnInput[], files: Record<string, string> = 
   const server: ScriptedModelServer = await startScriptedModel(script);
   const ws = await tempWorkspace(files);
   cleanups.push(() => server.close(), ws.cleanup);
-  const model = createModelClient({ apiKey: "sk-test", baseURL: server.url, model: "claude-test", timeoutMs: 2_000, maxRetries });
+  const model = createModelClient({
+    apiKey: "sk-test",
+    baseURL: server.url,
+    model: "claude-test",
+    timeoutMs: 2_000,
+    maxRetries,
+  });
   const events: AgentEvent[] = [];
-  const ports = { model, tools: new ToolRegistry(baseTools), emit: (e: AgentEvent) => events.push(e), workspace: ws.dir };
+  const ports = {
+    model,
+    tools: new ToolRegistry(baseTools),
+    emit: (e: AgentEvent) => events.push(e),
+    workspace: ws.dir,
+  };
   return { server, dir: ws.dir, events, ports };
 }
 
@@ -43,7 +58,12 @@ function expectPairsIntact(messages: readonly MessageParam[]) {
     if (uses.length === 0) return;
     const next = messages[i + 1];
     expect(next?.role).toBe("user");
-    const results = typeof next?.content === "string" ? [] : (next?.content ?? []).filter((b) => b.type === "tool_result").map((b) => (b as { tool_use_id: string }).tool_use_id);
+    const results =
+      typeof next?.content === "string"
+        ? []
+        : (next?.content ?? [])
+            .filter((b) => b.type === "tool_result")
+            .map((b) => (b as { tool_use_id: string }).tool_use_id);
     expect(results).toEqual(uses);
   });
 }
@@ -53,7 +73,11 @@ describe("agent loop over the real SDK and the scripted model", () => {
     const { server, dir, events, ports } = await setup(
       [
         { tool: "read_file", input: { path: "greet.txt" } },
-        { tool: "edit_file", input: { path: "greet.txt", old_str: "helo", new_str: "hello" }, when: { lastToolResultIncludes: "helo" } },
+        {
+          tool: "edit_file",
+          input: { path: "greet.txt", old_str: "helo", new_str: "hello" },
+          when: { lastToolResultIncludes: "helo" },
+        },
         { tool: "bash", input: { command: "cat greet.txt | tr a-z A-Z" } },
         { text: "Fixed the greeting.", when: { lastToolResultIncludes: "HELLO WORLD" } },
       ],
@@ -72,7 +96,9 @@ describe("agent loop over the real SDK and the scripted model", () => {
       "text",
       "done",
     ]);
-    expect(events.filter((e) => e.type === "tool_end").every((e) => e.type === "tool_end" && !e.isError)).toBe(true);
+    expect(
+      events.filter((e) => e.type === "tool_end").every((e) => e.type === "tool_end" && !e.isError),
+    ).toBe(true);
     // Usage is summed over the four calls, as the server reported them.
     const perCall = events.flatMap((e) => (e.type === "model_call" ? [e.usage] : []));
     for (const key of ["input", "output", "cacheRead", "cacheWrite"] as const) {
@@ -83,9 +109,13 @@ describe("agent loop over the real SDK and the scripted model", () => {
     expect(perCall.slice(1).every((u) => u.cacheRead > 0)).toBe(true);
     expectPairsIntact(result.messages);
     // The tool definitions the model saw are derived from the zod schemas.
-    const sent = server.requests[0]!.body as { tools: { name: string; input_schema: { properties: object } }[] };
+    const sent = server.requests[0]!.body as {
+      tools: { name: string; input_schema: { properties: object } }[];
+    };
     expect(sent.tools.map((t) => t.name).sort()).toEqual(["bash", "edit_file", "read_file", "write_file"]);
-    expect(Object.keys(sent.tools.find((t) => t.name === "edit_file")!.input_schema.properties).sort()).toEqual(["new_str", "old_str", "path"]);
+    expect(
+      Object.keys(sent.tools.find((t) => t.name === "edit_file")!.input_schema.properties).sort(),
+    ).toEqual(["new_str", "old_str", "path"]);
   });
 
   it("turns bad tool input and unknown tools into is_error results the model can correct from", async () => {
@@ -100,12 +130,16 @@ describe("agent loop over the real SDK and the scripted model", () => {
     expect(ends.map((e) => e.isError)).toEqual([true, true]);
     expect(ends[0]!.output).toMatch(/read_file.*invalid input.*path/s);
     expect(ends[1]!.output).toMatch(/no_such_tool/);
-    const second = server.requests[1]!.body as { messages: { content: { type: string; is_error?: boolean }[] }[] };
+    const second = server.requests[1]!.body as {
+      messages: { content: { type: string; is_error?: boolean }[] }[];
+    };
     expect(second.messages.at(-1)!.content[0]).toMatchObject({ type: "tool_result", is_error: true });
   });
 
   it("stops at the iteration cap with every tool_use answered", async () => {
-    const { server, ports } = await setup(Array.from({ length: 6 }, () => ({ tool: "bash", input: { command: "true" } })));
+    const { server, ports } = await setup(
+      Array.from({ length: 6 }, () => ({ tool: "bash", input: { command: "true" } })),
+    );
     const result = await runAgentLoop(task(), ports, options({ maxIterations: 3 }));
     expect(result.reason).toBe("iteration_cap");
     expect(result.iterations).toBe(3);
@@ -115,7 +149,10 @@ describe("agent loop over the real SDK and the scripted model", () => {
   });
 
   it("trims context to the window without separating tool_use from tool_result, always keeping the task", async () => {
-    const turns: ScriptTurnInput[] = Array.from({ length: 8 }, (_, i) => ({ tool: "bash", input: { command: `echo step${i}` } }));
+    const turns: ScriptTurnInput[] = Array.from({ length: 8 }, (_, i) => ({
+      tool: "bash",
+      input: { command: `echo step${i}` },
+    }));
     const { server, ports } = await setup([...turns, { text: "done" }]);
     const result = await runAgentLoop(task("THE TASK"), ports, options({ maxContextMessages: 5 }));
     // The scripted server answers 400 to a tool_result without its tool_use, so success proves valid pairing.
@@ -134,7 +171,11 @@ describe("agent loop over the real SDK and the scripted model", () => {
 
   it("stops on the token budget, answering pending tool calls without running them", async () => {
     const { dir, ports } = await setup([
-      { tool: "write_file", input: { path: "out.txt", content: "x" }, usage: { input_tokens: 900, output_tokens: 200 } },
+      {
+        tool: "write_file",
+        input: { path: "out.txt", content: "x" },
+        usage: { input_tokens: 900, output_tokens: 200 },
+      },
       { text: "never reached" },
     ]);
     const result = await runAgentLoop(task(), ports, options({ tokenBudget: 1000 }));

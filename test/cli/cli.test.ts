@@ -19,7 +19,8 @@ describe("loom CLI", () => {
   it("--help lists every command", async () => {
     const { code, stdout } = await loom(["--help"]);
     expect(code).toBe(0);
-    for (const cmd of ["demo", "run", "tool", "analyze", "lab-server"]) expect(stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, "m"));
+    for (const cmd of ["demo", "run", "tool", "analyze", "lab-server"])
+      expect(stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, "m"));
   });
 
   it("every command has --help", async () => {
@@ -44,7 +45,10 @@ describe("loom CLI", () => {
 
   it("a bad configuration value stops start-up with one line naming the variable", async () => {
     const dir = await ws({ "p.md": "# Task: x" });
-    const { code, stderr } = await loom(["run", "p.md"], { cwd: dir, env: { LOOM_MAX_ITERATIONS: "abc", ANTHROPIC_API_KEY: "k" } });
+    const { code, stderr } = await loom(["run", "p.md"], {
+      cwd: dir,
+      env: { LOOM_MAX_ITERATIONS: "abc", ANTHROPIC_API_KEY: "k" },
+    });
     expect(code).toBe(1);
     expect(stderr.trim()).toMatch(/^loom: LOOM_MAX_ITERATIONS="abc" is not valid: expected a whole number/);
     expect(stderr).not.toContain("    at ");
@@ -77,7 +81,14 @@ describe("loom CLI", () => {
 
   it("loom tool reaches the structural tools too", async () => {
     const dir = await ws({ "src/x.ts": "export function a(): number {\n  return 1;\n}\n" });
-    const res = await loom(["tool", "ts_replace_body", "--input", JSON.stringify({ path: "src/x.ts#a", body: "return 2;" }), "--workspace", dir]);
+    const res = await loom([
+      "tool",
+      "ts_replace_body",
+      "--input",
+      JSON.stringify({ path: "src/x.ts#a", body: "return 2;" }),
+      "--workspace",
+      dir,
+    ]);
     expect(res.code, res.stdout + res.stderr).toBe(0);
     expect(await readFile(join(dir, "src/x.ts"), "utf8")).toContain("return 2;");
   });
@@ -118,13 +129,18 @@ describe("loom CLI", () => {
 
     it("exits 1 when the run does not end its turn (iteration cap)", async () => {
       const dir = await ws({ "program.md": "# Task: loop\n" });
-      server = await startScriptedModel(Array.from({ length: 3 }, () => ({ tool: "bash", input: { command: "true" } })));
+      server = await startScriptedModel(
+        Array.from({ length: 3 }, () => ({ tool: "bash", input: { command: "true" } })),
+      );
       const { code, stdout } = await loom(["run", "program.md", "--workspace", dir, "--json"], {
         cwd: dir,
         env: { ANTHROPIC_API_KEY: "sk-test", LOOM_LAB_API_BASE: server.url, LOOM_MAX_ITERATIONS: "2" },
       });
       expect(code).toBe(1);
-      const events = stdout.trim().split("\n").map((l) => JSON.parse(l));
+      const events = stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       expect(events.at(-1)).toMatchObject({ type: "done", reason: "iteration_cap", iterations: 2 });
     });
   });

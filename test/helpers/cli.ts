@@ -1,10 +1,13 @@
-import { execa } from "execa";
 import { fileURLToPath } from "node:url";
+import { execa } from "execa";
 
 export const LOOM_BIN = fileURLToPath(new URL("../../bin/loom.js", import.meta.url));
 
 /** Runs the real `loom` binary in a child process with a controlled environment. */
-export async function loom(args: string[], opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}) {
+export async function loom(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+) {
   const result = await execa(process.execPath, [LOOM_BIN, ...args], {
     reject: false,
     cwd: opts.cwd,

@@ -44,7 +44,13 @@ async function run(dir: string, generation: number, script: ScriptTurnInput[], m
   const report = await runLabWorker({
     workspace: dir,
     generation,
-    model: createModelClient({ apiKey: "k", baseURL: server.url, model: "lab", timeoutMs: 5_000, maxRetries: 0 }),
+    model: createModelClient({
+      apiKey: "k",
+      baseURL: server.url,
+      model: "lab",
+      timeoutMs: 5_000,
+      maxRetries: 0,
+    }),
     tools: new ToolRegistry(labTools()),
     tracker,
     loop: { maxIterations, maxContextMessages: 20, tokenBudget: 0 },
@@ -60,8 +66,18 @@ describe("Lab worker", () => {
       { tool: "read_file", input: { path: "nope.md" } },
       { text: "Added the note." },
     ]);
-    expect(report).toMatchObject({ generation: 3, status: "done", stopReason: "end_turn", error: null, branch: "lab/gen-3", modelCalls: 3 });
-    expect(report.toolCalls).toEqual({ write_file: { calls: 1, errors: 0 }, read_file: { calls: 1, errors: 1 } });
+    expect(report).toMatchObject({
+      generation: 3,
+      status: "done",
+      stopReason: "end_turn",
+      error: null,
+      branch: "lab/gen-3",
+      modelCalls: 3,
+    });
+    expect(report.toolCalls).toEqual({
+      write_file: { calls: 1, errors: 0 },
+      read_file: { calls: 1, errors: 1 },
+    });
     expect(report.filesChanged).toEqual(["notes/todo.md"]);
     expect(report.tokens.input).toBeGreaterThan(0);
     // The task the model saw is the program.md itself.
@@ -97,7 +113,10 @@ describe("Lab worker", () => {
     expect(report.commit).not.toBeNull();
     expect(await git.raw(["show", "HEAD:partial.txt"])).toBe("half\n");
     expect(await git.raw(["log", "-1", "--format=%B"])).toMatch(/Stopped before finishing/);
-    expect(tracker.snapshot()).toMatchObject({ status: "failed", error: expect.stringMatching(/iteration cap/) });
+    expect(tracker.snapshot()).toMatchObject({
+      status: "failed",
+      error: expect.stringMatching(/iteration cap/),
+    });
   });
 
   it("reports a model failure as a failed run, with no commit when nothing changed", async () => {
@@ -120,7 +139,9 @@ describe("Lab worker", () => {
 
   it("never gets a self-modify tool", () => {
     expect(labTools().every((t) => t.effect !== "self-modify")).toBe(true);
-    expect(labTools().map((t) => t.name)).toEqual(expect.arrayContaining(["read_file", "bash", "ts_rename", "ts_replace_body"]));
+    expect(labTools().map((t) => t.name)).toEqual(
+      expect.arrayContaining(["read_file", "bash", "ts_rename", "ts_replace_body"]),
+    );
   });
 });
 
@@ -129,7 +150,10 @@ describe("loom demo", () => {
     const lines: string[] = [];
     const result = await runDemo({ emit: () => {}, log: (l) => lines.push(l) });
     expect(result.report).toMatchObject({ status: "done", stopReason: "end_turn", branch: "lab/gen-1" });
-    expect(result.report.toolCalls).toMatchObject({ ts_rename: { calls: 1, errors: 0 }, bash: { calls: 1, errors: 0 } });
+    expect(result.report.toolCalls).toMatchObject({
+      ts_rename: { calls: 1, errors: 0 },
+      bash: { calls: 1, errors: 0 },
+    });
     expect(result.evalResponse).toEqual({ status: "ok", value: "Hello, Ada!" });
     expect(result.fetchedHead).toBe(result.report.commit);
     expect(result.diffStat).toMatch(/src\/banner\.ts/);

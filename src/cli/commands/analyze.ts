@@ -12,6 +12,11 @@ export function registerAnalyze(program: Command): void {
     .option("--top <n>", "how many entries the top-N lists show", parsePositiveInt("--top", 1, 500))
     .action(async (dir: string, opts: { json?: boolean; top?: number }) => {
       const { analyzeCommand } = await import("../../analyze/analyze-command.ts");
-      process.stdout.write(await analyzeCommand(dir, { ...(opts.json ? { json: true } : {}), ...(opts.top ? { top: opts.top } : {}) }));
+      process.stdout.write(
+        await analyzeCommand(dir, {
+          ...(opts.json ? { json: true } : {}),
+          ...(opts.top ? { top: opts.top } : {}),
+        }),
+      );
     });
 }

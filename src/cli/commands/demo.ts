@@ -9,7 +9,10 @@ export function registerDemo(program: Command): void {
     .option("--keep", "keep the scratch directory for inspection")
     .option("--json", "print agent events as JSON lines")
     .action(async (opts: { keep?: boolean; json?: boolean }) => {
-      const [{ runDemo }, { formatEvent }] = await Promise.all([import("../../demo/run-demo.ts"), import("../print-events.ts")]);
+      const [{ runDemo }, { formatEvent }] = await Promise.all([
+        import("../../demo/run-demo.ts"),
+        import("../print-events.ts"),
+      ]);
       const result = await runDemo({
         keep: opts.keep ?? false,
         log: (line) => process.stdout.write(`${line}\n`),

@@ -19,7 +19,9 @@ export function registerLabServer(program: Command): void {
         ...(opts.port !== undefined ? { port: opts.port } : {}),
         status: () => ({ status: "running", progress: "idle: eval server only, no agent", error: null }),
       });
-      process.stderr.write(`loom lab-server: listening on ${server.url} (workspace ${resolve(opts.workspace)})\n`);
+      process.stderr.write(
+        `loom lab-server: listening on ${server.url} (workspace ${resolve(opts.workspace)})\n`,
+      );
       const stop = () => void server.close().finally(() => process.exit(0));
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);

@@ -11,7 +11,10 @@ export function registerRun(program: Command): void {
     .option("--model <name>", "model to use (default: the Lab model from the configuration)")
     .option("--json", "print events as JSON lines instead of text")
     .action(async (programPath: string, opts: { workspace: string; model?: string; json?: boolean }) => {
-      const [{ readFile, stat }, { resolve }] = await Promise.all([import("node:fs/promises"), import("node:path")]);
+      const [{ readFile, stat }, { resolve }] = await Promise.all([
+        import("node:fs/promises"),
+        import("node:path"),
+      ]);
       const { LoomError } = await import("../../shared/errors.ts");
       const workspace = resolve(opts.workspace);
       if (!(await stat(workspace).catch(() => undefined))?.isDirectory()) {
@@ -20,7 +23,8 @@ export function registerRun(program: Command): void {
       const task = await readFile(programPath, "utf8").catch((err: NodeJS.ErrnoException) => {
         throw new LoomError("PROGRAM_NOT_FOUND", `cannot read ${programPath}: ${err.code ?? err.message}`);
       });
-      if (!task.trim()) throw new LoomError("PROGRAM_EMPTY", `${programPath} is empty; write the task in it first`);
+      if (!task.trim())
+        throw new LoomError("PROGRAM_EMPTY", `${programPath} is empty; write the task in it first`);
 
       const { loadConfig, requireApiKey } = await import("../../shared/config.ts");
       const config = loadConfig();
@@ -33,13 +37,14 @@ export function registerRun(program: Command): void {
         timeoutMs: config.requestTimeoutMs,
         maxRetries: config.maxRetries,
       });
-      const [{ labTools }, { ToolRegistry }, { runAgentLoop }, { labSystemPrompt }, { formatEvent }] = await Promise.all([
-        import("../../agent/catalog.ts"),
-        import("../../agent/tool-registry.ts"),
-        import("../../agent/loop.ts"),
-        import("../../agent/prompts/lab.ts"),
-        import("../print-events.ts"),
-      ]);
+      const [{ labTools }, { ToolRegistry }, { runAgentLoop }, { labSystemPrompt }, { formatEvent }] =
+        await Promise.all([
+          import("../../agent/catalog.ts"),
+          import("../../agent/tool-registry.ts"),
+          import("../../agent/loop.ts"),
+          import("../../agent/prompts/lab.ts"),
+          import("../print-events.ts"),
+        ]);
       const abort = new AbortController();
       const onSignal = () => abort.abort();
       process.once("SIGINT", onSignal);

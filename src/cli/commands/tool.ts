@@ -11,18 +11,23 @@ export function registerTool(program: Command): void {
     .option("--workspace <dir>", "workspace root the tool is confined to", ".")
     .option("--list", "list every tool with its effect class and input fields")
     .action(async (name: string | undefined, opts: { input: string; workspace: string; list?: boolean }) => {
-      const [{ allTools }, { ToolRegistry }, { LoomError }, { resolve }, { stat }, { z }] = await Promise.all([
-        import("../../agent/catalog.ts"),
-        import("../../agent/tool-registry.ts"),
-        import("../../shared/errors.ts"),
-        import("node:path"),
-        import("node:fs/promises"),
-        import("zod"),
-      ]);
+      const [{ allTools }, { ToolRegistry }, { LoomError }, { resolve }, { stat }, { z }] = await Promise.all(
+        [
+          import("../../agent/catalog.ts"),
+          import("../../agent/tool-registry.ts"),
+          import("../../shared/errors.ts"),
+          import("node:path"),
+          import("node:fs/promises"),
+          import("zod"),
+        ],
+      );
       const tools = allTools();
       if (opts.list || !name) {
         for (const t of tools) {
-          const schema = z.toJSONSchema(t.input) as { properties?: Record<string, unknown>; required?: string[] };
+          const schema = z.toJSONSchema(t.input) as {
+            properties?: Record<string, unknown>;
+            required?: string[];
+          };
           const fields = Object.keys(schema.properties ?? {})
             .map((f) => (schema.required?.includes(f) ? f : `${f}?`))
             .join(", ");
@@ -35,7 +40,10 @@ export function registerTool(program: Command): void {
       try {
         input = JSON.parse(opts.input);
       } catch (err) {
-        throw new LoomError("BAD_INPUT", `--input is not valid JSON (${(err as Error).message}); pass a JSON object, e.g. --input '{"path":"src/x.ts"}'`);
+        throw new LoomError(
+          "BAD_INPUT",
+          `--input is not valid JSON (${(err as Error).message}); pass a JSON object, e.g. --input '{"path":"src/x.ts"}'`,
+        );
       }
       const workspace = resolve(opts.workspace);
       if (!(await stat(workspace).catch(() => undefined))?.isDirectory()) {
@@ -43,7 +51,10 @@ export function registerTool(program: Command): void {
       }
       const registry = new ToolRegistry(tools);
       if (!registry.get(name)) {
-        throw new LoomError("UNKNOWN_TOOL", `unknown tool "${name}"; available: ${registry.names().join(", ")}`);
+        throw new LoomError(
+          "UNKNOWN_TOOL",
+          `unknown tool "${name}"; available: ${registry.names().join(", ")}`,
+        );
       }
       const result = await registry.execute(name, input, { workspace, signal: new AbortController().signal });
       process.stdout.write(`${JSON.stringify({ tool: name, ...result }, null, 2)}\n`);

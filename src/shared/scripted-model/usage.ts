@@ -77,7 +77,8 @@ export class CacheSimulator {
     // Like the API, a breakpoint also finds hits at earlier block boundaries (its look-back), so a
     // conversation cached at its last message one call is read back the next, when that message is
     // no longer last.
-    for (const b of boundaries) if (b.tokens <= lastBreakpoint && this.#seen.has(b.key)) read = Math.max(read, b.tokens);
+    for (const b of boundaries)
+      if (b.tokens <= lastBreakpoint && this.#seen.has(b.key)) read = Math.max(read, b.tokens);
     for (const key of prefixes) this.#seen.add(key);
     const total = estimateTokens(text);
     const estimate: ApiUsage = {
