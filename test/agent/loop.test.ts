@@ -211,6 +211,29 @@ describe("agent loop over the real SDK and the scripted model", () => {
     expect(server.requests).toHaveLength(4);
   });
 
+  it("recovers from a response slower than the request timeout by retrying", async () => {
+    const { server, ports } = await setup([{ fault: "slow", delayMs: 5_000 }, { text: "second try" }], {}, 1);
+    const fast = createModelClient({
+      apiKey: "k",
+      baseURL: server.url,
+      model: "m",
+      timeoutMs: 300,
+      maxRetries: 1,
+    });
+    const result = await runAgentLoop(task(), { ...ports, model: fast }, options());
+    expect(result.reason).toBe("end_turn");
+    expect(result.finalText).toBe("second try");
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("records a malformed response as a stop with reason error instead of crashing", async () => {
+    const { events, ports } = await setup([{ fault: "malformed" }]);
+    const result = await runAgentLoop(task(), ports, options());
+    expect(result.reason).toBe("error");
+    expect(result.error?.code).toMatch(/^MODEL_/);
+    expect(events.at(-1)).toMatchObject({ type: "done", reason: "error" });
+  });
+
   it("ends with reason error (and an error event) when the model keeps failing", async () => {
     const { events, ports } = await setup([{ fault: "overloaded" }]);
     const result = await runAgentLoop(task(), ports, options());
