@@ -1,0 +1,146 @@
+import { mkdir, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type BuildFailure, build, type Message, type Metafile, type Plugin } from "esbuild";
+import { workerSource } from "../../lab-runtime/eval/worker-source.ts";
+import { LoomError } from "../shared/errors.ts";
+
+/** Repository root: entries and metafile input paths are relative to it. */
+export const LOOM_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** One process bundle: `entry` (absolute path) becomes `<outdir>/<name>.mjs`. */
+export interface BundleSpec {
+  readonly name: string;
+  readonly entry: string;
+}
+
+/** The processes Loom runs as: the Lab (inside a container), the Supervisor and the Prime agent. */
+export const BUNDLES: readonly BundleSpec[] = ["lab", "supervisor", "prime"].map((name) => ({
+  name,
+  entry: join(LOOM_ROOT, "src", "entries", `${name}.ts`),
+}));
+
+export interface BuiltBundle {
+  readonly name: string;
+  /** Absolute path of the bundle (`.mjs`; its source map sits next to it as `.mjs.map`). */
+  readonly file: string;
+  /** Absolute path of the esbuild metafile written next to it (`<name>.meta.json`). */
+  readonly metafileFile: string;
+  readonly metafile: Metafile;
+  readonly bytes: number;
+  readonly ms: number;
+  readonly warnings: readonly string[];
+}
+
+export interface BuildOptions {
+  /** Directory the bundles are written to (created if missing). */
+  readonly outdir: string;
+  /** Which bundles to build; default all of BUNDLES. */
+  readonly bundles?: readonly BundleSpec[];
+  /** Directory metafile paths are relative to; default the repository root. */
+  readonly workingDir?: string;
+}
+
+const WORKER_SOURCE_MODULE = /[\\/]lab-runtime[\\/]eval[\\/]worker-source\.ts$/;
+
+/**
+ * The eval engine bundles its worker thread at run time from `worker/main.ts` next to its own file,
+ * which a bundle in `dist/` does not have. Build that code now, with the engine's own function, and
+ * put it in the bundle as a string in place of `worker-source.ts`.
+ */
+function embedEvalWorker(code: string): Plugin {
+  return {
+    name: "embed-eval-worker",
+    setup(b) {
+      b.onLoad({ filter: WORKER_SOURCE_MODULE }, () => ({
+        contents: `const source = ${JSON.stringify(code)};\nexport function workerSource() { return Promise.resolve(source); }\n`,
+        loader: "js",
+      }));
+    },
+  };
+}
+
+function formatMessages(messages: readonly Message[]): string[] {
+  return messages.map((m) => {
+    const at = m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : "";
+    return `${at}${m.text}`;
+  });
+}
+
+function isBuildFailure(err: unknown): err is BuildFailure {
+  return err instanceof Error && Array.isArray((err as Partial<BuildFailure>).errors);
+}
+
+async function buildOne(
+  spec: BundleSpec,
+  outdir: string,
+  workingDir: string,
+  plugin: Plugin,
+): Promise<BuiltBundle> {
+  if (!(await stat(spec.entry).catch(() => undefined))?.isFile()) {
+    throw new LoomError("BUILD_ENTRY_MISSING", `bundle "${spec.name}": entry ${spec.entry} is not a file`);
+  }
+  const file = join(outdir, `${spec.name}.mjs`);
+  const started = performance.now();
+  let result: Awaited<ReturnType<typeof build<{ metafile: true }>>>;
+  try {
+    result = await build({
+      entryPoints: [spec.entry],
+      outfile: file,
+      absWorkingDir: workingDir,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      sourcemap: true,
+      // The image ships node_modules next to the bundle; only Loom's own code is bundled, so nothing
+      // is read from src/ (which the Lab's agent edits) at run time.
+      packages: "external",
+      metafile: true,
+      logLevel: "silent",
+      plugins: [plugin],
+    });
+  } catch (err) {
+    const detail = isBuildFailure(err) ? formatMessages(err.errors).join("\n  ") : String(err);
+    throw new LoomError("BUILD_FAILED", `bundle "${spec.name}" (${spec.entry}) failed:\n  ${detail}`, {
+      cause: err,
+    });
+  }
+  const ms = performance.now() - started;
+  const metafileFile = join(outdir, `${spec.name}.meta.json`);
+  await writeFile(metafileFile, `${JSON.stringify(result.metafile, null, 2)}\n`);
+  const bytes = (await stat(file)).size;
+  return {
+    name: spec.name,
+    file,
+    metafileFile,
+    metafile: result.metafile,
+    bytes,
+    ms,
+    warnings: formatMessages(result.warnings),
+  };
+}
+
+/** Bundles each process entry with esbuild into `outdir`, writing `<name>.mjs`, its map and `<name>.meta.json`. */
+export async function buildBundles(options: BuildOptions): Promise<BuiltBundle[]> {
+  const specs = options.bundles ?? BUNDLES;
+  const names = specs.map((s) => s.name);
+  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+  if (duplicate !== undefined) {
+    throw new LoomError(
+      "BUILD_DUPLICATE_NAME",
+      `two bundles are named "${duplicate}"; each name must be unique`,
+    );
+  }
+  const bad = names.find((n) => !/^[a-z0-9][a-z0-9-]*$/.test(n));
+  if (bad !== undefined) {
+    throw new LoomError(
+      "BUILD_BAD_NAME",
+      `bundle name ${JSON.stringify(bad)} is not accepted; use lowercase letters, digits and "-"`,
+    );
+  }
+  const outdir = resolve(options.outdir);
+  await mkdir(outdir, { recursive: true });
+  const plugin = embedEvalWorker(await workerSource());
+  return Promise.all(specs.map((spec) => buildOne(spec, outdir, options.workingDir ?? LOOM_ROOT, plugin)));
+}
