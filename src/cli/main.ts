@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { createProgram, type Registrar, runCli } from "../entries/cli-runner.ts";
+import { createProgram, type Registrar, runCli } from "./program.ts";
 import { registerAnalyze } from "./commands/analyze.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerLab } from "./commands/lab.ts";

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { simpleGit } from "simple-git";
 import { startLabServer } from "../../lab-runtime/server.ts";
 import type { EvalResponse, LabReport } from "../../schemas/index.ts";
@@ -15,7 +15,8 @@ import { startScriptedModel } from "../shared/scripted-model/index.ts";
 import { demoProgram, demoRepoFiles } from "./demo-repo.ts";
 import { demoLabScript } from "./demo-script.ts";
 
-const loomRoot = fileURLToPath(new URL("../../", import.meta.url));
+/** Loom's installed packages (found through tsx, which the demo repo's tests run on), from source or a bundle. */
+const loomNodeModules = () => dirname(dirname(createRequire(import.meta.url).resolve("tsx/package.json")));
 const GIT_IDENTITY = { config: ["user.name=Loom Demo", "user.email=demo@loom.invalid"] };
 
 export interface DemoResult {
@@ -61,7 +62,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await writeFile(join(workspace, "program.md"), demoProgram);
     await lab.add("program.md").commit("gen-1: program.md");
     // The demo repo's tests run through tsx; borrow Loom's installed packages instead of installing.
-    await symlink(join(loomRoot, "node_modules"), join(workspace, "node_modules"), "dir");
+    await symlink(loomNodeModules(), join(workspace, "node_modules"), "dir");
     log(`Lab workspace: ${workspace} (branch lab/gen-1, program.md committed)`);
 
     const tracker = new LabStatusTracker(1);

@@ -3,7 +3,7 @@
 import { registerLab } from "../cli/commands/lab.ts";
 import { registerLabServer } from "../cli/commands/lab-server.ts";
 import { registerTool } from "../cli/commands/tool.ts";
-import { runCli } from "./cli-runner.ts";
+import { runCli } from "../cli/program.ts";
 
 const LAB_COMMANDS = [registerLab, registerLabServer, registerTool];
 
