@@ -1,0 +1,32 @@
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const ENTRY = fileURLToPath(new URL("./worker/main.ts", import.meta.url));
+
+let source: Promise<string> | undefined;
+
+/**
+ * The worker's code as one CommonJS script, bundled once per process from `worker/main.ts`. Bundling
+ * (our own runtime, not user code) lets the worker start the same way under tsx, vitest or plain
+ * node, without a loader inherited into the thread.
+ */
+export function workerSource(): Promise<string> {
+  source ??= build({
+    entryPoints: [ENTRY],
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    write: false,
+    logLevel: "silent",
+  }).then((result) => {
+    const file = result.outputFiles[0];
+    if (!file) throw new Error(`bundling the eval worker (${ENTRY}) produced no output`);
+    return file.text;
+  });
+  // A failed build is retried on the next call instead of being cached forever.
+  source.catch(() => {
+    source = undefined;
+  });
+  return source;
+}
