@@ -1,11 +1,11 @@
 import type { Command } from "commander";
-import { createProgram, type Registrar, runCli } from "./program.ts";
 import { registerAnalyze } from "./commands/analyze.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerLab } from "./commands/lab.ts";
 import { registerLabServer } from "./commands/lab-server.ts";
 import { registerRun } from "./commands/run.ts";
 import { registerTool } from "./commands/tool.ts";
+import { createProgram, type Registrar, runCli } from "./program.ts";
 
 /** Every command of the `loom` CLI, in help order. */
 export const ALL_COMMANDS: readonly Registrar[] = [

@@ -27,10 +27,16 @@ export const demoLabScript: ScriptTurnInput[] = [
     when: { lastToolResultIncludes: "greet" },
   },
   {
-    text: "Now a test of its own.",
+    text: "Probe the renamed function through the eval server before writing the test.",
+    tool: "eval",
+    input: { form: 'import { greetUser } from "./src/greet.ts";\ngreetUser("Ada")' },
+    when: { lastToolResultIncludes: "greetUser" },
+  },
+  {
+    text: "It answers as before. Now a test of its own.",
     tool: "write_file",
     input: { path: "test/greet-user.test.ts", content: greetUserTest },
-    when: { lastToolResultIncludes: "greetUser" },
+    when: { lastToolResultIncludes: "Hello, Ada!" },
   },
   {
     tool: "bash",

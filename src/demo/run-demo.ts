@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { simpleGit } from "simple-git";
+import { closeSharedEvalEngines } from "../../lab-runtime/eval/shared-engines.ts";
 import { startLabServer } from "../../lab-runtime/server.ts";
 import type { EvalResponse, LabReport } from "../../schemas/index.ts";
 import { labTools } from "../agent/catalog.ts";
@@ -105,6 +106,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     );
     return { scratch, report, evalResponse, fetchedHead, diffStat };
   } finally {
+    await closeSharedEvalEngines();
     await server?.close();
     await model.close();
     if (!options.keep) await rm(scratch, { recursive: true, force: true });

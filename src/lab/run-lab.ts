@@ -1,3 +1,4 @@
+import { closeSharedEvalEngines } from "../../lab-runtime/eval/shared-engines.ts";
 import { startLabServer } from "../../lab-runtime/server.ts";
 import { labTools } from "../agent/catalog.ts";
 import { createModelClient } from "../agent/model-client.ts";
@@ -60,6 +61,8 @@ export async function runLab(options: RunLabOptions) {
     } catch (err) {
       tracker.finish({ ok: false, error: err instanceof Error ? err.message : String(err) });
       return undefined;
+    } finally {
+      await closeSharedEvalEngines();
     }
   })();
   return { server, tracker, done };

@@ -79,7 +79,7 @@ describe("Lab worker", () => {
       read_file: { calls: 1, errors: 1 },
     });
     expect(report.filesChanged).toEqual(["notes/todo.md"]);
-    expect(report.tokens.input).toBeGreaterThan(0);
+    expect(report.tokens.input + report.tokens.cacheRead + report.tokens.cacheWrite).toBeGreaterThan(0);
     // The task the model saw is the program.md itself.
     expect(JSON.stringify(server.requests[0]!.body)).toContain("add a note");
     // Committed on the branch, with program.md still there and Loom's own folder kept out.
@@ -152,6 +152,7 @@ describe("loom demo", () => {
     expect(result.report).toMatchObject({ status: "done", stopReason: "end_turn", branch: "lab/gen-1" });
     expect(result.report.toolCalls).toMatchObject({
       ts_rename: { calls: 1, errors: 0 },
+      eval: { calls: 1, errors: 0 },
       bash: { calls: 1, errors: 0 },
     });
     expect(result.evalResponse).toEqual({ status: "ok", value: "Hello, Ada!" });

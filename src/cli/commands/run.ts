@@ -68,6 +68,8 @@ export function registerRun(program: Command): void {
         if (result.reason !== "end_turn") process.exitCode = 1;
       } finally {
         process.off("SIGINT", onSignal);
+        const { closeSharedEvalEngines } = await import("../../../lab-runtime/eval/shared-engines.ts");
+        await closeSharedEvalEngines();
       }
     });
 }

@@ -56,7 +56,10 @@ export function registerTool(program: Command): void {
           `unknown tool "${name}"; available: ${registry.names().join(", ")}`,
         );
       }
-      const result = await registry.execute(name, input, { workspace, signal: new AbortController().signal });
+      const { closeSharedEvalEngines } = await import("../../../lab-runtime/eval/shared-engines.ts");
+      const result = await registry
+        .execute(name, input, { workspace, signal: new AbortController().signal })
+        .finally(closeSharedEvalEngines);
       process.stdout.write(`${JSON.stringify({ tool: name, ...result }, null, 2)}\n`);
       if (result.isError) process.exitCode = 1;
     });
