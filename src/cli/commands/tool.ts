@@ -11,19 +11,17 @@ export function registerTool(program: Command): void {
     .option("--workspace <dir>", "workspace root the tool is confined to", ".")
     .option("--list", "list every tool with its effect class and input fields")
     .action(async (name: string | undefined, opts: { input: string; workspace: string; list?: boolean }) => {
-      const [{ allTools }, { ToolRegistry }, { LoomError }, { resolve }, { stat }, { z }] = await Promise.all(
-        [
-          import("../../agent/catalog.ts"),
+      const [{ findTool, loadAllTools }, { ToolRegistry }, { LoomError }, { resolve }, { stat }, { z }] =
+        await Promise.all([
+          import("../../agent/tool-groups.ts"),
           import("../../agent/tool-registry.ts"),
           import("../../shared/errors.ts"),
           import("node:path"),
           import("node:fs/promises"),
           import("zod"),
-        ],
-      );
-      const tools = allTools();
+        ]);
       if (opts.list || !name) {
-        for (const t of tools) {
+        for (const t of await loadAllTools()) {
           const schema = z.toJSONSchema(t.input) as {
             properties?: Record<string, unknown>;
             required?: string[];
@@ -49,13 +47,12 @@ export function registerTool(program: Command): void {
       if (!(await stat(workspace).catch(() => undefined))?.isDirectory()) {
         throw new LoomError("WORKSPACE_NOT_FOUND", `--workspace ${opts.workspace}: not a directory`);
       }
-      const registry = new ToolRegistry(tools);
-      if (!registry.get(name)) {
-        throw new LoomError(
-          "UNKNOWN_TOOL",
-          `unknown tool "${name}"; available: ${registry.names().join(", ")}`,
-        );
+      const tool = await findTool(name);
+      if (!tool) {
+        const names = (await loadAllTools()).map((t) => t.name);
+        throw new LoomError("UNKNOWN_TOOL", `unknown tool "${name}"; available: ${names.join(", ")}`);
       }
+      const registry = new ToolRegistry([tool]);
       const { closeSharedEvalEngines } = await import("../../../lab-runtime/eval/shared-engines.ts");
       const result = await registry
         .execute(name, input, { workspace, signal: new AbortController().signal })

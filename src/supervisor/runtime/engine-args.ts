@@ -1,0 +1,55 @@
+import { type RunSpec, RuntimeError } from "./runtime.ts";
+
+/** Command lines for the docker-compatible CLIs (docker, podman). Pure, so tests can pin them. */
+
+export interface EngineFlavor {
+  /** Run an init process as PID 1 so signals reach the command and zombies are reaped. */
+  readonly init: boolean;
+}
+
+/**
+ * `run -d ...` for a validated spec. Environment values are NOT on the command line (where any local
+ * user could read them in `ps`): each is passed as `-e NAME`, which the CLI fills from its own
+ * environment — see `engineEnv`.
+ */
+export function engineRunArgs(spec: RunSpec, name: string, flavor: EngineFlavor): string[] {
+  const args = ["run", "-d", "--name", name];
+  if (flavor.init) args.push("--init");
+  for (const [k, v] of Object.entries(spec.labels)) args.push("--label", `${k}=${v}`);
+  for (const k of Object.keys(spec.env)) args.push("-e", k);
+  if (spec.workdir) args.push("-w", spec.workdir);
+  for (const m of spec.mounts) {
+    for (const p of [m.host, m.container]) {
+      if (p.includes(":") || p.includes(","))
+        throw new RuntimeError("INVALID_SPEC", `mount path ${JSON.stringify(p)} may not contain ':' or ','`);
+    }
+    args.push("-v", `${m.host}:${m.container}${m.readOnly ? ":ro" : ""}`);
+  }
+  const network = spec.network;
+  if (network) args.push("--network", network);
+  for (const p of spec.ports) {
+    // Host networking has no publishing; --expose still records the port so inspect can report it.
+    if (network === "host") args.push("--expose", String(p.container));
+    else args.push("-p", `127.0.0.1::${p.container}`);
+  }
+  const { memoryMb, pids, cpus } = spec.limits;
+  // memory-swap = memory: a hog is killed instead of swapping.
+  if (memoryMb !== undefined) args.push("--memory", `${memoryMb}m`, "--memory-swap", `${memoryMb}m`);
+  if (pids !== undefined) args.push("--pids-limit", String(pids));
+  if (cpus !== undefined) args.push("--cpus", String(cpus));
+  if (spec.noNewPrivileges) args.push("--security-opt", "no-new-privileges");
+  args.push(spec.image, ...spec.command);
+  return args;
+}
+
+/** The CLI's environment for `run`: its own (to reach the daemon) plus the values `-e NAME` forwards. */
+export function engineEnv(spec: RunSpec): Record<string, string> {
+  return { ...spec.env };
+}
+
+/** `ps -a --filter label=k=v ...` printing one id per line. */
+export function engineListArgs(labels: Readonly<Record<string, string>>): string[] {
+  const args = ["ps", "-a", "--no-trunc", "--format", "{{.ID}}"];
+  for (const [k, v] of Object.entries(labels)) args.push("--filter", `label=${k}=${v}`);
+  return args;
+}

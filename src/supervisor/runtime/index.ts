@@ -1,0 +1,18 @@
+export { AppleRuntime } from "./apple.ts";
+export { DockerRuntime } from "./docker.ts";
+export { LocalRuntime } from "./local.ts";
+export { PodmanRuntime } from "./podman.ts";
+export type {
+  Availability,
+  ContainerHandle,
+  ContainerInfo,
+  ContainerRuntime,
+  ContainerState,
+  Endpoint,
+  Mount,
+  RunSpecInput,
+  RuntimeErrorCode,
+  RuntimeLog,
+} from "./runtime.ts";
+export { parseRunSpec, RunSpec, RuntimeError } from "./runtime.ts";
+export { RUNTIME_CHOICES, type RuntimeChoice, selectRuntime } from "./select.ts";

@@ -1,0 +1,161 @@
+import { z } from "zod";
+import { LoomError } from "../../shared/errors.ts";
+
+/**
+ * One interface over container engines (docker, podman, Apple's `container`) and the embedded `local`
+ * backend. Bind mounts and host ports are details each backend resolves; callers speak in container
+ * paths and container ports and get real host endpoints back.
+ */
+
+export type RuntimeErrorCode =
+  | "INVALID_SPEC"
+  | "ENGINE_NOT_FOUND"
+  | "ENGINE_UNAVAILABLE"
+  | "ENGINE_FAILED"
+  | "ENGINE_TIMEOUT"
+  | "NOT_FOUND"
+  | "BAD_ENGINE_OUTPUT"
+  | "RUNTIME_UNAVAILABLE"
+  | "UNKNOWN_RUNTIME";
+
+export class RuntimeError extends LoomError {
+  declare readonly code: RuntimeErrorCode;
+  constructor(code: RuntimeErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+const envName = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*$/,
+    "environment names are letters, digits and '_', not starting with a digit",
+  );
+const labelKey = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,127}$/, "label keys are letters, digits, '.', '-', '_' or '/'");
+const absolutePath = z.string().refine((p) => p.startsWith("/"), "must be an absolute path");
+const port = z.number().int().min(1).max(65535);
+
+export const Mount = z.strictObject({
+  host: absolutePath,
+  container: absolutePath,
+  readOnly: z.boolean().default(false),
+});
+export type Mount = z.infer<typeof Mount>;
+
+export const RunSpec = z.strictObject({
+  image: z.string().min(1),
+  command: z.array(z.string()).min(1, "command needs at least the program to run"),
+  /** The whole environment the container sees (plus what the engine itself adds); never the host's. */
+  env: z.record(envName, z.string()).default({}),
+  labels: z
+    .record(
+      labelKey,
+      z.string().refine((v) => !/[\r\n]/.test(v), "label values may not contain newlines"),
+    )
+    .default({}),
+  /** A container path; the local backend maps it through the mount that contains it. */
+  workdir: absolutePath.optional(),
+  mounts: z.array(Mount).default([]),
+  ports: z.array(z.strictObject({ container: port })).default([]),
+  /** "host" shares the host's network (an endpoint is then the same port on 127.0.0.1). */
+  network: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "network names are letters, digits, '_', '.' or '-'")
+    .optional(),
+  name: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, "names are letters, digits, '_', '.' or '-'")
+    .optional(),
+  limits: z
+    .strictObject({
+      memoryMb: z.number().int().min(6).optional(),
+      pids: z.number().int().min(1).optional(),
+      cpus: z.number().positive().optional(),
+    })
+    .default({}),
+  noNewPrivileges: z.boolean().default(true),
+});
+/** What callers write (defaults optional). */
+export type RunSpecInput = z.input<typeof RunSpec>;
+/** What backends read (defaults filled). */
+export type RunSpec = z.infer<typeof RunSpec>;
+
+/** Validates a spec once, at the interface, with a message naming each bad field. */
+export function parseRunSpec(input: RunSpecInput): RunSpec {
+  const parsed = RunSpec.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(spec)"}: ${i.message}`);
+    throw new RuntimeError("INVALID_SPEC", `invalid container spec: ${problems.join("; ")}`);
+  }
+  return parsed.data;
+}
+
+/** Where a container port is reachable from the host. */
+export interface Endpoint {
+  readonly containerPort: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+export type ContainerState =
+  | "created"
+  | "running"
+  | "paused"
+  | "restarting"
+  | "stopping"
+  | "removing"
+  | "exited"
+  | "dead"
+  | "unknown";
+
+export interface ContainerInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly state: ContainerState;
+  /** Undefined while running, or when the backend cannot know (e.g. Apple's CLI). */
+  readonly exitCode: number | undefined;
+  /** True when the engine killed it for exceeding its memory limit. */
+  readonly oomKilled: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+  /** ISO time; undefined if it never started. */
+  readonly startedAt: string | undefined;
+  readonly endpoints: readonly Endpoint[];
+}
+
+export interface ContainerHandle {
+  readonly id: string;
+  readonly name: string;
+  readonly endpoints: readonly Endpoint[];
+  /** Parts of the spec this backend could not honour (e.g. limits under `local`). */
+  readonly warnings: readonly string[];
+}
+
+export interface Availability {
+  readonly ok: boolean;
+  /** Why it is not usable. */
+  readonly reason?: string;
+  /** Usable, but with a caveat the operator should see (weaker isolation). */
+  readonly warning?: string;
+}
+
+export interface ContainerRuntime {
+  readonly name: "docker" | "podman" | "apple" | "local";
+  available(): Promise<Availability>;
+  /** Starts a container detached; the spec is validated first (INVALID_SPEC). */
+  run(spec: RunSpecInput): Promise<ContainerHandle>;
+  /** SIGTERM, then SIGKILL after timeoutMs. A container that already exited is fine; unknown → NOT_FOUND. */
+  stop(id: string, options?: { timeoutMs?: number }): Promise<void>;
+  /** Removes it, killing it if running. Idempotent: an unknown id is not an error. */
+  remove(id: string): Promise<void>;
+  inspect(id: string): Promise<ContainerInfo | undefined>;
+  /** stdout and stderr, interleaved as the backend keeps them; tail = last N lines. Unknown → NOT_FOUND. */
+  logs(id: string, options?: { tail?: number }): Promise<string>;
+  /** Every container (running or not) carrying all the given labels. */
+  list(labels: Readonly<Record<string, string>>): Promise<ContainerInfo[]>;
+}
+
+export type RuntimeLog = (message: string) => void;
+
+export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
