@@ -1,0 +1,7 @@
+export { type FetchLabBranchInput, fetchLabBranch } from "./fetch-lab-branch.ts";
+export { checkFixedPoints } from "./fixed-points.ts";
+export { GitOpError, type GitOpErrorCode } from "./git-op-error.ts";
+export { type PrepareWorkspaceInput, prepareWorkspace } from "./prepare-workspace.ts";
+export { type PromoteInput, type PromoteResult, promote } from "./promote.ts";
+export { type ResetMainInput, resetMainTo } from "./reset-main.ts";
+export { type RollbackInput, rollback } from "./rollback.ts";

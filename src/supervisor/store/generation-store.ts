@@ -1,0 +1,229 @@
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { GenerationRecord } from "../../../schemas/generation-record.ts";
+import { atomicWriteFile } from "../../shared/atomic-write.ts";
+import { appendLineage, type LineageEvent, readLineage } from "./lineage-log.ts";
+import { readRecord, writeRecord } from "./record-file.ts";
+import { StoreError } from "./store-error.ts";
+import { allowedFrom, canTransition, isTerminal } from "./transitions.ts";
+
+/** The fields a running generation may change; identity fields (number, branch, parent...) never do. */
+const fields = GenerationRecord.shape;
+export const GenerationPatch = z
+  .strictObject({
+    outcome: fields.outcome,
+    reason: fields.reason,
+    finishedAt: fields.finishedAt,
+    containerId: fields.containerId,
+    tokens: fields.tokens,
+    fitness: fields.fitness,
+    verification: fields.verification,
+  })
+  .partial();
+export type GenerationPatch = z.infer<typeof GenerationPatch>;
+
+export interface AllocateInput {
+  readonly programHash: string;
+  /** The promoted generation this one builds on; null before any promotion. */
+  readonly parent: number | null;
+}
+
+const RECORD_NAME = /^gen-([1-9][0-9]*)\.json$/;
+const ZERO_USAGE = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
+
+/** One queue per state dir, so two stores opened on the same folder still never race. */
+const queues = new Map<string, Promise<unknown>>();
+
+function serialized<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const run = (queues.get(key) ?? Promise.resolve()).then(task);
+  queues.set(
+    key,
+    run.catch(() => {}),
+  );
+  return run;
+}
+
+function checkGeneration(n: unknown): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+    throw new StoreError(
+      "INVALID_GENERATION",
+      `generation ${String(n)} is not accepted; expected an integer ≥ 1`,
+    );
+  }
+  return n;
+}
+
+/**
+ * The Supervisor's generation records: `<stateDir>/generations/gen-N.json` (atomic, validated on write
+ * and read), a `next-generation` counter so numbers are never reused, and the append-only
+ * `<stateDir>/lineage.jsonl` audit trail of every state change.
+ */
+export class GenerationStore {
+  private constructor(
+    readonly stateDir: string,
+    private readonly dir: string,
+  ) {}
+
+  static async open(stateDir: string): Promise<GenerationStore> {
+    if (typeof stateDir !== "string" || stateDir.trim() === "") {
+      throw new StoreError("INVALID_INPUT", "stateDir is empty; pass the Supervisor's state folder");
+    }
+    const root = path.resolve(stateDir);
+    const dir = path.join(root, "generations");
+    await mkdir(dir, { recursive: true });
+    return new GenerationStore(root, dir);
+  }
+
+  get lineageFile(): string {
+    return path.join(this.stateDir, "lineage.jsonl");
+  }
+
+  private get counterFile(): string {
+    return path.join(this.stateDir, "next-generation");
+  }
+
+  private fileOf(n: number): string {
+    return path.join(this.dir, `gen-${n}.json`);
+  }
+
+  /** Creates the next generation as `pending`; numbers only grow, across restarts and deletions. */
+  allocate(input: AllocateInput): Promise<GenerationRecord> {
+    return serialized(this.stateDir, async () => {
+      const n = Math.max(await this.readCounter(), (await this.maxOnDisk()) + 1);
+      const record = {
+        version: 1,
+        generation: n,
+        parent: input.parent,
+        branch: `lab/gen-${n}`,
+        programHash: input.programHash,
+        outcome: "pending",
+        reason: null,
+        createdAt: new Date().toISOString(),
+        finishedAt: null,
+        containerId: null,
+        tokens: ZERO_USAGE,
+        fitness: null,
+        verification: null,
+      };
+      // Validate before spending the number, so bad input does not burn generations.
+      const parsed = GenerationRecord.safeParse(record);
+      if (!parsed.success) {
+        throw new StoreError(
+          "RECORD_INVALID",
+          `cannot allocate generation ${n}:\n${z.prettifyError(parsed.error)}`,
+        );
+      }
+      // Counter first: a crash after it skips N, which is harmless; reusing N would not be.
+      await atomicWriteFile(this.counterFile, `${n + 1}\n`);
+      const written = await writeRecord(this.fileOf(n), parsed.data);
+      await this.log(written);
+      return written;
+    });
+  }
+
+  async get(n: number): Promise<GenerationRecord | undefined> {
+    const g = checkGeneration(n);
+    return readRecord(this.fileOf(g), g);
+  }
+
+  /** Every record, by generation number; a damaged file fails the whole listing, naming the file. */
+  async list(): Promise<GenerationRecord[]> {
+    const numbers = (await this.numbersOnDisk()).sort((a, b) => a - b);
+    const records = await Promise.all(numbers.map((n) => readRecord(this.fileOf(n), n)));
+    return records.filter((r): r is GenerationRecord => r !== undefined);
+  }
+
+  /** Applies a patch; the result must be a valid record reached by a legal transition. */
+  async update(n: number, patch: GenerationPatch): Promise<GenerationRecord> {
+    const g = checkGeneration(n);
+    return serialized(this.stateDir, async () => {
+      const parsedPatch = GenerationPatch.safeParse(patch);
+      if (!parsedPatch.success) {
+        throw new StoreError(
+          "RECORD_INVALID",
+          `patch for generation ${g} is not accepted (patchable: ${Object.keys(GenerationPatch.shape).join(", ")}):\n` +
+            z.prettifyError(parsedPatch.error),
+        );
+      }
+      const current = await readRecord(this.fileOf(g), g);
+      if (!current) throw new StoreError("NOT_FOUND", `generation ${g} does not exist in ${this.dir}`);
+      const next = { ...current, ...parsedPatch.data };
+      if (isTerminal(current.outcome)) {
+        throw new StoreError(
+          "ILLEGAL_TRANSITION",
+          `generation ${g} is ${current.outcome}, which is final; a finished generation cannot be changed`,
+        );
+      }
+      if (!canTransition(current.outcome, next.outcome)) {
+        throw new StoreError(
+          "ILLEGAL_TRANSITION",
+          `generation ${g} cannot go from ${current.outcome} to ${next.outcome}; ` +
+            `allowed: ${allowedFrom(current.outcome).join(", ")}`,
+        );
+      }
+      if (isTerminal(next.outcome) && next.finishedAt === null) next.finishedAt = new Date().toISOString();
+      const written = await writeRecord(this.fileOf(g), next);
+      if (written.outcome !== current.outcome) await this.log(written);
+      return written;
+    });
+  }
+
+  /** Records not yet finished: after a restart, their Labs are gone and they need reaping. */
+  async inProgress(): Promise<GenerationRecord[]> {
+    return (await this.list()).filter((r) => !isTerminal(r.outcome));
+  }
+
+  async latestPromoted(): Promise<GenerationRecord | undefined> {
+    return (await this.list()).filter((r) => r.outcome === "promoted").at(-1);
+  }
+
+  /** The audit trail, oldest first. */
+  lineage(): Promise<LineageEvent[]> {
+    return readLineage(this.lineageFile);
+  }
+
+  private async log(record: GenerationRecord): Promise<void> {
+    await appendLineage(this.lineageFile, {
+      version: 1,
+      at: new Date().toISOString(),
+      generation: record.generation,
+      outcome: record.outcome,
+      reason: record.reason,
+    });
+  }
+
+  private async numbersOnDisk(): Promise<number[]> {
+    const names = await readdir(this.dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return [] as string[];
+      throw err;
+    });
+    return names.flatMap((name) => {
+      const m = RECORD_NAME.exec(name);
+      return m ? [Number(m[1])] : [];
+    });
+  }
+
+  private async maxOnDisk(): Promise<number> {
+    return Math.max(0, ...(await this.numbersOnDisk()));
+  }
+
+  private async readCounter(): Promise<number> {
+    let text: string;
+    try {
+      text = await readFile(this.counterFile, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return 1;
+      throw err;
+    }
+    const value = Number(text.trim());
+    if (!/^[1-9][0-9]*$/.test(text.trim()) || !Number.isSafeInteger(value)) {
+      throw new StoreError(
+        "COUNTER_CORRUPT",
+        `${this.counterFile} holds ${JSON.stringify(text.slice(0, 40))}; expected the next generation number ` +
+          "(an integer ≥ 1) — set it above the highest generation ever allocated",
+      );
+    }
+    return value;
+  }
+}

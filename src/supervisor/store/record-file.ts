@@ -1,0 +1,58 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { GenerationRecord } from "../../../schemas/generation-record.ts";
+import { atomicWriteFile } from "../../shared/atomic-write.ts";
+import { migrate } from "./migrate.ts";
+import { StoreError } from "./store-error.ts";
+
+/** Validates before writing, so an invalid record never reaches the disk. */
+export async function writeRecord(file: string, record: unknown): Promise<GenerationRecord> {
+  const parsed = GenerationRecord.safeParse(record);
+  if (!parsed.success) {
+    throw new StoreError(
+      "RECORD_INVALID",
+      `refusing to write ${file}: not a valid generation record:\n${z.prettifyError(parsed.error)}`,
+    );
+  }
+  await atomicWriteFile(file, `${JSON.stringify(parsed.data, null, 2)}\n`);
+  return parsed.data;
+}
+
+/**
+ * Reads, migrates and validates one record file; undefined only when the file does not exist.
+ * Anything damaged is an error naming the file: a lineage with silent gaps would teach wrong lessons.
+ */
+export async function readRecord(file: string, generation: number): Promise<GenerationRecord | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new StoreError(
+      "RECORD_CORRUPT",
+      `generation record ${file} is not valid JSON (${(err as Error).message}); ` +
+        "restore it or move it out of the generations folder",
+    );
+  }
+  const migrated = migrate(raw, `generation record ${file}`);
+  const parsed = GenerationRecord.safeParse(migrated);
+  if (!parsed.success) {
+    throw new StoreError(
+      "RECORD_CORRUPT",
+      `generation record ${file} is not a valid generation record:\n${z.prettifyError(parsed.error)}`,
+    );
+  }
+  if (parsed.data.generation !== generation) {
+    throw new StoreError(
+      "RECORD_CORRUPT",
+      `generation record ${file} holds generation ${parsed.data.generation}; expected ${generation}`,
+    );
+  }
+  return parsed.data;
+}
