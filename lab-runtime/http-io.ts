@@ -1,4 +1,6 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
+
+export { sendJson } from "../src/shared/http-json.ts";
 
 /** The body was larger than the server accepts. */
 export class BodyTooLargeError extends Error {
@@ -38,20 +40,4 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
     req.on("error", reject);
   });
-}
-
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
 }

@@ -1,4 +1,7 @@
 import type { ServerResponse } from "node:http";
+import { sendJson } from "../http-json.ts";
+
+export { sendJson };
 
 /** Error types of the Messages API, as they appear in `{type: "error", error: {type, message}}`. */
 export type ApiErrorType =
@@ -9,21 +12,6 @@ export type ApiErrorType =
   | "rate_limit_error"
   | "api_error"
   | "overloaded_error";
-
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
 
 export function sendApiError(
   res: ServerResponse,
