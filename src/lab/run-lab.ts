@@ -1,9 +1,9 @@
 import { closeSharedEvalEngines } from "../../lab-runtime/eval/shared-engines.ts";
 import { startLabServer } from "../../lab-runtime/server.ts";
 import { labTools } from "../agent/catalog.ts";
-import { createModelClient } from "../agent/model-client.ts";
+import { modelClientFor } from "../agent/model-for-role.ts";
 import { ToolRegistry } from "../agent/tool-registry.ts";
-import { type Config, requireApiKey } from "../shared/config.ts";
+import type { Config } from "../shared/config.ts";
 import type { EventSink } from "../shared/events.ts";
 import { LabStatusTracker } from "./status-tracker.ts";
 import { runLabWorker } from "./worker.ts";
@@ -37,13 +37,7 @@ export async function runLab(options: RunLabOptions) {
   options.log?.(`lab: serving ${server.url} for ${workspace}`);
   const done = (async () => {
     try {
-      const model = createModelClient({
-        apiKey: requireApiKey(config, "lab"),
-        ...(config.labApiBase ? { baseURL: config.labApiBase } : {}),
-        model: config.labModel,
-        timeoutMs: config.requestTimeoutMs,
-        maxRetries: config.maxRetries,
-      });
+      const model = modelClientFor(config, "lab");
       return await runLabWorker({
         workspace,
         generation: options.generation,

@@ -26,17 +26,11 @@ export function registerRun(program: Command): void {
       if (!task.trim())
         throw new LoomError("PROGRAM_EMPTY", `${programPath} is empty; write the task in it first`);
 
-      const { loadConfig, requireApiKey } = await import("../../shared/config.ts");
+      const { loadConfig } = await import("../../shared/config.ts");
       const config = loadConfig();
       for (const w of config.warnings) process.stderr.write(`loom: warning: ${w}\n`);
-      const { createModelClient } = await import("../../agent/model-client.ts");
-      const model = createModelClient({
-        apiKey: requireApiKey(config, "lab"),
-        ...(config.labApiBase ? { baseURL: config.labApiBase } : {}),
-        model: opts.model ?? config.labModel,
-        timeoutMs: config.requestTimeoutMs,
-        maxRetries: config.maxRetries,
-      });
+      const { modelClientFor } = await import("../../agent/model-for-role.ts");
+      const model = modelClientFor(config, "lab", opts.model ? { model: opts.model } : {});
       const [{ labTools }, { ToolRegistry }, { runAgentLoop }, { labSystemPrompt }, { formatEvent }] =
         await Promise.all([
           import("../../agent/catalog.ts"),
