@@ -1,9 +1,11 @@
 import type { Command } from "commander";
 import { registerAnalyze } from "./commands/analyze.ts";
 import { registerDemo } from "./commands/demo.ts";
+import { registerGenerations } from "./commands/generations.ts";
 import { registerLab } from "./commands/lab.ts";
 import { registerLabServer } from "./commands/lab-server.ts";
 import { registerRun } from "./commands/run.ts";
+import { registerSupervisor } from "./commands/supervisor.ts";
 import { registerTool } from "./commands/tool.ts";
 import { createProgram, type Registrar, runCli } from "./program.ts";
 
@@ -15,6 +17,8 @@ export const ALL_COMMANDS: readonly Registrar[] = [
   registerAnalyze,
   registerLab,
   registerLabServer,
+  registerSupervisor,
+  registerGenerations,
 ];
 
 /** Builds the `loom` command line; each command lives in its own module and loads its heavy parts lazily. */

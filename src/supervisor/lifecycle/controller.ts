@@ -1,0 +1,166 @@
+import { createHash } from "node:crypto";
+import { GenerationOutcome } from "../../../schemas/generation.ts";
+import type { GenerationRecord } from "../../../schemas/generation-record.ts";
+import type { PromoteResponse, RollbackResponse, SpawnResponse } from "../../../schemas/supervisor.ts";
+import { addUsage, totalTokens, zeroUsage } from "../../shared/events.ts";
+import type { PromoteInput, PromoteResult, RollbackInput } from "../git/index.ts";
+import type { SupervisorApi, SupervisorStats } from "../server/api.ts";
+import { HttpError } from "../server/http-io.ts";
+import { type LifecyclePorts, runGeneration } from "./run-generation.ts";
+
+export interface ControllerPorts extends LifecyclePorts {
+  readonly decide: {
+    promote(input: PromoteInput): Promise<PromoteResult>;
+    rollback(input: RollbackInput): Promise<{ deleted: boolean }>;
+  };
+}
+
+/**
+ * The Supervisor's decisions over generations. One Lab at a time: a spawn while a generation runs is
+ * refused with 409 GENERATION_RUNNING (the caller retries later) rather than queued, so a crash never
+ * leaves a hidden backlog.
+ */
+export class GenerationController implements SupervisorApi {
+  private current: { n: number | null; done: Promise<unknown>; abort: AbortController } | undefined;
+
+  constructor(private readonly ports: ControllerPorts) {}
+
+  async spawn(program: string): Promise<SpawnResponse> {
+    if (this.current) {
+      const n = this.current.n;
+      throw new HttpError(
+        409,
+        "GENERATION_RUNNING",
+        `generation ${n ?? "(starting)"} is still running; spawn again when it has finished (GET /generations/${n ?? ""})`,
+      );
+    }
+    const abort = new AbortController();
+    // Claimed before the first await so two concurrent spawns cannot both start.
+    const slot: { n: number | null; done: Promise<unknown>; abort: AbortController } = {
+      n: null,
+      done: Promise.resolve(),
+      abort,
+    };
+    this.current = slot;
+    let record: GenerationRecord;
+    try {
+      const parent = (await this.ports.store.latestPromoted())?.generation ?? null;
+      const programHash = createHash("sha256").update(program).digest("hex");
+      record = await this.ports.store.allocate({ programHash, parent });
+    } catch (err) {
+      this.current = undefined;
+      throw err;
+    }
+    const n = record.generation;
+    slot.n = n;
+    this.ports.emit({
+      type: "generation",
+      at: new Date().toISOString(),
+      generation: n,
+      outcome: "pending",
+      reason: null,
+    });
+    slot.done = runGeneration(this.ports, { generation: n, program, signal: abort.signal })
+      .catch((err: Error) =>
+        this.ports.emit({
+          type: "log",
+          at: new Date().toISOString(),
+          generation: n,
+          message: `gen-${n} failed unexpectedly: ${err.message}`,
+        }),
+      )
+      .finally(() => {
+        if (this.current === slot) this.current = undefined;
+      });
+    return { generation: n, branch: record.branch, outcome: record.outcome, reason: record.reason };
+  }
+
+  private async verifying(n: number, action: string): Promise<GenerationRecord> {
+    const record = await this.ports.store.get(n);
+    if (!record)
+      throw new HttpError(
+        404,
+        "GENERATION_NOT_FOUND",
+        `generation ${n} does not exist; GET /generations lists them`,
+      );
+    if (record.outcome !== "verifying") {
+      throw new HttpError(
+        409,
+        "NOT_VERIFYING",
+        `generation ${n} is ${record.outcome}; only a verifying generation (its Lab done, branch fetched) can be ${action}`,
+      );
+    }
+    return record;
+  }
+
+  async promote(n: number): Promise<PromoteResponse> {
+    await this.verifying(n, "promoted");
+    const result = await this.ports.decide.promote({ repo: this.ports.config.repoPath, generation: n });
+    await this.ports.store.update(n, { outcome: "promoted", reason: null });
+    this.ports.emit({
+      type: "generation",
+      at: new Date().toISOString(),
+      generation: n,
+      outcome: "promoted",
+      reason: null,
+    });
+    return { generation: n, tag: result.tag, mergeCommit: result.mergeCommit };
+  }
+
+  async rollback(n: number, reason: string | undefined): Promise<RollbackResponse> {
+    await this.verifying(n, "rolled back");
+    const why = reason ?? "rolled back on request";
+    await this.ports.decide.rollback({ repo: this.ports.config.repoPath, generation: n });
+    await this.ports.store.update(n, { outcome: "rolled_back", reason: why });
+    this.ports.emit({
+      type: "generation",
+      at: new Date().toISOString(),
+      generation: n,
+      outcome: "rolled_back",
+      reason: why,
+    });
+    return { generation: n, outcome: "rolled_back", reason: why };
+  }
+
+  list(): Promise<GenerationRecord[]> {
+    return this.ports.store.list();
+  }
+
+  get(n: number): Promise<GenerationRecord | undefined> {
+    return this.ports.store.get(n);
+  }
+
+  async stats(): Promise<SupervisorStats> {
+    const records = await this.ports.store.list();
+    const byOutcome = Object.fromEntries(GenerationOutcome.options.map((o) => [o, 0])) as Record<
+      GenerationOutcome,
+      number
+    >;
+    let tokens = zeroUsage();
+    for (const r of records) {
+      byOutcome[r.outcome] += 1;
+      tokens = addUsage(tokens, r.tokens);
+    }
+    return {
+      generations: records.length,
+      byOutcome,
+      tokens,
+      totalTokens: totalTokens(tokens),
+      running: this.current?.n ?? null,
+      runtime: this.ports.runtime.name,
+    };
+  }
+
+  /** Resolves when no generation is running (tests and shutdown). */
+  async idle(): Promise<void> {
+    await this.current?.done;
+  }
+
+  /** Stops a running Lab: its container is removed, its branch fetched and it is recorded aborted. */
+  async close(): Promise<void> {
+    const current = this.current;
+    if (!current) return;
+    current.abort.abort();
+    await current.done;
+  }
+}

@@ -1,0 +1,241 @@
+import { mkdir, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import type { GenerationOutcome } from "../../../schemas/generation.ts";
+import type { GenerationRecord } from "../../../schemas/generation-record.ts";
+import type { LabReport } from "../../../schemas/lab-report.ts";
+import { atomicWriteFile } from "../../shared/atomic-write.ts";
+import type { Config } from "../../shared/config.ts";
+import type { FetchLabBranchInput, PrepareWorkspaceInput } from "../git/index.ts";
+import type { ContainerRuntime } from "../runtime/index.ts";
+import type { GenerationPatch, GenerationStore } from "../store/index.ts";
+import type { SupervisorEmit } from "./events.ts";
+import { freePort } from "./free-port.ts";
+import { logTail, readLabReport, stopAndRemove, waitForExit } from "./lab-cleanup.ts";
+import { DEFAULT_LAB_IMAGE, labSpec } from "./lab-spec.ts";
+import { shareWorkspace } from "./share-workspace.ts";
+import { type LabEnd, watchLab } from "./watch-lab.ts";
+
+export interface LifecycleGit {
+  prepareWorkspace(input: PrepareWorkspaceInput): Promise<string>;
+  fetchLabBranch(input: FetchLabBranchInput): Promise<string>;
+}
+
+/** Everything a generation run touches, passed in so tests and the Supervisor wire real parts alike. */
+export interface LifecyclePorts {
+  readonly store: GenerationStore;
+  readonly runtime: ContainerRuntime;
+  readonly git: LifecycleGit;
+  readonly config: Config;
+  readonly emit: SupervisorEmit;
+  readonly clock?: () => number;
+  /** Container image for engine runtimes (default loom-lab:latest). */
+  readonly image?: string;
+  /** The Loom installation the local runtime runs. */
+  readonly loomRoot: string;
+  /** How long a Lab may take to first answer /status (default 60 s). */
+  readonly readyTimeoutMs?: number;
+  readonly pollMs?: number;
+  /** Ports handed to running Labs; shared across runs so host-network Labs never collide. */
+  readonly portsInUse?: Set<number>;
+}
+
+export interface RunGenerationInput {
+  /** An allocated record (outcome pending). */
+  readonly generation: number;
+  readonly program: string;
+  /** Aborting stops the Lab and records the generation as aborted. */
+  readonly signal?: AbortSignal;
+}
+
+export function workspaceOf(stateDir: string, n: number): string {
+  return path.join(stateDir, "workspaces", `gen-${n}`);
+}
+
+/** Where a finished Lab's LabReport is kept. */
+export function reportPath(stateDir: string, n: number): string {
+  return path.join(stateDir, "reports", `gen-${n}.json`);
+}
+
+type Verdict = { outcome: GenerationOutcome; reason: string | null };
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+async function verdictOf(end: LabEnd, ports: LifecyclePorts, id: string): Promise<Verdict> {
+  switch (end.kind) {
+    case "finished":
+      return end.status.status === "done"
+        ? { outcome: "verifying", reason: null }
+        : { outcome: "failed", reason: `the Lab failed: ${end.status.error ?? end.status.progress}` };
+    case "timed_out":
+      return {
+        outcome: "timed_out",
+        reason: `the Lab did not finish within LOOM_LAB_TIMEOUT_MS=${ports.config.labTimeoutMs} ms of becoming ready and was killed${end.last ? ` (last: ${end.last.progress})` : ""}`,
+      };
+    case "aborted":
+      return { outcome: "aborted", reason: "the Supervisor shut down while the Lab was running" };
+    case "exited": {
+      const tail = await logTail(ports.runtime, id);
+      return {
+        outcome: "failed",
+        reason: `the Lab exited (code ${end.exitCode ?? "unknown"}) before reporting done${tail ? `; last output: ${tail}` : ""}`,
+      };
+    }
+    case "never_ready": {
+      const tail = await logTail(ports.runtime, id);
+      return { outcome: "failed", reason: `${end.why}${tail ? `; last output: ${tail}` : ""}` };
+    }
+  }
+}
+
+/**
+ * Runs one generation until its Lab is over: workspace clone on lab/gen-N with program.md, the Lab
+ * container, /status polling, the hard timeout. Whatever happens, the container is stopped and removed,
+ * lab/gen-N is fetched back when the workspace holds it, the workspace is removed, and the record ends
+ * `verifying` (Lab done, branch fetched) or terminal with a reason. Never throws for a Lab's failure.
+ */
+export async function runGeneration(
+  ports: LifecyclePorts,
+  input: RunGenerationInput,
+): Promise<GenerationRecord> {
+  const { store, runtime, config, emit } = ports;
+  const n = input.generation;
+  const signal = input.signal ?? new AbortController().signal;
+  const now = ports.clock ?? Date.now;
+  const taken = ports.portsInUse ?? new Set<number>();
+  const workspace = workspaceOf(config.stateDir, n);
+  const at = () => new Date(now()).toISOString();
+  const log = (text: string) => emit({ type: "log", at: at(), generation: n, message: text });
+  const setOutcome = async (patch: GenerationPatch): Promise<GenerationRecord> => {
+    const record = await store.update(n, patch);
+    emit({ type: "generation", at: at(), generation: n, outcome: record.outcome, reason: record.reason });
+    return record;
+  };
+
+  let verdict: Verdict;
+  let containerId: string | undefined;
+  let exitedEarly = false;
+  let port: number | undefined;
+  try {
+    await setOutcome({ outcome: "running" });
+    await ports.git.prepareWorkspace({
+      repo: config.repoPath,
+      workspace,
+      generation: n,
+      program: input.program,
+    });
+    if (signal.aborted) throw new Error("the Supervisor shut down before the Lab started");
+    // The read-only schemas mount needs its source, even in a repo without schemas/.
+    await mkdir(path.join(workspace, "schemas"), { recursive: true });
+    if (runtime.name !== "local") await shareWorkspace(workspace);
+    port = await freePort(taken);
+    taken.add(port);
+    const handle = await runtime.run(
+      labSpec({
+        runtime: runtime.name,
+        generation: n,
+        port,
+        workspace,
+        config,
+        image: ports.image ?? DEFAULT_LAB_IMAGE,
+        loomRoot: ports.loomRoot,
+      }),
+    );
+    containerId = handle.id;
+    for (const w of handle.warnings) log(w);
+    await store.update(n, { containerId: handle.id });
+    const endpoint = handle.endpoints.find((e) => e.containerPort === port) ?? { host: "127.0.0.1", port };
+    const base = `http://${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
+    log(`Lab ${handle.name} started on ${runtime.name}, /status at ${base}`);
+    const end = await watchLab({
+      runtime,
+      containerId: handle.id,
+      url: base,
+      timeoutMs: config.labTimeoutMs,
+      readyTimeoutMs: ports.readyTimeoutMs ?? 60_000,
+      pollMs: ports.pollMs ?? 250,
+      signal,
+      now,
+      onStatus: (s) =>
+        emit({ type: "lab_status", at: at(), generation: n, status: s.status, progress: s.progress }),
+    });
+    // A finished Lab is committing nothing more; let it close its server before the stop.
+    if (end.kind === "finished") await waitForExit(runtime, handle.id, 10_000);
+    exitedEarly = end.kind === "exited";
+    verdict = await verdictOf(end, ports, handle.id);
+  } catch (err) {
+    verdict = signal.aborted
+      ? { outcome: "aborted", reason: `the Supervisor shut down: ${message(err)}` }
+      : { outcome: "failed", reason: message(err) };
+  }
+  try {
+    return await finish(ports, { n, workspace, containerId, verdict, exitedEarly, log, setOutcome });
+  } finally {
+    // Released only once the Lab is gone, so no other Lab can be handed a port still in use.
+    if (port !== undefined) taken.delete(port);
+  }
+}
+
+async function finish(
+  ports: LifecyclePorts,
+  s: {
+    n: number;
+    workspace: string;
+    containerId: string | undefined;
+    verdict: Verdict;
+    /** The Lab exited without /status showing it finished. */
+    exitedEarly: boolean;
+    log: (text: string) => void;
+    setOutcome: (patch: GenerationPatch) => Promise<GenerationRecord>;
+  },
+): Promise<GenerationRecord> {
+  let verdict = s.verdict;
+  if (s.containerId !== undefined) {
+    for (const p of await stopAndRemove(ports.runtime, s.containerId, 1000)) s.log(`cleanup: ${p}`);
+  }
+  const hasClone = await stat(path.join(s.workspace, ".git")).catch(() => undefined);
+  const report: LabReport | undefined = hasClone ? await readLabReport(s.workspace) : undefined;
+  // A quick Lab can finish and exit between two polls: its report then says how it ended.
+  if (s.exitedEarly && report) {
+    verdict =
+      report.status === "done"
+        ? { outcome: "verifying", reason: null }
+        : { outcome: "failed", reason: `the Lab failed: ${report.error ?? report.summary}` };
+  }
+  if (hasClone) {
+    // The branch carries the work whatever the ending, so it is always fetched before the clone goes.
+    try {
+      const sha = await ports.git.fetchLabBranch({
+        repo: ports.config.repoPath,
+        workspace: s.workspace,
+        generation: s.n,
+      });
+      s.log(`fetched lab/gen-${s.n} at ${sha}`);
+    } catch (err) {
+      if (verdict.outcome === "verifying")
+        verdict = {
+          outcome: "failed",
+          reason: `the Lab finished but lab/gen-${s.n} could not be fetched: ${message(err)}`,
+        };
+      else s.log(`could not fetch lab/gen-${s.n}: ${message(err)}`);
+    }
+  }
+  if (report) {
+    // The summary and changed files outlive the workspace, for whoever reviews the generation.
+    const file = reportPath(ports.config.stateDir, s.n);
+    await mkdir(path.dirname(file), { recursive: true })
+      .then(() => atomicWriteFile(file, `${JSON.stringify(report, null, 2)}\n`))
+      .catch((err) => s.log(`could not keep the Lab report: ${message(err)}`));
+  }
+  await rm(s.workspace, { recursive: true, force: true }).catch((err) => s.log(`cleanup: ${message(err)}`));
+  const patch: GenerationPatch = { outcome: verdict.outcome, reason: verdict.reason };
+  if (report) patch.tokens = report.tokens;
+  try {
+    return await s.setOutcome(patch);
+  } catch (err) {
+    // The record moved on without us (e.g. aborted by a shutdown); report what it is now.
+    s.log(`could not record gen-${s.n} as ${verdict.outcome}: ${message(err)}`);
+    const current = await ports.store.get(s.n);
+    if (!current) throw err;
+    return current;
+  }
+}

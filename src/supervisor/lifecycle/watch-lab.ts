@@ -1,0 +1,86 @@
+import { LabStatus } from "../../../schemas/lab-status.ts";
+import type { ContainerRuntime } from "../runtime/index.ts";
+
+/** How a watched Lab ended, as far as the Supervisor can tell from outside. */
+export type LabEnd =
+  | { readonly kind: "finished"; readonly status: LabStatus }
+  | { readonly kind: "exited"; readonly exitCode: number | undefined; readonly last: LabStatus | undefined }
+  | { readonly kind: "timed_out"; readonly last: LabStatus | undefined }
+  | { readonly kind: "never_ready"; readonly why: string }
+  | { readonly kind: "aborted" };
+
+export interface WatchLabInput {
+  readonly runtime: ContainerRuntime;
+  readonly containerId: string;
+  readonly url: string;
+  /** Counted from the first answer to /status, so slow image starts do not eat the Lab's time. */
+  readonly timeoutMs: number;
+  readonly readyTimeoutMs: number;
+  readonly pollMs: number;
+  readonly signal: AbortSignal;
+  readonly now: () => number;
+  readonly onStatus: (status: LabStatus) => void;
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+
+async function readStatus(url: string, signal: AbortSignal): Promise<LabStatus | undefined> {
+  try {
+    const res = await fetch(`${url}/status`, {
+      signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]),
+    });
+    if (!res.ok) return undefined;
+    const parsed = LabStatus.safeParse(await res.json());
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    // Not listening yet, restarting, or gone: the caller's deadlines decide what that means.
+    return undefined;
+  }
+}
+
+async function exitedWith(
+  runtime: ContainerRuntime,
+  id: string,
+): Promise<{ exitCode: number | undefined } | undefined> {
+  const info = await runtime.inspect(id).catch(() => undefined);
+  if (info === undefined) return { exitCode: undefined };
+  return info.state === "exited" || info.state === "dead" ? { exitCode: info.exitCode } : undefined;
+}
+
+/** Polls a Lab's /status (with retries) until it finishes, exits, times out, or the Supervisor stops. */
+export async function watchLab(input: WatchLabInput): Promise<LabEnd> {
+  const { runtime, containerId, signal, now } = input;
+  const readyBy = now() + input.readyTimeoutMs;
+  let deadline: number | undefined;
+  let last: LabStatus | undefined;
+  for (;;) {
+    if (signal.aborted) return { kind: "aborted" };
+    const status = await readStatus(input.url, signal);
+    if (status) {
+      deadline ??= now() + input.timeoutMs;
+      if (status.status !== last?.status || status.progress !== last?.progress) input.onStatus(status);
+      last = status;
+      if (status.status === "done" || status.status === "failed") return { kind: "finished", status };
+    } else {
+      const exited = await exitedWith(runtime, containerId);
+      if (exited) return { kind: "exited", exitCode: exited.exitCode, last };
+    }
+    if (deadline === undefined && now() >= readyBy) {
+      return {
+        kind: "never_ready",
+        why: `the Lab did not answer GET /status within ${input.readyTimeoutMs} ms`,
+      };
+    }
+    if (deadline !== undefined && now() >= deadline) return { kind: "timed_out", last };
+    await sleep(input.pollMs, signal);
+  }
+}
