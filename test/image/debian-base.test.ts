@@ -86,26 +86,34 @@ describe("ensureRootfsTarball", () => {
     expect(rootfsTarballPath(cacheDir, "trixie", ["git"])).not.toBe(tarball);
   });
 
-  it.skipIf(!isRoot)("refuses to run debootstrap as a non-root user, saying how to proceed", async () => {
-    // Run as nobody in a child process: this test process is root.
-    const script = `import { ensureRootfsTarball } from ${JSON.stringify(path.join(REPO, "lab-runtime/image/debian-rootfs.ts"))};
+  // nobody must be able to read the checkout (a clone inside a private temp folder is not).
+  const repoReadableByNobody =
+    isRoot &&
+    spawnSync("/bin/sh", ["-c", 'test -r "$1/package.json"', "sh", REPO], { uid: 65534, gid: 65534 })
+      .status === 0;
+  it.skipIf(!repoReadableByNobody)(
+    "refuses to run debootstrap as a non-root user, saying how to proceed",
+    async () => {
+      // Run as nobody in a child process: this test process is root.
+      const script = `import { ensureRootfsTarball } from ${JSON.stringify(path.join(REPO, "lab-runtime/image/debian-rootfs.ts"))};
       await ensureRootfsTarball({ suite: "bookworm", packages: ["git"], log() {}, cacheDir: ${JSON.stringify(path.join(tmp, "c"))}, debootstrap: "/bin/true" })
         .then(() => console.log("no error"), (e) => console.log(e.code, e.message));`;
-    // mkdtemp made tmp private to root; nobody needs a home and a temp dir (tsx caches there).
-    const nobodyHome = path.join(tmp, "nobody");
-    await fs.chmod(tmp, 0o755);
-    await fs.mkdir(nobodyHome, { mode: 0o777 });
-    await fs.chmod(nobodyHome, 0o777);
-    const out = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-      cwd: REPO,
-      uid: 65534,
-      gid: 65534,
-      env: { ...process.env, HOME: nobodyHome, TMPDIR: nobodyHome },
-      encoding: "utf8",
-      timeout: 20_000,
-    });
-    expect(out.stdout, out.stderr).toMatch(/^DEBOOTSTRAP_NEEDS_ROOT .*sudo npm run image/);
-  });
+      // mkdtemp made tmp private to root; nobody needs a home and a temp dir (tsx caches there).
+      const nobodyHome = path.join(tmp, "nobody");
+      await fs.chmod(tmp, 0o755);
+      await fs.mkdir(nobodyHome, { mode: 0o777 });
+      await fs.chmod(nobodyHome, 0o777);
+      const out = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+        cwd: REPO,
+        uid: 65534,
+        gid: 65534,
+        env: { ...process.env, HOME: nobodyHome, TMPDIR: nobodyHome },
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      expect(out.stdout, out.stderr).toMatch(/^DEBOOTSTRAP_NEEDS_ROOT .*sudo npm run image/);
+    },
+  );
 
   it.skipIf(!isRoot || !hasDebootstrap)(
     "reports a failing debootstrap and removes its half-made rootfs",

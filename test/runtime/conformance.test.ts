@@ -87,8 +87,8 @@ runtimeConformance({
     return rt;
   },
   image: async () => "host",
-  // bubblewrap exports PWD after --chdir (it cannot be unset).
-  engineEnv: ["PWD"],
+  // bubblewrap exports PWD after --chdir (it cannot be unset); TMPDIR points into the container's HOME.
+  engineEnv: ["PWD", "TMPDIR"],
   memoryLimit: false,
   // Only bubblewrap can make a bind read-only; the suite asks the runtime rather than assuming.
   readOnlyMounts:

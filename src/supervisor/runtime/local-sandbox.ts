@@ -80,7 +80,9 @@ export function sandboxArgv(sandbox: Sandbox, spec: RunSpec, cwd: string, home: 
   const placements = placeMounts(spec.mounts);
   if (sandbox.kind === "none") return [...spec.command];
   const args = [sandbox.bin, "--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/"];
-  args.push("--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", home, home);
+  // No private tmpfs on /tmp: it would hide a checkout or state folder that lives under /tmp (as in a
+  // CI clone). / is read-only anyway; the process gets a writable TMPDIR inside its own HOME.
+  args.push("--dev", "/dev", "--proc", "/proc", "--bind", home, home);
   for (const p of placements) args.push(p.mount.readOnly ? "--ro-bind" : "--bind", p.mount.host, p.target);
   args.push("--chdir", cwd, "--", ...spec.command);
   return args;

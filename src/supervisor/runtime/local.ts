@@ -101,7 +101,16 @@ export class LocalRuntime implements ContainerRuntime {
   ): Promise<ContainerHandle> {
     const [bin, ...args] = sandboxArgv(sandbox, spec, cwd, home);
     // Only what the spec gives, plus PATH (to find programs) and the container's own HOME.
-    const env = { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", HOME: home, ...spec.env };
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+      HOME: home,
+    };
+    if (sandbox.kind === "bwrap") {
+      // Under bubblewrap the host's /tmp is read-only; temp files go to a folder of the container's own.
+      env.TMPDIR = `${home}/tmp`;
+      await fs.mkdir(env.TMPDIR, { recursive: true });
+    }
+    Object.assign(env, spec.env);
     // Output goes straight to a file: no pipe to fill or drain. Under bwrap (--die-with-parent) the
     // process ends with this one; without it, it can outlive a crash and the registry lets the next reap it.
     const out = openSync(this.registry.logOf(id), "a");
