@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type { Metafile } from "esbuild";
@@ -44,9 +44,11 @@ function bundle(name: string): BuiltBundle {
 }
 
 beforeAll(async () => {
-  bundles = await buildBundles({ outdir: await tempDir("loom-dist-") });
+  const outdir = await tempDir("loom-dist-");
+  bundles = await buildBundles({ outdir });
+  // The bundle is its entry plus the chunks it loads lazily; copied together, away from the sources.
   labHome = await tempDir("loom-lab-home-");
-  await copyFile(bundle("lab").file, join(labHome, "lab.mjs"));
+  await cp(outdir, labHome, { recursive: true });
   await symlink(join(LOOM_ROOT, "node_modules"), join(labHome, "node_modules"), "dir");
 }, 60_000);
 

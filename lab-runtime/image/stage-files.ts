@@ -62,6 +62,9 @@ function isLabDistFile(to: string): boolean {
   const name = to.slice("dist/".length);
   if (name.endsWith(".meta.json")) return false;
   const bundle = /^([^/]+)\.mjs(\.map)?$/.exec(name);
+  // Code-split chunks are named after their bundle (`chunks/<bundle>-…`): only the Lab's go in.
+  const chunk = /^chunks\/([a-z]+)-/.exec(name);
+  if (chunk) return chunk[1] === "lab";
   return !bundle || bundle[1] === "lab";
 }
 

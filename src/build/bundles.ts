@@ -85,8 +85,13 @@ async function buildOne(
   let result: Awaited<ReturnType<typeof build<{ metafile: true }>>>;
   try {
     result = await build({
-      entryPoints: [spec.entry],
-      outfile: file,
+      entryPoints: [{ in: spec.entry, out: spec.name }],
+      outdir,
+      outExtension: { ".js": ".mjs" },
+      // Code splitting keeps each lazily imported part (and the packages it imports, such as ts-morph)
+      // out of start-up: a Lab answers /status before it has loaded the agent.
+      splitting: true,
+      chunkNames: `chunks/${spec.name}-[name]-[hash]`,
       absWorkingDir: workingDir,
       bundle: true,
       platform: "node",
@@ -109,7 +114,10 @@ async function buildOne(
   const ms = performance.now() - started;
   const metafileFile = join(outdir, `${spec.name}.meta.json`);
   await writeFile(metafileFile, `${JSON.stringify(result.metafile, null, 2)}\n`);
-  const bytes = (await stat(file)).size;
+  // The entry and every chunk it may load (maps excluded): what a Lab image has to carry.
+  const bytes = Object.entries(result.metafile.outputs)
+    .filter(([path]) => !path.endsWith(".map"))
+    .reduce((sum, [, output]) => sum + output.bytes, 0);
   return {
     name: spec.name,
     file,

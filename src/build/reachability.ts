@@ -36,6 +36,8 @@ export function runtimeFileImports(metafile: Metafile): string[] {
   const found = new Set<string>();
   for (const output of Object.values(metafile.outputs)) {
     for (const imp of output.imports) {
+      // The build's own chunks (code splitting) are part of the bundle, not source files.
+      if (imp.path in metafile.outputs) continue;
       // A bare specifier (`zod`, `@scope/pkg/sub`); relative, absolute and `file:` paths are files.
       const isPackage = !imp.path.startsWith(".") && !imp.path.startsWith("/") && !imp.path.includes(":");
       if (!isBuiltin(imp.path) && !(imp.external && isPackage)) found.add(imp.path);

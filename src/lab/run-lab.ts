@@ -1,12 +1,7 @@
-import { closeSharedEvalEngines } from "../../lab-runtime/eval/shared-engines.ts";
 import { startLabServer } from "../../lab-runtime/server.ts";
-import { labTools } from "../agent/catalog.ts";
-import { modelClientFor } from "../agent/model-for-role.ts";
-import { ToolRegistry } from "../agent/tool-registry.ts";
 import type { Config } from "../shared/config.ts";
 import type { EventSink } from "../shared/events.ts";
 import { LabStatusTracker } from "./status-tracker.ts";
-import { runLabWorker } from "./worker.ts";
 
 export interface RunLabOptions {
   readonly workspace: string;
@@ -21,8 +16,9 @@ export interface RunLabOptions {
 
 /**
  * What a Lab container runs: the status/eval server comes up first (the Supervisor's readiness probe),
- * then the worker carries out program.md. The server stays up after the worker finishes so the
- * Supervisor can read the final /status; the caller decides when to close it.
+ * then the worker carries out program.md. The agent's parts (ts-morph, the SDK) are imported only after
+ * the server answers, so a Lab is ready as fast as Node starts. The server stays up after the worker
+ * finishes so the Supervisor can read the final /status; the caller decides when to close it.
  */
 export async function runLab(options: RunLabOptions) {
   const { config, workspace } = options;
@@ -36,12 +32,18 @@ export async function runLab(options: RunLabOptions) {
   });
   options.log?.(`lab: serving ${server.url} for ${workspace}`);
   const done = (async () => {
+    const { closeSharedEvalEngines } = await import("../../lab-runtime/eval/shared-engines.ts");
     try {
-      const model = modelClientFor(config, "lab");
+      const [{ labTools }, { modelClientFor }, { ToolRegistry }, { runLabWorker }] = await Promise.all([
+        import("../agent/catalog.ts"),
+        import("../agent/model-for-role.ts"),
+        import("../agent/tool-registry.ts"),
+        import("./worker.ts"),
+      ]);
       return await runLabWorker({
         workspace,
         generation: options.generation,
-        model,
+        model: modelClientFor(config, "lab"),
         tools: new ToolRegistry(labTools(), { defaultTimeoutMs: config.toolTimeoutMs }),
         tracker,
         loop: {

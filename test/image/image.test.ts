@@ -226,9 +226,15 @@ describe.skipIf(skip)(`the Lab image${skip ? ` (skipped: ${dockerProblem})` : ""
         "sh",
         bundleTag,
         "-c",
-        "readlink /opt/loom/entry.mjs; ls /opt/loom/dist",
+        "readlink /opt/loom/entry.mjs; ls /opt/loom/dist; ls /opt/loom/dist/chunks",
       ]);
-      expect(entry.stdout.trim().split("\n")).toEqual(["/opt/loom/dist/lab.mjs", "lab.mjs", "lab.mjs.map"]);
+      const [link, ...listed] = entry.stdout.trim().split("\n");
+      expect(link).toBe("/opt/loom/dist/lab.mjs");
+      // The Lab's entry, its lazily loaded chunks, and nothing of the other bundles.
+      expect(listed.slice(0, 3)).toEqual(["chunks", "lab.mjs", "lab.mjs.map"]);
+      const chunks = listed.slice(3);
+      expect(chunks.length).toBeGreaterThan(0);
+      expect(chunks.filter((c) => !c.startsWith("lab-"))).toEqual([]);
 
       const started = Date.now();
       const second = await buildLabImage(options);
