@@ -71,7 +71,7 @@ export class LocalRuntime implements ContainerRuntime {
     const common = "no memory/pids/cpu limits, host network shared, image ignored (host binaries run)";
     const warning =
       sandbox.kind === "bwrap"
-        ? `local runtime: weaker isolation than a container — bubblewrap gives a pid namespace and a read-only host filesystem except mounts, HOME and /tmp; ${common}`
+        ? `local runtime: weaker isolation than a container — bubblewrap gives a pid namespace and a read-only host filesystem except mounts and its own HOME (TMPDIR inside it); ${common}`
         : `local runtime: weak isolation — plain host processes with the full host filesystem writable (${sandbox.why}); read-only mounts are not enforced; ${common}`;
     return { ok: true, warning };
   }
