@@ -1,16 +1,17 @@
 import type { SourceFile } from "ts-morph";
 import { ToolError, type ToolResult } from "../tool.ts";
+import { checkProgram } from "./check-program.ts";
 import {
   describeSyntaxError,
   exportShape,
-  fileDiagnostics,
+  filesDiagnostics,
   forget,
   formatDiagnostic,
   type LocatedDiagnostic,
   newDiagnostics,
   syntaxErrors,
 } from "./diagnostics.ts";
-import { directImporters } from "./importers.ts";
+import { declaredNames, directImporters, onlyReexports } from "./importers.ts";
 import { bump, recordWritten, type WorkspaceProject } from "./project-cache.ts";
 import { assertNotSchema, relPath } from "./symbol-path.ts";
 import { setFileText } from "./text-edit.ts";
@@ -41,6 +42,16 @@ export interface CheckedEdit {
    * top-level name cannot change files that do not mention it). "importers": edited files and importers.
    */
   readonly scope?: "shape" | "touched" | "importers";
+  /**
+   * The edit cannot change what other files see (e.g. a new body for a callable whose return type is
+   * declared), so the exported shape is not computed: only the edited files are re-checked.
+   */
+  readonly shapeKept?: boolean;
+  /**
+   * The edit changes the exported shape (e.g. a new member of a class): the importers are re-checked
+   * without first emitting declarations to find out. Safe when wrong, only slower.
+   */
+  readonly shapeMoves?: boolean;
   /** With scope "touched": check only these of the touched files (default: all of them). */
   readonly checkOnly?: readonly SourceFile[];
   /** A rename moves pre-existing diagnostics to the new name; they are matched under it, not reported. */
@@ -65,9 +76,7 @@ function restore(snapshot: Map<SourceFile, string>, changed: readonly SourceFile
 }
 
 function diagnosticsOf(wp: WorkspaceProject, files: Iterable<SourceFile>): LocatedDiagnostic[] {
-  const out: LocatedDiagnostic[] = [];
-  for (const sf of files) out.push(...fileDiagnostics(wp, sf));
-  return out;
+  return filesDiagnostics(wp, files);
 }
 
 function renameKeys(
@@ -84,14 +93,22 @@ export async function checkedEdit(wp: WorkspaceProject, edit: CheckedEdit): Prom
   const snapshot = new Map(sources.map((sf) => [sf, sf.getFullText()] as const));
 
   const scope = edit.scope ?? "shape";
+  // A kept shape means importers cannot change: their diagnostics are never compared.
   const beforeSet = new Set(
     scope === "touched"
       ? (edit.checkOnly ?? edit.planned)
-      : [...edit.planned, ...directImporters(wp, edit.planned)],
+      : scope === "shape" && edit.shapeKept
+        ? edit.planned
+        : [...edit.planned, ...directImporters(wp, edit.planned)],
   );
   const before = diagnosticsOf(wp, beforeSet);
+  const compareShapes = scope === "shape" && !edit.shapeKept && !edit.shapeMoves;
   const beforeShapes = new Map(
-    scope === "shape" ? edit.planned.map((sf) => [sf, exportShape(wp, sf)] as const) : [],
+    compareShapes ? edit.planned.map((sf) => [sf, exportShape(wp, sf)] as const) : [],
+  );
+
+  const beforeNames = new Map(
+    scope === "shape" ? edit.planned.map((sf) => [sf, declaredNames(sf.compilerNode)] as const) : [],
   );
 
   const changedFiles = (): SourceFile[] => sources.filter((sf) => sf.getFullText() !== snapshot.get(sf));
@@ -159,21 +176,41 @@ export async function checkedEdit(wp: WorkspaceProject, edit: CheckedEdit): Prom
   // Only the edited files changed. When no exported shape moved, no other file can see a difference and
   // every other cached result stays valid; otherwise (or for a rename) all caches are stale.
   forget(wp, changed);
-  const shapeMoved = scope !== "shape" || changed.some((sf) => beforeShapes.get(sf) !== exportShape(wp, sf));
+  // A file that only re-exports sees the names and kinds of what it re-exports, not their shapes: while
+  // those stay as they were, it cannot change and is not re-checked (an index of 20 modules costs more
+  // to check than everything else together).
+  const namesKept =
+    scope === "shape" && changed.every((sf) => beforeNames.get(sf) === declaredNames(sf.compilerNode));
+  const importers = scope === "touched" ? [] : directImporters(wp, changed);
+  const skipped = new Set(namesKept ? importers.filter(onlyReexports) : []);
+  const rechecked = importers.filter((sf) => !skipped.has(sf));
+  if (compareShapes || edit.shapeMoves) {
+    // One program for the new shapes and, should they have moved, the importers' diagnostics too.
+    checkProgram(wp, [...changed, ...rechecked]);
+  }
+  const shapeMoved =
+    scope !== "shape" ||
+    edit.shapeMoves === true ||
+    (compareShapes && changed.some((sf) => beforeShapes.get(sf) !== exportShape(wp, sf)));
   if (shapeMoved) {
-    // The shapes just computed describe the current text: keep them across the generation bump.
-    const fresh = changed.flatMap((sf) => {
-      const entry = wp.shapeCache.get(sf.getFilePath());
-      return entry && entry.generation === wp.generation ? [[sf.getFilePath(), entry.shape] as const] : [];
-    });
+    // Results that still describe the current text are kept across the generation bump: the shapes
+    // just computed, and the diagnostics of the re-exporting files left out.
+    const current = <T>(cache: Map<string, { generation: number } & T>, files: readonly SourceFile[]) =>
+      files.flatMap((sf) => {
+        const entry = cache.get(sf.getFilePath());
+        return entry && entry.generation === wp.generation ? [[sf.getFilePath(), entry] as const] : [];
+      });
+    const shapes = current(wp.shapeCache, changed);
+    const diagnostics = current(wp.diagnosticsCache, [...skipped]);
     bump(wp);
-    for (const [file, shape] of fresh) wp.shapeCache.set(file, { generation: wp.generation, shape });
+    for (const [file, e] of shapes) wp.shapeCache.set(file, { ...e, generation: wp.generation });
+    for (const [file, e] of diagnostics) wp.diagnosticsCache.set(file, { ...e, generation: wp.generation });
   }
   const afterSet =
     scope === "touched"
       ? new Set(edit.checkOnly ?? changed)
       : shapeMoved
-        ? new Set([...beforeSet, ...changed, ...directImporters(wp, changed)])
+        ? new Set([...beforeSet, ...changed, ...rechecked].filter((sf) => !skipped.has(sf)))
         : new Set(changed);
   const added = newDiagnostics(
     edit.renamed ? renameKeys(before, edit.renamed) : before,

@@ -1,4 +1,5 @@
 import { type SourceFile, ts } from "ts-morph";
+import { checkProgram } from "./check-program.ts";
 import { collectDeclarations, type Decl, describeDecl, enclosingDeclaration } from "./declarations.ts";
 import type { WorkspaceProject } from "./project-cache.ts";
 import { relPath } from "./symbol-path.ts";
@@ -59,18 +60,32 @@ export function describeSyntaxError(wp: WorkspaceProject, sf: SourceFile, d: ts.
   return `syntax error in ${loc.where} (${loc.file}:${loc.line}): ${loc.message}\n${shown.join("\n")}`;
 }
 
+/**
+ * Syntactic + semantic diagnostics of files, located; each cached for the current project generation.
+ * The files still uncached are checked together in one program holding just what they can see.
+ */
+export function filesDiagnostics(wp: WorkspaceProject, files: Iterable<SourceFile>): LocatedDiagnostic[] {
+  const all = [...new Set(files)];
+  const stale = all.filter((sf) => wp.diagnosticsCache.get(sf.getFilePath())?.generation !== wp.generation);
+  if (stale.length > 0) {
+    const program = checkProgram(wp, stale);
+    for (const sf of stale) {
+      const file = sf.getFilePath();
+      const node = program.getSourceFile(file);
+      const raw = node
+        ? [...program.getSyntacticDiagnostics(node), ...program.getSemanticDiagnostics(node)]
+        : [];
+      const decls = raw.length ? collectDeclarations(sf) : [];
+      const list = raw.map((d) => locate(wp, sf, decls, d));
+      wp.diagnosticsCache.set(file, { generation: wp.generation, list });
+    }
+  }
+  return all.flatMap((sf) => wp.diagnosticsCache.get(sf.getFilePath())!.list);
+}
+
 /** Syntactic + semantic diagnostics of one file, located; cached for the current project generation. */
 export function fileDiagnostics(wp: WorkspaceProject, sf: SourceFile): LocatedDiagnostic[] {
-  const file = sf.getFilePath();
-  const cached = wp.diagnosticsCache.get(file);
-  if (cached && cached.generation === wp.generation) return [...cached.list];
-  const program = wp.project.getProgram().compilerObject;
-  const node = program.getSourceFile(file);
-  const raw = node ? [...program.getSyntacticDiagnostics(node), ...program.getSemanticDiagnostics(node)] : [];
-  const decls = raw.length ? collectDeclarations(sf) : [];
-  const list = raw.map((d) => locate(wp, sf, decls, d));
-  wp.diagnosticsCache.set(file, { generation: wp.generation, list });
-  return list;
+  return filesDiagnostics(wp, [sf]);
 }
 
 /**
@@ -81,7 +96,7 @@ export function exportShape(wp: WorkspaceProject, sf: SourceFile): string {
   const file = sf.getFilePath();
   const cached = wp.shapeCache.get(file);
   if (cached && cached.generation === wp.generation) return cached.shape;
-  const program = wp.project.getProgram().compilerObject;
+  const program = checkProgram(wp, [sf]);
   const node = program.getSourceFile(file);
   let shape = "";
   // The 6th argument (forceDtsEmit) is internal: it emits declarations even under noEmit, as the builder does.

@@ -24,6 +24,8 @@ export interface WorkspaceProject {
   readonly project: Project;
   /** Bumped whenever any source text changes; cached diagnostics are valid for one generation only. */
   generation: number;
+  /** Bumped when files are added or removed: cached module resolutions may then be wrong. */
+  layout: number;
   /** Per-file diagnostics keyed by generation, so a warm edit does not re-check the "before" side. */
   readonly diagnosticsCache: Map<string, { generation: number; list: readonly LocatedDiagnostic[] }>;
   /** Exported (.d.ts) shape per file, keyed by generation like the diagnostics. */
@@ -146,6 +148,7 @@ function createWorkspaceProject(root: string): WorkspaceProject {
     root,
     project,
     generation: 0,
+    layout: 0,
     diagnosticsCache: new Map(),
     shapeCache: new Map(),
     files: new Map(),
@@ -167,9 +170,12 @@ export function syncProject(wp: WorkspaceProject): void {
   let changed = false;
   for (const [file, old] of wp.files) {
     const now = stamp(file);
+    if (now && now.mtimeMs === old.mtimeMs && now.size === old.size && old.seenAt - old.mtimeMs >= RACY_MS) {
+      continue;
+    }
+    // Looked up only now: a lookup by path costs more than the stat, and almost every file is unchanged.
     const sf = wp.project.getSourceFile(file);
     if (now && now.mtimeMs === old.mtimeMs && now.size === old.size) {
-      if (old.seenAt - old.mtimeMs >= RACY_MS) continue;
       // Racy stamp (taken in the write's own clock tick): compare the text itself, like git does.
       if (sf && readText(file) === sf.getFullText()) {
         wp.files.set(file, now);
@@ -179,6 +185,7 @@ export function syncProject(wp: WorkspaceProject): void {
     if (!now) {
       if (sf) wp.project.removeSourceFile(sf);
       wp.files.delete(file);
+      wp.layout++;
     } else {
       if (sf) sf.refreshFromFileSystemSync();
       else wp.project.addSourceFileAtPath(file);
@@ -203,6 +210,7 @@ export function syncProject(wp: WorkspaceProject): void {
       if (existing) existing.refreshFromFileSystemSync();
       else wp.project.addSourceFileAtPath(file);
       wp.files.set(file, s);
+      wp.layout++;
       changed = true;
     }
   }

@@ -161,6 +161,8 @@ export const tsInsertMember = defineTool({
     return checkedEdit(wp, {
       signal: ctx.signal,
       planned: [sf],
+      // A new member shows in the container's declaration: skip emitting .d.ts text to learn that.
+      shapeMoves: true,
       apply: () => spliceFile(sf, splices),
       verify: () => {
         const again = collectDeclarations(sf).find((d) => d.path === decl.path && d.container);

@@ -7,6 +7,16 @@ import { getWorkspaceProject } from "./project-cache.ts";
 import { assertNotSchema, resolveSymbol } from "./symbol-path.ts";
 import { indentAt, indentUnit, reindent, type Splice, spliceFile } from "./text-edit.ts";
 
+/**
+ * Whether a new body leaves every declaration (.d.ts) as it was: true when the return type is written
+ * out (or there is none to infer), so no other file can see the change.
+ */
+function bodyCannotShowOutside(callable: Node): boolean {
+  if (Node.isConstructorDeclaration(callable) || Node.isSetAccessorDeclaration(callable)) return true;
+  const typed = callable as Node & { getReturnTypeNode?: () => Node | undefined };
+  return typed.getReturnTypeNode?.() !== undefined;
+}
+
 export const tsReplaceBody = defineTool({
   name: "ts_replace_body",
   description:
@@ -57,6 +67,7 @@ export const tsReplaceBody = defineTool({
     return checkedEdit(wp, {
       signal: ctx.signal,
       planned: [sf],
+      shapeKept: bodyCannotShowOutside(callable),
       apply: () => spliceFile(sf, [splice]),
       verify: () => {
         // The new body must be exactly what was inserted: a stray "}" in it would close the function early
