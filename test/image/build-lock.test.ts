@@ -26,7 +26,10 @@ describe("withBuildLock", () => {
         order.push(`${name} out`);
         if (name === "a") throw new Error("build a failed");
       });
-    const results = await Promise.allSettled([hold("a"), hold("b")]);
+    // a takes the lock first (b starts once a is inside), so b can only get in after a's failure.
+    const a = hold("a");
+    while (!order.includes("a in")) await new Promise((r) => setTimeout(r, 5));
+    const results = await Promise.allSettled([a, hold("b")]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled"]);
     expect(order).toEqual(["a in", "a out", "b in", "b out"]);
     await expect(fs.stat(lockDir)).rejects.toThrow();
