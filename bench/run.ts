@@ -36,7 +36,11 @@ for (const file of reportOnly
 const results = readdirSync(`${dir}results`)
   .filter((f) => f.endsWith(".md"))
   .sort();
-const body = results.map((f) => readFileSync(`${dir}results/${f}`, "utf8").replace(/^(#+) /gm, "#$1 ").trimEnd());
+const body = results.map((f) =>
+  readFileSync(`${dir}results/${f}`, "utf8")
+    .replace(/^(#+) /gm, "#$1 ")
+    .trimEnd(),
+);
 writeFileSync(
   `${dir}../BENCHMARKS.md`,
   `${readFileSync(`${dir}header.md`, "utf8").trimEnd()}\n\n${body.join("\n\n")}\n`,
