@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
 import type { ErrorBody } from "../../../schemas/supervisor.ts";
+import { sendJson as sendSharedJson } from "../../shared/http-json.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -16,20 +17,14 @@ export class HttpError extends Error {
   }
 }
 
+/** JSON answers of the Supervisor are never cached (they describe state that changes). */
 export function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(text),
-    "cache-control": "no-store",
-    ...headers,
-  });
-  res.end(text);
+  sendSharedJson(res, status, body, { "cache-control": "no-store", ...headers });
 }
 
 export function sendError(res: ServerResponse, err: HttpError): void {
