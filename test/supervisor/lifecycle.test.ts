@@ -18,7 +18,7 @@ import { entries, type Fixture, git, makeFixture, WRITE_AND_END } from "./lifecy
 const LOOM_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const fixtures: Fixture[] = [];
 
-/** bubblewrap gives a Lab a private /tmp, where the stand-in below lives: run it unsandboxed. */
+/** The stand-in Labs below are plain host scripts; they run unsandboxed (bubblewrap is covered by the conformance suite). */
 const unsandboxed = (s: { config: { stateDir: string } }) =>
   new LocalRuntime({ stateDir: s.config.stateDir, sandbox: "none" });
 
