@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseEngineJson } from "./cli-exec.ts";
 import { type ContainerInfo, type ContainerState, type RunSpec, RuntimeError } from "./runtime.ts";
 
 /**
@@ -76,27 +77,8 @@ export const AppleInspect = z.array(Snapshot);
 const SWIFT_EPOCH_S = 978_307_200;
 
 export function parseAppleInspect(text: string): ContainerInfo[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new RuntimeError(
-      "BAD_ENGINE_OUTPUT",
-      `container inspect printed something that is not JSON: ${text.slice(0, 200)}`,
-      {
-        cause: err,
-      },
-    );
-  }
-  const parsed = AppleInspect.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new RuntimeError(
-      "BAD_ENGINE_OUTPUT",
-      `container inspect output has an unexpected shape at ${issue?.path.join(".")}: ${issue?.message}`,
-    );
-  }
-  return parsed.data.map((s): ContainerInfo => {
+  const data = parseEngineJson(text, AppleInspect, "container inspect");
+  return data.map((s): ContainerInfo => {
     const raw = typeof s.status === "string" ? s.status : s.status.state;
     const state: ContainerState =
       raw === "running"

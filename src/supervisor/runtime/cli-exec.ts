@@ -1,4 +1,5 @@
 import { execa } from "execa";
+import type { z } from "zod";
 import { RuntimeError } from "./runtime.ts";
 
 /**
@@ -72,4 +73,29 @@ export async function runCli(
 /** The first lines of an engine's error output, for messages. */
 export function firstLines(text: string, lines = 3): string {
   return text.trim().split("\n").slice(0, lines).join(" | ");
+}
+
+/** Parses an engine's JSON output against `schema`, failing with BAD_ENGINE_OUTPUT naming the field. */
+export function parseEngineJson<S extends z.ZodType>(text: string, schema: S, command: string): z.infer<S> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new RuntimeError(
+      "BAD_ENGINE_OUTPUT",
+      `${command} printed something that is not JSON: ${text.slice(0, 200)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new RuntimeError(
+      "BAD_ENGINE_OUTPUT",
+      `${command} output has an unexpected shape at ${issue?.path.join(".")}: ${issue?.message}`,
+    );
+  }
+  return parsed.data;
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { type ContainerInfo, type ContainerState, type Endpoint, RuntimeError } from "./runtime.ts";
+import { parseEngineJson } from "./cli-exec.ts";
+import type { ContainerInfo, ContainerState, Endpoint } from "./runtime.ts";
 
 /** `docker inspect` / `podman inspect` output: only the fields Loom reads, the rest passes through. */
 const Binding = z.looseObject({ HostIp: z.string().optional(), HostPort: z.string() });
@@ -37,27 +38,8 @@ const STATES: readonly ContainerState[] = [
 
 /** Parses inspect JSON text into ContainerInfo, failing with BAD_ENGINE_OUTPUT naming the field. */
 export function parseEngineInspect(text: string): ContainerInfo[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new RuntimeError(
-      "BAD_ENGINE_OUTPUT",
-      `inspect printed something that is not JSON: ${text.slice(0, 200)}`,
-      {
-        cause: err,
-      },
-    );
-  }
-  const parsed = EngineInspect.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new RuntimeError(
-      "BAD_ENGINE_OUTPUT",
-      `inspect output has an unexpected shape at ${issue?.path.join(".")}: ${issue?.message}`,
-    );
-  }
-  return parsed.data.map(toInfo);
+  const data = parseEngineJson(text, EngineInspect, "inspect");
+  return data.map(toInfo);
 }
 
 function toInfo(c: EngineInspect[number]): ContainerInfo {
