@@ -6,32 +6,8 @@ import {
   OUTCOMES_NEEDING_REASON,
   TERMINAL_OUTCOMES,
 } from "./generation.ts";
-import { ReviewVerdict } from "./review.ts";
 import { Usage } from "./usage.ts";
-
-/** Producers keep the tail of test output within this; the record is for lessons, not archives. */
-export const TEST_OUTPUT_MAX_CHARS = 16_384;
-
-export const TestStage = z.object({
-  passed: z.boolean(),
-  /** null when the test process was killed (timeout, signal) before exiting. */
-  exitCode: z.number().int().nullable(),
-  testCount: z.number().int().nonnegative(),
-  output: z.string().max(TEST_OUTPUT_MAX_CHARS),
-});
-export type TestStage = z.infer<typeof TestStage>;
-
-export const Verification = z.object({
-  passed: z.boolean(),
-  stages: z.object({
-    tests: TestStage,
-    schemaFingerprintOk: z.boolean(),
-    acceptanceOk: z.boolean(),
-    review: ReviewVerdict.nullable(),
-  }),
-  durationMs: z.number().nonnegative(),
-});
-export type Verification = z.infer<typeof Verification>;
+import { Verification } from "./verification.ts";
 
 /**
  * One generation in the lineage. Versioned so older records migrate stepwise; strict so a record

@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { ChatRequest } from "./chat.ts";
 import { EvalRequest, EvalResponse } from "./eval.ts";
 import { GenerationNumber, GenerationOutcome, LabBranch } from "./generation.ts";
-import { GenerationRecord, TestStage, Verification } from "./generation-record.ts";
+import { GenerationRecord } from "./generation-record.ts";
 import { LabReport, LabStopReason } from "./lab-report.ts";
 import { LabState, LabStatus, ToolCallCounts } from "./lab-status.ts";
 import { ProgramContract } from "./program.ts";
@@ -18,6 +18,17 @@ import {
   SpawnResponse,
 } from "./supervisor.ts";
 import { Usage } from "./usage.ts";
+import {
+  AcceptanceStage,
+  Fitness,
+  MechanicalVerification,
+  ReviewRequest,
+  ReviewStage,
+  StepResult,
+  TestStage,
+  Verification,
+  VerifyRequest,
+} from "./verification.ts";
 
 export * from "./chat.ts";
 export * from "./eval.ts";
@@ -29,6 +40,7 @@ export * from "./program.ts";
 export * from "./review.ts";
 export * from "./supervisor.ts";
 export * from "./usage.ts";
+export * from "./verification.ts";
 
 /** Every fixed point by name: snapshot tests and generated docs iterate over this one list. */
 export const fixedPointSchemas: Record<string, z.ZodType> = {
@@ -52,8 +64,15 @@ export const fixedPointSchemas: Record<string, z.ZodType> = {
   RollbackResponse,
   ErrorBody,
   ReviewVerdict,
+  StepResult,
   TestStage,
+  AcceptanceStage,
+  MechanicalVerification,
+  ReviewStage,
+  Fitness,
   Verification,
+  VerifyRequest,
+  ReviewRequest,
   GenerationRecord,
   ChatRequest,
   ProgramContract,

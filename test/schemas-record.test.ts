@@ -1,15 +1,28 @@
 import { describe, expect, it } from "vitest";
 import { GenerationRecord, TEST_OUTPUT_MAX_CHARS } from "../schemas/index.ts";
 
+const step = { passed: true, exitCode: 0, output: "ok", durationMs: 900 };
 const verification = {
   passed: true,
-  stages: {
-    tests: { passed: true, exitCode: 0, testCount: 120, output: "120 passed" },
+  mechanical: {
+    passed: true,
+    commit: "a".repeat(40),
+    base: "b".repeat(40),
+    install: null,
+    check: step,
+    tests: { ...step, testCount: 120, output: "120 passed" },
+    baselineTestCount: 118,
     schemaFingerprintOk: true,
-    acceptanceOk: true,
-    review: { approved: true, issues: [], confidence: 0.8, summary: "small, focused change" },
+    acceptance: { present: true, unchanged: true, run: step },
+    failures: [],
+    durationMs: 4200,
   },
-  durationMs: 4200,
+  review: {
+    verdict: { approved: true, issues: [], confidence: 0.8, summary: "small, focused change" },
+    error: null,
+    durationMs: 1500,
+  },
+  fitness: { score: 0.75, gated: false, components: { tests: 1 } },
 };
 
 const running = {
@@ -47,11 +60,14 @@ describe("GenerationRecord", () => {
     const killed = {
       ...verification,
       passed: false,
-      stages: {
-        ...verification.stages,
-        tests: { ...verification.stages.tests, exitCode: null },
-        review: null,
+      mechanical: {
+        ...verification.mechanical,
+        passed: false,
+        tests: { ...verification.mechanical.tests, passed: false, exitCode: null },
+        failures: ["npm test was killed after 600000 ms"],
       },
+      review: null,
+      fitness: null,
     };
     expect(
       issuesOf({ ...promoted, outcome: "failed", reason: "tests timed out", verification: killed }),
@@ -82,15 +98,20 @@ describe("GenerationRecord", () => {
   });
 
   it("bounds test output and checks the review verdict inside verification", () => {
-    const long = { ...verification, stages: { ...verification.stages } };
-    long.stages.tests = { ...verification.stages.tests, output: "x".repeat(TEST_OUTPUT_MAX_CHARS + 1) };
+    const long = { ...verification, mechanical: { ...verification.mechanical } };
+    long.mechanical.tests = {
+      ...verification.mechanical.tests,
+      output: "x".repeat(TEST_OUTPUT_MAX_CHARS + 1),
+    };
     expect(issuesOf({ ...running, verification: long })).toEqual([
-      "verification.stages.tests.output: too_big",
+      "verification.mechanical.tests.output: too_big",
     ]);
-    const overconfident = { ...verification, stages: { ...verification.stages } };
-    overconfident.stages.review = { ...verification.stages.review, confidence: 2 };
+    const overconfident = {
+      ...verification,
+      review: { ...verification.review, verdict: { ...verification.review.verdict, confidence: 2 } },
+    };
     expect(issuesOf({ ...running, verification: overconfident })).toEqual([
-      "verification.stages.review.confidence: too_big",
+      "verification.review.verdict.confidence: too_big",
     ]);
   });
 });

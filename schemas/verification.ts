@@ -1,0 +1,97 @@
+import { z } from "zod";
+import { ReviewVerdict } from "./review.ts";
+import { CommitSha } from "./supervisor.ts";
+
+/** Producers keep the tail of step output within this; the record is for lessons, not archives. */
+export const TEST_OUTPUT_MAX_CHARS = 16_384;
+
+/** One command of stage-1 verification (install, check, acceptance), run in a fresh container. */
+export const StepResult = z.object({
+  passed: z.boolean(),
+  /** null when the process was killed (timeout, signal) before exiting. */
+  exitCode: z.number().int().nullable(),
+  /** The tail of stdout+stderr. */
+  output: z.string().max(TEST_OUTPUT_MAX_CHARS),
+  durationMs: z.number().nonnegative(),
+});
+export type StepResult = z.infer<typeof StepResult>;
+
+/** `npm test` of the Lab branch: a step plus how many tests it ran. */
+export const TestStage = StepResult.extend({
+  testCount: z.number().int().nonnegative(),
+});
+export type TestStage = z.infer<typeof TestStage>;
+
+/** The frozen acceptance suite (`acceptance/`, beside the schemas): unchanged by the Lab and passing. */
+export const AcceptanceStage = z.object({
+  /** false when there is no acceptance/ folder on main: nothing is frozen, nothing to run. */
+  present: z.boolean(),
+  unchanged: z.boolean(),
+  run: StepResult.nullable(),
+});
+export type AcceptanceStage = z.infer<typeof AcceptanceStage>;
+
+/**
+ * Stage 1, mechanical: what a fresh container made of `lab/gen-N` shows, never what the Lab claims.
+ * `failures` says in words why `passed` is false (empty when it passed).
+ */
+export const MechanicalVerification = z.object({
+  passed: z.boolean(),
+  /** The lab/gen-N commit verified and the main it was compared with. */
+  commit: CommitSha,
+  base: CommitSha,
+  /** null when the lockfile is unchanged and main's installed packages were reused. */
+  install: StepResult.nullable(),
+  check: StepResult,
+  tests: TestStage,
+  /** Tests main ran at `base`; the Lab's count may not be lower. */
+  baselineTestCount: z.number().int().nonnegative(),
+  schemaFingerprintOk: z.boolean(),
+  acceptance: AcceptanceStage,
+  failures: z.array(z.string()),
+  durationMs: z.number().nonnegative(),
+});
+export type MechanicalVerification = z.infer<typeof MechanicalVerification>;
+
+/** Stage 2, Prime's LLM review; a missing or invalid verdict is a rejection with `error` saying why. */
+export const ReviewStage = z.object({
+  verdict: ReviewVerdict.nullable(),
+  error: z.string().nullable(),
+  durationMs: z.number().nonnegative(),
+});
+export type ReviewStage = z.infer<typeof ReviewStage>;
+
+/**
+ * Fitness that adding trivial tests cannot game: zero unless every gate holds (check, tests, frozen
+ * acceptance, schemas, review); above the gate it weighs signals the Lab cannot write for itself.
+ */
+export const Fitness = z.object({
+  score: z.number(),
+  gated: z.boolean(),
+  components: z.record(z.string(), z.number()),
+});
+export type Fitness = z.infer<typeof Fitness>;
+
+/** Both stages of one generation's verification, as stored on its record. */
+export const Verification = z.object({
+  /** true only when stage 1 passed and the review approved. */
+  passed: z.boolean(),
+  mechanical: MechanicalVerification,
+  /** null until Prime has reviewed (stage 1 alone never promotes). */
+  review: ReviewStage.nullable(),
+  fitness: Fitness.nullable(),
+});
+export type Verification = z.infer<typeof Verification>;
+
+/** `POST /verify`: run stage 1 of a verifying generation in a fresh container. */
+export const VerifyRequest = z.strictObject({ generation: z.number().int().min(1) });
+export type VerifyRequest = z.infer<typeof VerifyRequest>;
+
+/** `POST /review`: record Prime's stage-2 verdict (or why there is none) on a verified generation. */
+export const ReviewRequest = z.strictObject({
+  generation: z.number().int().min(1),
+  verdict: ReviewVerdict.nullable(),
+  error: z.string().max(4_000).nullable(),
+  durationMs: z.number().nonnegative(),
+});
+export type ReviewRequest = z.infer<typeof ReviewRequest>;
