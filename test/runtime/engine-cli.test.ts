@@ -132,6 +132,15 @@ describe("docker/podman command lines", () => {
     ]);
   });
 
+  it("replaces the image's entrypoint when the spec names one, keeping command as its arguments", () => {
+    const args = engineRunArgs(
+      parseRunSpec({ image: "i", entrypoint: "sh", command: ["-c", "npm test"], noNewPrivileges: false }),
+      "n",
+      { init: false },
+    );
+    expect(args).toEqual(["run", "-d", "--name", "n", "--entrypoint", "sh", "i", "-c", "npm test"]);
+  });
+
   it("refuses mount paths the -v syntax cannot express", () => {
     const bad = parseRunSpec({ image: "i", command: ["x"], mounts: [{ host: "/a:b", container: "/c" }] });
     expect(() => engineRunArgs(bad, "n", { init: true })).toThrow(

@@ -25,6 +25,7 @@ export function appleRunArgs(spec: RunSpec, name: string, envFile: string | unde
   for (const p of spec.ports) args.push("--publish", `127.0.0.1:${p.container}:${p.container}`);
   if (spec.limits.memoryMb !== undefined) args.push("--memory", `${spec.limits.memoryMb}M`);
   if (spec.limits.cpus !== undefined) args.push("--cpus", String(Math.max(1, Math.ceil(spec.limits.cpus))));
+  if (spec.entrypoint !== undefined) args.push("--entrypoint", spec.entrypoint);
   args.push(spec.image, ...spec.command);
   return args;
 }

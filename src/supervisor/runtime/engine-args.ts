@@ -38,6 +38,7 @@ export function engineRunArgs(spec: RunSpec, name: string, flavor: EngineFlavor)
   if (pids !== undefined) args.push("--pids-limit", String(pids));
   if (cpus !== undefined) args.push("--cpus", String(cpus));
   if (spec.noNewPrivileges) args.push("--security-opt", "no-new-privileges");
+  if (spec.entrypoint !== undefined) args.push("--entrypoint", spec.entrypoint);
   args.push(spec.image, ...spec.command);
   return args;
 }

@@ -78,13 +78,14 @@ export function resolveCwd(spec: RunSpec, home: string): string {
 /** argv for the process: bwrap around the command, or the command itself. */
 export function sandboxArgv(sandbox: Sandbox, spec: RunSpec, cwd: string, home: string): string[] {
   const placements = placeMounts(spec.mounts);
-  if (sandbox.kind === "none") return [...spec.command];
+  const line = spec.entrypoint === undefined ? spec.command : [spec.entrypoint, ...spec.command];
+  if (sandbox.kind === "none") return [...line];
   const args = [sandbox.bin, "--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/"];
   // No private tmpfs on /tmp: it would hide a checkout or state folder that lives under /tmp (as in a
   // CI clone). / is read-only anyway; the process gets a writable TMPDIR inside its own HOME.
   args.push("--dev", "/dev", "--proc", "/proc", "--bind", home, home);
   for (const p of placements) args.push(p.mount.readOnly ? "--ro-bind" : "--bind", p.mount.host, p.target);
-  args.push("--chdir", cwd, "--", ...spec.command);
+  args.push("--chdir", cwd, "--", ...line);
   return args;
 }
 

@@ -47,6 +47,11 @@ export type Mount = z.infer<typeof Mount>;
 export const RunSpec = z.strictObject({
   image: z.string().min(1),
   command: z.array(z.string()).min(1, "command needs at least the program to run"),
+  /**
+   * Replaces the image's entrypoint with this program, `command` becoming its arguments (verification
+   * and Prime containers run `node`/`sh` in the Lab image). The local backend runs it first in the line.
+   */
+  entrypoint: z.string().min(1).optional(),
   /** The whole environment the container sees (plus what the engine itself adds); never the host's. */
   env: z.record(envName, z.string()).default({}),
   labels: z
