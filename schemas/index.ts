@@ -2,6 +2,7 @@ import type { z } from "zod";
 import { ChatRequest } from "./chat.ts";
 import { EvalRequest, EvalResponse } from "./eval.ts";
 import { GenerationNumber, GenerationOutcome, LabBranch } from "./generation.ts";
+import { DeclarationChange, DeclarationSummary, GenerationDiff } from "./generation-diff.ts";
 import { GenerationRecord } from "./generation-record.ts";
 import { LabReport, LabStopReason } from "./lab-report.ts";
 import { LabState, LabStatus, ToolCallCounts } from "./lab-status.ts";
@@ -33,6 +34,7 @@ import {
 export * from "./chat.ts";
 export * from "./eval.ts";
 export * from "./generation.ts";
+export * from "./generation-diff.ts";
 export * from "./generation-record.ts";
 export * from "./lab-report.ts";
 export * from "./lab-status.ts";
@@ -74,6 +76,9 @@ export const fixedPointSchemas: Record<string, z.ZodType> = {
   VerifyRequest,
   ReviewRequest,
   GenerationRecord,
+  DeclarationChange,
+  DeclarationSummary,
+  GenerationDiff,
   ChatRequest,
   ProgramContract,
 };
