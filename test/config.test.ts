@@ -62,6 +62,7 @@ describe("loadConfig defaults", () => {
       primePort: 8401,
       labPort: 8402,
       bindHost: "127.0.0.1",
+      supervisorUrl: "http://127.0.0.1:8400",
       supervisorToken: undefined,
       promote: "auto",
       requestTimeoutMs: 120000,

@@ -146,6 +146,12 @@ export const configSpecs = [
     default: "127.0.0.1",
   }),
   spec({
+    name: "LOOM_SUPERVISOR_URL",
+    purpose: "Where Prime and the CLI reach the Supervisor's HTTP API",
+    type: httpUrl,
+    default: "http://127.0.0.1:8400",
+  }),
+  spec({
     name: "LOOM_SUPERVISOR_TOKEN",
     purpose: "Bearer token the Supervisor requires (empty = no token)",
     type: word("a token"),
