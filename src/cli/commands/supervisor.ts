@@ -37,7 +37,9 @@ export function registerSupervisor(program: Command): void {
               ? `${e.outcome}${e.reason ? `: ${e.reason}` : ""}`
               : e.type === "lab_status"
                 ? `lab ${e.status}: ${e.progress}`
-                : e.message;
+                : e.type === "lab_tool"
+                  ? `lab tool ${e.tool} ×${e.calls}${e.errors ? ` (${e.errors} failed)` : ""}`
+                  : e.message;
           log(`${e.at} ${gen}${text}`);
         },
       });

@@ -3,7 +3,7 @@ import type { LabState } from "../../../schemas/lab-status.ts";
 
 /**
  * What the Supervisor reports as it works: generation state changes, Lab progress read from /status,
- * and plain log lines. `GET /logs` streams these; the CLI prints them.
+ * the tool calls a Lab made since the last poll (its /status counters, differenced), and plain log lines. `GET /logs` streams these; the CLI prints them.
  */
 export type SupervisorEvent =
   | {
@@ -19,6 +19,18 @@ export type SupervisorEvent =
       readonly generation: number;
       readonly status: LabState;
       readonly progress: string;
+    }
+  | {
+      readonly type: "lab_tool";
+      readonly at: string;
+      readonly generation: number;
+      readonly tool: string;
+      /** Calls and errors of this tool since the previous poll. */
+      readonly calls: number;
+      readonly errors: number;
+      /** The Lab's running totals for this tool. */
+      readonly totalCalls: number;
+      readonly totalErrors: number;
     }
   | {
       readonly type: "log";

@@ -157,6 +157,9 @@ export async function runGeneration(
       now,
       onStatus: (s) =>
         emit({ type: "lab_status", at: at(), generation: n, status: s.status, progress: s.progress }),
+      onToolCalls: (deltas) => {
+        for (const d of deltas) emit({ type: "lab_tool", at: at(), generation: n, ...d });
+      },
     });
     // A finished Lab is committing nothing more; let it close its server before the stop.
     if (end.kind === "finished") await waitForExit(runtime, handle.id, 10_000);

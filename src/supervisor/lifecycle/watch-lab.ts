@@ -1,5 +1,6 @@
 import { LabStatus } from "../../../schemas/lab-status.ts";
 import type { ContainerRuntime } from "../runtime/index.ts";
+import { type ToolCallDelta, toolCallDelta } from "./tool-call-delta.ts";
 
 /** How a watched Lab ended, as far as the Supervisor can tell from outside. */
 export type LabEnd =
@@ -20,6 +21,8 @@ export interface WatchLabInput {
   readonly signal: AbortSignal;
   readonly now: () => number;
   readonly onStatus: (status: LabStatus) => void;
+  /** The tool calls the Lab made since the previous poll, as its counters show them. */
+  readonly onToolCalls?: (deltas: ToolCallDelta[]) => void;
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -67,6 +70,8 @@ export async function watchLab(input: WatchLabInput): Promise<LabEnd> {
     const status = await readStatus(input.url, signal);
     if (status) {
       deadline ??= now() + input.timeoutMs;
+      const deltas = toolCallDelta(last?.toolCalls, status.toolCalls);
+      if (deltas.length > 0) input.onToolCalls?.(deltas);
       if (status.status !== last?.status || status.progress !== last?.progress) input.onStatus(status);
       last = status;
       if (status.status === "done" || status.status === "failed") return { kind: "finished", status };
