@@ -17,6 +17,7 @@ import {
   RollbackResponse,
   SpawnRequest,
   SpawnResponse,
+  SupervisorStats,
 } from "./supervisor.ts";
 import { Usage } from "./usage.ts";
 import {
@@ -65,6 +66,7 @@ export const fixedPointSchemas: Record<string, z.ZodType> = {
   RollbackRequest,
   RollbackResponse,
   ErrorBody,
+  SupervisorStats,
   ReviewVerdict,
   StepResult,
   TestStage,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { GenerationNumber, GenerationOutcome, LabBranch } from "./generation.ts";
+import { Usage } from "./usage.ts";
 
 /** program.md travels in the spawn body; 64 KiB of UTF-8 is far beyond any useful contract. */
 export const PROGRAM_MAX_BYTES = 64 * 1024;
@@ -81,3 +82,17 @@ export const ErrorBody = z.object({
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
+
+const count = z.number().int().nonnegative();
+
+/** `GET /stats` of the Supervisor: the lineage in numbers and what runs now. */
+export const SupervisorStats = z.object({
+  generations: count,
+  byOutcome: z.record(GenerationOutcome, count),
+  tokens: Usage,
+  totalTokens: count,
+  /** The generation whose Lab is running now, if any. */
+  running: GenerationNumber.nullable(),
+  runtime: z.string(),
+});
+export type SupervisorStats = z.infer<typeof SupervisorStats>;

@@ -1,17 +1,12 @@
-import type { GenerationOutcome } from "../../../schemas/generation.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
-import type { PromoteResponse, RollbackResponse, SpawnResponse } from "../../../schemas/supervisor.ts";
-import type { Usage } from "../../../schemas/usage.ts";
+import type {
+  PromoteResponse,
+  RollbackResponse,
+  SpawnResponse,
+  SupervisorStats,
+} from "../../../schemas/supervisor.ts";
 
-export interface SupervisorStats {
-  readonly generations: number;
-  readonly byOutcome: Readonly<Record<GenerationOutcome, number>>;
-  readonly tokens: Usage;
-  readonly totalTokens: number;
-  /** The generation whose Lab is running now, if any. */
-  readonly running: number | null;
-  readonly runtime: string;
-}
+export type { SupervisorStats };
 
 /** What the HTTP server asks of the Supervisor; failures are HttpError, StoreError or GitOpError. */
 export interface SupervisorApi {

@@ -1,12 +1,11 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage } from "node:http";
 import { LoomError } from "../../shared/errors.ts";
+import { isLoopback, startHttpServer } from "../../shared/http/serve.ts";
 import type { SupervisorApi } from "./api.ts";
 import { toHttpError } from "./error-status.ts";
 import type { EventHub } from "./event-hub.ts";
-import { HttpError, sendError } from "./http-io.ts";
-import { resolve } from "./router.ts";
+import { HttpError } from "./http-io.ts";
 import { supervisorRoutes } from "./routes.ts";
 
 export interface SupervisorServerOptions {
@@ -26,10 +25,7 @@ export interface SupervisorServer {
   close(): Promise<void>;
 }
 
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
+export { isLoopback };
 
 /** The refusal `loom supervisor` and startSupervisor share: anyone who can reach it could spawn Labs. */
 export function assertBindAllowed(host: string, token: string | undefined): void {
@@ -67,47 +63,25 @@ function checkToken(req: IncomingMessage, token: string): void {
 /** The Supervisor's HTTP server (node:http, one small router); refuses a non-loopback bind without a token. */
 export async function startSupervisorServer(options: SupervisorServerOptions): Promise<SupervisorServer> {
   assertBindAllowed(options.host, options.token);
-  const routes = supervisorRoutes(options.api, options.hub);
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    try {
-      const pathname = new URL(req.url ?? "/", "http://supervisor").pathname;
-      const { route, params } = resolve(routes, req.method ?? "GET", pathname);
-      if (route.guarded && options.token) checkToken(req, options.token);
-      await route.handle(req, res, params);
-    } catch (err) {
-      const httpErr = toHttpError(err);
-      if (httpErr.status >= 500) options.log?.(`supervisor: ${req.method} ${req.url}: ${httpErr.message}`);
-      if (res.headersSent) res.end();
-      else sendError(res, httpErr);
-      // Do not read a refused oversized body to its end; the answer is flushed first.
-      if (httpErr.status === 413) res.once("finish", () => req.destroy());
-    }
-  };
-  const server = http.createServer((req, res) => void handle(req, res));
-  await new Promise<void>((ok, fail) => {
-    server.once("error", (err: NodeJS.ErrnoException) =>
-      fail(
-        new LoomError(
-          "LISTEN_FAILED",
-          `the Supervisor cannot listen on ${options.host}:${options.port}: ${err.code ?? err.message}; pick another --port (LOOM_SUPERVISOR_PORT) or stop what uses it`,
-        ),
-      ),
-    );
-    server.listen(options.port, options.host, () => {
-      server.removeAllListeners("error");
-      ok();
-    });
+  const { token } = options;
+  const server = await startHttpServer({
+    name: "the Supervisor",
+    host: options.host,
+    port: options.port,
+    routes: supervisorRoutes(options.api, options.hub),
+    authorize: (req, route) => {
+      if (route.guarded && token) checkToken(req, token);
+    },
+    toHttpError,
+    portHint: "pick another --port (LOOM_SUPERVISOR_PORT) or stop what uses it",
+    ...(options.log ? { log: options.log } : {}),
   });
-  const port = (server.address() as AddressInfo).port;
-  const shownHost = options.host.includes(":") ? `[${options.host}]` : options.host;
   return {
-    url: `http://${shownHost}:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((ok) => {
-        options.hub.close();
-        server.close(() => ok());
-        server.closeAllConnections();
-      }),
+    url: server.url,
+    port: server.port,
+    close: async () => {
+      options.hub.close();
+      await server.close();
+    },
   };
 }
