@@ -138,6 +138,12 @@ export const configSpecs = [
     default: "8400",
   }),
   spec({ name: "LOOM_PRIME_PORT", purpose: "Prime HTTP port", type: wholeNumber(1, 65535), default: "8401" }),
+  spec({
+    name: "LOOM_PRIME_HEALTH_TIMEOUT_MS",
+    purpose: "How long a (re)started Prime may take to answer GET /health, in milliseconds",
+    type: ms(1000, 600_000),
+    default: "30000",
+  }),
   spec({ name: "LOOM_LAB_PORT", purpose: "Lab HTTP port", type: wholeNumber(1, 65535), default: "8402" }),
   spec({
     name: "LOOM_BIND_HOST",
