@@ -1,0 +1,276 @@
+import { z } from "zod";
+import { GenerationDiff } from "../../schemas/generation-diff.ts";
+import { GenerationRecord } from "../../schemas/generation-record.ts";
+import {
+  ErrorBody,
+  PromoteResponse,
+  RollbackResponse,
+  SpawnResponse,
+  SupervisorStats,
+} from "../../schemas/supervisor.ts";
+import { MechanicalVerification, type ReviewRequest, Verification } from "../../schemas/verification.ts";
+import { LoomError } from "../shared/errors.ts";
+
+/**
+ * A failure talking to the Supervisor. For a non-2xx answer `code` and `message` are the ErrorBody's
+ * (e.g. GENERATION_NOT_FOUND, NOT_VERIFYING); otherwise one of SUPERVISOR_UNREACHABLE,
+ * SUPERVISOR_TIMEOUT, SUPERVISOR_ABORTED, SUPERVISOR_BAD_RESPONSE, GENERATION_WAIT_TIMEOUT.
+ */
+export class SupervisorError extends LoomError {
+  /** The HTTP status when the Supervisor answered. */
+  readonly status: number | undefined;
+  constructor(code: string, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(code, message, { cause: options.cause });
+    this.status = options.status;
+  }
+}
+
+export interface SupervisorClientOptions {
+  /** e.g. http://127.0.0.1:8400 (LOOM_SUPERVISOR_URL). */
+  readonly baseUrl: string;
+  /** LOOM_SUPERVISOR_TOKEN, sent as a bearer token when set. */
+  readonly token?: string | undefined;
+  /** Limit for one request (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Limit for POST /verify, which runs the tests in a fresh container (default 30 min). */
+  readonly verifyTimeoutMs?: number;
+  readonly fetch?: typeof globalThis.fetch;
+}
+
+export interface WaitOptions {
+  /** Between polls (default 1 s). */
+  readonly pollMs?: number;
+  /** Give up after this long (default 1 h). */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /** Each record seen while waiting (progress for people). */
+  readonly onPoll?: (record: GenerationRecord) => void;
+}
+
+/** Outcomes a generation passes through while its Lab works; anything else means the Lab is done. */
+const IN_PROGRESS = new Set(["pending", "running"]);
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_VERIFY_TIMEOUT_MS = 30 * 60_000;
+const DEFAULT_WAIT_MS = 60 * 60_000;
+
+interface Call<S extends z.ZodType> {
+  readonly method: "GET" | "POST";
+  readonly path: string;
+  readonly body?: unknown;
+  readonly schema: S;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** A typed client of the Supervisor's HTTP API: every answer parsed with its schema from `schemas/`. */
+export class SupervisorClient {
+  readonly baseUrl: string;
+  readonly #token: string | undefined;
+  readonly #timeoutMs: number;
+  readonly #verifyTimeoutMs: number;
+  readonly #fetch: typeof globalThis.fetch;
+
+  constructor(options: SupervisorClientOptions) {
+    if (!URL.canParse(options.baseUrl)) {
+      throw new LoomError(
+        "CONFIG_INVALID",
+        `the Supervisor URL ${JSON.stringify(options.baseUrl)} is not a URL; expected e.g. http://127.0.0.1:8400 (LOOM_SUPERVISOR_URL)`,
+      );
+    }
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.#token = options.token || undefined;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#verifyTimeoutMs = options.verifyTimeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  listGenerations(signal?: AbortSignal): Promise<GenerationRecord[]> {
+    return this.#call({ method: "GET", path: "/generations", schema: z.array(GenerationRecord), signal });
+  }
+
+  getGeneration(generation: number, signal?: AbortSignal): Promise<GenerationRecord> {
+    return this.#call({
+      method: "GET",
+      path: `/generations/${generation}`,
+      schema: GenerationRecord,
+      signal,
+    });
+  }
+
+  diff(generation: number, signal?: AbortSignal): Promise<GenerationDiff> {
+    return this.#call({
+      method: "GET",
+      path: `/generations/${generation}/diff`,
+      schema: GenerationDiff,
+      signal,
+    });
+  }
+
+  stats(signal?: AbortSignal): Promise<SupervisorStats> {
+    return this.#call({ method: "GET", path: "/stats", schema: SupervisorStats, signal });
+  }
+
+  /** Starts a generation (202); its Lab runs asynchronously: follow it with waitForGeneration. */
+  spawn(program: string, signal?: AbortSignal): Promise<SpawnResponse> {
+    return this.#call({ method: "POST", path: "/spawn", body: { program }, schema: SpawnResponse, signal });
+  }
+
+  /** Stage 1 in a fresh container; may take minutes. */
+  verify(generation: number, signal?: AbortSignal): Promise<MechanicalVerification> {
+    return this.#call({
+      method: "POST",
+      path: "/verify",
+      body: { generation },
+      schema: MechanicalVerification,
+      timeoutMs: this.#verifyTimeoutMs,
+      signal,
+    });
+  }
+
+  /** Records stage 2 (the review, or why there is none); answers the whole Verification. */
+  review(body: ReviewRequest, signal?: AbortSignal): Promise<Verification> {
+    return this.#call({ method: "POST", path: "/review", body, schema: Verification, signal });
+  }
+
+  promote(generation: number, signal?: AbortSignal): Promise<PromoteResponse> {
+    return this.#call({
+      method: "POST",
+      path: "/promote",
+      body: { generation },
+      schema: PromoteResponse,
+      signal,
+    });
+  }
+
+  rollback(generation: number, reason: string | undefined, signal?: AbortSignal): Promise<RollbackResponse> {
+    return this.#call({
+      method: "POST",
+      path: "/rollback",
+      body: { generation, ...(reason ? { reason } : {}) },
+      schema: RollbackResponse,
+      signal,
+    });
+  }
+
+  /** Polls GET /generations/:n until the outcome leaves pending/running; returns that record. */
+  async waitForGeneration(generation: number, options: WaitOptions = {}): Promise<GenerationRecord> {
+    const pollMs = options.pollMs ?? 1000;
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_WAIT_MS);
+    for (;;) {
+      const record = await this.getGeneration(generation, options.signal);
+      options.onPoll?.(record);
+      if (!IN_PROGRESS.has(record.outcome)) return record;
+      if (Date.now() + pollMs > deadline) {
+        throw new SupervisorError(
+          "GENERATION_WAIT_TIMEOUT",
+          `generation ${generation} is still ${record.outcome} after ${options.timeoutMs ?? DEFAULT_WAIT_MS} ms; GET /generations/${generation} shows it`,
+        );
+      }
+      await sleep(pollMs, options.signal);
+    }
+  }
+
+  async #call<S extends z.ZodType>(call: Call<S>): Promise<z.infer<S>> {
+    const url = `${this.baseUrl}${call.path}`;
+    const what = `${call.method} ${call.path}`;
+    const timeoutMs = call.timeoutMs ?? this.#timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (call.body !== undefined) headers["content-type"] = "application/json";
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    let res: Response;
+    let text: string;
+    try {
+      res = await this.#fetch(url, {
+        method: call.method,
+        headers,
+        signal,
+        ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+      });
+      text = await res.text();
+    } catch (err) {
+      if (call.signal?.aborted) {
+        throw new SupervisorError("SUPERVISOR_ABORTED", `${what} was aborted`, { cause: err });
+      }
+      if (timeout.aborted) {
+        throw new SupervisorError(
+          "SUPERVISOR_TIMEOUT",
+          `the Supervisor did not answer ${what} within ${timeoutMs} ms (${this.baseUrl})`,
+          { cause: err },
+        );
+      }
+      const reason = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new SupervisorError(
+        "SUPERVISOR_UNREACHABLE",
+        `cannot reach the Supervisor at ${this.baseUrl} for ${what} (${reason}); is it running? LOOM_SUPERVISOR_URL says where it is`,
+        { cause: err },
+      );
+    }
+    const json = parseJson(text);
+    if (!res.ok) {
+      const body = ErrorBody.safeParse(json);
+      if (body.success) {
+        throw new SupervisorError(body.data.error.code, body.data.error.message, { status: res.status });
+      }
+      throw new SupervisorError(
+        "SUPERVISOR_BAD_RESPONSE",
+        `the Supervisor answered ${what} with ${res.status} and no error body: ${snippet(text)}`,
+        { status: res.status },
+      );
+    }
+    const parsed = call.schema.safeParse(json);
+    if (!parsed.success) {
+      const issues = parsed.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.length ? i.path.join(".") : "(body)"}: ${i.message}`)
+        .join("; ");
+      throw new SupervisorError(
+        "SUPERVISOR_BAD_RESPONSE",
+        `the Supervisor's answer to ${what} does not match its schema: ${issues}`,
+        { status: res.status },
+      );
+    }
+    return parsed.data;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const snippet = (text: string): string => {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat === "" ? "(empty body)" : flat.length > 200 ? `${flat.slice(0, 199)}…` : flat;
+};
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new SupervisorError("SUPERVISOR_ABORTED", "waiting was aborted"));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new SupervisorError("SUPERVISOR_ABORTED", "waiting was aborted"));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** The client for a loaded configuration (LOOM_SUPERVISOR_URL, LOOM_SUPERVISOR_TOKEN). */
+export function supervisorClientFor(
+  config: { readonly supervisorUrl: string; readonly supervisorToken: string | undefined },
+  overrides: { url?: string } = {},
+): SupervisorClient {
+  return new SupervisorClient({
+    baseUrl: overrides.url ?? config.supervisorUrl,
+    token: config.supervisorToken,
+  });
+}
