@@ -54,6 +54,39 @@ describe("resetMainTo", () => {
   });
 });
 
+describe("resetMainTo a commit, dropping the undone promotion's tag", () => {
+  it("moves main to the commit before a promotion and deletes gen-N in one transaction", async () => {
+    const base = await mainSha();
+    await labWork(1, { "src/new.ts": "x\n" });
+    const { mergeCommit } = await promote({ repo: fx.repo, generation: 1 });
+
+    await expectRefusedUntouched("INVALID_INPUT", () =>
+      resetMainTo({ repo: fx.repo, tag: "gen-1", commit: base, expected: mergeCommit }),
+    );
+    await expectRefusedUntouched("INVALID_INPUT", () =>
+      resetMainTo({ repo: fx.repo, commit: "f".repeat(40), expected: mergeCommit }),
+    );
+    await expectRefusedUntouched("INVALID_INPUT", () =>
+      resetMainTo({ repo: fx.repo, commit: "main", expected: mergeCommit }),
+    );
+    await expectRefusedUntouched("TAG_NOT_FOUND", () =>
+      resetMainTo({ repo: fx.repo, commit: base, expected: mergeCommit, dropTag: "gen-7" }),
+    );
+    // main elsewhere than expected: neither main nor the tag moves.
+    await expectRefusedUntouched("MAIN_MOVED", () =>
+      resetMainTo({ repo: fx.repo, commit: base, expected: base, dropTag: "gen-1" }),
+    );
+
+    expect(
+      await resetMainTo({ repo: fx.repo, commit: base, expected: mergeCommit, dropTag: "gen-1" }),
+    ).toEqual({ previous: mergeCommit, main: base, droppedTag: "gen-1" });
+    expect(await mainSha()).toBe(base);
+    expect(await sh(fx.repo, ["tag", "--list", "gen-1"])).toBe("");
+    expect(await sh(fx.repo, ["status", "--porcelain", "--untracked-files=all"])).toBe("");
+    await expect(readFile(path.join(fx.repo, "src/new.ts"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+});
+
 describe("moveMain", () => {
   it("refuses with MAIN_MOVED when main is no longer where the caller saw it, restoring the checkout", async () => {
     const first = await mainSha();

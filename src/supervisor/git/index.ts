@@ -3,5 +3,5 @@ export { checkFixedPoints } from "./fixed-points.ts";
 export { GitOpError, type GitOpErrorCode } from "./git-op-error.ts";
 export { type PrepareWorkspaceInput, prepareWorkspace } from "./prepare-workspace.ts";
 export { type PromoteInput, type PromoteResult, promote } from "./promote.ts";
-export { type ResetMainInput, resetMainTo } from "./reset-main.ts";
+export { type ResetMainInput, type ResetMainResult, resetMainTo } from "./reset-main.ts";
 export { type RollbackInput, rollback } from "./rollback.ts";
