@@ -53,6 +53,11 @@ describe("scripted model server: request validation", () => {
     ["a bad role", { ...valid, messages: [{ role: "robot", content: "x" }] }, /^messages\.0\.role: /],
     ["stream: true", { ...valid, stream: true }, /streaming is not supported by the scripted server/],
     [
+      "tool_choice forcing a tool the request does not offer",
+      { ...valid, tools: [{ name: "a" }], tool_choice: { type: "tool", name: "b" } },
+      /^tool_choice: tool `b` is not among the request's tools/,
+    ],
+    [
       "tool_use without a tool_result next",
       { ...valid, messages: [valid.messages[0], toolUse, { role: "user", content: "and?" }] },
       /messages\.2: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_a/,

@@ -135,6 +135,7 @@ function toParams(
     // The API rejects empty text blocks, so an empty system prompt is left out.
     ...(request.system ? { system: [{ type: "text", text: request.system, cache_control: EPHEMERAL }] } : {}),
     ...(tools.length > 0 ? { tools } : {}),
+    ...(request.toolChoice ? { tool_choice: request.toolChoice } : {}),
   };
 }
 

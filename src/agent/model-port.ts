@@ -4,6 +4,7 @@ import type { Usage } from "../shared/events.ts";
 export type MessageParam = Anthropic.Messages.MessageParam;
 export type ContentBlock = Anthropic.Messages.ContentBlock;
 export type ToolDefinition = Anthropic.Messages.Tool;
+export type ToolChoice = Anthropic.Messages.ToolChoice;
 
 /** One request to the model, as the agent loop sees it (the client adds model, caching, retries). */
 export interface ModelRequest {
@@ -11,6 +12,8 @@ export interface ModelRequest {
   readonly messages: readonly MessageParam[];
   readonly tools: readonly ToolDefinition[];
   readonly maxTokens?: number;
+  /** Forces a tool (`{type: "tool", name}`) when the answer must come as structured input. */
+  readonly toolChoice?: ToolChoice;
 }
 
 export interface ModelResponse {

@@ -17,6 +17,9 @@ export const MessagesRequest = z.looseObject({
   system: z.union([z.string(), z.array(Block)]).optional(),
   tools: z.array(z.looseObject({ name: z.string().min(1) })).optional(),
   stream: z.boolean().optional(),
+  tool_choice: z
+    .looseObject({ type: z.enum(["auto", "any", "tool", "none"]), name: z.string().min(1).optional() })
+    .optional(),
 });
 export type MessagesRequest = z.infer<typeof MessagesRequest>;
 type Message = z.infer<typeof Message>;
@@ -39,6 +42,13 @@ export function checkRequest(body: unknown): RequestCheck {
       ok: false,
       message:
         "stream: streaming is not supported by the scripted server; send the request without stream: true",
+    };
+  }
+  const choice = request.tool_choice;
+  if (choice?.type === "tool" && !request.tools?.some((t) => t.name === choice.name)) {
+    return {
+      ok: false,
+      message: `tool_choice: tool \`${choice.name ?? ""}\` is not among the request's tools; name one of them`,
     };
   }
   const pairing = checkToolPairing(request.messages);
