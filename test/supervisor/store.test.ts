@@ -102,6 +102,35 @@ describe("GenerationStore", () => {
     expect((await store.get(1))?.outcome).toBe("failed");
   });
 
+  it("reverts a promotion only through revertPromotion, with a reason, and logs it", async () => {
+    const store = await GenerationStore.open(stateDir);
+    await store.allocate({ programHash: HASH, parent: null });
+    await store.update(1, { outcome: "running" });
+    await store.update(1, { outcome: "verifying" });
+    // Not yet promoted: nothing to revert.
+    expect((await rejection(store.revertPromotion(1, "why"))).code).toBe("ILLEGAL_TRANSITION");
+    await store.update(1, { outcome: "promoted" });
+    // The ordinary update still treats promoted as final.
+    expect((await rejection(store.update(1, { outcome: "rolled_back", reason: "x" }))).code).toBe(
+      "ILLEGAL_TRANSITION",
+    );
+    expect((await rejection(store.revertPromotion(1, "  "))).code).toBe("INVALID_INPUT");
+    const reverted = await store.revertPromotion(1, "Prime on the new main failed its health check");
+    expect(reverted.outcome).toBe("rolled_back");
+    expect(reverted.reason).toBe("Prime on the new main failed its health check");
+    expect(GenerationRecord.parse(await store.get(1))).toEqual(reverted);
+    expect(await store.latestPromoted()).toBeUndefined();
+    expect((await store.lineage()).map((e) => e.outcome)).toEqual([
+      "pending",
+      "running",
+      "verifying",
+      "promoted",
+      "rolled_back",
+    ]);
+    // Reverted once is final.
+    expect((await rejection(store.revertPromotion(1, "again"))).code).toBe("ILLEGAL_TRANSITION");
+  });
+
   it("validates the patched result and the patch keys", async () => {
     const store = await GenerationStore.open(stateDir);
     await store.allocate({ programHash: HASH, parent: null });

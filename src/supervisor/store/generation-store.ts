@@ -6,7 +6,7 @@ import { atomicWriteFile } from "../../shared/atomic-write.ts";
 import { appendLineage, type LineageEvent, readLineage } from "./lineage-log.ts";
 import { readRecord, writeRecord } from "./record-file.ts";
 import { StoreError } from "./store-error.ts";
-import { allowedFrom, canTransition, isTerminal } from "./transitions.ts";
+import { allowedFrom, canTransition, isTerminal, PROMOTION_REVERT } from "./transitions.ts";
 
 /** The fields a running generation may change; identity fields (number, branch, parent...) never do. */
 const fields = GenerationRecord.shape;
@@ -165,6 +165,39 @@ export class GenerationStore {
       if (isTerminal(next.outcome) && next.finishedAt === null) next.finishedAt = new Date().toISOString();
       const written = await writeRecord(this.fileOf(g), next);
       if (written.outcome !== current.outcome) await this.log(written);
+      return written;
+    });
+  }
+
+  /**
+   * Undoes a promotion in the record: promoted → rolled_back with the reason (PROMOTION_REVERT), for a
+   * generation whose promotion was reverted because Prime on the new main was unhealthy. The caller
+   * has already moved main back and dropped the tag; any other outcome is refused.
+   */
+  async revertPromotion(n: number, reason: string): Promise<GenerationRecord> {
+    const g = checkGeneration(n);
+    return serialized(this.stateDir, async () => {
+      if (typeof reason !== "string" || reason.trim() === "") {
+        throw new StoreError(
+          "INVALID_INPUT",
+          `reverting generation ${g} needs a reason; pass why it was undone`,
+        );
+      }
+      const current = await readRecord(this.fileOf(g), g);
+      if (!current) throw new StoreError("NOT_FOUND", `generation ${g} does not exist in ${this.dir}`);
+      if (current.outcome !== PROMOTION_REVERT.from) {
+        throw new StoreError(
+          "ILLEGAL_TRANSITION",
+          `generation ${g} is ${current.outcome}; only a promoted generation can have its promotion reverted`,
+        );
+      }
+      const written = await writeRecord(this.fileOf(g), {
+        ...current,
+        outcome: PROMOTION_REVERT.to,
+        reason,
+        finishedAt: new Date().toISOString(),
+      });
+      await this.log(written);
       return written;
     });
   }

@@ -3,4 +3,4 @@ export { type AllocateInput, GenerationPatch, GenerationStore } from "./generati
 export { LineageEvent, readLineage } from "./lineage-log.ts";
 export { CURRENT_RECORD_VERSION, migrate } from "./migrate.ts";
 export { StoreError, type StoreErrorCode } from "./store-error.ts";
-export { allowedFrom, canTransition, isTerminal } from "./transitions.ts";
+export { allowedFrom, canTransition, isTerminal, PROMOTION_REVERT } from "./transitions.ts";
