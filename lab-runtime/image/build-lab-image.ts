@@ -7,6 +7,7 @@ import { ensureDebianBase } from "./debian-base.ts";
 import { assertDockerReady, inspectImage, tryPull } from "./docker.ts";
 import { runOk } from "./run.ts";
 import { type EntryMode, hashStage, planStage, writeStage } from "./stage-files.ts";
+import { findHostNpm, planNpm } from "./stage-npm.ts";
 
 export const CONTENT_HASH_LABEL = "org.loom.content-hash";
 export const REVISION_LABEL = "org.opencontainers.image.revision";
@@ -33,6 +34,8 @@ export interface BuildImageOptions {
   debootstrap: string;
   /** Node binary for the Debian base; the host's own by default. */
   nodeBinary: string;
+  /** The npm package folder the image carries at /opt/npm; found on the host when left out. */
+  npmRoot?: string;
   pullTimeoutMs: number;
   /** Rebuild even when the image's content hash matches. */
   force: boolean;
@@ -84,6 +87,7 @@ async function buildLocked(
   opts.log(`base image: ${base.ref}`);
   const { plan, contentHash } = await phase("hash", async () => {
     const plan = await planStage(root, opts.entry);
+    plan.files.push(...(await planNpm(opts.npmRoot ?? (await findHostNpm()))));
     const files = await hashStage(plan);
     const containerfilePath = path.join(root, "lab-runtime/Containerfile");
     const containerfile = await fs.readFile(containerfilePath, "utf8").catch(() => {

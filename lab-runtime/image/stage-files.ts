@@ -145,6 +145,8 @@ async function describeFile(file: StageFile): Promise<string> {
  * Containerfile copies them as two layers and a source-only change reuses the (large) dependency layer.
  */
 export function stagePath(to: string): string {
+  // npm (see stage-npm.ts) is a layer of its own, copied to /opt/npm.
+  if (to.startsWith("npm/")) return to;
   return to.startsWith("node_modules/") ? `deps/${to}` : `app/${to}`;
 }
 
