@@ -1,0 +1,51 @@
+import type { Verification } from "../../../schemas/verification.ts";
+import { VerifyRequest } from "../../../schemas/verification.ts";
+import { defineTool } from "../../agent/tool.ts";
+import type { PrimeToolDeps } from "../ports.ts";
+import { describeVerification } from "./describe.ts";
+
+/** Said on the record when stage 2 was skipped, so every verification has both stages accounted for. */
+export const STAGE_ONE_FAILED = "stage 1 failed";
+
+/**
+ * Both stages: stage 1 in a fresh container (POST /verify); only if it passed, the LLM review of the
+ * diff. Either way the review stage is recorded (POST /review), so the record says why it did not pass.
+ */
+export async function verifyGeneration(
+  deps: PrimeToolDeps,
+  generation: number,
+  signal?: AbortSignal,
+): Promise<Verification> {
+  const mechanical = await deps.client.verify(generation, signal);
+  if (!mechanical.passed) {
+    return deps.client.review({ generation, verdict: null, error: STAGE_ONE_FAILED, durationMs: 0 }, signal);
+  }
+  const diff = await deps.client.diff(generation, signal);
+  const started = performance.now();
+  const stage = await deps
+    .review({ model: deps.model, diff, ...(signal ? { signal } : {}) })
+    .catch((err: unknown) => ({
+      verdict: null,
+      error: `the review failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 4000),
+      durationMs: performance.now() - started,
+    }));
+  return deps.client.review(
+    { generation, verdict: stage.verdict, error: stage.error, durationMs: stage.durationMs },
+    signal,
+  );
+}
+
+export function verifyGenerationTool(deps: PrimeToolDeps) {
+  return defineTool({
+    name: "verify_generation",
+    description:
+      "Verify a generation whose Lab is done (outcome verifying): stage 1 runs install, check, the tests and the frozen acceptance suite on lab/gen-N in a fresh container; if that passes, stage 2 is your independent LLM review of the diff against program.md. Records both on the generation and returns them. Takes minutes.",
+    input: VerifyRequest,
+    effect: "self-modify",
+    timeoutMs: 60 * 60_000,
+    run: async ({ generation }, { signal }) => {
+      const verification = await verifyGeneration(deps, generation, signal);
+      return { content: describeVerification(generation, verification), details: verification };
+    },
+  });
+}
