@@ -1,3 +1,4 @@
+export { checkBearer } from "./bearer.ts";
 export { MAX_BODY_BYTES, readBody, readJson } from "./body.ts";
 export { HttpError, sendError, sendHtml, sendJson } from "./http-error.ts";
 export { describeRoutes, type Handler, type Route, resolve } from "./router.ts";

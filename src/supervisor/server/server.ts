@@ -1,11 +1,9 @@
-import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage } from "node:http";
 import { LoomError } from "../../shared/errors.ts";
+import { checkBearer } from "../../shared/http/bearer.ts";
 import { isLoopback, startHttpServer } from "../../shared/http/serve.ts";
 import type { SupervisorApi } from "./api.ts";
 import { toHttpError } from "./error-status.ts";
 import type { EventHub } from "./event-hub.ts";
-import { HttpError } from "./http-io.ts";
 import { supervisorRoutes } from "./routes.ts";
 
 export interface SupervisorServerOptions {
@@ -37,29 +35,6 @@ export function assertBindAllowed(host: string, token: string | undefined): void
   }
 }
 
-const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
-
-function checkToken(req: IncomingMessage, token: string): void {
-  const header = req.headers.authorization;
-  if (!header)
-    throw new HttpError(
-      401,
-      "UNAUTHORIZED",
-      "this route needs Authorization: Bearer <LOOM_SUPERVISOR_TOKEN>",
-      { "www-authenticate": "Bearer" },
-    );
-  const m = /^Bearer\s+(.+)$/i.exec(header);
-  // Equal-length digests, so the comparison takes the same time whatever was sent.
-  if (!m || !timingSafeEqual(digest(m[1] as string), digest(token))) {
-    throw new HttpError(
-      401,
-      "UNAUTHORIZED",
-      "the bearer token is wrong; send the value of LOOM_SUPERVISOR_TOKEN",
-      { "www-authenticate": "Bearer" },
-    );
-  }
-}
-
 /** The Supervisor's HTTP server (node:http, one small router); refuses a non-loopback bind without a token. */
 export async function startSupervisorServer(options: SupervisorServerOptions): Promise<SupervisorServer> {
   assertBindAllowed(options.host, options.token);
@@ -70,7 +45,7 @@ export async function startSupervisorServer(options: SupervisorServerOptions): P
     port: options.port,
     routes: supervisorRoutes(options.api, options.hub),
     authorize: (req, route) => {
-      if (route.guarded && token) checkToken(req, token);
+      if (route.guarded && token) checkBearer(req, token);
     },
     toHttpError,
     portHint: "pick another --port (LOOM_SUPERVISOR_PORT) or stop what uses it",
