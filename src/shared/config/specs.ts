@@ -84,6 +84,12 @@ export const configSpecs = [
     default: "300000",
   }),
   spec({
+    name: "LOOM_VERIFY_TIMEOUT_MS",
+    purpose: "Time limit for each verification step (install, check, tests, acceptance), in milliseconds",
+    type: ms(1000, 86_400_000),
+    default: "600000",
+  }),
+  spec({
     name: "LOOM_MAX_ITERATIONS",
     purpose: "Max tool-use iterations per turn (forwarded to Labs)",
     type: wholeNumber(1, 1000),

@@ -1,11 +1,15 @@
 import { createHash } from "node:crypto";
 import { GenerationOutcome } from "../../../schemas/generation.ts";
+import type { GenerationDiff } from "../../../schemas/generation-diff.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type { PromoteResponse, RollbackResponse, SpawnResponse } from "../../../schemas/supervisor.ts";
+import type { MechanicalVerification, ReviewRequest, Verification } from "../../../schemas/verification.ts";
 import { addUsage, totalTokens, zeroUsage } from "../../shared/events.ts";
 import type { PromoteInput, PromoteResult, RollbackInput } from "../git/index.ts";
+import type { PrimeHooks } from "../prime/prime-keeper.ts";
 import type { SupervisorApi, SupervisorStats } from "../server/api.ts";
 import { HttpError } from "../server/http-io.ts";
+import { Verifier } from "../verify/verifier.ts";
 import { type LifecyclePorts, runGeneration } from "./run-generation.ts";
 
 export interface ControllerPorts extends LifecyclePorts {
@@ -13,6 +17,8 @@ export interface ControllerPorts extends LifecyclePorts {
     promote(input: PromoteInput): Promise<PromoteResult>;
     rollback(input: RollbackInput): Promise<{ deleted: boolean }>;
   };
+  /** The Prime kept running: restarted after each promotion, which is reverted if that Prime is unhealthy. */
+  readonly prime?: PrimeHooks;
 }
 
 /**
@@ -22,8 +28,13 @@ export interface ControllerPorts extends LifecyclePorts {
  */
 export class GenerationController implements SupervisorApi {
   private current: { n: number | null; done: Promise<unknown>; abort: AbortController } | undefined;
+  private promoting: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly ports: ControllerPorts) {}
+  private readonly verifier: Verifier;
+
+  constructor(private readonly ports: ControllerPorts) {
+    this.verifier = new Verifier(ports);
+  }
 
   async spawn(program: string): Promise<SpawnResponse> {
     if (this.current) {
@@ -93,10 +104,36 @@ export class GenerationController implements SupervisorApi {
     return record;
   }
 
-  async promote(n: number): Promise<PromoteResponse> {
-    await this.verifying(n, "promoted");
+  /**
+   * Promotions run one at a time, each after the previous one's Prime restart (and any revert) is over:
+   * a revert resets main only from the merge it undoes, so nothing may land on top of it meanwhile.
+   */
+  promote(n: number): Promise<PromoteResponse> {
+    const run = this.promoting.then(() => this.promoteNow(n));
+    this.promoting = run.catch(() => {});
+    return run;
+  }
+
+  private async promoteNow(n: number): Promise<PromoteResponse> {
+    await this.ports.prime?.idle();
+    const record = await this.verifying(n, "promoted");
+    if (this.verifier.isRunning(n) || !record.verification?.passed) {
+      throw new HttpError(
+        409,
+        "NOT_VERIFIED",
+        `generation ${n} has not passed verification${record.verification ? ` (${record.verification.review ? "stage 1 or the review did not pass" : "no review yet"})` : ""}; POST /verify {"generation": ${n}} and then POST /review with the verdict first, and promote only when verification.passed is true`,
+      );
+    }
     const result = await this.ports.decide.promote({ repo: this.ports.config.repoPath, generation: n });
     await this.ports.store.update(n, { outcome: "promoted", reason: null });
+    await this.verifier.seedBaseline(record, result.mergeCommit).catch((err: Error) =>
+      this.ports.emit({
+        type: "log",
+        at: new Date().toISOString(),
+        generation: n,
+        message: `could not seed the baseline of ${result.mergeCommit}: ${err.message}`,
+      }),
+    );
     this.ports.emit({
       type: "generation",
       at: new Date().toISOString(),
@@ -104,6 +141,8 @@ export class GenerationController implements SupervisorApi {
       outcome: "promoted",
       reason: null,
     });
+    // Restarts Prime on the new main after this response is sent; an unhealthy one reverts the promotion.
+    this.ports.prime?.afterPromote({ generation: n, mergeCommit: result.mergeCommit });
     return { generation: n, tag: result.tag, mergeCommit: result.mergeCommit };
   }
 
@@ -120,6 +159,20 @@ export class GenerationController implements SupervisorApi {
       reason: why,
     });
     return { generation: n, outcome: "rolled_back", reason: why };
+  }
+
+  /** Stage 1 of verification in fresh containers (POST /verify). */
+  verify(n: number): Promise<MechanicalVerification> {
+    return this.verifier.verify(n);
+  }
+
+  /** Prime's stage-2 verdict and the fitness (POST /review). */
+  review(request: ReviewRequest): Promise<Verification> {
+    return this.verifier.review(request);
+  }
+
+  diff(n: number): Promise<GenerationDiff> {
+    return this.verifier.diff(n);
   }
 
   list(): Promise<GenerationRecord[]> {
@@ -148,6 +201,7 @@ export class GenerationController implements SupervisorApi {
       totalTokens: totalTokens(tokens),
       running: this.current?.n ?? null,
       runtime: this.ports.runtime.name,
+      prime: this.ports.prime?.status() ?? { state: "disabled", commit: null, url: null },
     };
   }
 
@@ -158,6 +212,7 @@ export class GenerationController implements SupervisorApi {
 
   /** Stops a running Lab: its container is removed, its branch fetched and it is recorded aborted. */
   async close(): Promise<void> {
+    await this.verifier.close();
     const current = this.current;
     if (!current) return;
     current.abort.abort();

@@ -66,6 +66,12 @@ export function labSpec(input: LabSpecInput): RunSpecInput {
     mounts: [
       { host: input.workspace, container: LAB_WORKSPACE },
       { host: path.join(input.workspace, "schemas"), container: `${LAB_WORKSPACE}/schemas`, readOnly: true },
+      // The frozen acceptance suite: a Lab runs it but may not change it.
+      {
+        host: path.join(input.workspace, "acceptance"),
+        container: `${LAB_WORKSPACE}/acceptance`,
+        readOnly: true,
+      },
     ],
     ports: [{ container: port }],
     network: local ? "host" : config.network,

@@ -124,8 +124,9 @@ export async function runGeneration(
       program: input.program,
     });
     if (signal.aborted) throw new Error("the Supervisor shut down before the Lab started");
-    // The read-only schemas mount needs its source, even in a repo without schemas/.
+    // The read-only schemas and acceptance mounts need their sources, even in a repo without them.
     await mkdir(path.join(workspace, "schemas"), { recursive: true });
+    await mkdir(path.join(workspace, "acceptance"), { recursive: true });
     if (runtime.name !== "local") await shareWorkspace(workspace);
     port = await freePort(taken);
     taken.add(port);

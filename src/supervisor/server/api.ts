@@ -1,3 +1,4 @@
+import type { GenerationDiff } from "../../../schemas/generation-diff.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type {
   PromoteResponse,
@@ -5,6 +6,7 @@ import type {
   SpawnResponse,
   SupervisorStats,
 } from "../../../schemas/supervisor.ts";
+import type { MechanicalVerification, ReviewRequest, Verification } from "../../../schemas/verification.ts";
 
 export type { SupervisorStats };
 
@@ -13,6 +15,9 @@ export interface SupervisorApi {
   spawn(program: string): Promise<SpawnResponse>;
   promote(generation: number): Promise<PromoteResponse>;
   rollback(generation: number, reason: string | undefined): Promise<RollbackResponse>;
+  verify(generation: number): Promise<MechanicalVerification>;
+  review(request: ReviewRequest): Promise<Verification>;
+  diff(generation: number): Promise<GenerationDiff>;
   list(): Promise<GenerationRecord[]>;
   get(generation: number): Promise<GenerationRecord | undefined>;
   stats(): Promise<SupervisorStats>;

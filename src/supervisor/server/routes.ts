@@ -1,8 +1,17 @@
 import { PromoteRequest, RollbackRequest, SpawnRequest } from "../../../schemas/supervisor.ts";
+import { ReviewRequest, VerifyRequest } from "../../../schemas/verification.ts";
 import type { SupervisorApi } from "./api.ts";
-import { renderDashboard } from "./dashboard.ts";
 import type { EventHub } from "./event-hub.ts";
 import { HttpError, readJson, sendJson } from "./http-io.ts";
+import {
+  type PageOptions,
+  pageNonce,
+  renderDashboard,
+  renderGenerationPage,
+  renderMissingGenerationPage,
+  sendHtml,
+  wantsHtml,
+} from "./pages/index.ts";
 import type { Route } from "./router.ts";
 
 function generationParam(raw: string | undefined): number {
@@ -17,15 +26,19 @@ function generationParam(raw: string | undefined): number {
 }
 
 /** The Supervisor's HTTP surface, one entry per route. */
-export function supervisorRoutes(api: SupervisorApi, hub: EventHub): Route[] {
+export function supervisorRoutes(
+  api: SupervisorApi,
+  hub: EventHub,
+  page: PageOptions = { promoteMode: "auto", tokenRequired: false },
+): Route[] {
   return [
     {
       method: "GET",
       path: "/",
       handle: async (_req, res) => {
-        const html = renderDashboard(await api.list());
-        res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
-        res.end(html);
+        const [records, stats] = await Promise.all([api.list(), api.stats()]);
+        const nonce = pageNonce();
+        sendHtml(res, 200, renderDashboard({ records, stats, page, nonce }), nonce);
       },
     },
     { method: "GET", path: "/logs", handle: async (_req, res) => hub.attach(res) },
@@ -38,17 +51,44 @@ export function supervisorRoutes(api: SupervisorApi, hub: EventHub): Route[] {
     {
       method: "GET",
       path: "/generations/:n",
-      handle: async (_req, res, params) => {
+      // One URL for people and programs: a browser (Accept: text/html) gets the page, anything else JSON.
+      handle: async (req, res, params) => {
         const n = generationParam(params.n);
         const record = await api.get(n);
+        if (wantsHtml(req)) {
+          const nonce = pageNonce();
+          return record
+            ? sendHtml(res, 200, renderGenerationPage({ record, page, nonce }), nonce)
+            : sendHtml(res, 404, renderMissingGenerationPage(n, nonce), nonce);
+        }
         if (!record)
           throw new HttpError(
             404,
             "GENERATION_NOT_FOUND",
             `generation ${n} does not exist; GET /generations lists them`,
           );
-        sendJson(res, 200, record);
+        sendJson(res, 200, record, { vary: "Accept" });
       },
+    },
+    {
+      method: "GET",
+      path: "/generations/:n/diff",
+      handle: async (_req, res, params) => sendJson(res, 200, await api.diff(generationParam(params.n))),
+    },
+    {
+      method: "POST",
+      path: "/verify",
+      guarded: true,
+      handle: async (req, res) => {
+        const body = await readJson(req, VerifyRequest);
+        sendJson(res, 200, await api.verify(body.generation));
+      },
+    },
+    {
+      method: "POST",
+      path: "/review",
+      guarded: true,
+      handle: async (req, res) => sendJson(res, 200, await api.review(await readJson(req, ReviewRequest))),
     },
     {
       method: "POST",

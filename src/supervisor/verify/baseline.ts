@@ -1,0 +1,98 @@
+import { mkdir, readFile, rm } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { CommitSha } from "../../../schemas/supervisor.ts";
+import { atomicWriteFile } from "../../shared/atomic-write.ts";
+import { shareWorkspace } from "../lifecycle/share-workspace.ts";
+import { prepareSteps, type StepsContext } from "./prepare-steps.ts";
+import { runStep } from "./run-step.ts";
+import { parseTestCount } from "./test-count.ts";
+import { cloneAt } from "./verify-git.ts";
+
+/** What main's own tests showed at one commit: the count a Lab's branch may not fall below. */
+export const Baseline = z.strictObject({
+  version: z.literal(1),
+  commit: CommitSha,
+  testCount: z.number().int().nonnegative(),
+  /** How long `npm test` took; null when seeded from a promotion rather than run. */
+  durationMs: z.number().nonnegative().nullable(),
+  /** run: measured here; promotion: the promoted branch's verified count, for its merge commit. */
+  source: z.enum(["run", "promotion"]),
+  at: z.iso.datetime(),
+});
+export type Baseline = z.infer<typeof Baseline>;
+
+export const baselineFile = (stateDir: string, commit: string): string =>
+  path.join(stateDir, "baselines", `${commit}.json`);
+
+/** The cached baseline, or undefined when there is none (or it is unreadable, so it is measured again). */
+export async function readBaseline(stateDir: string, commit: string): Promise<Baseline | undefined> {
+  const text = await readFile(baselineFile(stateDir, commit), "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const parsed = Baseline.safeParse(JSON.parse(text));
+    return parsed.success && parsed.data.commit === commit ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeBaseline(stateDir: string, baseline: Baseline): Promise<void> {
+  const file = baselineFile(stateDir, baseline.commit);
+  await mkdir(path.dirname(file), { recursive: true });
+  await atomicWriteFile(file, `${JSON.stringify(Baseline.parse(baseline), null, 2)}\n`);
+}
+
+/** One measurement per commit at a time, however many verifications ask for it. */
+const inFlight = new Map<string, Promise<Baseline>>();
+
+/**
+ * The baseline at `commit`: cached in `<stateDir>/baselines/<sha>.json`, else measured by running main's
+ * `npm test` at that commit exactly as a Lab's branch is run (fresh clone, fresh container), once.
+ */
+export function baselineAt(ctx: StepsContext, commit: string): Promise<Baseline> {
+  const key = `${ctx.config.stateDir}\0${commit}`;
+  const running = inFlight.get(key);
+  if (running) return running;
+  const task = (async () => {
+    const cached = await readBaseline(ctx.config.stateDir, commit);
+    if (cached) return cached;
+    const measured = await measure(ctx, commit);
+    await writeBaseline(ctx.config.stateDir, measured);
+    return measured;
+  })().finally(() => inFlight.delete(key));
+  inFlight.set(key, task);
+  return task;
+}
+
+async function measure(ctx: StepsContext, commit: string): Promise<Baseline> {
+  const clone = path.join(ctx.config.stateDir, "verify", `base-${commit.slice(0, 12)}`);
+  try {
+    await cloneAt(ctx.config.repoPath, commit, clone);
+    if (ctx.runtime.name !== "local") await shareWorkspace(clone);
+    const subject = `base-${commit.slice(0, 12)}`;
+    const steps = await prepareSteps(ctx, commit, clone, subject);
+    if (steps.install && !steps.install.passed) {
+      // Main itself cannot install at this commit: no count to hold a branch to.
+      return {
+        version: 1,
+        commit,
+        testCount: 0,
+        durationMs: null,
+        source: "run",
+        at: new Date().toISOString(),
+      };
+    }
+    const run = await runStep(steps.context, "baseline", "npm test", ctx.config.verifyTimeoutMs);
+    return {
+      version: 1,
+      commit,
+      testCount: parseTestCount(run.output) ?? 0,
+      durationMs: run.result.durationMs,
+      source: "run",
+      at: new Date().toISOString(),
+    };
+  } finally {
+    await rm(clone, { recursive: true, force: true });
+  }
+}

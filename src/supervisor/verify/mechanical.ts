@@ -1,0 +1,136 @@
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import type { MechanicalVerification, StepResult } from "../../../schemas/verification.ts";
+import { schemaFingerprintAtRef } from "../../shared/fingerprint.ts";
+import { assertSchemasUnchanged } from "../git/fixed-points.ts";
+import { GitOpError } from "../git/git-op-error.ts";
+import { MAIN_REF, requireLabBranch, requireMain } from "../git/repo-state.ts";
+import { shareWorkspace } from "../lifecycle/share-workspace.ts";
+import { baselineAt } from "./baseline.ts";
+import { prepareSteps, type StepsContext } from "./prepare-steps.ts";
+import { runStep, type StepRun } from "./run-step.ts";
+import { parseTestCount } from "./test-count.ts";
+import { cloneAt, mergeBase, objectAt } from "./verify-git.ts";
+
+/** The frozen acceptance suite's folder, beside schemas/. */
+export const ACCEPTANCE_DIR = "acceptance";
+
+export const verifyCloneOf = (stateDir: string, n: number): string =>
+  path.join(stateDir, "verify", `gen-${n}`);
+
+/** What a failed step says in `failures`. */
+function why(what: string, command: string, run: StepResult, timedOut: boolean, limitMs: number): string {
+  if (timedOut) return `${what}: \`${command}\` was killed after LOOM_VERIFY_TIMEOUT_MS=${limitMs} ms`;
+  if (run.exitCode === null) return `${what}: \`${command}\` was killed before it exited`;
+  return `${what}: \`${command}\` exited with code ${run.exitCode}`;
+}
+
+const notRun = (reason: string): StepResult => ({
+  passed: false,
+  exitCode: null,
+  output: `not run: ${reason}`,
+  durationMs: 0,
+});
+
+async function fixedPoints(repo: string, n: number, commit: string, failures: string[]) {
+  let schemaFingerprintOk = true;
+  try {
+    await assertSchemasUnchanged(repo, n);
+  } catch (err) {
+    if (!(err instanceof GitOpError) || err.code !== "SCHEMAS_CHANGED") throw err;
+    schemaFingerprintOk = false;
+    failures.push(`schemas: ${err.message}`);
+  }
+  const present = (await objectAt(repo, MAIN_REF, ACCEPTANCE_DIR)) !== undefined;
+  const [onMain, onLab] = await Promise.all([
+    schemaFingerprintAtRef(repo, MAIN_REF, [ACCEPTANCE_DIR]),
+    schemaFingerprintAtRef(repo, commit, [ACCEPTANCE_DIR]),
+  ]);
+  const unchanged = onMain === onLab;
+  if (!unchanged) {
+    failures.push(
+      present
+        ? `acceptance: lab/gen-${n} changes acceptance/, the frozen acceptance suite a Lab may not modify`
+        : `acceptance: lab/gen-${n} adds acceptance/; the frozen acceptance suite is written on main, never by a Lab`,
+    );
+  }
+  return { schemaFingerprintOk, present, unchanged };
+}
+
+/**
+ * Stage 1 of verifying generation `n`: a fresh clone of lab/gen-N under `<stateDir>/verify/gen-N`,
+ * packages reused or installed, then `npm run check`, `npm test` and (when main has acceptance/)
+ * `npm run test:acceptance`, each in a fresh container; the test count against main's at the merge
+ * base; schemas/ and acceptance/ against main. Nothing the Lab wrote about itself is read.
+ */
+export async function verifyMechanical(ctx: StepsContext, n: number): Promise<MechanicalVerification> {
+  const started = performance.now();
+  const repo = ctx.config.repoPath;
+  const limit = ctx.config.verifyTimeoutMs;
+  const commit = await requireLabBranch(repo, n);
+  const main = await requireMain(repo);
+  const base = await mergeBase(repo, main, commit);
+  const failures: string[] = [];
+  const fixed = await fixedPoints(repo, n, commit, failures);
+  const baseline = await baselineAt(ctx, base);
+
+  const clone = verifyCloneOf(ctx.config.stateDir, n);
+  try {
+    await cloneAt(repo, commit, clone);
+    if (ctx.runtime.name !== "local") await shareWorkspace(clone);
+    const subject = `gen-${n}`;
+    const prepared = await prepareSteps(ctx, commit, clone, subject);
+    const install = prepared.install;
+    let check: StepResult;
+    let tests: StepResult & { testCount: number };
+    let acceptanceRun: StepResult | null = null;
+    let counted: number | undefined;
+    if (install && !install.passed) {
+      failures.push(why("install", "npm ci / npm install", install, prepared.installTimedOut, limit));
+      check = notRun("the install step failed");
+      tests = { ...notRun("the install step failed"), testCount: 0 };
+    } else {
+      const step = (name: string, command: string): Promise<StepRun> =>
+        runStep(prepared.context, name, command, limit);
+      const checked = await step("check", "npm run check");
+      check = checked.result;
+      if (!check.passed) failures.push(why("check", "npm run check", check, checked.timedOut, limit));
+      const tested = await step("test", "npm test");
+      counted = parseTestCount(tested.output);
+      tests = { ...tested.result, testCount: counted ?? 0 };
+      if (!tests.passed) failures.push(why("tests", "npm test", tests, tested.timedOut, limit));
+      if (fixed.present && fixed.unchanged) {
+        const accepted = await step("acceptance", "npm run test:acceptance");
+        acceptanceRun = accepted.result;
+        if (!acceptanceRun.passed) {
+          failures.push(
+            why("acceptance", "npm run test:acceptance", acceptanceRun, accepted.timedOut, limit),
+          );
+        }
+      }
+    }
+    if (tests.testCount < baseline.testCount) {
+      failures.push(
+        `tests: ${tests.testCount} passing test(s), fewer than the ${baseline.testCount} main passes at ${base.slice(0, 12)}` +
+          (counted === undefined && tests.exitCode !== null
+            ? " (no test summary found in the output of npm test)"
+            : ""),
+      );
+    }
+    return {
+      passed: failures.length === 0,
+      commit,
+      base,
+      install,
+      check,
+      tests,
+      baselineTestCount: baseline.testCount,
+      schemaFingerprintOk: fixed.schemaFingerprintOk,
+      acceptance: { present: fixed.present, unchanged: fixed.unchanged, run: acceptanceRun },
+      failures,
+      durationMs: Math.round(performance.now() - started),
+    };
+  } finally {
+    await rm(clone, { recursive: true, force: true });
+  }
+}

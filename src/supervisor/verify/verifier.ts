@@ -1,0 +1,177 @@
+import type { GenerationDiff } from "../../../schemas/generation-diff.ts";
+import type { GenerationRecord } from "../../../schemas/generation-record.ts";
+import type { MechanicalVerification, ReviewRequest, Verification } from "../../../schemas/verification.ts";
+import type { Config } from "../../shared/config.ts";
+import { computeFitness } from "../../shared/fitness.ts";
+import { resolveRef } from "../git/repo-state.ts";
+import type { SupervisorEmit } from "../lifecycle/events.ts";
+import { DEFAULT_LAB_IMAGE } from "../lifecycle/lab-spec.ts";
+import type { ContainerRuntime } from "../runtime/index.ts";
+import { HttpError } from "../server/http-io.ts";
+import type { GenerationStore } from "../store/index.ts";
+import { readBaseline, writeBaseline } from "./baseline.ts";
+import { generationDiff } from "./generation-diff.ts";
+import { verifyMechanical } from "./mechanical.ts";
+import { numstat } from "./verify-git.ts";
+
+export interface VerifierPorts {
+  readonly store: GenerationStore;
+  readonly runtime: ContainerRuntime;
+  readonly config: Config;
+  readonly emit: SupervisorEmit;
+  /** The image verification containers run (default loom-lab:latest). */
+  readonly image?: string;
+}
+
+const notFound = (n: number) =>
+  new HttpError(404, "GENERATION_NOT_FOUND", `generation ${n} does not exist; GET /generations lists them`);
+
+/**
+ * Verification of generations on the Supervisor's side: stage 1 in fresh containers (POST /verify),
+ * Prime's stage-2 verdict and the fitness (POST /review), and the diff a reviewer reads. At most one
+ * verification per generation runs at a time.
+ */
+export class Verifier {
+  private readonly running = new Map<number, { abort: AbortController; done: Promise<unknown> }>();
+
+  constructor(private readonly ports: VerifierPorts) {}
+
+  isRunning(n: number): boolean {
+    return this.running.has(n);
+  }
+
+  private async verifyingRecord(n: number, action: string): Promise<GenerationRecord> {
+    const record = await this.ports.store.get(n);
+    if (!record) throw notFound(n);
+    if (record.outcome !== "verifying") {
+      throw new HttpError(
+        409,
+        "NOT_VERIFYING",
+        `generation ${n} is ${record.outcome}; only a verifying generation (its Lab done, branch fetched) can be ${action}`,
+      );
+    }
+    return record;
+  }
+
+  private busy(n: number): HttpError {
+    return new HttpError(
+      409,
+      "VERIFY_RUNNING",
+      `generation ${n} is being verified now; wait for that POST /verify to answer, then try again`,
+    );
+  }
+
+  private log(n: number, message: string): void {
+    this.ports.emit({ type: "log", at: new Date().toISOString(), generation: n, message });
+  }
+
+  /** Stage 1; stores `{passed: false, mechanical, review: null, fitness: null}` on the record. */
+  async verify(n: number): Promise<MechanicalVerification> {
+    await this.verifyingRecord(n, "verified");
+    if (this.running.has(n)) throw this.busy(n);
+    const abort = new AbortController();
+    const slot = { abort, done: Promise.resolve() as Promise<unknown> };
+    // Claimed before any further await so two concurrent requests cannot both start.
+    this.running.set(n, slot);
+    try {
+      const work = verifyMechanical(
+        {
+          runtime: this.ports.runtime,
+          config: this.ports.config,
+          image: this.ports.image ?? DEFAULT_LAB_IMAGE,
+          signal: abort.signal,
+        },
+        n,
+      );
+      slot.done = work.catch(() => {});
+      this.log(n, `verifying gen-${n} in fresh ${this.ports.runtime.name} containers`);
+      const mechanical = await work;
+      const verification: Verification = { passed: false, mechanical, review: null, fitness: null };
+      await this.ports.store.update(n, { verification, fitness: null });
+      this.log(
+        n,
+        mechanical.passed
+          ? `gen-${n} passed stage 1: ${mechanical.tests.testCount} tests (baseline ${mechanical.baselineTestCount})`
+          : `gen-${n} failed stage 1: ${mechanical.failures.join("; ")}`,
+      );
+      return mechanical;
+    } finally {
+      if (this.running.get(n) === slot) this.running.delete(n);
+    }
+  }
+
+  /** Stage 2: records Prime's verdict, decides `passed` and computes the fitness. */
+  async review(req: ReviewRequest): Promise<Verification> {
+    const n = req.generation;
+    const record = await this.verifyingRecord(n, "reviewed");
+    if (this.running.has(n)) throw this.busy(n);
+    const current = record.verification;
+    if (!current) {
+      throw new HttpError(
+        409,
+        "NOT_VERIFIED",
+        `generation ${n} has no stage-1 verification yet; POST /verify {"generation": ${n}} first, then POST /review`,
+      );
+    }
+    const m = current.mechanical;
+    const repo = this.ports.config.repoPath;
+    const diff = await numstat(repo, m.base, m.commit).catch(() => null);
+    const baseline = await readBaseline(this.ports.config.stateDir, m.base);
+    const review = { verdict: req.verdict, error: req.error, durationMs: req.durationMs };
+    const fitness = computeFitness({
+      mechanical: m,
+      review,
+      diff,
+      baselineDurationMs: baseline?.durationMs ?? null,
+    });
+    const verification: Verification = {
+      passed: m.passed && req.verdict?.approved === true,
+      mechanical: m,
+      review,
+      fitness,
+    };
+    await this.ports.store.update(n, { verification, fitness: fitness.score });
+    this.log(
+      n,
+      `gen-${n} reviewed: ${verification.passed ? "passed" : "not passed"}, fitness ${fitness.score}${fitness.gated ? " (gated)" : ""}`,
+    );
+    return verification;
+  }
+
+  diff(n: number): Promise<GenerationDiff> {
+    return this.ports.store.get(n).then((record) => {
+      if (!record) throw notFound(n);
+      return generationDiff(this.ports.config.repoPath, n);
+    });
+  }
+
+  /**
+   * After a promotion whose merge commit has exactly the verified branch on top of the base it was
+   * verified against, that commit's baseline is the branch's count: no need to run main's tests again.
+   */
+  async seedBaseline(record: GenerationRecord, mergeCommit: string): Promise<void> {
+    const m = record.verification?.mechanical;
+    if (!m?.passed) return;
+    const repo = this.ports.config.repoPath;
+    const [first, second] = await Promise.all([
+      resolveRef(repo, `${mergeCommit}^1`, true),
+      resolveRef(repo, `${mergeCommit}^2`, true),
+    ]);
+    if (first !== m.base || second !== m.commit) return;
+    await writeBaseline(this.ports.config.stateDir, {
+      version: 1,
+      commit: mergeCommit,
+      testCount: m.tests.testCount,
+      durationMs: m.tests.durationMs,
+      source: "promotion",
+      at: new Date().toISOString(),
+    });
+  }
+
+  /** Stops running verifications (their containers are removed) and waits for them. */
+  async close(): Promise<void> {
+    const all = [...this.running.values()];
+    for (const v of all) v.abort.abort();
+    await Promise.all(all.map((v) => v.done));
+  }
+}
