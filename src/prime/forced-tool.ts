@@ -44,7 +44,7 @@ export async function callForcedTool<S extends z.ZodType>(args: {
     args.signal,
   );
   const use = response.content.find((b) => b.type === "tool_use" && b.name === args.tool.name);
-  if (!use || use.type !== "tool_use") {
+  if (use?.type !== "tool_use") {
     const text = response.content
       .filter((b) => b.type === "text")
       .map((b) => (b as { text: string }).text)
