@@ -1,10 +1,14 @@
 import type { Command } from "commander";
 import { registerAnalyze } from "./commands/analyze.ts";
+import { registerAutonomous } from "./commands/autonomous.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerGenerations } from "./commands/generations.ts";
 import { registerLab } from "./commands/lab.ts";
 import { registerLabServer } from "./commands/lab-server.ts";
+import { registerPrime } from "./commands/prime.ts";
+import { registerReflect } from "./commands/reflect.ts";
 import { registerRun } from "./commands/run.ts";
+import { registerSpawn } from "./commands/spawn.ts";
 import { registerSupervisor } from "./commands/supervisor.ts";
 import { registerTool } from "./commands/tool.ts";
 import { createProgram, type Registrar, runCli } from "./program.ts";
@@ -19,6 +23,10 @@ export const ALL_COMMANDS: readonly Registrar[] = [
   registerLabServer,
   registerSupervisor,
   registerGenerations,
+  registerPrime,
+  registerReflect,
+  registerSpawn,
+  registerAutonomous,
 ];
 
 /** Builds the `loom` command line; each command lives in its own module and loads its heavy parts lazily. */

@@ -18,8 +18,24 @@ export type ReflectFn = (args: {
   model: ModelPort;
   analysis: AnalysisReport;
   lineage: readonly GenerationRecord[];
+  /** A person's steer for this reflection. */
+  guidance?: string;
   signal?: AbortSignal;
 }) => Promise<{ program: string; contract: ProgramContract }>;
+
+/**
+ * The autonomous loop itself (src/prime/autonomous/ bound to the Supervisor client and the thinking
+ * functions): runs or resumes to its end, with its state in a file so a restarted Prime goes on.
+ */
+export interface AutonomousEngine {
+  run(options: {
+    maxGenerations?: number;
+    signal: AbortSignal;
+    log: (line: string) => void;
+  }): Promise<unknown>;
+  /** The persisted state, and whether it says a run is in progress (to resume after a restart). */
+  readState(): Promise<{ active: boolean; state: unknown }>;
+}
 
 /** The autonomous loop as Prime's tools and server see it: one background run at a time. */
 export interface AutonomousControl {

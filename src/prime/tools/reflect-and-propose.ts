@@ -15,7 +15,11 @@ export interface Proposal {
 }
 
 /** Analyses the repo, reads the lineage, asks the reflection for the next program.md and saves it. */
-export async function reflectAndPropose(deps: PrimeToolDeps, signal?: AbortSignal): Promise<Proposal> {
+export async function reflectAndPropose(
+  deps: PrimeToolDeps,
+  options: { guidance?: string | undefined; signal?: AbortSignal | undefined } = {},
+): Promise<Proposal> {
+  const { guidance, signal } = options;
   const [analysis, lineage] = await Promise.all([
     analyzeRepo(deps.repo),
     deps.client.listGenerations(signal),
@@ -24,6 +28,7 @@ export async function reflectAndPropose(deps: PrimeToolDeps, signal?: AbortSigna
     model: deps.model,
     analysis,
     lineage,
+    ...(guidance ? { guidance } : {}),
     ...(signal ? { signal } : {}),
   });
   await mkdir(deps.stateDir, { recursive: true });
@@ -37,11 +42,18 @@ export function reflectAndProposeTool(deps: PrimeToolDeps) {
     name: "reflect_and_propose",
     description:
       "Reflect on the codebase (offline analysis: sizes, complexity, import graph, tests) and the lineage of generations (outcomes and lessons), and propose the next improvement as a program.md contract. Returns program.md and saves it to the state folder; pass it to spawn_lab to run it.",
-    input: z.strictObject({}),
+    input: z.strictObject({
+      guidance: z
+        .string()
+        .min(1)
+        .max(4_000)
+        .optional()
+        .describe("a person's steer for this reflection, e.g. what area to improve"),
+    }),
     effect: "self-modify",
     timeoutMs: 15 * 60_000,
-    run: async (_input, { signal }) => {
-      const proposal = await reflectAndPropose(deps, signal);
+    run: async ({ guidance }, { signal }) => {
+      const proposal = await reflectAndPropose(deps, { guidance, signal });
       return { content: `${proposal.program}\n\n(saved to ${proposal.file})`, details: proposal };
     },
   });

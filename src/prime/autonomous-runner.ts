@@ -1,0 +1,68 @@
+import { ToolError } from "../agent/tool.ts";
+import type { AutonomousControl, AutonomousEngine, AutonomousSnapshot } from "./ports.ts";
+
+/**
+ * One autonomous run at a time, in the background of Prime's process: started by the
+ * run_autonomous_loop tool or, after a restart, resumed from the state file.
+ */
+export class AutonomousRunner implements AutonomousControl {
+  #running: { abort: AbortController; done: Promise<void> } | undefined;
+  #lastError: string | null = null;
+
+  constructor(
+    private readonly engine: AutonomousEngine,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  async start(options: { maxGenerations?: number }): Promise<AutonomousSnapshot> {
+    if (this.#running) {
+      throw new ToolError(
+        "AUTONOMOUS_RUNNING",
+        "the autonomous loop is already running; GET /stats shows its state",
+      );
+    }
+    const abort = new AbortController();
+    this.#lastError = null;
+    const done = this.engine
+      .run({ ...options, signal: abort.signal, log: this.log })
+      .then(
+        () => this.log("autonomous loop: finished"),
+        (err: unknown) => {
+          this.#lastError = err instanceof Error ? err.message : String(err);
+          this.log(`autonomous loop: stopped: ${this.#lastError}`);
+        },
+      )
+      .finally(() => {
+        this.#running = undefined;
+      });
+    this.#running = { abort, done };
+    this.log(
+      `autonomous loop: started${options.maxGenerations ? ` (at most ${options.maxGenerations} generations)` : ""}`,
+    );
+    return this.snapshot();
+  }
+
+  /** On start: goes on with a run the state file says was in progress when Prime stopped. */
+  async resumeIfActive(): Promise<boolean> {
+    const { active } = await this.engine.readState();
+    if (!active || this.#running) return false;
+    this.log("autonomous loop: resuming the run in progress before the restart");
+    await this.start({});
+    return true;
+  }
+
+  async snapshot(): Promise<AutonomousSnapshot> {
+    const { state } = await this.engine.readState().catch((err: unknown) => ({
+      state: { unreadable: err instanceof Error ? err.message : String(err) },
+    }));
+    return { running: this.#running !== undefined, state, lastError: this.#lastError };
+  }
+
+  /** Stops a running loop (Prime shutting down); its state file lets the next Prime resume. */
+  async stop(): Promise<void> {
+    const running = this.#running;
+    if (!running) return;
+    running.abort.abort();
+    await running.done;
+  }
+}
