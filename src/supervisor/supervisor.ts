@@ -93,6 +93,7 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
       host,
       port: options.port ?? config.supervisorPort,
       token,
+      promoteMode: config.promote,
       api: controller,
       hub,
       log,

@@ -13,6 +13,8 @@ export interface SupervisorServerOptions {
   /** When set, POST routes need `Authorization: Bearer <token>`. */
   readonly token: string | undefined;
   readonly api: SupervisorApi;
+  /** LOOM_PROMOTE: manual puts Promote / Roll back buttons on the pages (default auto). */
+  readonly promoteMode?: "auto" | "manual";
   readonly hub: EventHub;
   readonly log?: (line: string) => void;
 }
@@ -43,7 +45,10 @@ export async function startSupervisorServer(options: SupervisorServerOptions): P
     name: "the Supervisor",
     host: options.host,
     port: options.port,
-    routes: supervisorRoutes(options.api, options.hub),
+    routes: supervisorRoutes(options.api, options.hub, {
+      promoteMode: options.promoteMode ?? "auto",
+      tokenRequired: Boolean(token),
+    }),
     authorize: (req, route) => {
       if (route.guarded && token) checkBearer(req, token);
     },

@@ -1,0 +1,97 @@
+import type { GenerationRecord } from "../../../../schemas/generation-record.ts";
+import { html, type SafeHtml } from "../../../shared/web/html.ts";
+import type { SupervisorStats } from "../api.ts";
+import { type PageOptions, renderTokenField } from "./actions.ts";
+import { CHART_CSS, renderChart } from "./chart.ts";
+import { DASHBOARD_SCRIPT } from "./client-scripts.ts";
+import { formatTokens } from "./format.ts";
+import { renderPage } from "./layout.ts";
+import { LINEAGE_CSS, renderLineage } from "./lineage.ts";
+
+export interface DashboardInput {
+  readonly records: readonly GenerationRecord[];
+  readonly stats: SupervisorStats;
+  readonly page: PageOptions;
+  /** For the Content-Security-Policy: only scripts carrying it run. */
+  readonly nonce: string;
+  readonly now?: Date;
+}
+
+/** Prime's state, linked to its chat page when it runs (the URL is the Supervisor's own setting). */
+function primeLink(stats: SupervisorStats): SafeHtml {
+  const prime = stats.prime;
+  if (!prime) return html``;
+  const url = prime.url && /^https?:\/\//.test(prime.url) ? prime.url : null;
+  return html`<span>Prime <b>${url ? html`<a href="${url}">${prime.state}</a>` : prime.state}</b></span>`;
+}
+
+export function renderStats(stats: SupervisorStats, page: PageOptions): SafeHtml {
+  const o = stats.byOutcome;
+  return html`<p class="stats" id="stats">
+<span><b>${stats.generations}</b> generations</span>
+<span><b>${o.promoted}</b> promoted</span>
+<span><b>${o.rolled_back + o.failed + o.timed_out + o.aborted}</b> discarded</span>
+<span><b title="${stats.totalTokens.toLocaleString("en-US")}">${formatTokens(stats.totalTokens)}</b> tokens</span>
+<span>running: <b>${stats.running === null ? "none" : `gen-${stats.running}`}</b></span>
+<span>runtime <b>${stats.runtime}</b></span>
+<span>promote <b>${page.promoteMode}</b></span>
+${primeLink(stats)}
+</p>`;
+}
+
+const DASHBOARD_CSS = `
+#live-current{display:flex;flex-wrap:wrap;gap:6px 14px;align-items:baseline;margin-bottom:10px}
+#live-current .progress{font-family:var(--mono);font-size:12.5px}
+#live-tools{display:flex;flex-wrap:wrap;gap:6px;margin-bottom:10px}
+#live-tools:empty{display:none}
+.chip{font-family:var(--mono);font-size:12px;padding:1px 8px;border-radius:10px;background:var(--bg);border:1px solid var(--line)}
+.chip .err{color:var(--bad)}
+#feed{list-style:none;margin:0;padding:0;max-height:300px;overflow:auto;font-size:13px}
+#feed li{display:grid;grid-template-columns:64px 56px minmax(0,1fr);gap:8px;padding:3px 0;border-top:1px solid var(--line)}
+#feed li:first-child{border-top:none}
+#feed .t{color:var(--muted);font-variant-numeric:tabular-nums;font-size:12px}
+#feed .g{color:var(--muted);font-size:12px}
+#feed .m{overflow-wrap:anywhere}
+#feed .ev-lab_tool .m{font-family:var(--mono);font-size:12.5px}
+#feed .ev-lab_tool.error .m{color:var(--bad)}
+#feed .ev-generation .m{font-weight:600}
+.conn{font-size:12px;font-weight:400;margin-left:6px}
+.conn::before{content:"";display:inline-block;width:8px;height:8px;border-radius:50%;background:var(--off);margin-right:5px}
+.conn.live::before{background:var(--ok)}.conn.down::before{background:var(--bad)}
+`;
+
+/** `GET /` on the Supervisor: stats, the running Lab live over SSE, the chart and the lineage. */
+export function renderDashboard(input: DashboardInput): string {
+  const { records, stats, page } = input;
+  const header = html`<h1><a href="/">Loom Supervisor</a></h1>${renderStats(stats, page)}${renderTokenField(page)}`;
+  const body = html`<div class="grid">
+<section class="panel" id="live" aria-labelledby="live-title">
+<h2 id="live-title">Running Lab <span id="conn" class="conn">connecting…</span></h2>
+<div id="live-current"><span class="muted">${stats.running === null ? "No Lab is running." : `gen-${stats.running} is running.`}</span></div>
+<div id="live-tools" aria-label="tool calls of the running Lab"></div>
+<ol id="feed" aria-live="polite" aria-label="Supervisor events, newest first"></ol>
+</section>
+<section class="panel" aria-labelledby="chart-title">
+<h2 id="chart-title">Fitness and tokens per generation</h2>
+<div id="chart">${renderChart(records)}</div>
+</section>
+</div>
+<section class="panel" aria-labelledby="lineage-title">
+<h2 id="lineage-title">Lineage</h2>
+<div id="lineage">${renderLineage(records, page)}</div>
+</section>`;
+  return renderPage({
+    title: "Loom Supervisor",
+    nonce: input.nonce,
+    css: DASHBOARD_CSS + CHART_CSS + LINEAGE_CSS,
+    header,
+    body,
+    config: {
+      page: "dashboard",
+      promoteMode: page.promoteMode,
+      tokenRequired: page.tokenRequired,
+      renderedAt: (input.now ?? new Date()).toISOString(),
+    },
+    script: DASHBOARD_SCRIPT,
+  });
+}

@@ -1,0 +1,4 @@
+export type { PageOptions } from "./actions.ts";
+export { renderDashboard } from "./dashboard-page.ts";
+export { renderGenerationPage, renderMissingGenerationPage } from "./generation-page.ts";
+export { pageNonce, sendHtml, wantsHtml } from "./send-html.ts";
