@@ -12,6 +12,7 @@ import { GenerationStore } from "../../src/supervisor/store/index.ts";
 import { type Supervisor, startSupervisor } from "../../src/supervisor/supervisor.ts";
 import { LOOM_BIN, loom } from "../helpers/cli.ts";
 import { type Fixture, git, makeFixture } from "./lifecycle-fixture.ts";
+import { recordPassedVerification } from "./passed-verification.ts";
 
 const TOKEN = "s3cret-token";
 let fx: Fixture;
@@ -158,6 +159,7 @@ describe("Supervisor HTTP: bad input", () => {
     });
     await store.update(rec.generation, { outcome: "running" });
     await store.update(rec.generation, { outcome: "verifying" });
+    await recordPassedVerification(store, fx.repo, rec.generation);
     // No lab/gen-N branch exists in the repo for this record.
     await expectError(
       call("POST", "/promote", JSON.stringify({ generation: rec.generation })),
@@ -187,6 +189,13 @@ describe("Supervisor HTTP: generations end to end (local runtime)", () => {
     expect(done.outcome, done.reason ?? "").toBe("verifying");
     await sup.controller.idle();
 
+    await expectError(
+      call("POST", "/promote", JSON.stringify({ generation: first.generation })),
+      409,
+      "NOT_VERIFIED",
+    );
+    // This test is about the lifecycle and git; /verify and /review are tested in verify-http.test.ts.
+    await recordPassedVerification(await GenerationStore.open(fx.stateDir), fx.repo, first.generation);
     const promoted = await call("POST", "/promote", JSON.stringify({ generation: first.generation }));
     expect(promoted.status, promoted.text).toBe(200);
     expect(PromoteResponse.parse(promoted.json).tag).toBe(`gen-${first.generation}`);
