@@ -1,0 +1,12 @@
+export { AutonomousEvent, describeAutonomousEvent } from "./events.ts";
+export {
+  type AutonomousPorts,
+  type AutonomousResult,
+  type AutonomousRunOptions,
+  DEFAULT_AUTONOMOUS_OPTIONS,
+  isActive,
+  rollbackReason,
+  runAutonomousLoop,
+  stopRuleFor,
+} from "./run-loop.ts";
+export { AUTONOMOUS_STATE_FILE, type AutonomousStatePort, fileStatePort } from "./state-file.ts";

@@ -1,0 +1,375 @@
+import { createHash, randomUUID } from "node:crypto";
+import {
+  type AutonomousGeneration,
+  AutonomousOptions,
+  type AutonomousState,
+  type AutonomousStopReason,
+} from "../../../schemas/autonomous.ts";
+import type { GenerationRecord } from "../../../schemas/generation-record.ts";
+import { REASON_MAX_CHARS } from "../../../schemas/supervisor.ts";
+import type { Verification } from "../../../schemas/verification.ts";
+import { LoomError } from "../../shared/errors.ts";
+import { totalTokens } from "../../shared/events.ts";
+import type { AutonomousEvent } from "./events.ts";
+import type { AutonomousStatePort } from "./state-file.ts";
+
+/**
+ * What the loop acts through. Each method gets the run's signal; none is called twice for the same
+ * step within one process, but after a restart a step whose effect cannot be seen in `records()`
+ * (reflect, spawn before its record exists, verify before its review is recorded) is done again.
+ */
+export interface AutonomousPorts {
+  /** The next program.md (reflect on the analysis, lineage and lessons). */
+  reflect(signal: AbortSignal): Promise<string>;
+  /** Starts a generation; answers its number. */
+  spawn(program: string, signal: AbortSignal): Promise<number>;
+  /** Resolves when the generation's record has left pending/running. */
+  waitForLab(generation: number, signal: AbortSignal): Promise<GenerationRecord>;
+  /** Both verification stages, recorded on the generation. */
+  verify(generation: number, signal: AbortSignal): Promise<Verification>;
+  promote(generation: number, signal: AbortSignal): Promise<unknown>;
+  rollback(generation: number, reason: string, signal: AbortSignal): Promise<unknown>;
+  /** Tokens Prime's own model used in this process so far (monotonic; restarts at 0 with the process). */
+  tokensUsed(): number | Promise<number>;
+  /** The whole lineage. */
+  records(signal: AbortSignal): Promise<GenerationRecord[]>;
+  emit(event: AutonomousEvent): void;
+  readonly state: AutonomousStatePort;
+  /** Waits between polls of a generation awaiting a person's decision; setTimeout by default. */
+  sleep?(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export interface AutonomousRunOptions extends Partial<AutonomousOptions> {
+  /** A person's stop: the run ends with stopReason "aborted" and is not resumed. */
+  readonly signal?: AbortSignal;
+  /** Prime shutting down (e.g. restarted after a promotion): the state stays active, to be resumed. */
+  readonly suspendSignal?: AbortSignal;
+  /** Between polls while a generation awaits a person's promote/rollback (default 2 s). */
+  readonly pollMs?: number;
+  readonly now?: () => Date;
+}
+
+export interface AutonomousResult {
+  /** Why the run ended here; "suspended" means it was left active for the next Prime to resume. */
+  readonly stopReason: AutonomousStopReason | "suspended";
+  readonly state: AutonomousState;
+}
+
+export const DEFAULT_AUTONOMOUS_OPTIONS: AutonomousOptions = {
+  maxGenerations: 5,
+  tokenBudget: 0,
+  plateauWindow: 3,
+  maxConsecutiveFailures: 5,
+  promoteMode: "auto",
+};
+
+const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
+const IN_LAB: readonly GenerationRecord["outcome"][] = ["pending", "running"];
+
+class Suspended extends Error {}
+
+/** Whether a saved state is a run in progress that a (restarted) Prime should resume. */
+export function isActive(state: AutonomousState | null): boolean {
+  return state?.status === "running";
+}
+
+/** The stop rule that holds before starting another generation, if any. */
+export function stopRuleFor(state: AutonomousState): { reason: AutonomousStopReason; detail: string } | null {
+  const o = state.options;
+  const n = state.generations.length;
+  if (o.maxGenerations > 0 && n >= o.maxGenerations) {
+    return { reason: "max_generations", detail: `${n} of ${o.maxGenerations} generations run` };
+  }
+  const tokens = state.primeTokens + state.labTokens;
+  if (o.tokenBudget > 0 && tokens >= o.tokenBudget) {
+    return { reason: "token_budget", detail: `${tokens} tokens used of a budget of ${o.tokenBudget}` };
+  }
+  if (o.plateauWindow > 0 && state.promotedWithoutGain >= o.plateauWindow) {
+    return {
+      reason: "plateau",
+      detail: `${state.promotedWithoutGain} promoted generations without beating fitness ${state.bestFitness ?? "(none)"}`,
+    };
+  }
+  let failures = 0;
+  for (const g of [...state.generations].reverse()) {
+    if (g.outcome === "promoted") break;
+    failures++;
+  }
+  if (o.maxConsecutiveFailures > 0 && failures >= o.maxConsecutiveFailures) {
+    return { reason: "consecutive_failures", detail: `the last ${failures} generations were not promoted` };
+  }
+  return null;
+}
+
+/** The rollback reason of a failed verification: stage-1 failures, else the review's issues or error. */
+export function rollbackReason(v: Verification): string {
+  return rollbackReasonText(v).slice(0, REASON_MAX_CHARS);
+}
+
+function rollbackReasonText(v: Verification): string {
+  if (v.mechanical.failures.length > 0) return `verification failed: ${v.mechanical.failures.join("; ")}`;
+  if (!v.mechanical.passed) return "verification failed: stage 1 did not pass";
+  const review = v.review;
+  if (review?.verdict && !review.verdict.approved) {
+    return `review rejected: ${review.verdict.issues.join("; ") || review.verdict.summary}`;
+  }
+  if (review?.error) return `review rejected: ${review.error}`;
+  return "verification did not pass";
+}
+
+/**
+ * reflect → spawn → wait for the Lab → verify → promote or roll back, until a stop rule holds. The
+ * state is saved before each step; started with an active saved state, the run goes on from its
+ * phase, checking each generation's real outcome in the lineage before repeating any step.
+ */
+export async function runAutonomousLoop(
+  ports: AutonomousPorts,
+  options: AutonomousRunOptions = {},
+): Promise<AutonomousResult> {
+  const now = options.now ?? (() => new Date());
+  const stopSignal = options.signal ?? new AbortController().signal;
+  const suspendSignal = options.suspendSignal ?? new AbortController().signal;
+  const signal = AbortSignal.any([stopSignal, suspendSignal]);
+  const pollMs = options.pollMs ?? 2_000;
+  const sleep = ports.sleep ?? defaultSleep;
+
+  const saved = await ports.state.load();
+  const resumed = isActive(saved);
+  let state: AutonomousState;
+  if (resumed && saved) {
+    state = saved;
+  } else {
+    const { signal: _s, suspendSignal: _u, pollMs: _p, now: _n, ...requested } = options;
+    const checked = AutonomousOptions.safeParse({ ...DEFAULT_AUTONOMOUS_OPTIONS, ...defined(requested) });
+    if (!checked.success) {
+      const issue = checked.error.issues[0]!;
+      throw new LoomError(
+        "AUTONOMOUS_BAD_OPTION",
+        `autonomous option ${issue.path.join(".") || "(options)"}: ${issue.message}; accepted: maxGenerations, ` +
+          "tokenBudget, plateauWindow, maxConsecutiveFailures (whole numbers, 0 = no limit), promoteMode auto|manual",
+      );
+    }
+    const runOptions = checked.data;
+    const lineage = await ports.records(signal);
+    const at = now().toISOString();
+    state = {
+      version: 1,
+      runId: randomUUID(),
+      status: "running",
+      phase: "reflecting",
+      generation: null,
+      program: null,
+      spawnFloor: null,
+      reason: null,
+      options: runOptions,
+      startedAt: at,
+      updatedAt: at,
+      generations: [],
+      bestFitness: bestPromotedFitness(lineage),
+      promotedWithoutGain: 0,
+      primeTokens: 0,
+      labTokens: 0,
+      stopReason: null,
+      stopDetail: null,
+    };
+  }
+  // Prime's usage counter restarts with the process: add this process's part to what was saved.
+  const tokenBase = await ports.tokensUsed();
+  const primeBefore = state.primeTokens;
+
+  const save = async (patch: Partial<AutonomousState>): Promise<void> => {
+    const used = Math.max(0, (await ports.tokensUsed()) - tokenBase);
+    state = { ...state, ...patch, primeTokens: primeBefore + used, updatedAt: now().toISOString() };
+    await ports.state.save(state);
+    if (patch.phase && patch.phase !== "stopped") {
+      ports.emit({ type: "phase", phase: state.phase, generation: state.generation });
+    }
+  };
+  const finish = async (reason: AutonomousStopReason, detail: string | null): Promise<AutonomousResult> => {
+    await save({
+      status: "stopped",
+      phase: "stopped",
+      stopReason: reason,
+      stopDetail: detail,
+      program: null,
+      spawnFloor: null,
+      reason: null,
+    });
+    ports.emit({ type: "stopped", reason, detail });
+    return { stopReason: reason, state };
+  };
+  const recordOf = async (generation: number): Promise<GenerationRecord> => {
+    const found = (await ports.records(signal)).find((r) => r.generation === generation);
+    if (!found) {
+      throw new LoomError(
+        "AUTONOMOUS_GENERATION_MISSING",
+        `generation ${generation} of the autonomous run is not in the lineage; GET /generations lists what exists`,
+      );
+    }
+    return found;
+  };
+  /** Books a generation whose outcome is final and moves on to the next reflect. */
+  const complete = async (record: GenerationRecord, reason: string | null): Promise<void> => {
+    const fitness = record.fitness ?? record.verification?.fitness?.score ?? null;
+    const entry: AutonomousGeneration = {
+      generation: record.generation,
+      outcome: record.outcome,
+      fitness,
+      reason: record.outcome === "promoted" ? null : (record.reason ?? reason),
+    };
+    let { bestFitness, promotedWithoutGain } = state;
+    if (record.outcome === "promoted") {
+      if (fitness !== null && (bestFitness === null || fitness > bestFitness)) {
+        bestFitness = fitness;
+        promotedWithoutGain = 0;
+      } else {
+        promotedWithoutGain++;
+      }
+    }
+    await save({
+      phase: "reflecting",
+      generation: null,
+      reason: null,
+      generations: [...state.generations, entry],
+      bestFitness,
+      promotedWithoutGain,
+      labTokens: state.labTokens + totalTokens(record.tokens),
+    });
+    ports.emit({ type: "generation_done", ...entry });
+  };
+  const checkAbort = () => {
+    if (stopSignal.aborted) throw stopSignal.reason ?? new Error("aborted");
+    if (suspendSignal.aborted) throw new Suspended();
+  };
+
+  await save({});
+  ports.emit({ type: "run_started", runId: state.runId, resumed, phase: state.phase });
+  try {
+    for (;;) {
+      checkAbort();
+      const n = state.generation;
+      switch (state.phase) {
+        case "reflecting": {
+          const stop = stopRuleFor(state);
+          if (stop) return await finish(stop.reason, stop.detail);
+          const program = await ports.reflect(signal);
+          const floor = Math.max(0, ...(await ports.records(signal)).map((r) => r.generation));
+          await save({ phase: "spawning", program, spawnFloor: floor, generation: null });
+          break;
+        }
+        case "spawning": {
+          const program = state.program!;
+          // A restart between the spawn and the save: the generation exists, found by its program's hash.
+          const hash = sha256(program);
+          const existing = (await ports.records(signal)).find(
+            (r) => r.generation > state.spawnFloor! && r.programHash === hash,
+          );
+          const generation = existing?.generation ?? (await ports.spawn(program, signal));
+          await save({ phase: "waiting_lab", generation, program: null, spawnFloor: null });
+          break;
+        }
+        case "waiting_lab": {
+          const record = await ports.waitForLab(n!, signal);
+          if (IN_LAB.includes(record.outcome)) {
+            throw new LoomError(
+              "AUTONOMOUS_BAD_WAIT",
+              `waitForLab(${n}) resolved while the generation is still ${record.outcome}`,
+            );
+          }
+          // failed / timed_out are terminal already: no rollback, but the lesson counts.
+          if (record.outcome === "verifying") await save({ phase: "verifying" });
+          else await complete(record, null);
+          break;
+        }
+        case "verifying": {
+          const record = await recordOf(n!);
+          if (record.outcome !== "verifying") {
+            await complete(record, null);
+            break;
+          }
+          // Both stages already on the record (a restart after verify): no second container run.
+          const v = record.verification?.review ? record.verification : await ports.verify(n!, signal);
+          if (v.passed) {
+            await save({ phase: state.options.promoteMode === "auto" ? "promoting" : "awaiting_approval" });
+          } else {
+            await save({ phase: "rolling_back", reason: rollbackReason(v) });
+          }
+          break;
+        }
+        case "awaiting_approval": {
+          // A person promotes or rolls back; the run follows the record.
+          let record = await recordOf(n!);
+          while (record.outcome === "verifying") {
+            await sleep(pollMs, signal);
+            checkAbort();
+            record = await recordOf(n!);
+          }
+          await complete(record, null);
+          break;
+        }
+        case "promoting": {
+          let record = await recordOf(n!);
+          if (record.outcome === "verifying") {
+            await ports.promote(n!, signal);
+            record = await recordOf(n!);
+          }
+          await complete(record, null);
+          break;
+        }
+        case "rolling_back": {
+          const reason = state.reason ?? "verification did not pass";
+          let record = await recordOf(n!);
+          if (record.outcome === "verifying") {
+            await ports.rollback(n!, reason, signal);
+            record = await recordOf(n!);
+          }
+          await complete(record, reason);
+          break;
+        }
+        case "stopped":
+          throw new LoomError("AUTONOMOUS_STATE_INVALID", "an active run cannot be in phase stopped");
+      }
+    }
+  } catch (error) {
+    if (stopSignal.aborted) {
+      const where =
+        state.generation !== null ? ` during ${state.phase} of generation ${state.generation}` : "";
+      return finish("aborted", `stopped by request${where}; the generation is left as it is`);
+    }
+    if (suspendSignal.aborted || error instanceof Suspended) {
+      ports.emit({ type: "suspended", phase: state.phase, generation: state.generation });
+      return { stopReason: "suspended", state };
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const code = (error as { code?: unknown }).code;
+    return finish(
+      "error",
+      `${typeof code === "string" ? `${code}: ` : ""}${message} (during ${state.phase})`,
+    );
+  }
+}
+
+function bestPromotedFitness(records: readonly GenerationRecord[]): number | null {
+  let best: number | null = null;
+  for (const r of records) {
+    if (r.outcome === "promoted" && r.fitness !== null && (best === null || r.fitness > best))
+      best = r.fitness;
+  }
+  return best;
+}
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
