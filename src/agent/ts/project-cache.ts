@@ -1,12 +1,14 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { IndentationText, Project, QuoteKind, type SourceFile, ts } from "ts-morph";
 import type { LocatedDiagnostic } from "./diagnostics.ts";
+import { createDirWatch, type DirWatch, settleEvents } from "./dir-watch.ts";
 
 /**
  * One long-lived ts-morph Project per workspace. Files change underneath it (bash, write_file, a person),
  * so every tool call first runs `syncProject`: a stat of the known files and folders, re-reading only
- * what changed. Rebuilding a Project costs seconds; the stat pass costs about a millisecond.
+ * what changed. Rebuilding a Project costs seconds; the stat pass about 6 ms at 1000 files, so where
+ * the folders can be watched (dir-watch.ts) only the files of folders that saw an event are stat'd.
  */
 
 interface Stamp {
@@ -39,6 +41,15 @@ export interface WorkspaceProject {
   readonly dirs: Map<string, string>;
   readonly tsconfig: string | null;
   tsconfigStamp: Stamp | null;
+  /** Folders with events since the last sync; null where watching is not possible. */
+  readonly watch: DirWatch | null;
+  /**
+   * Files stat'd on every sync even when watched: symbolic and hard links, whose writes through another
+   * path raise their event in another folder.
+   */
+  readonly linked: Set<string>;
+  /** Tracked files per folder, for a sync of a few folders; rebuilt when files come or go. */
+  byDir: Map<string, string[]> | null;
 }
 
 const SKIP_DIRS = new Set(["node_modules", "dist", "coverage", "test-artifacts"]);
@@ -155,46 +166,110 @@ function createWorkspaceProject(root: string): WorkspaceProject {
     dirs: new Map(),
     tsconfig,
     tsconfigStamp: tsconfig ? stamp(tsconfig) : null,
+    watch: createDirWatch(),
+    linked: new Set(),
+    byDir: null,
   };
   for (const file of discoverFiles(wp)) {
     const s = stamp(file);
     if (!s) continue;
     project.addSourceFileAtPath(file);
-    wp.files.set(file, s);
+    track(wp, file, s);
   }
+  // Watched only now, after the files were read: every folder counts as changed on the first sync.
+  rewatch(wp);
   return wp;
 }
 
-/** Re-reads files changed on disk since the last call; adds and forgets files when folders changed. */
-export function syncProject(wp: WorkspaceProject): void {
-  let changed = false;
-  for (const [file, old] of wp.files) {
-    const now = stamp(file);
-    if (now && now.mtimeMs === old.mtimeMs && now.size === old.size && old.seenAt - old.mtimeMs >= RACY_MS) {
-      continue;
+/** Starts tracking a file (or records its new stamp). */
+function track(wp: WorkspaceProject, file: string, s: Stamp): void {
+  if (!wp.files.has(file)) {
+    wp.byDir = null;
+    try {
+      const l = lstatSync(file);
+      if (l.isSymbolicLink() || l.nlink > 1) wp.linked.add(file);
+    } catch {
+      wp.linked.add(file);
     }
-    // Looked up only now: a lookup by path costs more than the stat, and almost every file is unchanged.
-    const sf = wp.project.getSourceFile(file);
-    if (now && now.mtimeMs === old.mtimeMs && now.size === old.size) {
-      // Racy stamp (taken in the write's own clock tick): compare the text itself, like git does.
-      if (sf && readText(file) === sf.getFullText()) {
-        wp.files.set(file, now);
-        continue;
-      }
+  }
+  wp.files.set(file, s);
+}
+
+function untrack(wp: WorkspaceProject, file: string): void {
+  wp.files.delete(file);
+  wp.linked.delete(file);
+  wp.byDir = null;
+}
+
+/** Watches the walked folders and the folder of every tracked file (some may lie outside the walk). */
+function rewatch(wp: WorkspaceProject): void {
+  if (!wp.watch) return;
+  const dirs = new Set(wp.dirs.keys());
+  for (const dir of filesByDir(wp).keys()) dirs.add(dir);
+  wp.watch.set(dirs);
+}
+
+function filesByDir(wp: WorkspaceProject): Map<string, string[]> {
+  if (!wp.byDir) {
+    wp.byDir = new Map();
+    for (const file of wp.files.keys()) {
+      const dir = path.dirname(file);
+      const list = wp.byDir.get(dir);
+      if (list) list.push(file);
+      else wp.byDir.set(dir, [file]);
     }
-    if (!now) {
-      if (sf) wp.project.removeSourceFile(sf);
-      wp.files.delete(file);
-      wp.layout++;
-    } else {
-      if (sf) sf.refreshFromFileSystemSync();
-      else wp.project.addSourceFileAtPath(file);
+  }
+  return wp.byDir;
+}
+
+/** Re-reads a file if it changed on disk since its stamp; forgets it if it is gone. Whether it changed. */
+function syncFile(wp: WorkspaceProject, file: string, old: Stamp): boolean {
+  const now = stamp(file);
+  if (now && now.mtimeMs === old.mtimeMs && now.size === old.size && old.seenAt - old.mtimeMs >= RACY_MS) {
+    return false;
+  }
+  // Looked up only now: a lookup by path costs more than the stat, and almost every file is unchanged.
+  const sf = wp.project.getSourceFile(file);
+  if (now && now.mtimeMs === old.mtimeMs && now.size === old.size) {
+    // Racy stamp (taken in the write's own clock tick): compare the text itself, like git does.
+    if (sf && readText(file) === sf.getFullText()) {
       wp.files.set(file, now);
+      return false;
     }
-    changed = true;
+  }
+  if (!now) {
+    if (sf) wp.project.removeSourceFile(sf);
+    untrack(wp, file);
+    wp.layout++;
+  } else {
+    if (sf) sf.refreshFromFileSystemSync();
+    else wp.project.addSourceFileAtPath(file);
+    wp.files.set(file, now);
+  }
+  return true;
+}
+
+/**
+ * Re-reads files changed on disk since the last call; adds and forgets files when folders changed.
+ * With `dirs`, only the files in those folders (and linked files) are stat'd and only those folders
+ * listed: the caller vouches that no other folder saw a change (see getWorkspaceProject).
+ */
+export function syncProject(wp: WorkspaceProject, dirs?: ReadonlySet<string>): void {
+  let changed = false;
+  if (dirs) {
+    const byDir = filesByDir(wp);
+    const files = new Set(wp.linked);
+    for (const dir of dirs) for (const file of byDir.get(dir) ?? []) files.add(file);
+    for (const file of files) {
+      const old = wp.files.get(file);
+      if (old && syncFile(wp, file, old)) changed = true;
+    }
+  } else {
+    for (const [file, old] of wp.files) if (syncFile(wp, file, old)) changed = true;
   }
   let dirsChanged = false;
   for (const [dir, names] of wp.dirs) {
+    if (dirs && !dirs.has(dir)) continue;
     if (listing(dir) !== names) {
       dirsChanged = true;
       break;
@@ -209,10 +284,11 @@ export function syncProject(wp: WorkspaceProject): void {
       const existing = wp.project.getSourceFile(file);
       if (existing) existing.refreshFromFileSystemSync();
       else wp.project.addSourceFileAtPath(file);
-      wp.files.set(file, s);
+      track(wp, file, s);
       wp.layout++;
       changed = true;
     }
+    rewatch(wp);
   }
   if (changed) bump(wp);
 }
@@ -233,14 +309,32 @@ export function bump(wp: WorkspaceProject): void {
 /** Records the on-disk stamp of a file we just wrote, so the next sync does not re-read it. */
 export function recordWritten(wp: WorkspaceProject, file: string): void {
   const s = stamp(file);
-  if (s) wp.files.set(file, s);
+  if (!s) return;
+  const known = wp.files.has(file);
+  track(wp, file, s);
+  // A file added by path may sit in a folder not watched yet.
+  if (!known) rewatch(wp);
 }
 
 /**
- * The workspace's Project, created on first use and synced with the disk on every later call.
- * A changed tsconfig.json rebuilds it (compiler options and the file set may both have moved).
+ * The workspace's Project, created on first use and synced with the disk on every later call (a stat
+ * of every file). A changed tsconfig.json rebuilds it (compiler options and the file set may both have
+ * moved).
  */
 export function getWorkspaceProject(workspace: string): WorkspaceProject {
+  return workspaceProject(workspace, false);
+}
+
+/**
+ * The same, synced cheaper: once the event loop has read the pending file-system events, only folders
+ * that saw one are checked. Every tool call starts here.
+ */
+export async function openWorkspaceProject(workspace: string): Promise<WorkspaceProject> {
+  await settleEvents();
+  return workspaceProject(workspace, true);
+}
+
+function workspaceProject(workspace: string, settled: boolean): WorkspaceProject {
   const root = path.resolve(workspace);
   let wp = cache.get(root);
   if (wp?.tsconfig) {
@@ -251,11 +345,14 @@ export function getWorkspaceProject(workspace: string): WorkspaceProject {
     wp = undefined;
   }
   if (!wp) {
+    cache.get(root)?.watch?.close();
     wp = createWorkspaceProject(root);
     cache.set(root, wp);
     return wp;
   }
-  syncProject(wp);
+  // Taken even for a full sync, which covers whatever the events reported.
+  const dirs = wp.watch?.take() ?? null;
+  syncProject(wp, settled && dirs ? dirs : undefined);
   return wp;
 }
 
@@ -287,6 +384,7 @@ export function exclusive<T>(workspace: string, fn: () => Promise<T>): Promise<T
 
 /** Drops every cached Project (benchmarks measure cold starts; tests free memory). */
 export function disposeProjects(): void {
+  for (const wp of cache.values()) wp.watch?.close();
   cache.clear();
 }
 

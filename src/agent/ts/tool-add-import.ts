@@ -2,7 +2,7 @@ import { type ImportDeclaration, type SourceFile, ts } from "ts-morph";
 import { z } from "zod";
 import { defineTool, ToolError } from "../tool.ts";
 import { checkedEdit } from "./checked-edit.ts";
-import { getWorkspaceProject, type WorkspaceProject } from "./project-cache.ts";
+import { openWorkspaceProject, type WorkspaceProject } from "./project-cache.ts";
 import { assertNotSchema, parseSymbolPath, requireSourceFile } from "./symbol-path.ts";
 import { type Splice, spliceFile } from "./text-edit.ts";
 
@@ -74,7 +74,7 @@ export const tsAddImport = defineTool({
   }),
   effect: "edit",
   async run(input, ctx) {
-    const wp = getWorkspaceProject(ctx.workspace);
+    const wp = await openWorkspaceProject(ctx.workspace);
     const parsed = parseSymbolPath(wp.root, input.path);
     if (parsed.symbol !== undefined) {
       throw new ToolError(

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { defineTool, ToolError } from "../tool.ts";
 import { checkedEdit } from "./checked-edit.ts";
 import { collectDeclarations, describeDecl } from "./declarations.ts";
-import { getWorkspaceProject } from "./project-cache.ts";
+import { openWorkspaceProject } from "./project-cache.ts";
 import { assertNotSchema, nearest, resolveSymbol } from "./symbol-path.ts";
 import { indentAt, indentUnit, lineStartOf, reindent, type Splice, spliceFile } from "./text-edit.ts";
 
@@ -145,7 +145,7 @@ export const tsInsertMember = defineTool({
   }),
   effect: "edit",
   async run(input, ctx) {
-    const wp = getWorkspaceProject(ctx.workspace);
+    const wp = await openWorkspaceProject(ctx.workspace);
     const { sf, decl, parsed } = resolveSymbol(wp, input.path, (d) => d.container !== undefined);
     assertNotSchema(wp, sf.getFilePath());
     const container = decl.container;

@@ -4,7 +4,7 @@ import { defineTool, ToolError } from "../tool.ts";
 import { checkedEdit } from "./checked-edit.ts";
 import { type Decl, describeDecl } from "./declarations.ts";
 import { directImporters } from "./importers.ts";
-import { getWorkspaceProject, type WorkspaceProject } from "./project-cache.ts";
+import { openWorkspaceProject, type WorkspaceProject } from "./project-cache.ts";
 import { assertNotSchema, relPath, resolveSymbol } from "./symbol-path.ts";
 import { type Splice, spliceFile } from "./text-edit.ts";
 
@@ -92,7 +92,7 @@ export const tsRename = defineTool({
           "with a digit) and not a reserved word",
       );
     }
-    const wp = getWorkspaceProject(ctx.workspace);
+    const wp = await openWorkspaceProject(ctx.workspace);
     const { sf, decl, decls, parsed } = resolveSymbol(wp, input.path);
     assertNotSchema(wp, sf.getFilePath());
     if (!decl.nameNode) {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { defineTool, ToolError } from "../tool.ts";
 import { checkedEdit } from "./checked-edit.ts";
 import { collectDeclarations, describeDecl } from "./declarations.ts";
-import { getWorkspaceProject } from "./project-cache.ts";
+import { openWorkspaceProject } from "./project-cache.ts";
 import { assertNotSchema, resolveSymbol } from "./symbol-path.ts";
 import { indentAt, indentUnit, reindent, type Splice, spliceFile } from "./text-edit.ts";
 
@@ -34,7 +34,7 @@ export const tsReplaceBody = defineTool({
   }),
   effect: "edit",
   async run(input, ctx) {
-    const wp = getWorkspaceProject(ctx.workspace);
+    const wp = await openWorkspaceProject(ctx.workspace);
     const { sf, decl, parsed } = resolveSymbol(wp, input.path, (d) => {
       const c = d.callable as (Node & { getBody?: () => Node | undefined }) | undefined;
       return c?.getBody?.() !== undefined;

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { defineTool } from "../tool.ts";
 import { checkedEdit } from "./checked-edit.ts";
 import { describeDecl } from "./declarations.ts";
-import { getWorkspaceProject } from "./project-cache.ts";
+import { openWorkspaceProject } from "./project-cache.ts";
 import { assertNotSchema, resolveSymbol } from "./symbol-path.ts";
 import { indentAt, reindent, spliceFile } from "./text-edit.ts";
 
@@ -19,7 +19,7 @@ export const tsReplaceDeclaration = defineTool({
   }),
   effect: "edit",
   async run(input, ctx) {
-    const wp = getWorkspaceProject(ctx.workspace);
+    const wp = await openWorkspaceProject(ctx.workspace);
     const { sf, decl, all, parsed } = resolveSymbol(wp, input.path);
     assertNotSchema(wp, sf.getFilePath());
     const text = sf.getFullText();
@@ -46,7 +46,7 @@ export const tsRemoveDeclaration = defineTool({
   input: z.object({ path: z.string().min(1).describe('Symbol path, e.g. "src/x.ts#oldHelper"') }),
   effect: "edit",
   async run(input, ctx) {
-    const wp = getWorkspaceProject(ctx.workspace);
+    const wp = await openWorkspaceProject(ctx.workspace);
     const { sf, decl, all, parsed } = resolveSymbol(wp, input.path);
     assertNotSchema(wp, sf.getFilePath());
     return checkedEdit(wp, {

@@ -3,7 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import { defineTool, ToolError } from "../tool.ts";
 import { collectDeclarations, type Decl } from "./declarations.ts";
-import { getWorkspaceProject, type WorkspaceProject } from "./project-cache.ts";
+import { openWorkspaceProject, type WorkspaceProject } from "./project-cache.ts";
 import { signatureOf } from "./signature.ts";
 import { nearest, parseSymbolPath, relPath, requireSourceFile, resolveSymbol } from "./symbol-path.ts";
 
@@ -101,7 +101,7 @@ export const tsOutline = defineTool({
   input: PathInput,
   effect: "read",
   async run(input, ctx) {
-    const wp = getWorkspaceProject(ctx.workspace);
+    const wp = await openWorkspaceProject(ctx.workspace);
     const parsed = parseSymbolPath(wp.root, input.path);
     let stat: import("node:fs").Stats | undefined;
     try {
@@ -136,7 +136,7 @@ export const tsRead = defineTool({
   }),
   effect: "read",
   async run(input, ctx) {
-    const wp = getWorkspaceProject(ctx.workspace);
+    const wp = await openWorkspaceProject(ctx.workspace);
     const { sf, all, parsed } = resolveSymbol(wp, input.path);
     const text = sf.getFullText();
     const start = Math.min(...all.map((d) => d.node.getStart(true)));
