@@ -6,7 +6,7 @@ import type { AutonomousControl, AutonomousEngine, AutonomousSnapshot } from "./
  * run_autonomous_loop tool or, after a restart, resumed from the state file.
  */
 export class AutonomousRunner implements AutonomousControl {
-  #running: { abort: AbortController; done: Promise<void> } | undefined;
+  #running: { stop: AbortController; suspend: AbortController; done: Promise<void> } | undefined;
   #lastError: string | null = null;
 
   constructor(
@@ -21,10 +21,11 @@ export class AutonomousRunner implements AutonomousControl {
         "the autonomous loop is already running; GET /stats shows its state",
       );
     }
-    const abort = new AbortController();
+    const stop = new AbortController();
+    const suspend = new AbortController();
     this.#lastError = null;
     const done = this.engine
-      .run({ ...options, signal: abort.signal, log: this.log })
+      .run({ ...options, signal: stop.signal, suspendSignal: suspend.signal, log: this.log })
       .then(
         () => this.log("autonomous loop: finished"),
         (err: unknown) => {
@@ -35,7 +36,7 @@ export class AutonomousRunner implements AutonomousControl {
       .finally(() => {
         this.#running = undefined;
       });
-    this.#running = { abort, done };
+    this.#running = { stop, suspend, done };
     this.log(
       `autonomous loop: started${options.maxGenerations ? ` (at most ${options.maxGenerations} generations)` : ""}`,
     );
@@ -58,11 +59,19 @@ export class AutonomousRunner implements AutonomousControl {
     return { running: this.#running !== undefined, state, lastError: this.#lastError };
   }
 
-  /** Stops a running loop (Prime shutting down); its state file lets the next Prime resume. */
+  /** Prime shutting down: the run is suspended, its state left active for the next Prime to resume. */
+  async suspend(): Promise<void> {
+    const running = this.#running;
+    if (!running) return;
+    running.suspend.abort();
+    await running.done;
+  }
+
+  /** A person's stop: the run ends and is not resumed. */
   async stop(): Promise<void> {
     const running = this.#running;
     if (!running) return;
-    running.abort.abort();
+    running.stop.abort();
     await running.done;
   }
 }

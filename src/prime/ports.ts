@@ -30,7 +30,10 @@ export type ReflectFn = (args: {
 export interface AutonomousEngine {
   run(options: {
     maxGenerations?: number;
+    /** A person's stop: the run ends and is not resumed. */
     signal: AbortSignal;
+    /** Prime shutting down: the state stays active, for the next Prime to resume. */
+    suspendSignal: AbortSignal;
     log: (line: string) => void;
   }): Promise<unknown>;
   /** The persisted state, and whether it says a run is in progress (to resume after a restart). */
@@ -69,3 +72,6 @@ export interface PrimeToolDeps {
   readonly labWaitMs: number;
   readonly pollMs?: number;
 }
+
+/** The deps without the autonomous control: what reflect and verify need (the loop itself uses them). */
+export type PrimeCoreDeps = Omit<PrimeToolDeps, "autonomous">;

@@ -12,7 +12,7 @@ import { primeTools } from "./catalog.ts";
 import { ChatLog } from "./chat/chat-log.ts";
 import { ChatSession } from "./chat/chat-session.ts";
 import { codeCommit } from "./code-commit.ts";
-import type { AutonomousEngine, PrimeToolDeps, ReflectFn, ReviewFn } from "./ports.ts";
+import type { AutonomousEngine, PrimeCoreDeps, PrimeToolDeps, ReflectFn, ReviewFn } from "./ports.ts";
 import { primeSystemPrompt } from "./prompt.ts";
 import { logLine, type PrimeLogEvent } from "./server/log-event.ts";
 import { type PrimeServer, startPrimeServer } from "./server/server.ts";
@@ -42,7 +42,7 @@ export interface PrimeThinking {
   readonly review: ReviewFn;
   readonly reflect: ReflectFn;
   /** Binds the autonomous loop to the core deps (client, model, review, reflect). */
-  readonly autonomous: (deps: Omit<PrimeToolDeps, "autonomous">, config: Config) => AutonomousEngine;
+  readonly autonomous: (deps: PrimeCoreDeps, config: Config, tokensUsed: () => number) => AutonomousEngine;
 }
 
 export interface PrimeCoreOptions {
@@ -73,7 +73,7 @@ export async function createPrimeCore(options: PrimeCoreOptions): Promise<PrimeC
     maxRetries: config.maxRetries,
   });
   const client = new SupervisorClient({ baseUrl: place.supervisorUrl, token: config.supervisorToken });
-  const core: Omit<PrimeToolDeps, "autonomous"> = {
+  const core: PrimeCoreDeps = {
     client,
     model,
     repo: place.repo,
@@ -84,7 +84,10 @@ export async function createPrimeCore(options: PrimeCoreOptions): Promise<PrimeC
     labWaitMs: config.labTimeoutMs + 120_000,
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
   };
-  const autonomous = new AutonomousRunner(thinking.autonomous(core, config), log);
+  const autonomous = new AutonomousRunner(
+    thinking.autonomous(core, config, () => totalTokens(model.usage)),
+    log,
+  );
   return { deps: { ...core, autonomous }, model, client, autonomous, place };
 }
 
@@ -169,7 +172,7 @@ export async function startPrime(options: StartPrimeOptions): Promise<Prime> {
     session,
     core,
     close: async () => {
-      await runner.stop();
+      await runner.suspend();
       await server.close();
     },
   };

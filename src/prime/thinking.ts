@@ -1,4 +1,4 @@
-import { LoomError } from "../shared/errors.ts";
+import { autonomousEngine } from "./autonomous-engine.ts";
 import { reflectAndPropose } from "./reflect/index.ts";
 import { reviewGeneration } from "./review/index.ts";
 import type { PrimeThinking } from "./start-prime.ts";
@@ -7,10 +7,5 @@ import type { PrimeThinking } from "./start-prime.ts";
 export const primeThinking: PrimeThinking = {
   review: (args) => reviewGeneration(args),
   reflect: (args) => reflectAndPropose(args),
-  autonomous: () => ({
-    run: async () => {
-      throw new LoomError("AUTONOMOUS_UNAVAILABLE", "the autonomous loop is not wired into this build yet");
-    },
-    readState: async () => ({ active: false, state: null }),
-  }),
+  autonomous: autonomousEngine,
 };

@@ -13,11 +13,13 @@ export function registerAutonomous(program: Command): void {
       parsePositiveInt("--max-generations", 1, 100_000),
     )
     .action(async (opts: { maxGenerations?: number }) => {
-      const [{ loadConfig }, { createPrimeCore, primePlace }, { primeThinking }] = await Promise.all([
-        import("../../shared/config.ts"),
-        import("../../prime/start-prime.ts"),
-        import("../../prime/thinking.ts"),
-      ]);
+      const [{ loadConfig }, { createPrimeCore, primePlace }, { primeThinking }, { totalTokens }] =
+        await Promise.all([
+          import("../../shared/config.ts"),
+          import("../../prime/start-prime.ts"),
+          import("../../prime/thinking.ts"),
+          import("../../shared/events.ts"),
+        ]);
       const config = loadConfig();
       for (const w of config.warnings) process.stderr.write(`loom: warning: ${w}\n`);
       const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -27,21 +29,25 @@ export function registerAutonomous(program: Command): void {
         thinking: primeThinking,
         log,
       });
-      const engine = primeThinking.autonomous(core.deps, config);
-      const abort = new AbortController();
-      const onSignal = () => abort.abort();
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
+      const engine = primeThinking.autonomous(core.deps, config, () => totalTokens(core.model.usage));
+      // Ctrl-C stops the run; SIGTERM suspends it, so the next `loom autonomous` or Prime resumes it.
+      const stop = new AbortController();
+      const suspend = new AbortController();
+      const onInt = () => stop.abort();
+      const onTerm = () => suspend.abort();
+      process.once("SIGINT", onInt);
+      process.once("SIGTERM", onTerm);
       try {
         const result = await engine.run({
           ...(opts.maxGenerations ? { maxGenerations: opts.maxGenerations } : {}),
-          signal: abort.signal,
+          signal: stop.signal,
+          suspendSignal: suspend.signal,
           log,
         });
-        process.stdout.write(`${JSON.stringify(result ?? (await engine.readState()).state, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onInt);
+        process.off("SIGTERM", onTerm);
       }
     });
 }

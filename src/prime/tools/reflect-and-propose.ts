@@ -5,7 +5,7 @@ import type { ProgramContract } from "../../../schemas/program.ts";
 import { defineTool } from "../../agent/tool.ts";
 import { analyzeRepo } from "../../analyze/analyze-repo.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
-import type { PrimeToolDeps } from "../ports.ts";
+import type { PrimeCoreDeps, PrimeToolDeps } from "../ports.ts";
 
 export interface Proposal {
   readonly program: string;
@@ -16,7 +16,7 @@ export interface Proposal {
 
 /** Analyses the repo, reads the lineage, asks the reflection for the next program.md and saves it. */
 export async function reflectAndPropose(
-  deps: PrimeToolDeps,
+  deps: PrimeCoreDeps,
   options: { guidance?: string | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<Proposal> {
   const { guidance, signal } = options;

@@ -1,7 +1,7 @@
 import type { Verification } from "../../../schemas/verification.ts";
 import { VerifyRequest } from "../../../schemas/verification.ts";
 import { defineTool } from "../../agent/tool.ts";
-import type { PrimeToolDeps } from "../ports.ts";
+import type { PrimeCoreDeps, PrimeToolDeps } from "../ports.ts";
 import { describeVerification } from "./describe.ts";
 
 /** Said on the record when stage 2 was skipped, so every verification has both stages accounted for. */
@@ -12,7 +12,7 @@ export const STAGE_ONE_FAILED = "stage 1 failed";
  * diff. Either way the review stage is recorded (POST /review), so the record says why it did not pass.
  */
 export async function verifyGeneration(
-  deps: PrimeToolDeps,
+  deps: PrimeCoreDeps,
   generation: number,
   signal?: AbortSignal,
 ): Promise<Verification> {
