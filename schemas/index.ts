@@ -11,6 +11,8 @@ import { ReviewVerdict } from "./review.ts";
 import {
   CommitSha,
   ErrorBody,
+  PrimeState,
+  PrimeStatus,
   PromoteRequest,
   PromoteResponse,
   RollbackRequest,
@@ -66,6 +68,8 @@ export const fixedPointSchemas: Record<string, z.ZodType> = {
   RollbackRequest,
   RollbackResponse,
   ErrorBody,
+  PrimeState,
+  PrimeStatus,
   SupervisorStats,
   ReviewVerdict,
   StepResult,

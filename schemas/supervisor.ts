@@ -85,6 +85,33 @@ export type ErrorBody = z.infer<typeof ErrorBody>;
 
 const count = z.number().int().nonnegative();
 
+/**
+ * Where the Prime the Supervisor keeps stands: `disabled` (started with --no-prime), `starting` (first
+ * start, waiting for /health), `running` (healthy), `restarting` (on a newly promoted main),
+ * `reverting` (that Prime was unhealthy: main goes back, the previous Prime comes back), `failed` (no
+ * healthy Prime; the Supervisor's log says why), `stopped` (shut down).
+ */
+export const PrimeState = z.enum([
+  "disabled",
+  "starting",
+  "running",
+  "restarting",
+  "reverting",
+  "failed",
+  "stopped",
+]);
+export type PrimeState = z.infer<typeof PrimeState>;
+
+/** The `prime` field of `GET /stats`. */
+export const PrimeStatus = z.object({
+  state: PrimeState,
+  /** The main commit Prime runs (or is being started) on; null when none. */
+  commit: CommitSha.nullable(),
+  /** Where Prime answers, e.g. http://127.0.0.1:8401; null when it is not running. */
+  url: z.string().nullable(),
+});
+export type PrimeStatus = z.infer<typeof PrimeStatus>;
+
 /** `GET /stats` of the Supervisor: the lineage in numbers and what runs now. */
 export const SupervisorStats = z.object({
   generations: count,
@@ -94,5 +121,6 @@ export const SupervisorStats = z.object({
   /** The generation whose Lab is running now, if any. */
   running: GenerationNumber.nullable(),
   runtime: z.string(),
+  prime: PrimeStatus,
 });
 export type SupervisorStats = z.infer<typeof SupervisorStats>;

@@ -5,7 +5,9 @@ import type { Config } from "../shared/config.ts";
 import { fetchLabBranch, prepareWorkspace, promote, rollback } from "./git/index.ts";
 import { GenerationController } from "./lifecycle/controller.ts";
 import type { SupervisorEvent } from "./lifecycle/events.ts";
+import { DEFAULT_LAB_IMAGE } from "./lifecycle/lab-spec.ts";
 import { type ReapResult, reapLeftovers } from "./lifecycle/reap.ts";
+import { PrimeKeeper } from "./prime/prime-keeper.ts";
 import { type ContainerRuntime, selectRuntime } from "./runtime/index.ts";
 import { EventHub } from "./server/event-hub.ts";
 import { assertBindAllowed, startSupervisorServer } from "./server/server.ts";
@@ -25,6 +27,22 @@ export interface StartSupervisorOptions {
   readonly onEvent?: (event: SupervisorEvent) => void;
   readonly readyTimeoutMs?: number;
   readonly pollMs?: number;
+  /**
+   * Keep a Prime running: started once the server listens, restarted on every promoted main behind a
+   * health check (an unhealthy one reverts the promotion), stopped by close(). Absent: no Prime.
+   */
+  readonly prime?: PrimeOptions;
+}
+
+export interface PrimeOptions {
+  /** Default LOOM_PRIME_PORT. */
+  readonly port?: number;
+  /** Default LOOM_PRIME_HEALTH_TIMEOUT_MS. */
+  readonly healthTimeoutMs?: number;
+  /** The Loom Prime runs when the repo is not a Loom checkout; default this installation. */
+  readonly loomRoot?: string;
+  /** Grace a stopping Prime gets before it is killed (default 10 s). */
+  readonly stopGraceMs?: number;
 }
 
 export interface Supervisor {
@@ -32,6 +50,8 @@ export interface Supervisor {
   readonly port: number;
   readonly runtime: ContainerRuntime;
   readonly controller: GenerationController;
+  /** The Prime kept running, when `prime` was given. */
+  readonly prime: PrimeKeeper | undefined;
   /** What restart safety found and cleaned on start. */
   readonly reaped: ReapResult;
   /** Stops the server and any running Lab (container removed, branch fetched, generation aborted). */
@@ -74,15 +94,31 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
       `supervisor: reaped ${reaped.containers.length} container(s), ${reaped.workspaces.length} workspace(s); aborted ${reaped.aborted.length} generation(s)`,
     );
   }
+  const loomRoot = findLoomRoot();
+  const prime = options.prime
+    ? new PrimeKeeper({
+        runtime,
+        config,
+        store,
+        emit,
+        loomRoot: options.prime.loomRoot ?? loomRoot,
+        image: options.image ?? DEFAULT_LAB_IMAGE,
+        port: options.prime.port ?? config.primePort,
+        healthTimeoutMs: options.prime.healthTimeoutMs ?? config.primeHealthTimeoutMs,
+        ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+        ...(options.prime.stopGraceMs !== undefined ? { stopGraceMs: options.prime.stopGraceMs } : {}),
+      })
+    : undefined;
   const controller = new GenerationController({
     store,
     runtime,
     git,
     config,
     emit,
-    loomRoot: findLoomRoot(),
+    loomRoot,
     portsInUse: new Set<number>(),
     decide: { promote, rollback },
+    ...(prime ? { prime } : {}),
     ...(options.image ? { image: options.image } : {}),
     ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
@@ -102,13 +138,18 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
     hub.close();
     throw err;
   }
+  // After the server listens: Prime talks to it from its first moment.
+  await prime?.start(server.url);
   return {
     url: server.url,
     port: server.port,
     runtime,
     controller,
+    prime,
     reaped,
     close: async () => {
+      // Prime first, so it starts nothing new while the Lab is being stopped.
+      await prime?.close();
       await controller.close();
       await server.close();
     },

@@ -295,7 +295,7 @@ describe("loom supervisor", () => {
   it("serves on --port 0 until SIGTERM, then exits 0", async () => {
     const other = await makeFixture([]);
     try {
-      const child = execa(process.execPath, [LOOM_BIN, "supervisor", "--port", "0"], {
+      const child = execa(process.execPath, [LOOM_BIN, "supervisor", "--port", "0", "--no-prime"], {
         env: {
           PATH: process.env.PATH ?? "",
           HOME: other.root,
@@ -317,7 +317,11 @@ describe("loom supervisor", () => {
         child.once("exit", () => reject(new Error(`exited before listening: ${out}`)));
       });
       const stats = (await (await fetch(`${url}/stats`)).json()) as { runtime: string; generations: number };
-      expect(stats).toMatchObject({ runtime: "local", generations: 0 });
+      expect(stats).toMatchObject({
+        runtime: "local",
+        generations: 0,
+        prime: { state: "disabled", commit: null, url: null },
+      });
       child.kill("SIGTERM");
       const result = await child;
       expect(result.exitCode, result.stderr).toBe(0);

@@ -5,7 +5,7 @@ export function registerSupervisor(program: Command): void {
   program
     .command("supervisor")
     .description(
-      "Run the Supervisor: HTTP on LOOM_SUPERVISOR_PORT (GET / /logs /stats /generations, POST /spawn /promote /rollback). On start it reaps Labs and workspaces an earlier run left and marks their generations aborted.",
+      "Run the Supervisor: HTTP on LOOM_SUPERVISOR_PORT (GET / /logs /stats /generations, POST /spawn /promote /rollback). On start it reaps Labs, Primes and workspaces an earlier run left and marks their generations aborted, then starts Prime on main (LOOM_PRIME_PORT) and restarts it after every promotion, reverting a promotion whose Prime fails its health check.",
     )
     .option("--port <n>", "port (default LOOM_SUPERVISOR_PORT, 8400)", parsePositiveInt("--port", 0, 65535))
     .option(
@@ -13,7 +13,8 @@ export function registerSupervisor(program: Command): void {
       "address to bind (default LOOM_BIND_HOST); off loopback needs LOOM_SUPERVISOR_TOKEN",
     )
     .option("--image <name>", "Lab image for docker/podman/apple", "loom-lab:latest")
-    .action(async (opts: { port?: number; host?: string; image: string }) => {
+    .option("--no-prime", "do not start Prime (the HTTP API alone)")
+    .action(async (opts: { port?: number; host?: string; image: string; prime: boolean }) => {
       const [{ loadConfig }, { startSupervisor }, { assertBindAllowed }] = await Promise.all([
         import("../../shared/config.ts"),
         import("../../supervisor/supervisor.ts"),
@@ -28,6 +29,7 @@ export function registerSupervisor(program: Command): void {
         config,
         log,
         image: opts.image,
+        ...(opts.prime ? { prime: {} } : {}),
         ...(opts.port !== undefined ? { port: opts.port } : {}),
         ...(opts.host !== undefined ? { host: opts.host } : {}),
         onEvent: (e) => {
@@ -37,21 +39,26 @@ export function registerSupervisor(program: Command): void {
               ? `${e.outcome}${e.reason ? `: ${e.reason}` : ""}`
               : e.type === "lab_status"
                 ? `lab ${e.status}: ${e.progress}`
-                : e.type === "lab_tool"
-                  ? `lab tool ${e.tool} ×${e.calls}${e.errors ? ` (${e.errors} failed)` : ""}`
-                  : e.message;
+                : e.type === "prime"
+                  ? `prime ${e.state}: ${e.message}`
+                  : e.type === "lab_tool"
+                    ? `lab tool ${e.tool} ×${e.calls}${e.errors ? ` (${e.errors} failed)` : ""}`
+                    : e.message;
           log(`${e.at} ${gen}${text}`);
         },
       });
       process.stdout.write(
         `supervisor: listening on ${supervisor.url} (runtime ${supervisor.runtime.name})\n`,
       );
+      const prime = supervisor.prime?.status();
+      if (prime)
+        process.stdout.write(`supervisor: prime ${prime.state}${prime.url ? ` at ${prime.url}` : ""}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once("SIGTERM", stop);
         process.once("SIGINT", stop);
       });
-      log("supervisor: shutting down (stopping any running Lab)");
+      log("supervisor: shutting down (stopping Prime and any running Lab)");
       await supervisor.close();
     });
 }

@@ -1,5 +1,6 @@
 import type { GenerationOutcome } from "../../../schemas/generation.ts";
 import type { LabState } from "../../../schemas/lab-status.ts";
+import type { PrimeState } from "../../../schemas/supervisor.ts";
 
 /**
  * What the Supervisor reports as it works: generation state changes, Lab progress read from /status,
@@ -31,6 +32,17 @@ export type SupervisorEvent =
       /** The Lab's running totals for this tool. */
       readonly totalCalls: number;
       readonly totalErrors: number;
+    }
+  | {
+      /** The Prime the Supervisor keeps changed state: started, restarted on a new main, reverted, failed. */
+      readonly type: "prime";
+      readonly at: string;
+      readonly state: PrimeState;
+      readonly commit: string | null;
+      readonly url: string | null;
+      /** The promotion this is about, if any. */
+      readonly generation: number | null;
+      readonly message: string;
     }
   | {
       readonly type: "log";

@@ -26,8 +26,8 @@ export interface ReapResult {
 const WORKSPACE_NAME = /^gen-([1-9][0-9]*)$/;
 
 /**
- * Restart safety: a Supervisor that starts finds what an earlier one left — Lab containers carrying
- * this repo's labels, workspaces under `<stateDir>/workspaces`, records still `pending` or `running` —
+ * Restart safety: a Supervisor that starts finds what an earlier one left — Lab and Prime containers
+ * carrying this repo's labels, workspaces under `<stateDir>/workspaces`, records still `pending` or `running` —
  * removes the containers, fetches each workspace's branch before removing it, and marks those records
  * aborted with the reason. `verifying` records are left alone: their Lab is over and their branch is in
  * the repo, waiting for a promote or rollback.
@@ -43,7 +43,12 @@ export async function reapLeftovers(ports: ReapPorts): Promise<ReapResult> {
     const problems = await stopAndRemove(runtime, info.id, 1000);
     for (const p of problems) log(`reap: ${p}`);
     containers.push(info.id);
-    log(`reaped leftover Lab ${info.name} (gen ${info.labels["loom.generation"] ?? "?"})`);
+    // Prime carries the same repo labels (plus loom.role=prime), so a Prime left running is reaped too.
+    log(
+      info.labels["loom.role"] === "prime"
+        ? `reaped leftover Prime ${info.name} (commit ${info.labels["loom.commit"]?.slice(0, 12) ?? "?"})`
+        : `reaped leftover Lab ${info.name} (gen ${info.labels["loom.generation"] ?? "?"})`,
+    );
   }
 
   const workspaces: string[] = [];

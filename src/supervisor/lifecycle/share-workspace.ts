@@ -10,3 +10,8 @@ const run = promisify(execFile);
 export async function shareWorkspace(workspace: string): Promise<void> {
   await run("chmod", ["-R", "a+rwX", workspace], { timeout: 60_000 });
 }
+
+/** The same for a folder a container only reads (Prime's checkout of main): readable, not writable. */
+export async function shareReadable(dir: string): Promise<void> {
+  await run("chmod", ["-R", "a+rX", dir], { timeout: 60_000 });
+}

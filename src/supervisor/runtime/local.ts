@@ -213,7 +213,14 @@ export class LocalRuntime implements ContainerRuntime {
   /** The exit record of a child we started is written before stop/remove return. */
   private async settled(id: string): Promise<void> {
     const exited = this.exits.get(id);
-    if (exited) await Promise.race([exited, sleep(KILL_GRACE_MS)]);
+    if (!exited) return;
+    let timer: NodeJS.Timeout | undefined;
+    // Cleared once the exit is in: a pending timer would hold the process open after every stop.
+    await Promise.race([
+      exited,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, KILL_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
   }
 
   async remove(id: string): Promise<void> {

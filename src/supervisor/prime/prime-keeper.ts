@@ -1,0 +1,362 @@
+import { mkdir } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import type { PrimeState, PrimeStatus } from "../../../schemas/supervisor.ts";
+import type { Config } from "../../shared/config.ts";
+import { requireMain } from "../git/repo-state.ts";
+import { resetMainTo } from "../git/reset-main.ts";
+import { git } from "../git/run-git.ts";
+import type { SupervisorEmit } from "../lifecycle/events.ts";
+import { stopAndRemove } from "../lifecycle/lab-cleanup.ts";
+import { shareReadable, shareWorkspace } from "../lifecycle/share-workspace.ts";
+import type { ContainerRuntime } from "../runtime/index.ts";
+import type { GenerationStore } from "../store/index.ts";
+import { waitForPrimeHealth } from "./prime-health.ts";
+import { choosePrimeSource, type PrimeSource, prepareCheckout, pruneCheckouts } from "./prime-source.ts";
+import { primeSpec } from "./prime-spec.ts";
+
+/** What the generation controller asks of whoever keeps Prime running. */
+export interface PrimeHooks {
+  /** Resolves when no start, restart or revert is in flight (a promotion waits for the previous one's). */
+  idle(): Promise<void>;
+  /** Called once a promotion is recorded; the restart runs after the promote response has been sent. */
+  afterPromote(promotion: { readonly generation: number; readonly mergeCommit: string }): void;
+  status(): PrimeStatus;
+}
+
+export interface PrimeKeeperPorts {
+  readonly runtime: ContainerRuntime;
+  readonly config: Config;
+  readonly store: GenerationStore;
+  readonly emit: SupervisorEmit;
+  /** The Loom the Supervisor runs from: Prime's code when the repo is not a Loom checkout. */
+  readonly loomRoot: string;
+  /** Image for engine runtimes (the Lab image: node, git and Loom's packages). */
+  readonly image: string;
+  /** Where Prime listens (LOOM_PRIME_PORT unless a caller overrides it). */
+  readonly port: number;
+  /** LOOM_PRIME_HEALTH_TIMEOUT_MS unless a caller overrides it. */
+  readonly healthTimeoutMs: number;
+  readonly pollMs?: number;
+  /** How long a stopping Prime gets after SIGTERM before it is killed (default 10 s). */
+  readonly stopGraceMs?: number;
+}
+
+interface Running {
+  readonly id: string;
+  readonly commit: string;
+  readonly url: string;
+}
+
+type Launch =
+  | { readonly ok: true; readonly running: Running; readonly ms: number }
+  | { readonly ok: false; readonly why: string };
+
+const short = (sha: string): string => sha.slice(0, 12);
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** The Supervisor's own URL as a process on this host reaches it: a wildcard bind is reached on loopback. */
+function reachable(url: string): string {
+  const u = new URL(url);
+  if (u.hostname === "0.0.0.0" || u.hostname === "[::]") u.hostname = "127.0.0.1";
+  return u.toString().replace(/\/$/, "");
+}
+
+/** True when something accepts connections on 127.0.0.1:port. */
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    const done = (yes: boolean) => {
+      socket.destroy();
+      resolve(yes);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+/**
+ * Keeps one Prime running behind a health check, and keeps known-good known-good: after every
+ * promotion it restarts Prime on the new main; a Prime that is then unhealthy has main reset to the
+ * commit before the promotion (tag dropped in the same ref transaction), the generation recorded
+ * rolled_back with the reason, and the previous Prime started again. Starts, restarts and reverts run
+ * one at a time.
+ */
+export class PrimeKeeper implements PrimeHooks {
+  private current: Running | undefined;
+  private now: PrimeStatus = { state: "stopped", commit: null, url: null };
+  private queue: Promise<void> = Promise.resolve();
+  private source: PrimeSource | undefined;
+  private supervisorUrl: string | undefined;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly ports: PrimeKeeperPorts) {}
+
+  status(): PrimeStatus {
+    return this.now;
+  }
+
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  /** Starts Prime on the current main once the Supervisor listens at `supervisorUrl`; never throws for Prime's failure. */
+  async start(supervisorUrl: string): Promise<PrimeStatus> {
+    this.supervisorUrl = reachable(supervisorUrl);
+    await this.enqueue(() => this.startNow());
+    return this.now;
+  }
+
+  afterPromote(promotion: { readonly generation: number; readonly mergeCommit: string }): void {
+    void this.enqueue(() => this.restart(promotion.generation, promotion.mergeCommit));
+  }
+
+  /** Stops Prime (an in-flight restart is cut short, never left half-done) and waits until it is gone. */
+  async close(): Promise<void> {
+    this.abort.abort();
+    await this.queue;
+    await this.stopCurrent();
+    if (this.now.state !== "stopped") this.set("stopped", this.now.commit, null, null, "Prime stopped");
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(task).catch((err: unknown) => {
+      this.set("failed", this.now.commit, null, null, `Prime could not be kept running: ${message(err)}`);
+    });
+    this.queue = run;
+    return run;
+  }
+
+  private set(
+    state: PrimeState,
+    commit: string | null,
+    generation: number | null,
+    url: string | null,
+    text: string,
+  ): void {
+    this.now = { state, commit, url };
+    this.ports.emit({
+      type: "prime",
+      at: new Date().toISOString(),
+      state,
+      commit,
+      url,
+      generation,
+      message: text,
+    });
+  }
+
+  private log(text: string, generation: number | null = null): void {
+    this.ports.emit({ type: "log", at: new Date().toISOString(), generation, message: text });
+  }
+
+  private async startNow(): Promise<void> {
+    const { config, runtime } = this.ports;
+    if (this.abort.signal.aborted) return;
+    const main = await requireMain(config.repoPath);
+    this.source = await choosePrimeSource({
+      repo: config.repoPath,
+      stateDir: config.stateDir,
+      mainCommit: main,
+      loomRoot: this.ports.loomRoot,
+    });
+    this.log(
+      this.source.kind === "repo"
+        ? `Prime runs from the repo's main (self-hosting): checkouts under ${path.join(config.stateDir, "prime")}; each promotion restarts it on the promoted code`
+        : `Prime runs from the installed Loom at ${this.source.loomRoot} because ${this.source.why}; a restart after a promotion only reloads Prime's state, the promoted code does not change it`,
+    );
+    if (runtime.name === "local") {
+      this.log("Prime runs as a local child process: weaker isolation than a container (LOOM_RUNTIME=local)");
+    } else if (config.network !== "host") {
+      this.log(
+        `Prime runs on container network ${config.network}: it cannot reach the Supervisor on the host's loopback; set LOOM_NETWORK=host for a working Prime`,
+      );
+    }
+    this.set("starting", main, null, null, `starting Prime on main ${short(main)}`);
+    const launched = await this.launch(main);
+    if (launched.ok) {
+      this.set(
+        "running",
+        main,
+        null,
+        launched.running.url,
+        `Prime is healthy on main ${short(main)} at ${launched.running.url} (${launched.ms} ms)`,
+      );
+    } else {
+      this.set(
+        "failed",
+        main,
+        null,
+        null,
+        `Prime on main ${short(main)} did not become healthy: ${launched.why}`,
+      );
+    }
+  }
+
+  private async restart(n: number, mergeCommit: string): Promise<void> {
+    // Let the promote response go out first: the caller may be the Prime about to be stopped.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.abort.signal.aborted || !this.source) return;
+    const { config, store } = this.ports;
+    const previous = (await git(config.repoPath, ["rev-parse", `${mergeCommit}^1`])).trim();
+    this.set(
+      "restarting",
+      mergeCommit,
+      n,
+      null,
+      this.source.kind === "repo"
+        ? `gen-${n} promoted: restarting Prime on main ${short(mergeCommit)}`
+        : `gen-${n} promoted: restarting Prime on main ${short(mergeCommit)} to reload its state (it runs the installed Loom at ${this.source.loomRoot}, so its code does not change)`,
+    );
+    await this.stopCurrent();
+    const launched = await this.launch(mergeCommit);
+    if (launched.ok) {
+      this.set(
+        "running",
+        mergeCommit,
+        n,
+        launched.running.url,
+        `Prime is healthy on main ${short(mergeCommit)} (gen-${n}) at ${launched.running.url} (${launched.ms} ms)`,
+      );
+      await this.prune([mergeCommit, previous]);
+      return;
+    }
+    if (this.abort.signal.aborted) return;
+    const reason = `promoted, but Prime on the new main failed its health check: ${launched.why}`;
+    this.set("reverting", previous, n, null, `gen-${n} ${reason}; resetting main to ${short(previous)}`);
+    try {
+      await resetMainTo({
+        repo: config.repoPath,
+        commit: previous,
+        expected: mergeCommit,
+        dropTag: `gen-${n}`,
+      });
+      const record = await store.revertPromotion(n, reason);
+      this.ports.emit({
+        type: "generation",
+        at: new Date().toISOString(),
+        generation: n,
+        outcome: record.outcome,
+        reason: record.reason,
+      });
+      this.log(`main reset to ${short(previous)}, tag gen-${n} deleted, gen-${n} rolled back`, n);
+    } catch (err) {
+      this.log(
+        `could not revert gen-${n}: ${message(err)}; main stays at ${short(mergeCommit)} — inspect the repo and reset main by hand`,
+        n,
+      );
+    }
+    const back = await this.launch(previous);
+    if (back.ok) {
+      this.set(
+        "running",
+        previous,
+        n,
+        back.running.url,
+        `Prime is healthy again on main ${short(previous)} at ${back.running.url} (gen-${n} reverted)`,
+      );
+    } else {
+      this.set(
+        "failed",
+        previous,
+        n,
+        null,
+        `the previous Prime on ${short(previous)} did not become healthy either: ${back.why}`,
+      );
+    }
+  }
+
+  /** Starts one Prime on `commit` and waits for its health; an unhealthy one is removed before returning. */
+  private async launch(commit: string): Promise<Launch> {
+    const { runtime, config } = this.ports;
+    const source = this.source;
+    const supervisorUrl = this.supervisorUrl;
+    if (!source || !supervisorUrl) return { ok: false, why: "Prime was never started" };
+    if (this.abort.signal.aborted) return { ok: false, why: "the Supervisor shut down" };
+    const local = runtime.name === "local";
+    const port = this.ports.port;
+    let code: string;
+    let nodeModules: string | undefined;
+    const primeState = path.join(config.stateDir, "prime-state");
+    try {
+      if (source.kind === "repo") {
+        const checkout = await prepareCheckout({
+          repo: source.repo,
+          stateDir: source.stateDir,
+          commit,
+          nodeModules: local ? "link" : "mountpoint",
+        });
+        code = checkout.dir;
+        nodeModules = checkout.nodeModules;
+        if (!local) await shareReadable(code);
+      } else {
+        code = source.loomRoot;
+      }
+      await mkdir(primeState, { recursive: true });
+      if (!local) await shareWorkspace(primeState);
+    } catch (err) {
+      return { ok: false, why: `could not prepare Prime's code for ${short(commit)}: ${message(err)}` };
+    }
+    const hostNetwork = local || config.network === "host";
+    // Otherwise a Prime left running (or anything else on the port) would pass the new one's health check.
+    if (hostNetwork && (await answers(port))) {
+      return {
+        ok: false,
+        why: `something already listens on 127.0.0.1:${port} (LOOM_PRIME_PORT); stop it or choose another port`,
+      };
+    }
+    let id: string;
+    let url: string;
+    try {
+      const handle = await runtime.run(
+        primeSpec({
+          runtime: runtime.name,
+          config,
+          image: this.ports.image,
+          code,
+          nodeModules,
+          primeState,
+          port,
+          supervisorUrl,
+          commit,
+        }),
+      );
+      id = handle.id;
+      for (const w of handle.warnings) this.log(`Prime: ${w}`);
+      const endpoint = handle.endpoints.find((e) => e.containerPort === port) ?? { host: "127.0.0.1", port };
+      url = `http://${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
+    } catch (err) {
+      return { ok: false, why: `could not start Prime: ${message(err)}` };
+    }
+    const health = await waitForPrimeHealth({
+      runtime,
+      id,
+      url,
+      timeoutMs: this.ports.healthTimeoutMs,
+      pollMs: this.ports.pollMs ?? 200,
+      signal: this.abort.signal,
+    });
+    if (!health.ok) {
+      for (const p of await stopAndRemove(runtime, id, 1000)) this.log(`cleanup: ${p}`);
+      return { ok: false, why: health.why };
+    }
+    this.current = { id, commit, url };
+    return { ok: true, running: this.current, ms: health.ms };
+  }
+
+  private async stopCurrent(): Promise<void> {
+    const current = this.current;
+    if (!current) return;
+    this.current = undefined;
+    for (const p of await stopAndRemove(this.ports.runtime, current.id, this.ports.stopGraceMs ?? 10_000))
+      this.log(`cleanup: ${p}`);
+  }
+
+  private async prune(keep: readonly string[]): Promise<void> {
+    if (this.source?.kind !== "repo") return;
+    await pruneCheckouts(this.source.repo, this.source.stateDir, keep).catch((err: unknown) =>
+      this.log(`could not remove old Prime checkouts: ${message(err)}`),
+    );
+  }
+}
