@@ -6,6 +6,7 @@ export const BASE_CSS = `
 @media (prefers-color-scheme:dark){:root{--bg:#12161c;--panel:#1a2029;--fg:#e3e8ef;--muted:#9aa6b5;
 --line:#2e3744;--accent:#7aa7ff;--ok:#4cc38a;--bad:#ff7b72;--warn:#e3a33b;--run:#7aa7ff;--off:#8b96a3;--rb:#b99af0}}
 *{box-sizing:border-box}
+[hidden]{display:none!important}
 body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif}
 header.top{display:flex;flex-wrap:wrap;gap:8px 24px;align-items:center;padding:12px 24px;background:var(--panel);
 border-bottom:1px solid var(--line)}

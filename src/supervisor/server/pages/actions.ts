@@ -28,6 +28,6 @@ export function renderTokenField(page: PageOptions): SafeHtml | "" {
   if (!page.tokenRequired) return "";
   return html`<form class="token" id="token-form" autocomplete="off">
 <label for="token-input" class="muted">Supervisor token</label>
-<input id="token-input" type="password" autocomplete="off" spellcheck="false" placeholder="LOOM_SUPERVISOR_TOKEN" size="22">
+<input id="token-input" type="password" autocomplete="off" spellcheck="false" placeholder="LOOM_SUPERVISOR_TOKEN" title="LOOM_SUPERVISOR_TOKEN, kept in this tab only" size="14">
 </form>`;
 }

@@ -1,11 +1,11 @@
 import type { GenerationRecord } from "../../../../schemas/generation-record.ts";
 import { totalTokens } from "../../../shared/events.ts";
 import { html, raw, type SafeHtml } from "../../../shared/web/html.ts";
-import { fitnessOf, formatFitness, formatTokens } from "./format.ts";
+import { fitnessOf, formatFitness } from "./format.ts";
 
 const W = 640;
 const H = 240;
-const M = { top: 14, right: 46, bottom: 34, left: 56 };
+const M = { top: 28, right: 46, bottom: 34, left: 56 };
 
 /** 1, 2 or 5 times a power of ten, at least `v`: axis maxima a reader can divide in their head. */
 function niceCeil(v: number): number {
@@ -16,6 +16,13 @@ function niceCeil(v: number): number {
 }
 
 const fixed = (n: number): string => (Math.round(n * 10) / 10).toString();
+
+/** Axis labels: 0, 250, 12.5k, 1.5M. */
+function axisTokens(n: number): string {
+  if (n >= 1_000_000) return `${Number((n / 1_000_000).toFixed(2))}M`;
+  if (n >= 1000) return `${Number((n / 1000).toFixed(1))}k`;
+  return String(Math.round(n));
+}
 
 /**
  * Tokens (bars, coloured by outcome) and fitness (points joined by a line) per generation, as inline
@@ -30,7 +37,7 @@ export function renderChart(records: readonly GenerationRecord[]): SafeHtml {
   const ph = H - M.top - M.bottom;
   const band = pw / rs.length;
   const barW = Math.max(2, Math.min(28, band * 0.64));
-  const tokenMax = niceCeil(Math.max(...rs.map((r) => totalTokens(r.tokens))));
+  const tokenMax = niceCeil(Math.max(1000, ...rs.map((r) => totalTokens(r.tokens))));
   const fits = rs.map(fitnessOf).filter((f): f is number => f !== null);
   const fMin = Math.min(0, ...fits);
   const fMax = Math.max(1, ...fits);
@@ -41,13 +48,14 @@ export function renderChart(records: readonly GenerationRecord[]): SafeHtml {
   const grid = [0, 0.25, 0.5, 0.75, 1].map((q) => {
     const y = fixed(M.top + ph - q * ph);
     return html`<line class="grid" x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}"/>
-<text class="axis" x="${M.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${formatTokens(q * tokenMax)}</text>
+<text class="axis" x="${M.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${axisTokens(q * tokenMax)}</text>
 <text class="axis fit" x="${W - M.right + 6}" y="${y}" dominant-baseline="middle">${formatFitness(fMin + q * (fMax - fMin))}</text>`;
   });
   const every = Math.ceil(rs.length / 16);
   const bars = rs.map((r, i) => {
     const t = totalTokens(r.tokens);
-    const y = yTok(t);
+    // A hairline even at zero tokens, so every generation is visibly there.
+    const y = Math.min(yTok(t), M.top + ph - 1.5);
     const label =
       i % every === 0 || i === rs.length - 1
         ? html`<text class="axis" x="${fixed(xOf(i))}" y="${H - M.bottom + 14}" text-anchor="middle">${r.generation}</text>`
@@ -68,8 +76,8 @@ export function renderChart(records: readonly GenerationRecord[]): SafeHtml {
   );
   return html`<svg id="chart-svg" viewBox="0 0 ${W} ${H}" role="img" aria-label="Tokens and fitness per generation">
 ${grid}
-<text class="axis-title" x="${M.left - 6}" y="${M.top - 4}" text-anchor="end">tokens</text>
-<text class="axis-title fit" x="${W - M.right + 6}" y="${M.top - 4}">fitness</text>
+<text class="axis-title" x="${M.left - 6}" y="${M.top - 16}" text-anchor="end">tokens</text>
+<text class="axis-title fit" x="${W - M.right + 6}" y="${M.top - 16}">fitness</text>
 ${bars}${line}${dots}
 <text class="axis-title" x="${M.left + pw / 2}" y="${H - 4}" text-anchor="middle">generation</text>
 </svg>

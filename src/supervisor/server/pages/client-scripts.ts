@@ -135,10 +135,16 @@ function renderLive() {
   var a = el("a", null, "gen-" + live.gen);
   a.href = "/generations/" + live.gen;
   var state = live.state || "starting";
-  var badge = el("span", "badge o-" + (LAB_CLASS[state] || "pending"), "Lab " + state);
-  badge.id = "live-state";
-  current.append(a, badge, el("span", "progress", live.progress));
-  if (live.over) current.append(el("span", "muted", "generation now " + live.over));
+  if (live.over) {
+    // The Lab is gone; say how its generation stands rather than its last poll.
+    var done = el("span", "badge o-" + live.over, live.over.replace("_", " "));
+    done.id = "live-state";
+    current.append(el("span", "muted", "Last Lab:"), a, done, el("span", "muted", "no Lab is running"));
+  } else {
+    var badge = el("span", "badge o-" + (LAB_CLASS[state] || "pending"), "Lab " + state);
+    badge.id = "live-state";
+    current.append(a, badge, el("span", "progress", live.progress));
+  }
   Object.keys(live.tools).forEach(function (name) {
     var t = live.tools[name];
     var chip = el("span", "chip", name + " " + t.calls);
@@ -153,7 +159,7 @@ function onEvent(e) {
     if (e.outcome === "pending" || e.outcome === "running") {
       if (live.gen !== e.generation) live = { gen: e.generation, state: "starting", progress: "", tools: {} };
     } else if (live.gen === e.generation) {
-      live.over = e.outcome.replace("_", " ");
+      live.over = e.outcome;
     }
     if (isNew(e)) refreshSoon();
   } else if (e.type === "prime") {

@@ -66,7 +66,7 @@ export function renderDashboard(input: DashboardInput): string {
   const header = html`<h1><a href="/">Loom Supervisor</a></h1>${renderStats(stats, page)}${renderTokenField(page)}`;
   const body = html`<div class="grid">
 <section class="panel" id="live" aria-labelledby="live-title">
-<h2 id="live-title">Running Lab <span id="conn" class="conn">connecting…</span></h2>
+<h2 id="live-title">Lab <span id="conn" class="conn">connecting…</span></h2>
 <div id="live-current"><span class="muted">${stats.running === null ? "No Lab is running." : `gen-${stats.running} is running.`}</span></div>
 <div id="live-tools" aria-label="tool calls of the running Lab"></div>
 <ol id="feed" aria-live="polite" aria-label="Supervisor events, newest first"></ol>

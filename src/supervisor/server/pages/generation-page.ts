@@ -25,6 +25,8 @@ dl.facts{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:4px 16
 dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
 dl.facts dd.reason{white-space:pre-wrap}
 .steps details pre{margin-top:6px;max-height:320px}
+.steps p.count{margin:0 0 4px}
+table.kv{max-width:420px}
 #diff-view{max-height:640px;white-space:pre;overflow:auto;padding:0}
 #diff-view span{display:block;padding:0 12px}
 #diff-view .add{background:color-mix(in srgb,var(--ok) 14%,transparent)}

@@ -29,7 +29,7 @@ function row(r: GenerationRecord, page: PageOptions): SafeHtml {
   const shown = reason.length > REASON_SHOWN ? `${reason.slice(0, REASON_SHOWN)}…` : reason;
   return html`<tr data-generation="${r.generation}" data-outcome="${r.outcome}">
 ${lane(r)}
-<td><a href="/generations/${r.generation}"><b>gen-${r.generation}</b></a></td>
+<td class="nowrap"><a href="/generations/${r.generation}"><b>gen-${r.generation}</b></a></td>
 <td><span class="badge o-${r.outcome}">${r.outcome.replace("_", " ")}</span></td>
 <td>${r.parent === null ? html`<span class="muted">initial main</span>` : html`<a href="/generations/${r.parent}">gen-${r.parent}</a>`}</td>
 <td class="num">${formatFitness(fitnessOf(r))}</td>
@@ -37,7 +37,7 @@ ${lane(r)}
 <td class="num">${d === null ? "–" : formatDuration(d)}</td>
 <td class="muted nowrap">${formatTime(r.createdAt)}</td>
 <td class="reason" title="${reason}">${shown}</td>
-<td>${renderActions(r, page)}</td>
+<td class="nowrap">${renderActions(r, page)}</td>
 </tr>`;
 }
 
@@ -56,7 +56,8 @@ export function renderLineage(records: readonly GenerationRecord[], page: PageOp
 export const LINEAGE_CSS = raw(`
 .lineage td{padding:7px 8px}
 .lineage .nowrap{white-space:nowrap}
-.lineage .reason{max-width:360px;overflow-wrap:anywhere;color:var(--muted)}
+.lineage .actions{flex-wrap:nowrap}
+.lineage .reason{max-width:420px;overflow-wrap:anywhere;color:var(--muted)}
 .lineage td.lane{position:relative;width:40px;padding:0;border-bottom:none}
 .lineage td.lane::before{content:"";position:absolute;left:12px;top:0;bottom:0;width:2px;background:var(--ok);opacity:.5}
 .lineage td.lane.side::after{content:"";position:absolute;left:13px;top:50%;width:15px;height:2px;background:var(--line)}

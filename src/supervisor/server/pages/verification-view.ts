@@ -21,7 +21,7 @@ export function renderVerification(v: Verification | null): SafeHtml {
   }
   const m = v.mechanical;
   const a = m.acceptance;
-  const tests = html`<p class="muted">${m.tests.testCount} tests (main ran ${m.baselineTestCount}) </p>`;
+  const tests = html`<p class="muted count">${m.tests.testCount} tests (main ran ${m.baselineTestCount})</p>`;
   const acceptance = !a.present
     ? step("acceptance", null)
     : a.run
