@@ -1,7 +1,9 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AutonomousState } from "../../schemas/autonomous.ts";
 import { GenerationRecord } from "../../schemas/generation-record.ts";
+import { PrimeStats } from "../../schemas/prime.ts";
 import type { Prime } from "../../src/prime/start-prime.ts";
 import { type ScriptedModelServer, startScriptedModel } from "../../src/shared/scripted-model/index.ts";
 import { type Supervisor, startSupervisor } from "../../src/supervisor/supervisor.ts";
@@ -17,6 +19,7 @@ const CONTRACT = {
   constraints: ["do not change src/math.ts"],
 };
 const MUL = "export const mul = (a: number, b: number): number => a * b;\n";
+const SUB = "export const sub = (a: number, b: number): number => a - b;\n";
 
 let fx: VerifyFixture;
 let labModel: ScriptedModelServer;
@@ -24,6 +27,27 @@ let primeModel: ScriptedModelServer;
 let sup: Supervisor;
 let prime: Prime;
 let primeState: string;
+const primeLog: string[] = [];
+const startFlowPrime = () =>
+  startTestPrime({
+    config: primeConfig(primeModel, { LOOM_SUPERVISOR_URL: sup.url, LOOM_SUPERVISOR_TOKEN: TOKEN }),
+    repo: fx.repo,
+    stateDir: primeState,
+    log: primeLog,
+  });
+
+/** The autonomous state file once `ready` holds for it. */
+async function stateWhen(ready: (s: AutonomousState) => boolean, ms = 120_000): Promise<AutonomousState> {
+  const file = path.join(primeState, "autonomous.json");
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const text = await readFile(file, "utf8").catch(() => undefined);
+    const state = text ? AutonomousState.safeParse(JSON.parse(text)) : undefined;
+    if (state?.success && ready(state.data)) return state.data;
+    if (Date.now() > deadline) throw new Error(`autonomous state never got there; last: ${text}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /** The Supervisor's record of generation n, read over its HTTP API. */
 async function record(n: number): Promise<GenerationRecord> {
@@ -50,6 +74,9 @@ beforeAll(async () => {
       },
     },
     { text: "changed add" },
+    // The autonomous run's Lab.
+    { tool: "write_file", input: { path: "src/sub.ts", content: SUB } },
+    { text: "added src/sub.ts" },
   ]);
   primeModel = await startScriptedModel([
     // reflect
@@ -72,6 +99,14 @@ beforeAll(async () => {
     { tool: "verify_generation", input: { generation: 2 } },
     { tool: "rollback_generation", input: { generation: 2, reason: "the type check failed" } },
     { text: "Rolled back generation 2." },
+    // the autonomous run: its chat turn answers as soon as the loop runs in the background
+    { tool: "run_autonomous_loop", input: { maxGenerations: 1 } },
+    { when: { lastToolResultIncludes: "the autonomous loop is running" }, text: "Started." },
+    { tool: "propose_program", input: { ...CONTRACT, task: "Add subtraction", files: ["src/sub.ts"] } },
+    {
+      tool: "submit_review",
+      input: { approved: true, issues: [], confidence: 0.8, summary: "Adds sub in src/sub.ts." },
+    },
   ]);
   sup = await startSupervisor({
     config: fx.config({
@@ -86,11 +121,7 @@ beforeAll(async () => {
     pollMs: 100,
   });
   primeState = path.join(fx.root, "prime-state");
-  prime = await startTestPrime({
-    config: primeConfig(primeModel, { LOOM_SUPERVISOR_URL: sup.url, LOOM_SUPERVISOR_TOKEN: TOKEN }),
-    repo: fx.repo,
-    stateDir: primeState,
-  });
+  prime = await startFlowPrime();
 }, 60_000);
 afterAll(async () => {
   await prime?.close();
@@ -172,5 +203,31 @@ describe("Prime drives the real Supervisor through its tools", () => {
       ).length,
     ).toBe(reviewsBefore);
     expect(r.events.at(-1)).toMatchObject({ type: "done", reason: "end_turn" });
+  }, 240_000);
+
+  it("run_autonomous_loop runs in the background; a Prime restarted mid-run resumes it to its end", async () => {
+    const r = await chat(prime.url, "Run one generation on your own.");
+    const end = toolEnd(r.events, "run_autonomous_loop");
+    expect(end.isError, end.output).toBe(false);
+    expect(end.output).toContain("the autonomous loop is running (at most 1 generations)");
+    expect(r.events.at(-1)).toMatchObject({ type: "done", reason: "end_turn" });
+    // Restart Prime while the run waits for its Lab, as the Supervisor does after a promotion.
+    const waiting = await stateWhen((s) => s.phase === "waiting_lab");
+    expect(waiting.generation).toBe(3);
+    await prime.close();
+    const suspended = await stateWhen(() => true);
+    expect(suspended).toMatchObject({ status: "running", phase: "waiting_lab", generation: 3 });
+    prime = await startFlowPrime();
+    const stopped = await stateWhen((s) => s.status === "stopped");
+    expect(stopped).toMatchObject({ stopReason: "max_generations", runId: waiting.runId });
+    expect(stopped.generations).toEqual([expect.objectContaining({ generation: 3, outcome: "promoted" })]);
+    expect(primeLog.join("\n")).toContain("resumed at waiting_lab");
+    const rec = await record(3);
+    expect(rec.outcome).toBe("promoted");
+    expect(rec.verification?.review?.verdict?.summary).toBe("Adds sub in src/sub.ts.");
+    // One generation only: the resumed run did not spawn again.
+    expect(((await (await fetch(`${sup.url}/generations`)).json()) as unknown[]).length).toBe(3);
+    const stats = PrimeStats.parse(await (await fetch(`${prime.url}/stats`)).json());
+    expect(stats.autonomous).toMatchObject({ running: false, lastError: null, state: { status: "stopped" } });
   }, 240_000);
 });

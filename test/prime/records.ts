@@ -50,7 +50,9 @@ export function verification(
 export function record(
   generation: number,
   outcome: GenerationRecord["outcome"],
-  extra: Partial<Pick<GenerationRecord, "reason" | "fitness" | "verification" | "parent">> = {},
+  extra: Partial<
+    Pick<GenerationRecord, "reason" | "fitness" | "verification" | "parent" | "programHash" | "tokens">
+  > = {},
 ): GenerationRecord {
   const terminal = !["pending", "running", "verifying"].includes(outcome);
   return GenerationRecord.parse({

@@ -1,0 +1,173 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { GenerationRecord } from "../../schemas/generation-record.ts";
+import type { ReviewVerdict } from "../../schemas/review.ts";
+import type {
+  AutonomousEvent,
+  AutonomousPorts,
+  AutonomousStatePort,
+} from "../../src/prime/autonomous/index.ts";
+import { record, verification } from "./records.ts";
+
+/** How one spawned generation turns out. */
+export interface GenPlan {
+  lab?: "verifying" | "failed" | "timed_out";
+  failures?: string[];
+  verdict?: ReviewVerdict;
+  fitness?: number;
+}
+
+const approve: ReviewVerdict = { approved: true, issues: [], confidence: 0.9, summary: "good" };
+export const LAB_TOKENS = 1_000;
+export const REFLECT_TOKENS = 500;
+
+/** Where a simulated restart of Prime happens: in a port method, before or after its effect. */
+export interface Crash {
+  method: "reflect" | "spawn" | "waitForLab" | "verify" | "promote" | "rollback" | "sleep";
+  when: "before" | "after";
+}
+
+/**
+ * An in-memory Supervisor with a plan per generation, and the loop's ports over it as a plain object.
+ * A crash aborts the run's suspend signal and fails the call, as a Prime killed mid-step would leave it.
+ */
+export class FakeSupervisor {
+  readonly lineage: GenerationRecord[] = [];
+  readonly calls: string[] = [];
+  readonly events: AutonomousEvent[] = [];
+  readonly programs: string[] = [];
+  prime = 0;
+  crash: Crash | undefined;
+  /** Called on each sleep of the manual-approval poll: a person acting. */
+  onSleep: ((n: number) => void) | undefined;
+  #sleeps = 0;
+  readonly #planOf = new Map<number, GenPlan>();
+
+  constructor(
+    private readonly plans: GenPlan[],
+    initial: GenerationRecord[] = [],
+  ) {
+    this.lineage.push(...initial);
+  }
+
+  get(n: number): GenerationRecord {
+    const r = this.lineage.find((x) => x.generation === n);
+    if (!r) throw new Error(`no generation ${n}`);
+    return r;
+  }
+
+  #set(n: number, patch: Partial<GenerationRecord>): void {
+    const i = this.lineage.findIndex((x) => x.generation === n);
+    const r = this.lineage[i]!;
+    this.lineage[i] = record(n, patch.outcome ?? r.outcome, {
+      parent: r.parent,
+      programHash: r.programHash,
+      tokens: r.tokens,
+      reason: r.reason,
+      fitness: r.fitness,
+      verification: r.verification,
+      ...patch,
+    });
+  }
+
+  /** A person promoting or rolling back from the dashboard (not through the loop's ports). */
+  personPromotes(n: number): void {
+    this.#set(n, { outcome: "promoted", fitness: this.#planOf.get(n)?.fitness ?? null });
+  }
+  personRollsBack(n: number, reason: string): void {
+    this.#set(n, { outcome: "rolled_back", reason });
+  }
+
+  ports(state: AutonomousStatePort, suspend: AbortController): AutonomousPorts {
+    const step = async <T>(method: Crash["method"], effect: () => T | Promise<T>): Promise<T> => {
+      const crash = this.crash?.method === method ? this.crash : undefined;
+      if (crash?.when === "before") {
+        this.crash = undefined;
+        suspend.abort();
+        throw new Error(`Prime killed before ${method}`);
+      }
+      const result = await effect();
+      if (crash?.when === "after") {
+        this.crash = undefined;
+        suspend.abort();
+        throw new Error(`Prime killed after ${method}`);
+      }
+      return result;
+    };
+    return {
+      reflect: () =>
+        step("reflect", () => {
+          this.calls.push("reflect");
+          this.prime += REFLECT_TOKENS;
+          return `# Task\n\nImprovement ${this.calls.length}\n`;
+        }),
+      spawn: (program) =>
+        step("spawn", () => {
+          this.programs.push(program);
+          const n = Math.max(0, ...this.lineage.map((r) => r.generation)) + 1;
+          this.calls.push(`spawn ${n}`);
+          const plan = this.plans[this.programs.length - 1] ?? {};
+          this.#planOf.set(n, plan);
+          const lab = plan.lab ?? "verifying";
+          this.lineage.push(
+            record(n, lab, {
+              programHash: createHash("sha256").update(program).digest("hex"),
+              tokens: { input: LAB_TOKENS, output: 0, cacheRead: 0, cacheWrite: 0 },
+              reason:
+                lab === "failed"
+                  ? "Lab stopped: no commit"
+                  : lab === "timed_out"
+                    ? "Lab exceeded 1800 s"
+                    : null,
+            }),
+          );
+          return n;
+        }),
+      waitForLab: (n) =>
+        step("waitForLab", () => {
+          this.calls.push(`wait ${n}`);
+          return this.get(n);
+        }),
+      verify: (n) =>
+        step("verify", () => {
+          this.calls.push(`verify ${n}`);
+          const plan = this.#planOf.get(n) ?? {};
+          const v = verification({
+            failures: plan.failures ?? [],
+            verdict: plan.verdict ?? approve,
+            score: plan.fitness ?? null,
+          });
+          this.#set(n, { verification: v });
+          return v;
+        }),
+      promote: (n) =>
+        step("promote", () => {
+          this.calls.push(`promote ${n}`);
+          this.personPromotes(n);
+          return { generation: n };
+        }),
+      rollback: (n, reason) =>
+        step("rollback", () => {
+          this.calls.push(`rollback ${n}: ${reason}`);
+          this.personRollsBack(n, reason);
+          return { generation: n };
+        }),
+      tokensUsed: () => this.prime,
+      records: async () => this.lineage.map((r) => ({ ...r })),
+      emit: (e) => this.events.push(e),
+      state,
+      sleep: (_ms, _signal) =>
+        step("sleep", () => {
+          this.#sleeps++;
+          this.calls.push("sleep");
+          this.onSleep?.(this.#sleeps);
+        }),
+    };
+  }
+}
+
+/** The loop's state file as a plain object over the real file, for reading in assertions. */
+export async function readStateFile(dir: string): Promise<unknown> {
+  return JSON.parse(await readFile(path.join(dir, "autonomous.json"), "utf8"));
+}
