@@ -1,12 +1,20 @@
+import { createHash } from "node:crypto";
 import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { AutonomousState } from "../../schemas/autonomous.ts";
+import { createModelClient } from "../../src/agent/model-client.ts";
+import { analyzeRepo } from "../../src/analyze/index.ts";
 import {
   type AutonomousRunOptions,
   fileStatePort,
   runAutonomousLoop,
 } from "../../src/prime/autonomous/index.ts";
+import { reflectAndPropose } from "../../src/prime/reflect/index.ts";
+import { totalTokens } from "../../src/shared/events.ts";
+import { parseProgram } from "../../src/shared/program.ts";
+import { startScriptedModel } from "../../src/shared/scripted-model/index.ts";
 import { tempWorkspace } from "../helpers/workspace.ts";
 import {
   type Crash,
@@ -18,6 +26,7 @@ import {
 } from "./fake-supervisor.ts";
 import { record } from "./records.ts";
 
+const fixture = path.resolve(fileURLToPath(new URL(".", import.meta.url)), "../fixtures/analyze/basic");
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((c) => c()));
@@ -343,5 +352,49 @@ describe("file-backed state", () => {
     await writeFile(file, JSON.stringify({ version: 1, status: "running" }));
     await expect(port.load()).rejects.toThrow(/autonomous\.json: runId: .*; phase: /);
     expect(await fileStatePort(path.join(dir, "none.json")).load()).toBeNull();
+  });
+});
+
+describe("runAutonomousLoop with the real reflect over the scripted model", () => {
+  it("spawns the program.md the model proposed and feeds the failed generation's lesson to the next reflect", async () => {
+    const contract = (task: string) => ({
+      task,
+      objective: "Make classify in src/complex.ts readable.",
+      files: ["src/complex.ts"],
+      acceptanceCriteria: ["existing tests pass"],
+      constraints: ["never edit schemas/"],
+    });
+    const server = await startScriptedModel([
+      { tool: "propose_program", input: contract("Split classify") },
+      { tool: "propose_program", input: contract("Split classify, keeping a commit") },
+    ]);
+    cleanups.push(() => server.close());
+    const model = createModelClient({
+      apiKey: "sk-test",
+      baseURL: server.url,
+      model: "claude-test",
+      timeoutMs: 5_000,
+      maxRetries: 0,
+    });
+    const analysis = await analyzeRepo(fixture);
+    const dir = await stateDir();
+    const world = new FakeSupervisor([{ lab: "failed" }, { fitness: 0.4 }]);
+    const ports = world.ports(fileStatePort(path.join(dir, "autonomous.json")), new AbortController());
+    ports.reflect = async (signal) =>
+      (await reflectAndPropose({ model, analysis, lineage: await ports.records(signal), signal })).program;
+    ports.tokensUsed = () => totalTokens(model.usage);
+
+    const result = await runAutonomousLoop(ports, { maxGenerations: 2 });
+    expect(result.stopReason).toBe("max_generations");
+    expect(world.programs.map((p) => parseProgram(p).task)).toEqual([
+      "Split classify",
+      "Split classify, keeping a commit",
+    ]);
+    expect(world.lineage[0]!.programHash).toBe(createHash("sha256").update(world.programs[0]!).digest("hex"));
+    const second = JSON.stringify(server.requests[1]!.body);
+    expect(second).toContain("gen 1 failed: Lab stopped: no commit");
+    expect(JSON.stringify(server.requests[0]!.body)).toContain("(no failed generations yet)");
+    expect(result.state.primeTokens).toBe(totalTokens(model.usage));
+    expect(result.state.primeTokens).toBeGreaterThan(0);
   });
 });
