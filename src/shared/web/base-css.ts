@@ -27,7 +27,7 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-weight:600;color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.03em}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-.stats{display:flex;flex-wrap:wrap;gap:4px 18px;margin:0;color:var(--muted)}
+.stats{display:flex;flex-wrap:wrap;gap:2px 14px;margin:0;color:var(--muted);font-size:13px}
 .stats b{color:var(--fg);font-variant-numeric:tabular-nums}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;white-space:nowrap;
 border:1px solid currentColor}

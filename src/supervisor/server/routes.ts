@@ -55,7 +55,7 @@ export function supervisorRoutes(
       handle: async (req, res, params) => {
         const n = generationParam(params.n);
         const record = await api.get(n);
-        if (wantsHtml(req)) {
+        if (wantsHtml(req.headers.accept)) {
           const nonce = pageNonce();
           return record
             ? sendHtml(res, 200, renderGenerationPage({ record, page, nonce }), nonce)

@@ -4,7 +4,7 @@ import { html, raw, type SafeHtml } from "../../../shared/web/html.ts";
 import { fitnessOf, formatFitness } from "./format.ts";
 
 const W = 640;
-const H = 240;
+const H = 270;
 const M = { top: 28, right: 46, bottom: 34, left: 56 };
 
 /** 1, 2 or 5 times a power of ten, at least `v`: axis maxima a reader can divide in their head. */

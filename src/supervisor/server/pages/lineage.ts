@@ -31,7 +31,7 @@ function row(r: GenerationRecord, page: PageOptions): SafeHtml {
 ${lane(r)}
 <td class="nowrap"><a href="/generations/${r.generation}"><b>gen-${r.generation}</b></a></td>
 <td><span class="badge o-${r.outcome}">${r.outcome.replace("_", " ")}</span></td>
-<td>${r.parent === null ? html`<span class="muted">initial main</span>` : html`<a href="/generations/${r.parent}">gen-${r.parent}</a>`}</td>
+<td class="nowrap">${r.parent === null ? html`<span class="muted">initial main</span>` : html`<a href="/generations/${r.parent}">gen-${r.parent}</a>`}</td>
 <td class="num">${formatFitness(fitnessOf(r))}</td>
 <td class="num" title="${tokens.toLocaleString("en-US")} tokens">${formatTokens(tokens)}</td>
 <td class="num">${d === null ? "–" : formatDuration(d)}</td>

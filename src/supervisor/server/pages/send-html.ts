@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 
 /** A fresh nonce per page: only the page's own inline script and style may run. */
 export const pageNonce = (): string => randomBytes(16).toString("base64");
@@ -8,8 +8,8 @@ export const pageNonce = (): string => randomBytes(16).toString("base64");
  * Whether the client asked for a page rather than JSON: text/html listed with a quality at least that
  * of application/json. Browsers navigating send text/html first; fetch, curl and SDKs send star-slash-star.
  */
-export function wantsHtml(req: IncomingMessage): boolean {
-  const accept = req.headers.accept ?? "";
+export function wantsHtml(acceptHeader: string | undefined): boolean {
+  const accept = acceptHeader ?? "";
   const quality = (type: string): number => {
     for (const part of accept.split(",")) {
       const [mime, ...params] = part.trim().toLowerCase().split(";");
