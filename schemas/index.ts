@@ -1,4 +1,11 @@
 import type { z } from "zod";
+import {
+  AutonomousGeneration,
+  AutonomousOptions,
+  AutonomousPhase,
+  AutonomousState,
+  AutonomousStopReason,
+} from "./autonomous.ts";
 import { ChatRequest } from "./chat.ts";
 import { EvalRequest, EvalResponse } from "./eval.ts";
 import { GenerationNumber, GenerationOutcome, LabBranch } from "./generation.ts";
@@ -34,6 +41,7 @@ import {
   VerifyRequest,
 } from "./verification.ts";
 
+export * from "./autonomous.ts";
 export * from "./chat.ts";
 export * from "./eval.ts";
 export * from "./generation.ts";
@@ -87,4 +95,9 @@ export const fixedPointSchemas: Record<string, z.ZodType> = {
   GenerationDiff,
   ChatRequest,
   ProgramContract,
+  AutonomousStopReason,
+  AutonomousPhase,
+  AutonomousOptions,
+  AutonomousGeneration,
+  AutonomousState,
 };
