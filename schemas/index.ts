@@ -13,6 +13,7 @@ import { DeclarationChange, DeclarationSummary, GenerationDiff } from "./generat
 import { GenerationRecord } from "./generation-record.ts";
 import { LabReport, LabStopReason } from "./lab-report.ts";
 import { LabState, LabStatus, ToolCallCounts } from "./lab-status.ts";
+import { PrimeHealth, PrimeStats } from "./prime.ts";
 import { ProgramContract } from "./program.ts";
 import { ReviewVerdict } from "./review.ts";
 import {
@@ -49,6 +50,7 @@ export * from "./generation-diff.ts";
 export * from "./generation-record.ts";
 export * from "./lab-report.ts";
 export * from "./lab-status.ts";
+export * from "./prime.ts";
 export * from "./program.ts";
 export * from "./review.ts";
 export * from "./supervisor.ts";
@@ -94,6 +96,8 @@ export const fixedPointSchemas: Record<string, z.ZodType> = {
   DeclarationSummary,
   GenerationDiff,
   ChatRequest,
+  PrimeHealth,
+  PrimeStats,
   ProgramContract,
   AutonomousStopReason,
   AutonomousPhase,
