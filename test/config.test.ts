@@ -50,7 +50,7 @@ describe("loadConfig defaults", () => {
       labApiBase: undefined,
       labModel: "claude-haiku-4-5-20251001",
       labTimeoutMs: 300000,
-      verifyTimeoutMs: 600000,
+      verifyTimeoutMs: 1200000,
       maxIterations: 40,
       maxGenerations: 5,
       tokenBudget: 0,

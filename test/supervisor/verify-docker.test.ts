@@ -74,7 +74,7 @@ describe.skipIf(missing !== undefined)("stage-1 verification in docker container
     expect(
       await readFile(path.join(fx.stateDir, "verify", "gen-1", "package.json")).catch(() => "gone"),
     ).toBe("gone");
-  }, 120_000);
+  }, 240_000);
 
   it("fails failing tests with the reason and the test output", async () => {
     await fx.labBranch(2, {
@@ -94,7 +94,7 @@ describe.skipIf(missing !== undefined)("stage-1 verification in docker container
     );
     expect(v.check.passed).toBe(true);
     expect(await leftovers()).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 
   it("fails a branch that changes schemas/ or acceptance/, and one whose type check fails", async () => {
     await fx.labBranch(3, { "schemas/thing.ts": "export const thing = 2;\n" });
@@ -122,7 +122,7 @@ describe.skipIf(missing !== undefined)("stage-1 verification in docker container
       ]),
     );
     expect(await leftovers()).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 
   it("fails a branch that passes fewer tests than main", async () => {
     await fx.labBranch(5, { "test/math.test.ts": tests(2) });
@@ -133,7 +133,7 @@ describe.skipIf(missing !== undefined)("stage-1 verification in docker container
     expect(v.failures).toEqual([
       expect.stringMatching(/^tests: 2 passing test\(s\), fewer than the 3 main passes at [0-9a-f]{12}$/),
     ]);
-  }, 120_000);
+  }, 240_000);
 
   it("kills a hanging test at LOOM_VERIFY_TIMEOUT_MS and removes its container", async () => {
     await baselineAt(ctx(), await main());
@@ -159,7 +159,7 @@ describe.skipIf(missing !== undefined)("stage-1 verification in docker container
       "{{.ID}}",
     ]);
     expect(ps.stdout.trim()).toBe("");
-  }, 120_000);
+  }, 240_000);
 
   it("runs an install step in the container when the lockfile changed, instead of reusing main's packages", async () => {
     const deps = { "local-dep": "file:local-dep" };
@@ -179,5 +179,5 @@ describe.skipIf(missing !== undefined)("stage-1 verification in docker container
     expect(v.check.output).toMatch(/tsc: not found/);
     expect(v.passed).toBe(false);
     expect(await leftovers()).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 });

@@ -87,7 +87,7 @@ export const configSpecs = [
     name: "LOOM_VERIFY_TIMEOUT_MS",
     purpose: "Time limit for each verification step (install, check, tests, acceptance), in milliseconds",
     type: ms(1000, 86_400_000),
-    default: "600000",
+    default: "1200000",
   }),
   spec({
     name: "LOOM_MAX_ITERATIONS",

@@ -3,7 +3,6 @@ import path from "node:path";
 import { z } from "zod";
 import { CommitSha } from "../../../schemas/supervisor.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
-import { shareWorkspace } from "../lifecycle/share-workspace.ts";
 import { prepareSteps, type StepsContext } from "./prepare-steps.ts";
 import { runStep } from "./run-step.ts";
 import { parseTestCount } from "./test-count.ts";
@@ -14,7 +13,7 @@ export const Baseline = z.strictObject({
   version: z.literal(1),
   commit: CommitSha,
   testCount: z.number().int().nonnegative(),
-  /** How long `npm test` took; null when seeded from a promotion rather than run. */
+  /** How long `npm test` took; null when it could not run (main failed to install at this commit). */
   durationMs: z.number().nonnegative().nullable(),
   /** run: measured here; promotion: the promoted branch's verified count, for its merge commit. */
   source: z.enum(["run", "promotion"]),
@@ -69,7 +68,6 @@ async function measure(ctx: StepsContext, commit: string): Promise<Baseline> {
   const clone = path.join(ctx.config.stateDir, "verify", `base-${commit.slice(0, 12)}`);
   try {
     await cloneAt(ctx.config.repoPath, commit, clone);
-    if (ctx.runtime.name !== "local") await shareWorkspace(clone);
     const subject = `base-${commit.slice(0, 12)}`;
     const steps = await prepareSteps(ctx, commit, clone, subject);
     if (steps.install && !steps.install.passed) {

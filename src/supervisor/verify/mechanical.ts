@@ -5,7 +5,6 @@ import { schemaFingerprintAtRef } from "../../shared/fingerprint.ts";
 import { assertSchemasUnchanged } from "../git/fixed-points.ts";
 import { GitOpError } from "../git/git-op-error.ts";
 import { MAIN_REF, requireLabBranch, requireMain } from "../git/repo-state.ts";
-import { shareWorkspace } from "../lifecycle/share-workspace.ts";
 import { baselineAt } from "./baseline.ts";
 import { prepareSteps, type StepsContext } from "./prepare-steps.ts";
 import { runStep, type StepRun } from "./run-step.ts";
@@ -77,7 +76,6 @@ export async function verifyMechanical(ctx: StepsContext, n: number): Promise<Me
   const clone = verifyCloneOf(ctx.config.stateDir, n);
   try {
     await cloneAt(repo, commit, clone);
-    if (ctx.runtime.name !== "local") await shareWorkspace(clone);
     const subject = `gen-${n}`;
     const prepared = await prepareSteps(ctx, commit, clone, subject);
     const install = prepared.install;

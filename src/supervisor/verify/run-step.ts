@@ -7,6 +7,8 @@ import type { ContainerRuntime, RunSpecInput } from "../runtime/index.ts";
 
 /** Where the clone appears inside a verification container. */
 export const VERIFY_WORKDIR = "/verify";
+/** Where the repo's installed packages appear (read-only) when a clone reuses them. */
+export const VERIFY_PACKAGES = "/verify-packages/node_modules";
 /** Room for a real test suite (type check, vitest workers), still bounded. */
 export const VERIFY_LIMITS = { memoryMb: 4096, pids: 1024, cpus: 2 } as const;
 const POLL_MS = 200;
@@ -18,8 +20,8 @@ export interface StepContext {
   readonly image: string;
   /** Host path of the clone the step runs in. */
   readonly clone: string;
-  /** Host path of installed packages mounted read-only at node_modules; none when the step installs. */
-  readonly nodeModules: string | undefined;
+  /** Host path of installed packages to mount read-only at VERIFY_PACKAGES (the clone links to them). */
+  readonly packages: string | undefined;
   /** Value of the `loom.verify` label: `gen-N`, or `base-<sha>` for a baseline run. */
   readonly subject: string;
   readonly signal?: AbortSignal;
@@ -50,8 +52,7 @@ export function stepSpec(ctx: StepContext, step: string, script: string): RunSpe
   const local = ctx.runtime.name === "local";
   const repo = repoLabels(ctx.config.repoPath);
   const mounts: RunSpecInput["mounts"] = [{ host: ctx.clone, container: VERIFY_WORKDIR }];
-  if (ctx.nodeModules)
-    mounts.push({ host: ctx.nodeModules, container: `${VERIFY_WORKDIR}/node_modules`, readOnly: true });
+  if (ctx.packages) mounts.push({ host: ctx.packages, container: VERIFY_PACKAGES, readOnly: true });
   return {
     image: ctx.image,
     entrypoint: "sh",
