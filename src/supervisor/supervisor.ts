@@ -43,6 +43,8 @@ export interface PrimeOptions {
   readonly loomRoot?: string;
   /** Grace a stopping Prime gets before it is killed (default 10 s). */
   readonly stopGraceMs?: number;
+  /** How often a running Prime is checked for having exited by itself (default 2 s). */
+  readonly watchMs?: number;
 }
 
 export interface Supervisor {
@@ -107,6 +109,7 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
         healthTimeoutMs: options.prime.healthTimeoutMs ?? config.primeHealthTimeoutMs,
         ...(options.pollMs ? { pollMs: options.pollMs } : {}),
         ...(options.prime.stopGraceMs !== undefined ? { stopGraceMs: options.prime.stopGraceMs } : {}),
+        ...(options.prime.watchMs !== undefined ? { watchMs: options.prime.watchMs } : {}),
       })
     : undefined;
   const controller = new GenerationController({

@@ -53,6 +53,11 @@ function mountOf(dir) {
 }
 appendFileSync(path.join(args.state, "starts.log"), VERSION + " " + commit + "\\n");
 const server = http.createServer((req, res) => {
+  if (req.url === "/crash") {
+    console.error("fake loom: crashing on request");
+    res.end("bye", () => process.exit(7));
+    return;
+  }
   if (req.url !== "/health") {
     res.writeHead(404).end();
     return;

@@ -77,7 +77,7 @@ describe("Prime under the local runtime (a child process: weaker isolation than 
     expect(await new LocalRuntime({ stateDir: config.stateDir }).list(primeLabels(fx.repo))).toEqual([]);
   }, 60_000);
 
-  it("`loom supervisor` starts Prime once it listens, `--no-prime` does not, SIGTERM stops it", async () => {
+  it("`loom supervisor` starts Prime once it listens and SIGTERM stops it (server.test.ts runs it with --no-prime)", async () => {
     const fx = await makePrimeFixture();
     cleanups.push(() => fx.cleanup());
     const primePort = await freePort();

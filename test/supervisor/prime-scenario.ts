@@ -55,7 +55,7 @@ export function primeRestartScenario(target: ScenarioTarget): void {
       port: 0,
       log: () => {},
       pollMs: 100,
-      prime: { port: primePort, healthTimeoutMs: 30_000, stopGraceMs: 2000 },
+      prime: { port: primePort, healthTimeoutMs: 30_000, stopGraceMs: 2000, watchMs: 200 },
       onEvent: (e) => events.push(e),
     });
     target.cleanups.push(() => sup.close());
@@ -165,6 +165,30 @@ export function primeRestartScenario(target: ScenarioTarget): void {
     expect(await mainSha()).toBe(m4);
     expect((await sh(fx.repo, ["rev-parse", "main^1"])).trim()).toBe(m1);
     expect(await health(url)).toMatchObject({ version: "v4", commit: m4 });
+
+    // A Prime that exits by itself is started again on the same main.
+    const before = (await primes()).map((c) => c.id);
+    await fetch(`${url}/crash`).catch(() => undefined);
+    const deadline = Date.now() + 60_000;
+    let after: string[] = [];
+    while (Date.now() < deadline) {
+      after = (await primes()).map((c) => c.id);
+      if (after.length === 1 && after[0] !== before[0] && (await stats()).prime.state === "running") break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(after).toHaveLength(1);
+    expect(after[0]).not.toBe(before[0]);
+    expect(await health(url)).toMatchObject({ version: "v4", commit: m4 });
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        type: "prime",
+        state: "restarting",
+        commit: m4,
+        message: expect.stringMatching(
+          /exited by itself \(code 7\).*crashing on request.*starting it again/s,
+        ),
+      }),
+    );
 
     // Shutdown stops Prime: nothing with the Prime labels is left.
     await sup.close();

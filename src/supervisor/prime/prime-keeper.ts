@@ -7,7 +7,7 @@ import { requireMain } from "../git/repo-state.ts";
 import { resetMainTo } from "../git/reset-main.ts";
 import { git } from "../git/run-git.ts";
 import type { SupervisorEmit } from "../lifecycle/events.ts";
-import { stopAndRemove } from "../lifecycle/lab-cleanup.ts";
+import { logTail, stopAndRemove } from "../lifecycle/lab-cleanup.ts";
 import { shareReadable, shareWorkspace } from "../lifecycle/share-workspace.ts";
 import type { ContainerRuntime } from "../runtime/index.ts";
 import type { GenerationStore } from "../store/index.ts";
@@ -40,7 +40,13 @@ export interface PrimeKeeperPorts {
   readonly pollMs?: number;
   /** How long a stopping Prime gets after SIGTERM before it is killed (default 10 s). */
   readonly stopGraceMs?: number;
+  /** How often a running Prime is checked for having exited by itself (default 2 s). */
+  readonly watchMs?: number;
 }
+
+/** A Prime that exits by itself is started again, but not more than this often within CRASH_WINDOW_MS. */
+const MAX_CRASH_RESTARTS = 3;
+const CRASH_WINDOW_MS = 10 * 60_000;
 
 interface Running {
   readonly id: string;
@@ -80,8 +86,8 @@ function answers(port: number): Promise<boolean> {
  * Keeps one Prime running behind a health check, and keeps known-good known-good: after every
  * promotion it restarts Prime on the new main; a Prime that is then unhealthy has main reset to the
  * commit before the promotion (tag dropped in the same ref transaction), the generation recorded
- * rolled_back with the reason, and the previous Prime started again. Starts, restarts and reverts run
- * one at a time.
+ * rolled_back with the reason, and the previous Prime started again. A Prime that exits by itself is
+ * started again (a few times at most). Starts, restarts and reverts run one at a time.
  */
 export class PrimeKeeper implements PrimeHooks {
   private current: Running | undefined;
@@ -90,6 +96,9 @@ export class PrimeKeeper implements PrimeHooks {
   private source: PrimeSource | undefined;
   private supervisorUrl: string | undefined;
   private readonly abort = new AbortController();
+  private watchTimer: NodeJS.Timeout | undefined;
+  private checking = false;
+  private crashes: number[] = [];
 
   constructor(private readonly ports: PrimeKeeperPorts) {}
 
@@ -105,6 +114,7 @@ export class PrimeKeeper implements PrimeHooks {
   async start(supervisorUrl: string): Promise<PrimeStatus> {
     this.supervisorUrl = reachable(supervisorUrl);
     await this.enqueue(() => this.startNow());
+    this.watch();
     return this.now;
   }
 
@@ -115,9 +125,74 @@ export class PrimeKeeper implements PrimeHooks {
   /** Stops Prime (an in-flight restart is cut short, never left half-done) and waits until it is gone. */
   async close(): Promise<void> {
     this.abort.abort();
+    clearInterval(this.watchTimer);
     await this.queue;
     await this.stopCurrent();
     if (this.now.state !== "stopped") this.set("stopped", this.now.commit, null, null, "Prime stopped");
+  }
+
+  /** Notices a Prime that exited by itself (crashed, killed) and queues its recovery. */
+  private watch(): void {
+    if (this.watchTimer || this.abort.signal.aborted) return;
+    this.watchTimer = setInterval(() => void this.check(), this.ports.watchMs ?? 2000);
+    this.watchTimer.unref();
+  }
+
+  private async check(): Promise<void> {
+    const running = this.current;
+    if (!running || this.checking) return;
+    this.checking = true;
+    try {
+      const info = await this.ports.runtime.inspect(running.id).then(
+        (i) => ({ i }),
+        () => undefined,
+      );
+      // An engine that cannot answer right now says nothing about Prime.
+      if (!info || (info.i && info.i.state !== "exited" && info.i.state !== "dead")) return;
+      void this.enqueue(() => this.recover(running, info.i?.exitCode));
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private async recover(running: Running, exitCode: number | undefined): Promise<void> {
+    // Replaced or stopped meanwhile (a restart, a revert, shutdown): nothing to recover.
+    if (this.current !== running || this.abort.signal.aborted) return;
+    const tail = await logTail(this.ports.runtime, running.id);
+    this.current = undefined;
+    for (const p of await stopAndRemove(this.ports.runtime, running.id, 1000)) this.log(`cleanup: ${p}`);
+    const now = Date.now();
+    this.crashes = [...this.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
+    const what = `Prime on main ${short(running.commit)} exited by itself (code ${exitCode ?? "unknown"})${tail ? `; last output: ${tail}` : ""}`;
+    if (this.crashes.length > MAX_CRASH_RESTARTS) {
+      this.set(
+        "failed",
+        running.commit,
+        null,
+        null,
+        `${what}; it did so ${this.crashes.length} times within ${CRASH_WINDOW_MS / 60_000} minutes, so it is not started again — restart the Supervisor once the cause is fixed`,
+      );
+      return;
+    }
+    this.set("restarting", running.commit, null, null, `${what}; starting it again`);
+    const launched = await this.launch(running.commit);
+    if (launched.ok) {
+      this.set(
+        "running",
+        running.commit,
+        null,
+        launched.running.url,
+        `Prime is healthy again on main ${short(running.commit)} at ${launched.running.url} (${launched.ms} ms)`,
+      );
+    } else {
+      this.set(
+        "failed",
+        running.commit,
+        null,
+        null,
+        `Prime on main ${short(running.commit)} did not become healthy again: ${launched.why}`,
+      );
+    }
   }
 
   private enqueue(task: () => Promise<void>): Promise<void> {
