@@ -4,6 +4,7 @@ import { readFileTool } from "../agent/tools/read-file.ts";
 import { tsTools } from "../agent/ts/index.ts";
 import type { PrimeToolDeps } from "./ports.ts";
 import { analyzeTool } from "./tools/analyze.ts";
+import { asToolError } from "./tools/describe.ts";
 import { promoteGenerationTool } from "./tools/promote-generation.ts";
 import { reflectAndProposeTool } from "./tools/reflect-and-propose.ts";
 import { rollbackGenerationTool } from "./tools/rollback-generation.ts";
@@ -19,7 +20,7 @@ export const PRIME_EFFECTS: readonly ToolEffect[] = ["read", "self-modify"];
 
 /** The self-modify tools, bound to the Supervisor client and Prime's thinking functions. */
 export function selfModifyTools(deps: PrimeToolDeps): Tool[] {
-  return [
+  const tools = [
     spawnLabTool(deps),
     verifyGenerationTool(deps),
     promoteGenerationTool(deps),
@@ -27,6 +28,8 @@ export function selfModifyTools(deps: PrimeToolDeps): Tool[] {
     reflectAndProposeTool(deps),
     runAutonomousLoopTool(deps),
   ] as unknown as Tool[];
+  // A Supervisor refusal reaches the model as its code and message, which say what to do instead.
+  return tools.map((tool) => ({ ...tool, run: (input, ctx) => tool.run(input, ctx).catch(asToolError) }));
 }
 
 /** Prime's catalog: read tools on the repository (read_file, ts_* readers, analyze) plus self-modify. */

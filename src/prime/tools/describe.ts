@@ -1,6 +1,8 @@
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type { MechanicalVerification, Verification } from "../../../schemas/verification.ts";
+import { ToolError } from "../../agent/tool.ts";
 import { totalTokens } from "../../shared/events.ts";
+import { SupervisorError } from "../supervisor-client.ts";
 
 /** One generation in a few lines, for the model and for `loom spawn`. */
 export function describeGeneration(record: GenerationRecord): string {
@@ -53,4 +55,15 @@ export function describeVerification(generation: number, v: Verification): strin
       : `next: rollback_generation {"generation": ${generation}, "reason": "..."} naming what failed`,
   );
   return lines.join("\n");
+}
+
+/**
+ * A Supervisor refusal as the tool's answer: its code and message, which say what to change
+ * (e.g. NOT_VERIFIED: verify first). Other errors go to the registry unchanged.
+ */
+export function asToolError(err: unknown): never {
+  if (err instanceof SupervisorError) {
+    throw new ToolError(err.code, `the Supervisor answered ${err.code}: ${err.message}`);
+  }
+  throw err;
 }
