@@ -90,6 +90,21 @@ describe("reviewGeneration over the real SDK and the scripted model", () => {
     expect(text).not.toContain("LEFT OUT");
   });
 
+  it("fences the diff with more backticks than any run inside it", async () => {
+    const { server, client } = await model([{ tool: "submit_review", input: verdict }]);
+    const diff = await generationDiff(
+      { "README.md": "# Loom\n" },
+      { "README.md": "# Loom\n\n```sh\nnpx loom demo\n```\n" },
+      PROGRAM,
+    );
+    await reviewGeneration({ model: client, diff });
+    const text = userText(sent(server));
+    expect(text).toContain("\n````diff\n");
+    expect(text).toContain("+```sh\n+npx loom demo\n+```\n");
+    expect(text.trimEnd()).toMatch(/\n````\n\nCall submit_review with your verdict\.$/);
+    expect(text).toContain("Other files changed: README.md\n");
+  });
+
   it("returns a rejection with the model's issues, and an approval with issues as the model says", async () => {
     const reject = { approved: false, issues: ["tests deleted"], confidence: 0.8, summary: "Deletes tests." };
     const withIssues = {
@@ -167,7 +182,8 @@ describe("reviewGeneration over the real SDK and the scripted model", () => {
     expect(stage.verdict).toEqual(verdict);
 
     const text = userText(sent(server));
-    const shown = text.slice(text.indexOf("```diff\n") + 8, text.lastIndexOf("```"));
+    const fence = /\n(`{3,})diff\n/.exec(text)![1]!;
+    const shown = text.slice(text.indexOf(`${fence}diff\n`) + fence.length + 5, text.lastIndexOf(fence));
     expect(shown.length).toBeLessThanOrEqual(budget);
     // The prompt as a whole stays bounded: the diff budget plus program.md and the summaries.
     expect(text.length).toBeLessThan(budget + 12_000);

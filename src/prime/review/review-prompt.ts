@@ -27,6 +27,9 @@ export interface ReviewPrompt {
 
 export function buildReviewPrompt(diff: GenerationDiff, maxDiffChars: number): ReviewPrompt {
   const digest = digestDiff(diff.diff, maxDiffChars);
+  // Longer than any backtick run in the diff, so a changed Markdown code block cannot close it early.
+  const longestRun = Math.max(0, ...(digest.text.match(/`+/g) ?? []).map((r) => r.length));
+  const fence = "`".repeat(Math.max(3, longestRun + 1));
   const truncatedNote = diff.truncated
     ? `NOTE: the Supervisor cut this diff at ${DIFF_MAX_CHARS.toLocaleString("en-US")} chars before it reached you; ` +
       `files after the cut are missing from it entirely (the stat below counts all ${diff.stat.files} files).`
@@ -47,9 +50,9 @@ export function buildReviewPrompt(diff: GenerationDiff, maxDiffChars: number): R
     describeOmission(digest, maxDiffChars),
     ...(truncatedNote ? [truncatedNote] : []),
     "",
-    "```diff",
+    `${fence}diff`,
     digest.text.trimEnd(),
-    "```",
+    fence,
     "",
     `Call ${REVIEW_TOOL} with your verdict.`,
   ].join("\n");
