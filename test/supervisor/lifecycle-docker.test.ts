@@ -31,7 +31,7 @@ afterEach(async () => {
 });
 
 describe.skipIf(missing !== undefined)("runGeneration (docker, loom-lab:latest)", () => {
-  it("runs a Lab in a container: only Lab variables inside, schemas read-only, branch fetched, container gone", async () => {
+  it("runs a Lab in a container: only Lab variables inside, schemas and acceptance read-only, branch fetched, container gone", async () => {
     const fx = await makeFixture([
       {
         tool: "bash",
@@ -39,7 +39,8 @@ describe.skipIf(missing !== undefined)("runGeneration (docker, loom-lab:latest)"
           command:
             "tr '\\0' '\\n' < /proc/1/environ | cut -d= -f1 | sort > env-names.txt; " +
             "grep -h LOOM_LAB_API_KEY /proc/1/environ >/dev/null && echo has-lab-key >> env-names.txt; " +
-            "(echo changed > schemas/thing.ts && echo writable || echo read-only) > schemas-check.txt 2>/dev/null; true",
+            "(echo changed > schemas/thing.ts && echo writable || echo read-only) > schemas-check.txt 2>/dev/null; " +
+            "(echo new > acceptance/new.test.ts && echo writable || echo read-only) > acceptance-check.txt 2>/dev/null; true",
         },
       },
       { text: "checked" },
@@ -72,6 +73,7 @@ describe.skipIf(missing !== undefined)("runGeneration (docker, loom-lab:latest)"
     expect(names).not.toContain("ANTHROPIC_API_KEY");
     expect(await git(fx.repo, ["show", `lab/gen-${n}:schemas-check.txt`])).toBe("read-only");
     expect(await git(fx.repo, ["show", `lab/gen-${n}:schemas/thing.ts`])).toBe("export const thing = 1;");
+    expect(await git(fx.repo, ["show", `lab/gen-${n}:acceptance-check.txt`])).toBe("read-only");
     expect(await runtime.list(repoLabels(fx.repo))).toEqual([]);
     const ps = await execa("docker", ["ps", "-a", "--filter", `name=loom-gen-${n}-`, "--format", "{{.ID}}"]);
     expect(ps.stdout.trim()).toBe("");
