@@ -26,7 +26,7 @@ browserSuite("Supervisor pages in chromium", () => {
       { tool: "write_file", input: { path: "src/greet.ts", content: GREET } },
       { tool: "bash", input: { command: "ls src" } },
       // The Lab's last model call takes a while, so the page must show its tool calls before it ends.
-      { fault: "slow", delayMs: 3000, text: "added greet" },
+      { fault: "slow", delayMs: 5000, text: "added greet" },
     ]);
     const config = fx.config({ LOOM_PROMOTE: "manual", LOOM_SUPERVISOR_TOKEN: TOKEN });
     sup = await startSupervisor({ config, port: 0, log: () => {}, pollMs: 100 });
@@ -62,6 +62,13 @@ browserSuite("Supervisor pages in chromium", () => {
     await page.waitForSelector('#feed li.ev-lab_tool[data-tool="write_file"]', { timeout: 45_000 });
     // Seen while the Lab still works: the record says running at this moment.
     expect((await record(1)).outcome).toBe("running");
+    // The generation's own page follows it live too, and reloads itself when its outcome changes.
+    const own = await browser.page();
+    await own.page.goto(`${sup.url}/generations/1`);
+    await expect
+      .poll(() => own.page.locator("#live-line").textContent(), { timeout: 20_000 })
+      .toMatch(/Lab running|tool /);
+    await screenshot(own.page, "generation-running");
     await page.waitForSelector('#live-tools .chip[data-tool="bash"]', { timeout: 20_000 });
     expect(await page.locator("#live-state").textContent()).toMatch(/Lab (running|starting)/);
     expect(await page.locator('#feed li.ev-generation[data-outcome="running"]').count()).toBe(1);
@@ -77,6 +84,10 @@ browserSuite("Supervisor pages in chromium", () => {
     // Not verified yet: Promote is there but refused; Roll back is offered.
     expect(await page.locator('button[data-action="promote"][data-generation="1"]').isDisabled()).toBe(true);
     expect(await page.locator('button[data-action="rollback"][data-generation="1"]').isEnabled()).toBe(true);
+    await own.page.waitForSelector("#outcome.o-verifying", { timeout: 20_000 });
+    expect(await own.page.locator("#live-line").count()).toBe(0);
+    expect(own.problems).toEqual([]);
+    await own.page.close();
     expect(problems).toEqual([]);
     await page.close();
   }, 120_000);

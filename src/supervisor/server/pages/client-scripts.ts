@@ -265,7 +265,14 @@ async function loadDiff() {
   }
 }
 function afterDecision() { keepNotice(); location.reload(); }
-loadDiff();
+if (cfg.outcome === "pending" || cfg.outcome === "running") {
+  // lab/gen-N reaches the repo only when the Lab is over; this page reloads itself then.
+  ["program", "diff"].forEach(function (id) {
+    section(id).append(el("p", "muted", "Shown once the Lab is done and its branch fetched; this page reloads by itself."));
+  });
+} else {
+  loadDiff();
+}
 connect(function (e) {
   if (e.generation !== n) return;
   if (liveLine && e.type === "lab_status") liveLine.textContent = "Lab " + e.status + ": " + e.progress;
