@@ -1,11 +1,11 @@
-/** The small repository `loom demo` works on: a function, its caller, and one test. */
+/** The small repository `loom demo` works on: a function, its caller, one test, and a type check. */
 export const demoRepoFiles: Record<string, string> = {
   "package.json": `${JSON.stringify(
     {
       name: "loom-demo-repo",
       private: true,
       type: "module",
-      scripts: { test: "node --import tsx --test test/*.test.ts" },
+      scripts: { check: "tsc --noEmit -p tsconfig.json", test: "node --import tsx --test test/*.test.ts" },
     },
     null,
     2,
@@ -19,6 +19,7 @@ export const demoRepoFiles: Record<string, string> = {
         strict: true,
         allowImportingTsExtensions: true,
         noEmit: true,
+        types: ["node"],
       },
       include: ["src", "test"],
     },

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import type { Config } from "../../shared/config.ts";
 import type { ContainerRuntime, RunSpecInput } from "../runtime/index.ts";
+import { localLabEntry } from "./local-lab-entry.ts";
 
 export const DEFAULT_LAB_IMAGE = "loom-lab:latest";
 /** Where the workspace appears inside a Lab. */
@@ -15,6 +16,8 @@ export function repoLabels(repoPath: string): Record<string, string> {
 }
 
 export interface LabSpecInput {
+  /** Host path of the repo's installed packages, mounted read-only as the workspace's node_modules. */
+  readonly packages?: string;
   readonly runtime: ContainerRuntime["name"];
   readonly generation: number;
   /** The port the Lab serves /status on (inside the container). */
@@ -23,7 +26,7 @@ export interface LabSpecInput {
   readonly workspace: string;
   readonly config: Config;
   readonly image: string;
-  /** The Loom installation the `local` runtime runs (`<loomRoot>/bin/loom.js`). */
+  /** The Loom installation the `local` runtime runs (its Lab bundle when fresh, else `bin/loom.js`). */
   readonly loomRoot: string;
 }
 
@@ -48,7 +51,7 @@ export function labEnv(config: Config, bindHost: string): Record<string, string>
   return env;
 }
 
-/** The container spec of one Lab; `local` runs the same `loom lab` with the host's node. */
+/** The container spec of one Lab; `local` runs the same `loom lab` with the host's node (see localLabEntry). */
 export function labSpec(input: LabSpecInput): RunSpecInput {
   const { config, generation: n, port } = input;
   const local = input.runtime === "local";
@@ -58,7 +61,7 @@ export function labSpec(input: LabSpecInput): RunSpecInput {
   const args = ["lab", "--workspace", inside, "--generation", String(n), "--port", String(port), "--exit"];
   return {
     image: input.image,
-    command: local ? [process.execPath, path.join(input.loomRoot, "bin", "loom.js"), ...args] : args,
+    command: local ? [process.execPath, localLabEntry(input.loomRoot), ...args] : args,
     // On a bridge network the Lab must listen on all its interfaces for the published port to reach it.
     env: labEnv(config, hostNetwork ? "127.0.0.1" : "0.0.0.0"),
     labels: { ...repoLabels(config.repoPath), "loom.generation": String(n) },
@@ -72,6 +75,9 @@ export function labSpec(input: LabSpecInput): RunSpecInput {
         container: `${LAB_WORKSPACE}/acceptance`,
         readOnly: true,
       },
+      ...(input.packages
+        ? [{ host: input.packages, container: `${LAB_WORKSPACE}/node_modules`, readOnly: true }]
+        : []),
     ],
     ports: [{ container: port }],
     network: local ? "host" : config.network,

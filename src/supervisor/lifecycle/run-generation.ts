@@ -1,4 +1,4 @@
-import { mkdir, rm, stat } from "node:fs/promises";
+import { appendFile, mkdir, realpath, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { GenerationOutcome } from "../../../schemas/generation.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
@@ -54,6 +54,17 @@ export function workspaceOf(stateDir: string, n: number): string {
 /** Where a finished Lab's LabReport is kept. */
 export function reportPath(stateDir: string, n: number): string {
   return path.join(stateDir, "reports", `gen-${n}.json`);
+}
+
+/**
+ * The repo's installed packages, for the Lab to run its tests and type check with (a clone has no
+ * node_modules). Mounted read-only; excluded in the clone so a Lab's commit never picks up the mount point.
+ */
+async function labPackages(repo: string, workspace: string): Promise<string | undefined> {
+  const dir = path.join(repo, "node_modules");
+  if (!(await stat(dir).catch(() => undefined))?.isDirectory()) return undefined;
+  await appendFile(path.join(workspace, ".git", "info", "exclude"), "\n/node_modules\n");
+  return realpath(dir);
 }
 
 type Verdict = { outcome: GenerationOutcome; reason: string | null };
@@ -127,6 +138,7 @@ export async function runGeneration(
     // The read-only schemas and acceptance mounts need their sources, even in a repo without them.
     await mkdir(path.join(workspace, "schemas"), { recursive: true });
     await mkdir(path.join(workspace, "acceptance"), { recursive: true });
+    const packages = await labPackages(config.repoPath, workspace);
     if (runtime.name !== "local") await shareWorkspace(workspace);
     port = await freePort(taken);
     taken.add(port);
@@ -139,6 +151,7 @@ export async function runGeneration(
         config,
         image: ports.image ?? DEFAULT_LAB_IMAGE,
         loomRoot: ports.loomRoot,
+        ...(packages ? { packages } : {}),
       }),
     );
     containerId = handle.id;

@@ -1,0 +1,190 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { execa } from "execa";
+import type { GenerationRecord } from "../../schemas/generation-record.ts";
+import { createPrimeCore } from "../prime/start-prime.ts";
+import { primeThinking } from "../prime/thinking.ts";
+import { type Config, loadConfig } from "../shared/config.ts";
+import { startScriptedModel } from "../shared/scripted-model/index.ts";
+import type { SupervisorEvent } from "../supervisor/lifecycle/events.ts";
+import { DEFAULT_LAB_IMAGE } from "../supervisor/lifecycle/lab-spec.ts";
+import { startSupervisor } from "../supervisor/supervisor.ts";
+import { demoPrimeScript } from "./demo-prime-script.ts";
+import { demoRepoFiles } from "./demo-repo.ts";
+import { demoLabScript } from "./demo-script.ts";
+
+/** Loom's installed packages (the demo repo's tests and type check borrow them instead of installing). */
+const loomNodeModules = () => dirname(dirname(createRequire(import.meta.url).resolve("tsx/package.json")));
+const GIT = ["-c", "user.name=Loom Demo", "-c", "user.email=demo@loom.invalid"];
+
+export interface CycleResult {
+  readonly scratch: string;
+  readonly record: GenerationRecord;
+  /** `git log --oneline` of main after the cycle. */
+  readonly mainLog: string;
+  readonly tags: string[];
+  readonly runtime: string;
+  /** Wall time of each phase, in ms (the model's think time is the scripted server's: ~0). */
+  readonly phases: Readonly<Record<string, number>>;
+  readonly stopReason: string | null;
+}
+
+export interface CycleOptions {
+  readonly log: (line: string) => void;
+  /** Keep the scratch directory instead of removing it. */
+  readonly keep?: boolean;
+  /** The environment the demo's configuration starts from (LOOM_RUNTIME, LOOM_VERIFY_TIMEOUT_MS, …). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** docker when its engine answers and the Lab image is built (`npm run image`), else the local runtime. */
+async function pickRuntime(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<string> {
+  const asked = env.LOOM_RUNTIME;
+  if (asked && asked !== "auto") return asked;
+  const image = await execa("docker", ["image", "inspect", DEFAULT_LAB_IMAGE], {
+    reject: false,
+    stdin: "ignore",
+  }).catch(() => ({ exitCode: 1 }));
+  if (image.exitCode === 0) return "docker";
+  log(
+    `demo: no docker engine with ${DEFAULT_LAB_IMAGE} here (npm run image builds it); using the local runtime`,
+  );
+  return "local";
+}
+
+async function makeRepo(repo: string): Promise<void> {
+  for (const [rel, content] of Object.entries(demoRepoFiles)) {
+    await mkdir(dirname(join(repo, rel)), { recursive: true });
+    await writeFile(join(repo, rel), content);
+  }
+  const git = (args: string[]) => execa("git", [...GIT, ...args], { cwd: repo, stdin: "ignore" });
+  await git(["init", "-q", "-b", "main"]);
+  await git(["add", "-A"]);
+  await git(["commit", "-q", "-m", "Initial demo repository"]);
+  // Gitignored: Labs and verification containers see Loom's packages through it.
+  await symlink(loomNodeModules(), join(repo, "node_modules"), "dir");
+}
+
+function describe(e: SupervisorEvent): string | undefined {
+  const gen = "generation" in e && e.generation !== null ? `gen-${e.generation} ` : "";
+  switch (e.type) {
+    case "generation":
+      return `supervisor: ${gen}${e.outcome}${e.reason ? ` (${e.reason})` : ""}`;
+    case "lab_status":
+      return `lab: ${gen}${e.status}: ${e.progress}`;
+    case "log":
+      return `supervisor: ${gen}${e.message}`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * One complete generation, as `loom demo` shows it, with scripted models and no API key: a scratch
+ * repository; a Supervisor on it (docker Labs when the image is built, else local ones); Prime's
+ * autonomous loop for one generation — reflect proposes program.md, the Lab renames `greet` with
+ * ts_rename, probes it through eval, adds a test and commits; Prime verifies (stage 1 in a fresh
+ * container, stage 2 the scripted review) and promotes: main gets the merge and tag gen-1.
+ */
+export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> {
+  const { log } = options;
+  const env = options.env ?? process.env;
+  const scratch = await mkdtemp(join(tmpdir(), "loom-demo-"));
+  const repo = join(scratch, "repo");
+  const labModel = await startScriptedModel(demoLabScript);
+  const primeModel = await startScriptedModel(demoPrimeScript());
+  const phases: Record<string, number> = {};
+  let supervisor: Awaited<ReturnType<typeof startSupervisor>> | undefined;
+  try {
+    await makeRepo(repo);
+    log(`scratch repository: ${repo}`);
+    const runtime = await pickRuntime(env, log);
+    const config: Config = loadConfig({
+      cwd: scratch,
+      env: {
+        LOOM_VERIFY_TIMEOUT_MS: env.LOOM_VERIFY_TIMEOUT_MS ?? "300000",
+        LOOM_LAB_TIMEOUT_MS: env.LOOM_LAB_TIMEOUT_MS ?? "300000",
+        LOOM_REPO_PATH: repo,
+        LOOM_STATE_DIR: join(scratch, "state"),
+        LOOM_RUNTIME: runtime,
+        LOOM_NETWORK: "host",
+        ANTHROPIC_API_KEY: "demo-prime",
+        ANTHROPIC_BASE_URL: primeModel.url,
+        LOOM_LAB_API_KEY: "demo-lab",
+        LOOM_LAB_API_BASE: labModel.url,
+        LOOM_MODEL: "scripted-prime",
+        LOOM_LAB_MODEL: "scripted-lab",
+        LOOM_MAX_GENERATIONS: "1",
+        LOOM_PROMOTE: "auto",
+        LOOM_MAX_RETRIES: "1",
+      },
+    });
+    const started = performance.now();
+    let mark = started;
+    let phase = "start";
+    const enter = (next: string) => {
+      const now = performance.now();
+      phases[phase] = (phases[phase] ?? 0) + (now - mark);
+      mark = now;
+      phase = next;
+    };
+    supervisor = await startSupervisor({
+      config,
+      log: (line) => log(`supervisor: ${line}`),
+      port: 0,
+      pollMs: 100,
+      onEvent: (e) => {
+        const line = describe(e);
+        if (line) log(line);
+      },
+    });
+    log(`supervisor: ${supervisor.url} (runtime ${supervisor.runtime.name})`);
+    const core = await createPrimeCore({
+      config: { ...config, supervisorUrl: supervisor.url },
+      place: { repo, stateDir: join(scratch, "prime-state"), supervisorUrl: supervisor.url },
+      thinking: primeThinking,
+      log: (line) => log(`prime: ${line}`),
+      pollMs: 100,
+    });
+    const engine = primeThinking.autonomous(core.deps, config, () => 0);
+    const result = (await engine.run({
+      maxGenerations: 1,
+      signal: new AbortController().signal,
+      suspendSignal: new AbortController().signal,
+      log: (line) => {
+        const next = /^autonomous: (reflecting|spawning|waiting_lab|verifying|promoting|rolling_back)\b/.exec(
+          line,
+        )?.[1];
+        if (next) enter(next);
+        log(`prime: ${line}`);
+      },
+    })) as { stopReason?: string };
+    enter("end");
+    const record = (await supervisor.controller.get(1)) as GenerationRecord;
+    const git = async (args: string[]) =>
+      (await execa("git", args, { cwd: repo, stdin: "ignore" })).stdout.trim();
+    const mainLog = await git(["log", "--oneline", "main"]);
+    const tags = (await git(["tag", "--list"])).split("\n").filter(Boolean);
+    log(`\nmain after the cycle:\n${mainLog}\ntags: ${tags.join(", ") || "(none)"}`);
+    log(`gen-1: ${record.outcome}, fitness ${record.fitness ?? "n/a"}`);
+    log(
+      `phases (ms): ${JSON.stringify(Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v)])))}`,
+    );
+    return {
+      scratch,
+      record,
+      mainLog,
+      tags,
+      runtime,
+      phases,
+      stopReason: result?.stopReason ?? null,
+    };
+  } finally {
+    await supervisor?.close();
+    await labModel.close();
+    await primeModel.close();
+    if (!options.keep) await rm(scratch, { recursive: true, force: true });
+  }
+}
