@@ -25,7 +25,8 @@ export function renderActions(r: GenerationRecord, page: PageOptions): SafeHtml 
 
 /** The token field: filled by the reader, kept in this tab's sessionStorage by the script. */
 export function renderTokenField(page: PageOptions): SafeHtml | "" {
-  if (!page.tokenRequired) return "";
+  // Only the decision buttons post anything, so only they need it.
+  if (!page.tokenRequired || page.promoteMode !== "manual") return "";
   return html`<form class="token" id="token-form" autocomplete="off">
 <label for="token-input" class="muted">Supervisor token</label>
 <input id="token-input" type="password" autocomplete="off" spellcheck="false" placeholder="LOOM_SUPERVISOR_TOKEN" title="LOOM_SUPERVISOR_TOKEN, kept in this tab only" size="14">

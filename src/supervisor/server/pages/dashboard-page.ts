@@ -40,6 +40,8 @@ ${primeLink(stats)}
 }
 
 const DASHBOARD_CSS = `
+.panel-head{display:flex;flex-wrap:wrap;align-items:center;gap:8px;margin-bottom:6px}
+.panel-head h2{margin:0}
 #live-current{display:flex;flex-wrap:wrap;gap:6px 14px;align-items:baseline;margin-bottom:10px}
 #live-current .progress{font-family:var(--mono);font-size:12.5px}
 #live-tools{display:flex;flex-wrap:wrap;gap:6px;margin-bottom:10px}
@@ -63,7 +65,7 @@ const DASHBOARD_CSS = `
 /** `GET /` on the Supervisor: stats, the running Lab live over SSE, the chart and the lineage. */
 export function renderDashboard(input: DashboardInput): string {
   const { records, stats, page } = input;
-  const header = html`<h1><a href="/">Loom Supervisor</a></h1>${renderStats(stats, page)}${renderTokenField(page)}`;
+  const header = html`<h1><a href="/">Loom Supervisor</a></h1>${renderStats(stats, page)}`;
   const body = html`<div class="grid">
 <section class="panel" id="live" aria-labelledby="live-title">
 <h2 id="live-title">Lab <span id="conn" class="conn">connecting…</span></h2>
@@ -77,7 +79,7 @@ export function renderDashboard(input: DashboardInput): string {
 </section>
 </div>
 <section class="panel" aria-labelledby="lineage-title">
-<h2 id="lineage-title">Lineage</h2>
+<div class="panel-head"><h2 id="lineage-title">Lineage</h2>${renderTokenField(page)}</div>
 <div id="lineage">${renderLineage(records, page)}</div>
 </section>`;
   return renderPage({

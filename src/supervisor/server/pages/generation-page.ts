@@ -36,6 +36,7 @@ table.kv{max-width:420px}
 .decl-added{color:var(--ok)}.decl-removed{color:var(--bad)}.decl-changed{color:var(--warn)}
 #live-line{font-family:var(--mono);font-size:12.5px}
 .rollback-reason{flex:1;min-width:220px}
+.facts+h3+.token{margin:0 0 8px}
 `;
 
 /** `GET /generations/:n` asked for as HTML: one generation, its program, diff, verification and cost. */
@@ -46,7 +47,7 @@ export function renderGenerationPage(input: GenerationPageInput): string {
   const total = t.input + t.output + t.cacheRead + t.cacheWrite;
   const actions = renderActions(r, page);
   const header = html`<h1><a href="/">Loom Supervisor</a> <span class="muted">/</span> gen-${r.generation}</h1>
-<span class="badge o-${r.outcome}" id="outcome">${r.outcome.replace("_", " ")}</span>${renderTokenField(page)}`;
+<span class="badge o-${r.outcome}" id="outcome">${r.outcome.replace("_", " ")}</span>`;
   const live =
     r.outcome === "pending" || r.outcome === "running"
       ? html`<section class="panel" aria-labelledby="live-title"><h2 id="live-title">Live</h2><p id="live-line" class="muted">waiting for the Lab…</p></section>`
@@ -66,7 +67,7 @@ export function renderGenerationPage(input: GenerationPageInput): string {
 <dt>container</dt><dd><code>${r.containerId ?? "–"}</code></dd>
 ${r.reason ? html`<dt>reason</dt><dd class="reason" id="reason">${r.reason}</dd>` : ""}
 </dl>
-${actions ? html`<h3>Decision</h3><div class="actions">${actions}<input class="rollback-reason" id="rollback-reason" maxlength="4000" placeholder="reason for a roll back (optional; becomes a lesson)" aria-label="reason for a roll back"></div>` : ""}
+${actions ? html`<h3>Decision</h3>${renderTokenField(page)}<div class="actions">${actions}<input class="rollback-reason" id="rollback-reason" maxlength="4000" placeholder="reason for a roll back (optional; becomes a lesson)" aria-label="reason for a roll back"></div>` : ""}
 </section>
 <section class="panel" aria-labelledby="cost-title">
 <h2 id="cost-title">Cost</h2>
