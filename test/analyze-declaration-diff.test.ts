@@ -136,9 +136,17 @@ describe("summarizeDeclarations on this repo's code", () => {
         [DECLS, decls],
         ["README.md", "new"],
         ["package.json", "{}"],
+        ["types/env.d.ts", "declare function loomEnv(name: string): string;\n"],
       ]),
     );
-    expect(s.filesAdded).toEqual([DECLS]);
+    expect(s.filesAdded).toEqual([DECLS, "types/env.d.ts"]);
+    expect(s.changes).toContainEqual({
+      path: "types/env.d.ts#loomEnv",
+      kind: "function",
+      change: "added",
+      linesBefore: 0,
+      linesAfter: 1,
+    });
     expect(s.filesRemoved).toEqual(["src/shared/atomic-write.ts"]);
     expect(s.otherFiles).toEqual(["README.md", "package.json"]);
     const added = s.changes.filter((c) => c.change === "added").map((c) => c.path);

@@ -30,7 +30,7 @@ export function summarizeDeclarations(
   const summary: DeclarationSummary = { changes: [], filesAdded: [], filesRemoved: [], otherFiles: [] };
   const paths = [...new Set([...before.keys(), ...after.keys()])].sort();
   for (const rel of paths) {
-    if (!TS_FILE.test(rel) || rel.endsWith(".d.ts")) {
+    if (!TS_FILE.test(rel)) {
       summary.otherFiles.push(rel);
       continue;
     }

@@ -226,4 +226,18 @@ describe("digestDiff", () => {
     const keptChars = hunks.filter((h) => d.text.includes(h.text)).reduce((n, h) => n + h.text.length, 0);
     expect(keptChars + d.omittedChars).toBe(hunks.reduce((n, h) => n + h.text.length, 0));
   });
+
+  it("lists files alone when even their headers do not fit, and says how many were not listed", async () => {
+    const after: Record<string, string> = {};
+    for (let i = 0; i < 300; i++) after[`src/gen/file-${i}.ts`] = `export const value${i} = ${i};\n`;
+    const { diff } = await generationDiff({}, after, PROGRAM);
+    const d = digestDiff(diff, 4_000);
+    expect(d.text.length).toBeLessThanOrEqual(4_000);
+    expect(d.keptHunks).toBe(0);
+    expect(d.omittedHunks).toBe(301);
+    expect(d.filesWithoutHunks).toBe(301);
+    expect(d.text).toContain("src/gen/file-0.ts  +1 -0 (1 hunks, not shown)");
+    const listed = d.text.match(/not shown\)/g)!.length;
+    expect(d.text).toContain(`[loom: ${301 - listed} more files not listed, +${301 - listed} -0 lines]`);
+  });
 });
