@@ -17,7 +17,8 @@ import { commitFiles, labBranch, sh } from "./git-repo-fixture.ts";
 export function fakeLoom(version: string): string {
   return `#!/usr/bin/env node
 import { execFileSync } from "node:child_process";
-import { appendFileSync, readFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -52,6 +53,12 @@ function mountOf(dir) {
   return null;
 }
 appendFileSync(path.join(args.state, "starts.log"), VERSION + " " + commit + "\\n");
+let tmpWritable = true;
+try {
+  writeFileSync(path.join(os.tmpdir(), "fake-prime-probe"), "x");
+} catch {
+  tmpWritable = false;
+}
 const server = http.createServer((req, res) => {
   if (req.url === "/crash") {
     console.error("fake loom: crashing on request");
@@ -70,6 +77,7 @@ const server = http.createServer((req, res) => {
     root,
     dep,
     uid: process.getuid(),
+    tmpWritable,
     args,
     env: Object.keys(process.env).sort(),
     mounts: { repo: mountOf(args.repo), code: mountOf(root), state: mountOf(args.state) },

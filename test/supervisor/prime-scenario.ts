@@ -18,6 +18,7 @@ export interface Health {
   root: string;
   dep: string;
   uid: number;
+  tmpWritable: boolean;
   args: Record<string, string>;
   env: string[];
   mounts: { repo: string | null; code: string | null; state: string | null };
@@ -86,6 +87,8 @@ export function primeRestartScenario(target: ScenarioTarget): void {
       root: checkoutOf(fx.stateDir, initial),
     });
     expect(first.dep).toBe("dep-ok");
+    // Its temp folder is writable even though the state dir (and so a local HOME) is inside the read-only repo.
+    expect(first.tmpWritable).toBe(true);
     expect(first.args).toMatchObject({
       repo: fx.repo,
       state: path.join(fx.stateDir, "prime-state"),

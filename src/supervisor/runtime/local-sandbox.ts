@@ -83,8 +83,10 @@ export function sandboxArgv(sandbox: Sandbox, spec: RunSpec, cwd: string, home: 
   const args = [sandbox.bin, "--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/"];
   // No private tmpfs on /tmp: it would hide a checkout or state folder that lives under /tmp (as in a
   // CI clone). / is read-only anyway; the process gets a writable TMPDIR inside its own HOME.
-  args.push("--dev", "/dev", "--proc", "/proc", "--bind", home, home);
+  args.push("--dev", "/dev", "--proc", "/proc");
   for (const p of placements) args.push(p.mount.readOnly ? "--ro-bind" : "--bind", p.mount.host, p.target);
+  // HOME last: a read-only mount of a folder that holds the state dir (Prime's repo) must not cover it.
+  args.push("--bind", home, home);
   args.push("--chdir", cwd, "--", ...line);
   return args;
 }
