@@ -61,7 +61,7 @@ describe("loadConfig defaults", () => {
       stateDir: path.join(cwd, ".loom"),
       supervisorPort: 8400,
       primePort: 8401,
-      primeHealthTimeoutMs: 30000,
+      primeHealthTimeoutMs: 60000,
       labPort: 8402,
       bindHost: "127.0.0.1",
       supervisorUrl: "http://127.0.0.1:8400",

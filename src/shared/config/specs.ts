@@ -148,7 +148,7 @@ export const configSpecs = [
     name: "LOOM_PRIME_HEALTH_TIMEOUT_MS",
     purpose: "How long a (re)started Prime may take to answer GET /health, in milliseconds",
     type: ms(1000, 600_000),
-    default: "30000",
+    default: "60000",
   }),
   spec({ name: "LOOM_LAB_PORT", purpose: "Lab HTTP port", type: wholeNumber(1, 65535), default: "8402" }),
   spec({
