@@ -242,6 +242,9 @@ browserSuite("Supervisor pages in chromium", () => {
     expect(await page.locator('button[data-action="promote"][data-generation="6"]').isDisabled()).toBe(true);
     expect(await page.locator("#stats").textContent()).toMatch(/6\s*generations/);
     await screenshot(page, "dashboard");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await screenshot(page, "dashboard-dark");
+    await page.emulateMedia({ colorScheme: "light" });
 
     await page.goto(`${sup.url}/generations/6`);
     expect(await page.locator("#verification-result").textContent()).toMatch(/Verification failed/);
