@@ -180,4 +180,27 @@ describe.skipIf(missing !== undefined)("stage-1 verification in docker container
     expect(v.passed).toBe(false);
     expect(await leftovers()).toEqual([]);
   }, 240_000);
+
+  it("fails a branch whose packages cannot be installed, naming the install step; check and tests not run", async () => {
+    // package.json and the lockfile disagree: `npm ci` refuses to install.
+    await fx.labBranch(8, {
+      "package.json": packageJson({ "one-dep": "file:one-dep" }),
+      "package-lock.json": lockfile({ "other-dep": "file:other-dep" }),
+    });
+    const v = await verifyMechanical(ctx(), 8);
+    expect(v.passed).toBe(false);
+    expect(v.install).toMatchObject({ passed: false });
+    expect(v.install?.exitCode).not.toBe(0);
+    expect(v.failures).toEqual([
+      expect.stringMatching(/^install: `npm ci` exited with code [1-9]/),
+      expect.stringMatching(/^tests: 0 passing test\(s\), fewer than the 3 main passes/),
+    ]);
+    expect(v.check).toEqual({
+      passed: false,
+      exitCode: null,
+      output: "not run: the install step failed",
+      durationMs: 0,
+    });
+    expect(await leftovers()).toEqual([]);
+  }, 240_000);
 });

@@ -12,23 +12,27 @@ const SUMMARY_MAX_FILE_CHARS = 1_000_000;
  * Where generation `n`'s work is: lab/gen-N against its merge base with main; after a promotion, when
  * the branch is gone, the tag gen-N's merge commit (its second parent is the branch's last commit).
  */
-async function locate(repo: string, n: number): Promise<{ base: string; head: string }> {
+async function locate(repo: string, n: number, outcome: string): Promise<{ base: string; head: string }> {
   const lab = await resolveRef(repo, labRef(n), true);
   if (lab) return { head: lab, base: await mergeBase(repo, MAIN_REF, lab) };
   const merge = await resolveRef(repo, tagRef(n), true);
   const head = merge ? await resolveRef(repo, `${merge}^2`, true) : undefined;
   const first = merge ? await resolveRef(repo, `${merge}^1`, true) : undefined;
   if (merge && head && first) return { head, base: await mergeBase(repo, first, head) };
+  const why =
+    outcome === "pending" || outcome === "running"
+      ? "its Lab is still running; the branch is fetched when it ends"
+      : "rolled back, or its branch was never fetched";
   throw new HttpError(
     404,
     "DIFF_NOT_FOUND",
-    `generation ${n} has neither a branch lab/gen-${n} nor a merge tag gen-${n} in the repo (rolled back, or its branch was never fetched); there is no diff to show`,
+    `generation ${n} has neither a branch lab/gen-${n} nor a merge tag gen-${n} in the repo (${why}); there is no diff to show`,
   );
 }
 
 /** `GET /generations/:n/diff`: the unified diff, its stat, program.md and the declarations it touches. */
-export async function generationDiff(repo: string, n: number): Promise<GenerationDiff> {
-  const { base, head } = await locate(repo, n);
+export async function generationDiff(repo: string, n: number, outcome: string): Promise<GenerationDiff> {
+  const { base, head } = await locate(repo, n, outcome);
   const [stat, fullDiff, names, program] = await Promise.all([
     numstat(repo, base, head),
     git(repo, ["diff", "--no-color", "--no-renames", base, head]),

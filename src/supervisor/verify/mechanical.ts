@@ -84,7 +84,8 @@ export async function verifyMechanical(ctx: StepsContext, n: number): Promise<Me
     let acceptanceRun: StepResult | null = null;
     let counted: number | undefined;
     if (install && !install.passed) {
-      failures.push(why("install", "npm ci / npm install", install, prepared.installTimedOut, limit));
+      const command = prepared.installCommand ?? "npm ci";
+      failures.push(why("install", command, install, prepared.installTimedOut, limit));
       check = notRun("the install step failed");
       tests = { ...notRun("the install step failed"), testCount: 0 };
     } else {

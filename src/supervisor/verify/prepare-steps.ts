@@ -21,6 +21,8 @@ export interface PreparedSteps {
   /** null when main's installed packages are reused. */
   readonly install: StepResult | null;
   readonly installTimedOut: boolean;
+  /** What the install step ran (when it ran). */
+  readonly installCommand: string | null;
 }
 
 /** The repo's installed packages, when there are any (a repo without dependencies has none). */
@@ -75,11 +77,12 @@ export async function prepareSteps(
       context: { ...base, packages: local ? undefined : packages },
       install: null,
       installTimedOut: false,
+      installCommand: null,
     };
   }
   if (!local) await shareWorkspace(clone);
   const context: StepContext = { ...base, packages: undefined };
   const command = atCommit === undefined ? "npm install" : "npm ci";
   const run = await runStep(context, "install", command, ctx.config.verifyTimeoutMs);
-  return { context, install: run.result, installTimedOut: run.timedOut };
+  return { context, install: run.result, installTimedOut: run.timedOut, installCommand: command };
 }

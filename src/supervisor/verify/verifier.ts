@@ -141,7 +141,7 @@ export class Verifier {
   diff(n: number): Promise<GenerationDiff> {
     return this.ports.store.get(n).then((record) => {
       if (!record) throw notFound(n);
-      return generationDiff(this.ports.config.repoPath, n);
+      return generationDiff(this.ports.config.repoPath, n, record.outcome);
     });
   }
 
