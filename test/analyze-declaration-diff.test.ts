@@ -33,6 +33,15 @@ describe("summarizeDeclarations on this repo's code", () => {
     const reformatted = decls.replace(/\n {2}/g, "\n    ").replace(/ = /g, "   =\n  ");
     expect(reformatted).not.toBe(decls);
     expect(diff(DECLS, decls, reformatted).changes).toEqual([]);
+    // Reformatted throughout and one real edit: only the edited declaration is reported.
+    const alsoEdited = edit(
+      reformatted,
+      "return decls.filter((d) => d.path === symbolPath);",
+      "return decls.filter((d) => symbolPath === d.path);",
+    );
+    expect(diff(DECLS, decls, alsoEdited).changes.map((c) => `${c.change} ${c.path}`)).toEqual([
+      `changed ${DECLS}#findDeclarations`,
+    ]);
   });
 
   it("names a changed method by its symbol path and does not report its class again", () => {

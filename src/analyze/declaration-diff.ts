@@ -38,6 +38,14 @@ export function summarizeDeclarations(
     const b = after.get(rel);
     if (a === undefined) summary.filesAdded.push(rel);
     if (b === undefined) summary.filesRemoved.push(rel);
+    // A reformatted file has the same tokens: no declaration changed, and scanning is far cheaper than parsing.
+    if (
+      a !== undefined &&
+      b !== undefined &&
+      (a === b || normalize(a, variantOf(rel)) === normalize(b, variantOf(rel)))
+    ) {
+      continue;
+    }
     const unitsA = a === undefined ? new Map<string, Unit>() : units(project, `/before/${rel}`, a);
     const unitsB = b === undefined ? new Map<string, Unit>() : units(project, `/after/${rel}`, b);
     for (const [key, u] of unitsB) {
@@ -70,7 +78,7 @@ function units(project: Project, virtualPath: string, text: string): Map<string,
   const sf = project.createSourceFile(virtualPath, text, { overwrite: true });
   const decls = collectDeclarations(sf);
   const getters = new Set(decls.filter((d) => d.kind === "getter").map((d) => d.path));
-  const variant = /\.tsx$/.test(virtualPath) ? ts.LanguageVariant.JSX : ts.LanguageVariant.Standard;
+  const variant = variantOf(virtualPath);
   const out = new Map<string, Unit>();
   for (const d of decls) {
     const key = d.kind === "setter" && getters.has(d.path) ? `${d.path}:set` : d.path;
@@ -82,6 +90,10 @@ function units(project: Project, virtualPath: string, text: string): Map<string,
   }
   project.removeSourceFile(sf);
   return out;
+}
+
+function variantOf(file: string): ts.LanguageVariant {
+  return file.endsWith(".tsx") ? ts.LanguageVariant.JSX : ts.LanguageVariant.Standard;
 }
 
 /**
