@@ -203,4 +203,28 @@ describe.skipIf(missing !== undefined)("stage-1 verification in docker container
     });
     expect(await leftovers()).toEqual([]);
   }, 240_000);
+
+  it("stops on abort (the Supervisor closing): the running container is removed and the clone deleted", async () => {
+    await baselineAt(ctx(), await main());
+    await fx.labBranch(9, {
+      "test/hang.test.ts":
+        'import { test } from "node:test";\ntest("hangs", () => new Promise(() => setInterval(() => {}, 1000)));\n',
+    });
+    const abort = new AbortController();
+    const running = verifyMechanical({ ...ctx(), signal: abort.signal }, 9).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    const deadline = Date.now() + 120_000;
+    while ((await runtime.list({ "loom.verify": "gen-9", "loom.step": "test" })).length === 0) {
+      if (Date.now() > deadline) throw new Error("the test step never started");
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    abort.abort();
+    expect((await running)?.message).toMatch(/verification of gen-9 was stopped while running test/);
+    expect(await leftovers()).toEqual([]);
+    expect(
+      await readFile(path.join(fx.stateDir, "verify", "gen-9", "package.json")).catch(() => "gone"),
+    ).toBe("gone");
+  }, 240_000);
 });
