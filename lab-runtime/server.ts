@@ -7,6 +7,8 @@ import { EvalEngine, type EvalEngineOptions } from "./eval/engine.ts";
 import { BodyTooLargeError, readBody, sendJson } from "./http-io.ts";
 
 export const DEFAULT_LAB_PORT = 8402;
+/** How long after listening `quiet` waits for a first `GET /status` before resolving anyway. */
+export const DEFAULT_QUIET_MS = 1000;
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const ACCEPTED_REQUEST = '{"form": string, "timeout"?: integer ms 1..60000}';
 
@@ -24,11 +26,19 @@ export interface LabServerOptions {
   maxBodyBytes?: number;
   /** Further eval engine limits (worker heap, recycling, output size). */
   engine?: Omit<EvalEngineOptions, "workspace" | "timeoutMs">;
+  /** How long `quiet` waits for a first `GET /status` after listening (ms, default 1000). */
+  quietMs?: number;
 }
 
 export interface LabServer {
   url: string;
   port: number;
+  /**
+   * Resolves once the first `GET /status` has been answered, or `quietMs` after listening when none
+   * came. Heavy loading waits for it (the eval engine's warm-up here, the agent in `runLab`): module
+   * evaluation blocks the event loop, and would otherwise hold up the readiness probe's first answer.
+   */
+  quiet: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -102,6 +112,11 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
     ...(options.evalTimeoutMs === undefined ? {} : { timeoutMs: options.evalTimeoutMs }),
   });
 
+  let statusAnswered = () => {};
+  const firstStatus = new Promise<void>((resolve) => {
+    statusAnswered = resolve;
+  });
+
   const route = async (req: IncomingMessage, res: ServerResponse) => {
     const pathname = new URL(req.url ?? "/", "http://lab").pathname;
     const allowed = pathname === "/status" ? "GET" : pathname === "/eval" ? "POST" : undefined;
@@ -115,7 +130,11 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
         allow: allowed,
       });
     }
-    if (pathname === "/status") return sendJson(res, 200, LabStatus.parse(options.status()));
+    if (pathname === "/status") {
+      // "finish": the answer has been handed to the socket, so what loads next cannot delay it.
+      res.once("finish", statusAnswered);
+      return sendJson(res, 200, LabStatus.parse(options.status()));
+    }
     return handleEval(req, res, engine, maxBody);
   };
 
@@ -135,13 +154,26 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
     await engine.close();
     throw err;
   });
-  engine.warm().catch(() => {});
+  let closed = false;
+  let quietTimer: NodeJS.Timeout | undefined;
+  const quiet = Promise.race([
+    firstStatus,
+    new Promise<void>((resolve) => {
+      quietTimer = setTimeout(resolve, options.quietMs ?? DEFAULT_QUIET_MS);
+      quietTimer.unref();
+    }),
+  ]).then(() => clearTimeout(quietTimer));
+  void quiet.then(() => {
+    if (!closed) engine.warm().catch(() => {});
+  });
   const address = server.address() as AddressInfo;
   const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
+    quiet,
     close: async () => {
+      closed = true;
       server.closeAllConnections();
       await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), engine.close()]);
     },

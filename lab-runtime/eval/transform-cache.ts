@@ -1,5 +1,5 @@
 import path from "node:path";
-import { type Loader, type TransformOptions, transform } from "esbuild";
+import type { Loader, TransformOptions } from "esbuild";
 import { IMPORT_META_PARAM } from "./protocol.ts";
 
 /** One module turned into CommonJS JavaScript, with its source map back to the original text. */
@@ -80,6 +80,8 @@ export class TransformCache {
       if (oldest !== undefined) this.latest.delete(oldest);
     }
     return this.cached(key, async () => {
+      // Loaded on the first transform, not with the Lab's server: its import would delay the first /status.
+      const { transform } = await import("esbuild");
       const result = await transform(source, {
         ...BASE_OPTIONS,
         loader: loader ?? loaderFor(file) ?? "ts",

@@ -1,5 +1,4 @@
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 
 const ENTRY = fileURLToPath(new URL("./worker/main.ts", import.meta.url));
 
@@ -11,19 +10,22 @@ let source: Promise<string> | undefined;
  * node, without a loader inherited into the thread.
  */
 export function workerSource(): Promise<string> {
-  source ??= build({
-    entryPoints: [ENTRY],
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    write: false,
-    logLevel: "silent",
-  }).then((result) => {
-    const file = result.outputFiles[0];
-    if (!file) throw new Error(`bundling the eval worker (${ENTRY}) produced no output`);
-    return file.text;
-  });
+  // esbuild is imported here, not at the top: a Lab's server loads this module before its first /status.
+  source ??= import("esbuild").then(({ build }) =>
+    build({
+      entryPoints: [ENTRY],
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      format: "cjs",
+      write: false,
+      logLevel: "silent",
+    }).then((result) => {
+      const file = result.outputFiles[0];
+      if (!file) throw new Error(`bundling the eval worker (${ENTRY}) produced no output`);
+      return file.text;
+    }),
+  );
   // A failed build is retried on the next call instead of being cached forever.
   source.catch(() => {
     source = undefined;

@@ -16,9 +16,11 @@ export interface RunLabOptions {
 
 /**
  * What a Lab container runs: the status/eval server comes up first (the Supervisor's readiness probe),
- * then the worker carries out program.md. The agent's parts (ts-morph, the SDK) are imported only after
- * the server answers, so a Lab is ready as fast as Node starts. The server stays up after the worker
- * finishes so the Supervisor can read the final /status; the caller decides when to close it.
+ * then the worker carries out program.md. The agent's parts (ts-morph, the SDK) are imported only once
+ * the first /status has been answered (or the server has been quiet for a moment, when nobody asks):
+ * their evaluation blocks the event loop, so loading them earlier would hold up that answer. The server
+ * stays up after the worker finishes so the Supervisor can read the final /status; the caller decides
+ * when to close it.
  */
 export async function runLab(options: RunLabOptions) {
   const { config, workspace } = options;
@@ -32,6 +34,7 @@ export async function runLab(options: RunLabOptions) {
   });
   options.log?.(`lab: serving ${server.url} for ${workspace}`);
   const done = (async () => {
+    await server.quiet;
     const { closeSharedEvalEngines } = await import("../../lab-runtime/eval/shared-engines.ts");
     try {
       const [{ labTools }, { modelClientFor }, { ToolRegistry }, { runLabWorker }] = await Promise.all([

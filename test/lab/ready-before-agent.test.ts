@@ -1,0 +1,84 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { simpleGit } from "simple-git";
+import { afterEach, describe, expect, it } from "vitest";
+import { LabStatus } from "../../schemas/index.ts";
+import { startScriptedModel } from "../../src/shared/scripted-model/index.ts";
+import { LOOM_BIN } from "../helpers/cli.ts";
+import { tempWorkspace } from "../helpers/workspace.ts";
+
+const TRACE = fileURLToPath(new URL("./fixtures/trace-loads.mjs", import.meta.url));
+/** What only the agent needs: the model SDK, ts-morph (also the eval engine's form parser), the loop and tools. */
+const AGENT_MODULE = /\/node_modules\/(ts-morph|@anthropic-ai\/sdk)\/|\/src\/agent\/|\/src\/lab\/worker\.ts/;
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((c) => c()));
+});
+
+describe("loom lab readiness", () => {
+  it("answers its first GET /status before loading any agent module, then still does its work", async () => {
+    const ws = await tempWorkspace({ "program.md": "# Task: write b\n" });
+    cleanups.push(ws.cleanup);
+    const git = simpleGit(ws.dir, { config: ["user.name=t", "user.email=t@t.invalid"] });
+    await git.init(["-q", "-b", "main"]).add(".").commit("init");
+    const model = await startScriptedModel([
+      { tool: "write_file", input: { path: "b.txt", content: "b\n" } },
+      { text: "wrote b" },
+    ]);
+    cleanups.push(() => model.close());
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const child = execa(
+      process.execPath,
+      [
+        "--import",
+        TRACE,
+        LOOM_BIN,
+        ...["lab", "--workspace", ws.dir, "--generation", "3", "--port", String(port), "--exit"],
+      ],
+      {
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: ws.dir,
+          ANTHROPIC_API_KEY: "k",
+          LOOM_LAB_API_BASE: model.url,
+        },
+        extendEnv: false,
+        reject: false,
+        timeout: 60_000,
+      },
+    );
+    // Ask only a while after the Lab listens (well inside its 1 s quiet wait): a Lab that loaded its
+    // agent right after listening would have started by then.
+    await new Promise<void>((resolve, reject) => {
+      let seen = "";
+      child.stderr?.on("data", (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (seen.includes("lab: serving")) resolve();
+      });
+      child.once("exit", () => reject(new Error(`the Lab exited before serving: ${seen}`)));
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const res = await fetch(`http://127.0.0.1:${port}/status`);
+    expect(res.status).toBe(200);
+    LabStatus.parse(await res.json());
+    const result = await child;
+    expect(result.exitCode, result.stderr).toBe(0);
+
+    const trace = result.stderr.split("\n").filter((l) => l.startsWith("trace: "));
+    const answered = trace.indexOf("trace: answered GET /status");
+    expect(answered, "the Lab never answered GET /status").toBeGreaterThan(-1);
+    const agentLoads = trace.filter((l) => l.startsWith("trace: load ") && AGENT_MODULE.test(l));
+    // Before the answer: nothing of the agent. After it: the agent did load, and did the work below.
+    expect(trace.slice(0, answered).filter((l) => AGENT_MODULE.test(l))).toEqual([]);
+    expect(agentLoads.some((l) => l.includes("/src/lab/worker.ts"))).toBe(true);
+    expect(agentLoads.some((l) => l.includes("/node_modules/ts-morph/"))).toBe(true);
+
+    expect((await git.revparse(["--abbrev-ref", "HEAD"])).trim()).toBe("lab/gen-3");
+    expect(await git.raw(["show", "HEAD:b.txt"])).toBe("b\n");
+    const report = JSON.parse(await readFile(join(ws.dir, ".loom/report.json"), "utf8"));
+    expect(report).toMatchObject({ generation: 3, status: "done", toolCalls: { write_file: { calls: 1 } } });
+  }, 90_000);
+});
