@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { expect, it } from "vitest";
 import { GenerationRecord, SupervisorStats } from "../../schemas/index.ts";
@@ -168,6 +168,8 @@ export function primeRestartScenario(target: ScenarioTarget): void {
     expect(await mainSha()).toBe(m4);
     expect((await sh(fx.repo, ["rev-parse", "main^1"])).trim()).toBe(m1);
     expect(await health(url)).toMatchObject({ version: "v4", commit: m4 });
+    // Only the running commit's checkout and the one a revert would go back to are kept.
+    expect((await readdir(path.join(fx.stateDir, "prime"))).sort()).toEqual([m1, m4].sort());
 
     // A Prime that exits by itself is started again on the same main.
     const before = (await primes()).map((c) => c.id);

@@ -258,6 +258,8 @@ export class PrimeKeeper implements PrimeHooks {
         launched.running.url,
         `Prime is healthy on main ${short(main)} at ${launched.running.url} (${launched.ms} ms)`,
       );
+      // Checkouts of other commits (and any half-made one an interrupted run left) are not needed now.
+      await this.prune([main]);
     } else {
       this.set(
         "failed",
@@ -331,6 +333,7 @@ export class PrimeKeeper implements PrimeHooks {
         back.running.url,
         `Prime is healthy again on main ${short(previous)} at ${back.running.url} (gen-${n} reverted)`,
       );
+      await this.prune([previous]);
     } else {
       this.set(
         "failed",
