@@ -7,7 +7,8 @@ import type { GenerationRecord } from "../../schemas/generation-record.ts";
 import { createPrimeCore } from "../prime/start-prime.ts";
 import { primeThinking } from "../prime/thinking.ts";
 import { type Config, loadConfig } from "../shared/config.ts";
-import { startScriptedModel } from "../shared/scripted-model/index.ts";
+import { totalTokens } from "../shared/events.ts";
+import { type ScriptTurnInput, startScriptedModel } from "../shared/scripted-model/index.ts";
 import type { SupervisorEvent } from "../supervisor/lifecycle/events.ts";
 import { DEFAULT_LAB_IMAGE } from "../supervisor/lifecycle/lab-spec.ts";
 import { startSupervisor } from "../supervisor/supervisor.ts";
@@ -21,7 +22,16 @@ const GIT = ["-c", "user.name=Loom Demo", "-c", "user.email=demo@loom.invalid"];
 
 export interface CycleResult {
   readonly scratch: string;
+  /** Generation 1's record (the one the demo shows). */
   readonly record: GenerationRecord;
+  readonly records: readonly GenerationRecord[];
+  /** main's head before and after the cycle. */
+  readonly mainBefore: string;
+  readonly mainAfter: string;
+  /** Every Supervisor event, in order. */
+  readonly events: readonly SupervisorEvent[];
+  /** The scripted models' recorded requests, for assertions on what each side was sent. */
+  readonly primeRequests: number;
   /** `git log --oneline` of main after the cycle. */
   readonly mainLog: string;
   readonly tags: string[];
@@ -33,11 +43,21 @@ export interface CycleResult {
 
 export interface CycleOptions {
   readonly log: (line: string) => void;
+  /** What the scripted models answer; default the demo's (reflect → rename → review approves). */
+  readonly labScript?: readonly ScriptTurnInput[];
+  readonly primeScript?: readonly ScriptTurnInput[];
+  /** The scratch repository's files; default the demo repository. */
+  readonly repoFiles?: Readonly<Record<string, string>>;
+  /** Generations the autonomous loop may run (default 1). */
+  readonly maxGenerations?: number;
   /** Keep the scratch directory instead of removing it. */
   readonly keep?: boolean;
   /** The environment the demo's configuration starts from (LOOM_RUNTIME, LOOM_VERIFY_TIMEOUT_MS, …). */
   readonly env?: NodeJS.ProcessEnv;
 }
+
+const pick = (env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> =>
+  Object.fromEntries(names.flatMap((k) => (env[k] ? [[k, env[k] as string]] : [])));
 
 /** docker when its engine answers and the Lab image is built (`npm run image`), else the local runtime. */
 async function pickRuntime(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<string> {
@@ -54,8 +74,8 @@ async function pickRuntime(env: NodeJS.ProcessEnv, log: (line: string) => void):
   return "local";
 }
 
-async function makeRepo(repo: string): Promise<void> {
-  for (const [rel, content] of Object.entries(demoRepoFiles)) {
+async function makeRepo(repo: string, files: Readonly<Record<string, string>>): Promise<void> {
+  for (const [rel, content] of Object.entries(files)) {
     await mkdir(dirname(join(repo, rel)), { recursive: true });
     await writeFile(join(repo, rel), content);
   }
@@ -86,19 +106,21 @@ function describe(e: SupervisorEvent): string | undefined {
  * repository; a Supervisor on it (docker Labs when the image is built, else local ones); Prime's
  * autonomous loop for one generation — reflect proposes program.md, the Lab renames `greet` with
  * ts_rename, probes it through eval, adds a test and commits; Prime verifies (stage 1 in a fresh
- * container, stage 2 the scripted review) and promotes: main gets the merge and tag gen-1.
+ * container, stage 2 the scripted review) and promotes: main gets the merge and tag gen-1. Other
+ * scripts and repositories make the same path end otherwise (the end-to-end tests use that).
  */
 export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> {
   const { log } = options;
   const env = options.env ?? process.env;
   const scratch = await mkdtemp(join(tmpdir(), "loom-demo-"));
   const repo = join(scratch, "repo");
-  const labModel = await startScriptedModel(demoLabScript);
-  const primeModel = await startScriptedModel(demoPrimeScript());
+  const labModel = await startScriptedModel(options.labScript ?? demoLabScript);
+  const primeModel = await startScriptedModel(options.primeScript ?? demoPrimeScript());
+  const events: SupervisorEvent[] = [];
   const phases: Record<string, number> = {};
   let supervisor: Awaited<ReturnType<typeof startSupervisor>> | undefined;
   try {
-    await makeRepo(repo);
+    await makeRepo(repo, options.repoFiles ?? demoRepoFiles);
     log(`scratch repository: ${repo}`);
     const runtime = await pickRuntime(env, log);
     const config: Config = loadConfig({
@@ -116,9 +138,10 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
         LOOM_LAB_API_BASE: labModel.url,
         LOOM_MODEL: "scripted-prime",
         LOOM_LAB_MODEL: "scripted-lab",
-        LOOM_MAX_GENERATIONS: "1",
+        LOOM_MAX_GENERATIONS: String(options.maxGenerations ?? 1),
         LOOM_PROMOTE: "auto",
         LOOM_MAX_RETRIES: "1",
+        ...pick(env, ["LOOM_TOKEN_BUDGET", "LOOM_PLATEAU_WINDOW", "LOOM_BIND_HOST"]),
       },
     });
     const started = performance.now();
@@ -136,6 +159,7 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
       port: 0,
       pollMs: 100,
       onEvent: (e) => {
+        events.push(e);
         const line = describe(e);
         if (line) log(line);
       },
@@ -148,9 +172,11 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
       log: (line) => log(`prime: ${line}`),
       pollMs: 100,
     });
-    const engine = primeThinking.autonomous(core.deps, config, () => 0);
+    const git = async (args: string[]) =>
+      (await execa("git", args, { cwd: repo, stdin: "ignore" })).stdout.trim();
+    const mainBefore = await git(["rev-parse", "main"]);
+    const engine = primeThinking.autonomous(core.deps, config, () => totalTokens(core.model.usage));
     const result = (await engine.run({
-      maxGenerations: 1,
       signal: new AbortController().signal,
       suspendSignal: new AbortController().signal,
       log: (line) => {
@@ -162,9 +188,9 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
       },
     })) as { stopReason?: string };
     enter("end");
-    const record = (await supervisor.controller.get(1)) as GenerationRecord;
-    const git = async (args: string[]) =>
-      (await execa("git", args, { cwd: repo, stdin: "ignore" })).stdout.trim();
+    const records = await supervisor.controller.list();
+    const record = records.find((r) => r.generation === 1) as GenerationRecord;
+    const mainAfter = await git(["rev-parse", "main"]);
     const mainLog = await git(["log", "--oneline", "main"]);
     const tags = (await git(["tag", "--list"])).split("\n").filter(Boolean);
     log(`\nmain after the cycle:\n${mainLog}\ntags: ${tags.join(", ") || "(none)"}`);
@@ -175,6 +201,11 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
     return {
       scratch,
       record,
+      records,
+      mainBefore,
+      mainAfter,
+      events,
+      primeRequests: primeModel.requests.length,
       mainLog,
       tags,
       runtime,
