@@ -258,6 +258,20 @@ browserSuite("Supervisor pages in chromium", () => {
     await screenshot(page, "generation-failed-verification");
     // gen-6 was written through the store without a branch: its diff is a 404 the page says it lacks.
     expect(await page.locator("#diff").textContent()).toMatch(/Not available: .*lab\/gen-6/);
+
+    // Roll back from its page, with a reason that becomes the record's lesson.
+    await page.fill("#token-input", TOKEN);
+    await page.fill("#rollback-reason", "tests fail: 37 of 38 <ran>");
+    page.once("dialog", (d) => void d.accept());
+    await page.locator('button[data-action="rollback"][data-generation="6"]').click();
+    await page.waitForSelector("#outcome.o-rolled_back", { timeout: 20_000 });
+    expect(await page.locator("#notice").textContent()).toContain(
+      "gen-6 rolled back: tests fail: 37 of 38 <ran>",
+    );
+    expect(await page.locator("#reason").textContent()).toBe("tests fail: 37 of 38 <ran>");
+    const rolled = await record(6);
+    expect([rolled.outcome, rolled.reason]).toEqual(["rolled_back", "tests fail: 37 of 38 <ran>"]);
+    expect(await page.locator("button[data-action]").count()).toBe(0);
     expect(
       problems.filter((p) => !p.includes("status of 404") || !p.includes("/generations/6/diff")),
     ).toEqual([]);
