@@ -5,9 +5,13 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ToolError } from "../../src/agent/tool.ts";
+import { checkedEdit } from "../../src/agent/ts/checked-edit.ts";
 import { createDirWatch, settleEvents } from "../../src/agent/ts/dir-watch.ts";
 import { disposeProjects } from "../../src/agent/ts/index.ts";
 import { openWorkspaceProject } from "../../src/agent/ts/project-cache.ts";
+import { spliceFile } from "../../src/agent/ts/text-edit.ts";
+import { nodeIo } from "../../src/agent/ts/write-files.ts";
 import { call } from "./helpers.ts";
 
 /**
@@ -137,6 +141,34 @@ describe("a tool call sees files changed outside the tools", () => {
     await ok("ts_insert_member", { path: "src/model/shape.ts#Shape", member: "q?: number;" });
     await writeFile(abs("src/use/uses.ts"), "export const again = 1;\nexport const twice = 2;\n");
     expect((await ok("ts_outline", { path: "src/use/uses.ts" })).content).toContain("#twice");
+  });
+});
+
+describe("an edit whose write fails", () => {
+  it("leaves no cached result of the text it checked but did not write", async () => {
+    await writeFile(abs("src/model/shape.ts"), "export interface Shape {\n  w: number;\n}\n");
+    await writeFile(abs("src/use/uses.ts"), files["src/use/uses.ts"]!);
+    const wp = await openWorkspaceProject(ws);
+    const sf = wp.project.getSourceFileOrThrow(abs("src/model/shape.ts"));
+    // The files are written while the new text is type-checked: here the write fails afterwards.
+    const err = await checkedEdit(wp, {
+      planned: [sf],
+      shapeMoves: true,
+      apply: () => spliceFile(sf, [{ start: sf.getEnd() - 2, end: sf.getEnd() - 2, text: "\n  z: number;" }]),
+      summary: "add z",
+      io: { ...nodeIo, writeFile: async () => Promise.reject(new Error("disk full (simulated)")) },
+    }).then(
+      () => null,
+      (e: unknown) => e as ToolError,
+    );
+    expect(err).toBeInstanceOf(ToolError);
+    expect(err?.code).toBe("TS_WRITE_FAILED");
+    expect(await readFile(abs("src/model/shape.ts"), "utf8")).toBe(
+      "export interface Shape {\n  w: number;\n}\n",
+    );
+    // The importer's error was computed for the unwritten text; the same edit made for real is new again.
+    const r = await ok("ts_insert_member", { path: "src/model/shape.ts#Shape", member: "z: number;" });
+    expect(r.diagnostics).toEqual([{ file: "src/use/uses.ts", code: 2741, where: "variable `s`" }]);
   });
 });
 

@@ -165,57 +165,73 @@ export async function checkedEdit(wp: WorkspaceProject, edit: CheckedEdit): Prom
     before: snapshot.get(sf)!,
     after: sf.getFullText(),
   }));
+  // Started now, awaited after the type check: the check reads only memory, so the disk's fsyncs run
+  // alongside it instead of before it.
+  const written = writeFilesAtomically(writes, edit.io).then(
+    () => null,
+    (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+  );
+  let added: LocatedDiagnostic[];
   try {
-    await writeFilesAtomically(writes, edit.io);
-  } catch (err) {
-    restore(snapshot, changed);
-    throw new ToolError("TS_WRITE_FAILED", (err as Error).message);
+    added = checkWritten();
+  } finally {
+    const failed = await written;
+    if (failed) {
+      restore(snapshot, changed);
+      // Whatever was cached since the edit describes text that is neither on disk nor in memory now.
+      forget(wp, changed);
+      bump(wp);
+      // biome-ignore lint/correctness/noUnsafeFinally: a failed write is the answer, whatever the check did
+      throw new ToolError("TS_WRITE_FAILED", failed.message);
+    }
   }
   for (const w of writes) recordWritten(wp, w.file);
 
-  // Only the edited files changed. When no exported shape moved, no other file can see a difference and
-  // every other cached result stays valid; otherwise (or for a rename) all caches are stale.
-  forget(wp, changed);
-  // A file that only re-exports sees the names and kinds of what it re-exports, not their shapes: while
-  // those stay as they were, it cannot change and is not re-checked (an index of 20 modules costs more
-  // to check than everything else together).
-  const namesKept =
-    scope === "shape" && changed.every((sf) => beforeNames.get(sf) === declaredNames(sf.compilerNode));
-  const importers = scope === "touched" ? [] : directImporters(wp, changed);
-  const skipped = new Set(namesKept ? importers.filter(onlyReexports) : []);
-  const rechecked = importers.filter((sf) => !skipped.has(sf));
-  if (compareShapes || edit.shapeMoves) {
-    // One program for the new shapes and, should they have moved, the importers' diagnostics too.
-    checkProgram(wp, [...changed, ...rechecked]);
+  function checkWritten(): LocatedDiagnostic[] {
+    // Only the edited files changed. When no exported shape moved, no other file can see a difference and
+    // every other cached result stays valid; otherwise (or for a rename) all caches are stale.
+    forget(wp, changed);
+    // A file that only re-exports sees the names and kinds of what it re-exports, not their shapes: while
+    // those stay as they were, it cannot change and is not re-checked (an index of 20 modules costs more
+    // to check than everything else together).
+    const namesKept =
+      scope === "shape" && changed.every((sf) => beforeNames.get(sf) === declaredNames(sf.compilerNode));
+    const importers = scope === "touched" ? [] : directImporters(wp, changed);
+    const skipped = new Set(namesKept ? importers.filter(onlyReexports) : []);
+    const rechecked = importers.filter((sf) => !skipped.has(sf));
+    if (compareShapes || edit.shapeMoves) {
+      // One program for the new shapes and, should they have moved, the importers' diagnostics too.
+      checkProgram(wp, [...changed, ...rechecked]);
+    }
+    const shapeMoved =
+      scope !== "shape" ||
+      edit.shapeMoves === true ||
+      (compareShapes && changed.some((sf) => beforeShapes.get(sf) !== exportShape(wp, sf)));
+    if (shapeMoved) {
+      // Results that still describe the current text are kept across the generation bump: the shapes
+      // just computed, and the diagnostics of the re-exporting files left out.
+      const current = <T>(cache: Map<string, { generation: number } & T>, files: readonly SourceFile[]) =>
+        files.flatMap((sf) => {
+          const entry = cache.get(sf.getFilePath());
+          return entry && entry.generation === wp.generation ? [[sf.getFilePath(), entry] as const] : [];
+        });
+      const shapes = current(wp.shapeCache, changed);
+      const diagnostics = current(wp.diagnosticsCache, [...skipped]);
+      bump(wp);
+      for (const [file, e] of shapes) wp.shapeCache.set(file, { ...e, generation: wp.generation });
+      for (const [file, e] of diagnostics) wp.diagnosticsCache.set(file, { ...e, generation: wp.generation });
+    }
+    const afterSet =
+      scope === "touched"
+        ? new Set(edit.checkOnly ?? changed)
+        : shapeMoved
+          ? new Set([...beforeSet, ...changed, ...rechecked].filter((sf) => !skipped.has(sf)))
+          : new Set(changed);
+    return newDiagnostics(
+      edit.renamed ? renameKeys(before, edit.renamed) : before,
+      diagnosticsOf(wp, afterSet),
+    );
   }
-  const shapeMoved =
-    scope !== "shape" ||
-    edit.shapeMoves === true ||
-    (compareShapes && changed.some((sf) => beforeShapes.get(sf) !== exportShape(wp, sf)));
-  if (shapeMoved) {
-    // Results that still describe the current text are kept across the generation bump: the shapes
-    // just computed, and the diagnostics of the re-exporting files left out.
-    const current = <T>(cache: Map<string, { generation: number } & T>, files: readonly SourceFile[]) =>
-      files.flatMap((sf) => {
-        const entry = cache.get(sf.getFilePath());
-        return entry && entry.generation === wp.generation ? [[sf.getFilePath(), entry] as const] : [];
-      });
-    const shapes = current(wp.shapeCache, changed);
-    const diagnostics = current(wp.diagnosticsCache, [...skipped]);
-    bump(wp);
-    for (const [file, e] of shapes) wp.shapeCache.set(file, { ...e, generation: wp.generation });
-    for (const [file, e] of diagnostics) wp.diagnosticsCache.set(file, { ...e, generation: wp.generation });
-  }
-  const afterSet =
-    scope === "touched"
-      ? new Set(edit.checkOnly ?? changed)
-      : shapeMoved
-        ? new Set([...beforeSet, ...changed, ...rechecked].filter((sf) => !skipped.has(sf)))
-        : new Set(changed);
-  const added = newDiagnostics(
-    edit.renamed ? renameKeys(before, edit.renamed) : before,
-    diagnosticsOf(wp, afterSet),
-  );
 
   const diff = writes.map((w) => unifiedDiff(w.before, w.after, relPath(wp, w.file))).join("");
   const files = writes.map((w) => relPath(wp, w.file));
