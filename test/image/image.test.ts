@@ -240,6 +240,19 @@ describe.skipIf(skip)(`the Lab image${skip ? ` (skipped: ${dockerProblem})` : ""
       const chunks = listed.slice(3);
       expect(chunks.length).toBeGreaterThan(0);
       expect(chunks.filter((c) => !c.startsWith("lab-"))).toEqual([]);
+      // npm, which verification runs package.json scripts with, even on a base that has only node.
+      const npm = sh("docker", [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "npm",
+        bundleTag,
+        "--version",
+      ]);
+      expect(npm.code, npm.stderr).toBe(0);
+      expect(npm.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
 
       const started = Date.now();
       const second = await buildLabImage(options);
