@@ -22,6 +22,7 @@ describe("Prime under the local runtime (a child process: weaker isolation than 
   primeRestartScenario({
     env: { LOOM_RUNTIME: "local" },
     lister: (stateDir) => new LocalRuntime({ stateDir }),
+    spawnDuringRevert: true,
     cleanups,
   });
 

@@ -34,6 +34,8 @@ export interface ScenarioTarget {
   readonly lister: (stateDir: string) => ContainerRuntime;
   /** Extra checks on the first healthy Prime (what its runtime guarantees). */
   readonly checkIsolation?: (h: Health, fx: PrimeFixture) => void;
+  /** Also spawn a (model-less, soon failing) Lab during a revert, to see the spawn wait for it. */
+  readonly spawnDuringRevert?: boolean;
   readonly cleanups: (() => Promise<unknown>)[];
 }
 
@@ -121,6 +123,12 @@ export function primeRestartScenario(target: ScenarioTarget): void {
     // A promotion whose Prime dies at start: main back at m1, gen-N's tag gone, rolled back, v2 again.
     const g2 = await fx.verifiedGeneration(store, { "bin/loom.js": BROKEN_LOOM });
     const { mergeCommit: m2 } = await promote(g2);
+    if (target.spawnDuringRevert) {
+      // A spawn waits for the revert: its Lab builds on gen-1's main, never on the reverted one.
+      const spawned = await sup.controller.spawn("# Task: anything\n");
+      expect((await store.get(g2))?.outcome).toBe("rolled_back");
+      expect((await store.get(spawned.generation))?.parent).toBe(g1);
+    }
     await sup.prime?.idle();
     expect(await mainSha()).toBe(m1);
     expect(await sh(fx.repo, ["tag", "--list", `gen-${g2}`])).toBe("");

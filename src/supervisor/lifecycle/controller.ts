@@ -55,6 +55,8 @@ export class GenerationController implements SupervisorApi {
     this.current = slot;
     let record: GenerationRecord;
     try {
+      // A Lab must not start from a main whose promotion may still be reverted (Prime being restarted).
+      await this.ports.prime?.idle();
       const parent = (await this.ports.store.latestPromoted())?.generation ?? null;
       const programHash = createHash("sha256").update(program).digest("hex");
       record = await this.ports.store.allocate({ programHash, parent });
