@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ReviewStage } from "../../schemas/verification.ts";
 import { createModelClient } from "../../src/agent/model-client.ts";
-import { digestDiff, parseUnifiedDiff, reviewGeneration } from "../../src/prime/review/index.ts";
+import { summarizeDeclarations } from "../../src/analyze/declaration-diff.ts";
+import {
+  digestDiff,
+  parseUnifiedDiff,
+  renderDeclarations,
+  reviewGeneration,
+} from "../../src/prime/review/index.ts";
 import {
   type ScriptedModelServer,
   type ScriptTurnInput,
@@ -239,5 +245,36 @@ describe("digestDiff", () => {
     expect(d.text).toContain("src/gen/file-0.ts  +1 -0 (1 hunks, not shown)");
     const listed = d.text.match(/not shown\)/g)!.length;
     expect(d.text).toContain(`[loom: ${301 - listed} more files not listed, +${301 - listed} -0 lines]`);
+  });
+});
+
+describe("renderDeclarations", () => {
+  it("lists removals and changes first, at most 120 lines, and counts what it did not list", () => {
+    const files = [
+      "src/agent/ts/symbol-path.ts",
+      "src/agent/model-client.ts",
+      "src/agent/loop.ts",
+      "src/shared/scripted-model/script.ts",
+      "src/shared/scripted-model/server.ts",
+      "src/analyze/report-schema.ts",
+    ];
+    const decls = readRepoFile(DECLS);
+    const summary = summarizeDeclarations(
+      new Map([[DECLS, decls]]),
+      new Map([
+        [DECLS, decls.replace("export function describeDecl(", "export function describeDeclaration(")],
+        ...files.map((f) => [f, readRepoFile(f)] as [string, string]),
+      ]),
+    );
+    const added = summary.changes.filter((c) => c.change === "added").length;
+    expect(added).toBeGreaterThan(120);
+    const text = renderDeclarations(summary);
+    const lines = text.split("\n");
+    expect(lines[0]).toBe(`- removed function ${DECLS}#describeDecl (4 lines)`);
+    expect(lines.filter((l) => /^- (added|changed|removed) /.test(l))).toHaveLength(120);
+    expect(text).toContain(
+      `- [loom: ${added + 1 - 120} more declaration changes not listed: ${added + 1 - 120} added, 0 changed, 0 removed]`,
+    );
+    expect(text).toContain(`TypeScript files added: ${[...files].sort().join(", ")}`);
   });
 });

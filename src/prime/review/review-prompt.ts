@@ -6,7 +6,7 @@ import { type DiffDigest, describeOmission, digestDiff } from "./diff-digest.ts"
 export const REVIEW_TOOL = "submit_review";
 export const DEFAULT_REVIEW_DIFF_CHARS = 60_000;
 const PROGRAM_MAX_CHARS = 12_000;
-const MAX_DECLARATION_LINES = 150;
+const MAX_DECLARATION_LINES = 120;
 
 export const REVIEW_SYSTEM = [
   "You are Loom's reviewer: the second, independent check of one generation of a coding agent that rewrites its own TypeScript source.",
@@ -61,17 +61,20 @@ export function buildReviewPrompt(diff: GenerationDiff, maxDiffChars: number): R
 
 export function renderDeclarations(s: DeclarationSummary): string {
   const lines: string[] = [];
-  for (const c of s.changes.slice(0, MAX_DECLARATION_LINES)) {
+  // Removals and changes say more about risk than additions, so they are listed first.
+  const rank = { removed: 0, changed: 1, added: 2 } as const;
+  const changes = [...s.changes].sort((a, b) => rank[a.change] - rank[b.change]);
+  for (const c of changes.slice(0, MAX_DECLARATION_LINES)) {
     const size =
       c.change === "added"
         ? `${c.linesAfter} lines`
         : c.change === "removed"
           ? `${c.linesBefore} lines`
           : `${c.linesBefore} → ${c.linesAfter} lines`;
-    lines.push(`- ${c.change} ${c.kind} ${clip(c.path, 160)} (${size})`);
+    lines.push(`- ${c.change} ${c.kind} ${clip(c.path, 120)} (${size})`);
   }
-  if (s.changes.length > MAX_DECLARATION_LINES) {
-    const rest = s.changes.slice(MAX_DECLARATION_LINES);
+  if (changes.length > MAX_DECLARATION_LINES) {
+    const rest = changes.slice(MAX_DECLARATION_LINES);
     const count = (w: string) => rest.filter((c) => c.change === w).length;
     lines.push(
       `- [loom: ${rest.length} more declaration changes not listed: ${count("added")} added, ` +
