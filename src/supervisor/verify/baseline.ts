@@ -91,6 +91,6 @@ async function measure(ctx: StepsContext, commit: string): Promise<Baseline> {
       at: new Date().toISOString(),
     };
   } finally {
-    await rm(clone, { recursive: true, force: true });
+    await rm(clone, { recursive: true, force: true }).catch(() => {});
   }
 }

@@ -130,6 +130,7 @@ export async function verifyMechanical(ctx: StepsContext, n: number): Promise<Me
       durationMs: Math.round(performance.now() - started),
     };
   } finally {
-    await rm(clone, { recursive: true, force: true });
+    // A clone that cannot be removed (files a container's user made) must not hide the verdict.
+    await rm(clone, { recursive: true, force: true }).catch(() => {});
   }
 }

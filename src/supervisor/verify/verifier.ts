@@ -1,3 +1,5 @@
+import { rm } from "node:fs/promises";
+import path from "node:path";
 import type { GenerationDiff } from "../../../schemas/generation-diff.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type { MechanicalVerification, ReviewRequest, Verification } from "../../../schemas/verification.ts";
@@ -33,6 +35,8 @@ const notFound = (n: number) =>
  */
 export class Verifier {
   private readonly running = new Map<number, { abort: AbortController; done: Promise<unknown> }>();
+  /** Clones an earlier Supervisor left under <stateDir>/verify when it died mid-verification. */
+  private sweep: Promise<void> | undefined;
 
   constructor(private readonly ports: VerifierPorts) {}
 
@@ -74,6 +78,12 @@ export class Verifier {
     // Claimed before any further await so two concurrent requests cannot both start.
     this.running.set(n, slot);
     try {
+      // Started by the first verification, before any clone of this process exists; later ones wait for it.
+      this.sweep ??= rm(path.join(this.ports.config.stateDir, "verify"), {
+        recursive: true,
+        force: true,
+      }).catch((err: Error) => this.log(n, `could not remove earlier verification clones: ${err.message}`));
+      await this.sweep;
       const work = verifyMechanical(
         {
           runtime: this.ports.runtime,
