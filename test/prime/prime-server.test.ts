@@ -256,4 +256,33 @@ describe("chat.jsonl", () => {
       await dir.cleanup();
     }
   });
+
+  it("answers a tool call the restart cut off, so the history stays valid to continue", async () => {
+    const dir = await tempDir("loom-chat-log-");
+    try {
+      await new ChatLog(path.join(dir.dir, "chat.jsonl")).appendMessages([
+        { role: "user", content: "promote 3" },
+        {
+          role: "assistant",
+          content: [
+            { type: "tool_use", id: "toolu_cut", name: "promote_generation", input: { generation: 3 } },
+          ],
+        },
+      ]);
+      const p = await startTestPrime({ config: primeConfig(model), repo, stateDir: dir.dir });
+      try {
+        const { messages } = (await (await fetch(`${p.url}/chat`)).json()) as {
+          messages: { role: string; content: { type: string; tool_use_id?: string; is_error?: boolean }[] }[];
+        };
+        expect(messages.map((m) => m.role)).toEqual(["user", "assistant", "user", "assistant"]);
+        expect(messages[2]!.content).toEqual([
+          expect.objectContaining({ type: "tool_result", tool_use_id: "toolu_cut", is_error: true }),
+        ]);
+      } finally {
+        await p.close();
+      }
+    } finally {
+      await dir.cleanup();
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import type Anthropic from "@anthropic-ai/sdk";
 import { type LoopOptions, type LoopResult, runAgentLoop, type ToolExecutor } from "../../agent/loop.ts";
 import type { MessageParam, ModelPort } from "../../agent/model-port.ts";
 import { LoomError } from "../../shared/errors.ts";
@@ -53,7 +54,27 @@ export class ChatSession {
   static async open(options: ChatSessionOptions): Promise<ChatSession> {
     const loaded = await options.log.load();
     const session = new ChatSession(options, loaded);
-    if (loaded.messages.at(-1)?.role === "user") {
+    const last = loaded.messages.at(-1);
+    const unanswered =
+      last?.role === "assistant" && typeof last.content !== "string"
+        ? last.content.filter((b) => b.type === "tool_use")
+        : [];
+    if (unanswered.length > 0) {
+      // Every tool_use needs its tool_result for the history to stay valid to continue.
+      await session.#record([
+        {
+          role: "user",
+          content: unanswered.map((b) => ({
+            type: "tool_result" as const,
+            tool_use_id: (b as { id: string }).id,
+            content:
+              "Not finished: Prime restarted while this tool ran; check its effect before repeating it.",
+            is_error: true,
+          })),
+        },
+      ]);
+    }
+    if (session.#messages.at(-1)?.role === "user") {
       await session.#record([interruptedNote("Prime restarted during it")]);
     }
     return session;
@@ -91,18 +112,20 @@ export class ChatSession {
         this.#options.publish?.(event);
         emit(event);
       };
+      const progress = this.#recordAsItGoes();
       const result = await runAgentLoop(
         this.#messages,
         {
-          model: this.#options.model,
-          tools: this.#options.tools,
+          model: progress.model,
+          tools: progress.tools,
           emit: send,
           workspace: this.#options.workspace,
           signal: abort.signal,
         },
         { ...this.#options.loop, tokenBudget: 0 },
       );
-      const added = result.messages.slice(before);
+      // The loop's history is the truth; what was already written is its prefix.
+      const added = result.messages.slice(before + progress.written());
       if (result.messages.at(-1)?.role === "user")
         added.push(interruptedNote(`it stopped (${result.reason})`));
       await this.#record(added);
@@ -113,6 +136,57 @@ export class ChatSession {
     } finally {
       this.#running = undefined;
     }
+  }
+
+  /**
+   * Ports that write the turn to chat.jsonl as it happens: each model reply when it arrives, each
+   * round of tool results before the next model call. A Prime killed mid-turn (the Supervisor restarts
+   * it right after a promotion) so keeps what its tools did.
+   */
+  #recordAsItGoes(): { model: ModelPort; tools: ToolExecutor; written: () => number } {
+    const { model, tools } = this.#options;
+    let written = 0;
+    let calls: { id: string }[] = [];
+    let results: Anthropic.Messages.ToolResultBlockParam[] = [];
+    const flushResults = async () => {
+      if (results.length === 0) return;
+      const message: MessageParam = { role: "user", content: results };
+      results = [];
+      await this.#record([message]);
+      written++;
+    };
+    return {
+      written: () => written,
+      model: {
+        model: model.model,
+        call: async (request, signal) => {
+          await flushResults();
+          const response = await model.call(request, signal);
+          const content = response.content as Anthropic.Messages.ContentBlockParam[];
+          await this.#record([{ role: "assistant", content }]);
+          written++;
+          calls = response.content.filter((b) => b.type === "tool_use").map((b) => ({ id: b.id }));
+          return response;
+        },
+      },
+      tools: {
+        definitions: () => tools.definitions(),
+        execute: async (name, input, ctx) => {
+          const result = await tools.execute(name, input, ctx);
+          // The loop runs the calls in the order the reply lists them.
+          const call = calls[results.length];
+          if (call) {
+            results.push({
+              type: "tool_result",
+              tool_use_id: call.id,
+              content: result.content,
+              ...(result.isError ? { is_error: true } : {}),
+            });
+          }
+          return result;
+        },
+      },
+    };
   }
 
   /** Aborts the running turn, if any (on shutdown). */

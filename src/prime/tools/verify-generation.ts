@@ -26,11 +26,16 @@ export async function verifyGeneration(
     .review({ model: deps.model, diff, ...(signal ? { signal } : {}) })
     .catch((err: unknown) => ({
       verdict: null,
-      error: `the review failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 4000),
+      error: `the review failed: ${err instanceof Error ? err.message : String(err)}`,
       durationMs: performance.now() - started,
     }));
   return deps.client.review(
-    { generation, verdict: stage.verdict, error: stage.error, durationMs: stage.durationMs },
+    {
+      generation,
+      verdict: stage.verdict,
+      error: stage.error === null ? null : stage.error.slice(0, ERROR_MAX_CHARS),
+      durationMs: stage.durationMs,
+    },
     signal,
   );
 }
