@@ -4,6 +4,9 @@ import { defineTool } from "../../agent/tool.ts";
 import type { PrimeCoreDeps, PrimeToolDeps } from "../ports.ts";
 import { describeVerification } from "./describe.ts";
 
+/** ReviewRequest.error's limit. */
+const ERROR_MAX_CHARS = 4_000;
+
 /** Said on the record when stage 2 was skipped, so every verification has both stages accounted for. */
 export const STAGE_ONE_FAILED = "stage 1 failed";
 
