@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -156,5 +156,49 @@ describe("loom commands against a real Supervisor", () => {
     const done = await child;
     expect(done.exitCode, done.stderr).toBe(0);
     expect(done.stderr).toContain("prime: shutting down");
+  }, 60_000);
+
+  it("loom autonomous resumes an active run from its state file and stops by its rule", async () => {
+    const state = path.join(fx.root, "autonomous-state");
+    await mkdir(state, { recursive: true });
+    const at = new Date().toISOString();
+    await writeFile(
+      path.join(state, "autonomous.json"),
+      JSON.stringify({
+        version: 1,
+        runId: "run-cli",
+        status: "running",
+        phase: "reflecting",
+        generation: null,
+        program: null,
+        spawnFloor: null,
+        reason: null,
+        options: {
+          maxGenerations: 1,
+          tokenBudget: 0,
+          plateauWindow: 3,
+          maxConsecutiveFailures: 5,
+          promoteMode: "auto",
+        },
+        startedAt: at,
+        updatedAt: at,
+        generations: [{ generation: 1, outcome: "rolled_back", fitness: null, reason: "made for the test" }],
+        bestFitness: null,
+        promotedWithoutGain: 0,
+        primeTokens: 0,
+        labTokens: 0,
+        stopReason: null,
+        stopDetail: null,
+      }),
+    );
+    const r = await loom(["autonomous"], { env: { ...primeEnv(), LOOM_STATE_DIR: state }, cwd: fx.root });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("autonomous run run-cli resumed at reflecting");
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      stopReason: "max_generations",
+      state: { runId: "run-cli", status: "stopped" },
+    });
+    const saved = JSON.parse(await readFile(path.join(state, "autonomous.json"), "utf8"));
+    expect(saved).toMatchObject({ status: "stopped", stopReason: "max_generations" });
   }, 60_000);
 });
