@@ -208,5 +208,5 @@ export function primeRestartScenario(target: ScenarioTarget): void {
     expect(await target.lister(config.stateDir).list(primeLabels(fx.repo))).toEqual([]);
     await expect(fetch(`${url}/health`)).rejects.toThrow();
     expect((await stats().catch(() => undefined))?.prime).toBeUndefined();
-  }, 180_000);
+  }, 300_000);
 }

@@ -1,3 +1,4 @@
+export { type Launch, type LaunchContext, launchPrime, type RunningPrime } from "./launch-prime.ts";
 export { type HealthResult, waitForPrimeHealth } from "./prime-health.ts";
 export { type PrimeHooks, PrimeKeeper, type PrimeKeeperPorts } from "./prime-keeper.ts";
 export {

@@ -1,5 +1,3 @@
-import { mkdir } from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import type { PrimeState, PrimeStatus } from "../../../schemas/supervisor.ts";
 import type { Config } from "../../shared/config.ts";
@@ -8,12 +6,10 @@ import { resetMainTo } from "../git/reset-main.ts";
 import { git } from "../git/run-git.ts";
 import type { SupervisorEmit } from "../lifecycle/events.ts";
 import { logTail, stopAndRemove } from "../lifecycle/lab-cleanup.ts";
-import { shareReadable, shareWorkspace } from "../lifecycle/share-workspace.ts";
 import type { ContainerRuntime } from "../runtime/index.ts";
 import type { GenerationStore } from "../store/index.ts";
-import { waitForPrimeHealth } from "./prime-health.ts";
-import { choosePrimeSource, type PrimeSource, prepareCheckout, pruneCheckouts } from "./prime-source.ts";
-import { primeSpec } from "./prime-spec.ts";
+import { type Launch, launchPrime, type RunningPrime } from "./launch-prime.ts";
+import { choosePrimeSource, type PrimeSource, pruneCheckouts } from "./prime-source.ts";
 
 /** What the generation controller asks of whoever keeps Prime running. */
 export interface PrimeHooks {
@@ -48,16 +44,6 @@ export interface PrimeKeeperPorts {
 const MAX_CRASH_RESTARTS = 3;
 const CRASH_WINDOW_MS = 10 * 60_000;
 
-interface Running {
-  readonly id: string;
-  readonly commit: string;
-  readonly url: string;
-}
-
-type Launch =
-  | { readonly ok: true; readonly running: Running; readonly ms: number }
-  | { readonly ok: false; readonly why: string };
-
 const short = (sha: string): string => sha.slice(0, 12);
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -68,20 +54,6 @@ function reachable(url: string): string {
   return u.toString().replace(/\/$/, "");
 }
 
-/** True when something accepts connections on 127.0.0.1:port. */
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    const done = (yes: boolean) => {
-      socket.destroy();
-      resolve(yes);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-}
-
 /**
  * Keeps one Prime running behind a health check, and keeps known-good known-good: after every
  * promotion it restarts Prime on the new main; a Prime that is then unhealthy has main reset to the
@@ -90,7 +62,7 @@ function answers(port: number): Promise<boolean> {
  * started again (a few times at most). Starts, restarts and reverts run one at a time.
  */
 export class PrimeKeeper implements PrimeHooks {
-  private current: Running | undefined;
+  private current: RunningPrime | undefined;
   private now: PrimeStatus = { state: "stopped", commit: null, url: null };
   private queue: Promise<void> = Promise.resolve();
   private source: PrimeSource | undefined;
@@ -155,7 +127,7 @@ export class PrimeKeeper implements PrimeHooks {
     }
   }
 
-  private async recover(running: Running, exitCode: number | undefined): Promise<void> {
+  private async recover(running: RunningPrime, exitCode: number | undefined): Promise<void> {
     // Replaced or stopped meanwhile (a restart, a revert, shutdown): nothing to recover.
     if (this.current !== running || this.abort.signal.aborted) return;
     const tail = await logTail(this.ports.runtime, running.id);
@@ -345,82 +317,26 @@ export class PrimeKeeper implements PrimeHooks {
     }
   }
 
-  /** Starts one Prime on `commit` and waits for its health; an unhealthy one is removed before returning. */
   private async launch(commit: string): Promise<Launch> {
-    const { runtime, config } = this.ports;
-    const source = this.source;
-    const supervisorUrl = this.supervisorUrl;
+    const { source, supervisorUrl } = this;
     if (!source || !supervisorUrl) return { ok: false, why: "Prime was never started" };
-    if (this.abort.signal.aborted) return { ok: false, why: "the Supervisor shut down" };
-    const local = runtime.name === "local";
-    const port = this.ports.port;
-    let code: string;
-    let nodeModules: string | undefined;
-    const primeState = path.join(config.stateDir, "prime-state");
-    try {
-      if (source.kind === "repo") {
-        const checkout = await prepareCheckout({
-          repo: source.repo,
-          stateDir: source.stateDir,
-          commit,
-          nodeModules: local ? "link" : "mountpoint",
-        });
-        code = checkout.dir;
-        nodeModules = checkout.nodeModules;
-        if (!local) await shareReadable(code);
-      } else {
-        code = source.loomRoot;
-      }
-      await mkdir(primeState, { recursive: true });
-      if (!local) await shareWorkspace(primeState);
-    } catch (err) {
-      return { ok: false, why: `could not prepare Prime's code for ${short(commit)}: ${message(err)}` };
-    }
-    const hostNetwork = local || config.network === "host";
-    // Otherwise a Prime left running (or anything else on the port) would pass the new one's health check.
-    if (hostNetwork && (await answers(port))) {
-      return {
-        ok: false,
-        why: `something already listens on 127.0.0.1:${port} (LOOM_PRIME_PORT); stop it or choose another port`,
-      };
-    }
-    let id: string;
-    let url: string;
-    try {
-      const handle = await runtime.run(
-        primeSpec({
-          runtime: runtime.name,
-          config,
-          image: this.ports.image,
-          code,
-          nodeModules,
-          primeState,
-          port,
-          supervisorUrl,
-          commit,
-        }),
-      );
-      id = handle.id;
-      for (const w of handle.warnings) this.log(`Prime: ${w}`);
-      const endpoint = handle.endpoints.find((e) => e.containerPort === port) ?? { host: "127.0.0.1", port };
-      url = `http://${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
-    } catch (err) {
-      return { ok: false, why: `could not start Prime: ${message(err)}` };
-    }
-    const health = await waitForPrimeHealth({
-      runtime,
-      id,
-      url,
-      timeoutMs: this.ports.healthTimeoutMs,
-      pollMs: this.ports.pollMs ?? 200,
-      signal: this.abort.signal,
-    });
-    if (!health.ok) {
-      for (const p of await stopAndRemove(runtime, id, 1000)) this.log(`cleanup: ${p}`);
-      return { ok: false, why: health.why };
-    }
-    this.current = { id, commit, url };
-    return { ok: true, running: this.current, ms: health.ms };
+    const launched = await launchPrime(
+      {
+        runtime: this.ports.runtime,
+        config: this.ports.config,
+        image: this.ports.image,
+        port: this.ports.port,
+        healthTimeoutMs: this.ports.healthTimeoutMs,
+        pollMs: this.ports.pollMs ?? 200,
+        source,
+        supervisorUrl,
+        signal: this.abort.signal,
+        log: (text) => this.log(text),
+      },
+      commit,
+    );
+    if (launched.ok) this.current = launched.running;
+    return launched;
   }
 
   private async stopCurrent(): Promise<void> {
