@@ -19,12 +19,32 @@ describe("loom CLI", () => {
   it("--help lists every command", async () => {
     const { code, stdout } = await loom(["--help"]);
     expect(code).toBe(0);
-    for (const cmd of ["demo", "run", "tool", "analyze", "lab-server"])
+    for (const cmd of [
+      "demo",
+      "run",
+      "tool",
+      "analyze",
+      "lab-server",
+      "prime",
+      "reflect",
+      "spawn",
+      "autonomous",
+    ])
       expect(stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, "m"));
   });
 
   it("every command has --help", async () => {
-    for (const cmd of ["demo", "run", "tool", "analyze", "lab-server"]) {
+    for (const cmd of [
+      "demo",
+      "run",
+      "tool",
+      "analyze",
+      "lab-server",
+      "prime",
+      "reflect",
+      "spawn",
+      "autonomous",
+    ]) {
       const { code, stdout } = await loom([cmd, "--help"]);
       expect(code, cmd).toBe(0);
       expect(stdout, cmd).toContain(`Usage: loom ${cmd}`);
