@@ -70,6 +70,8 @@ export interface PrimeToolDeps {
   readonly autonomous: AutonomousControl;
   /** How long spawn_lab waits for a Lab (LOOM_LAB_TIMEOUT_MS plus a margin). */
   readonly labWaitMs: number;
+  /** How long POST /verify may take: every stage-1 step may run LOOM_VERIFY_TIMEOUT_MS (default 1 h). */
+  readonly verifyWaitMs?: number;
   readonly pollMs?: number;
 }
 

@@ -72,7 +72,13 @@ export async function createPrimeCore(options: PrimeCoreOptions): Promise<PrimeC
     timeoutMs: config.requestTimeoutMs,
     maxRetries: config.maxRetries,
   });
-  const client = new SupervisorClient({ baseUrl: place.supervisorUrl, token: config.supervisorToken });
+  // Stage 1 runs up to five steps (install, baseline, check, tests, acceptance), each within its limit.
+  const verifyWaitMs = 5 * config.verifyTimeoutMs + 120_000;
+  const client = new SupervisorClient({
+    baseUrl: place.supervisorUrl,
+    token: config.supervisorToken,
+    verifyTimeoutMs: verifyWaitMs,
+  });
   const core: PrimeCoreDeps = {
     client,
     model,
@@ -82,6 +88,7 @@ export async function createPrimeCore(options: PrimeCoreOptions): Promise<PrimeC
     reflect: thinking.reflect,
     // A Lab may run its whole LOOM_LAB_TIMEOUT_MS plus start-up and the fetch of its branch.
     labWaitMs: config.labTimeoutMs + 120_000,
+    verifyWaitMs,
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
   };
   const autonomous = new AutonomousRunner(

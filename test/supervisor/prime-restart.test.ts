@@ -188,6 +188,7 @@ describe("primeSpec", () => {
     expect(Object.keys(spec.env ?? {}).sort()).toEqual([
       "ANTHROPIC_API_KEY",
       "ANTHROPIC_BASE_URL",
+      "LOOM_LAB_TIMEOUT_MS",
       "LOOM_MAX_CONTEXT_MESSAGES",
       "LOOM_MAX_GENERATIONS",
       "LOOM_MAX_ITERATIONS",
@@ -199,6 +200,7 @@ describe("primeSpec", () => {
       "LOOM_SUPERVISOR_TOKEN",
       "LOOM_SUPERVISOR_URL",
       "LOOM_TOKEN_BUDGET",
+      "LOOM_VERIFY_TIMEOUT_MS",
     ]);
     expect(spec.env?.ANTHROPIC_API_KEY).toBe("prime-key");
     expect(spec.entrypoint).toBe("node");

@@ -4,6 +4,8 @@ import { defineTool } from "../../agent/tool.ts";
 import type { PrimeCoreDeps, PrimeToolDeps } from "../ports.ts";
 import { describeVerification } from "./describe.ts";
 
+const DEFAULT_VERIFY_WAIT_MS = 60 * 60_000;
+
 /** ReviewRequest.error's limit. */
 const ERROR_MAX_CHARS = 4_000;
 
@@ -50,7 +52,8 @@ export function verifyGenerationTool(deps: PrimeToolDeps) {
       "Verify a generation whose Lab is done (outcome verifying): stage 1 runs install, check, the tests and the frozen acceptance suite on lab/gen-N in a fresh container; if that passes, stage 2 is your independent LLM review of the diff against program.md. Records both on the generation and returns them. Takes minutes.",
     input: VerifyRequest,
     effect: "self-modify",
-    timeoutMs: 60 * 60_000,
+    // Stage 1 plus the review's model calls.
+    timeoutMs: (deps.verifyWaitMs ?? DEFAULT_VERIFY_WAIT_MS) + 30 * 60_000,
     run: async ({ generation }, { signal }) => {
       const verification = await verifyGeneration(deps, generation, signal);
       return { content: describeVerification(generation, verification), details: verification };

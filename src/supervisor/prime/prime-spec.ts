@@ -28,6 +28,9 @@ export function primeEnv(config: Config, supervisorUrl: string): Record<string, 
     LOOM_REQUEST_TIMEOUT_MS: String(config.requestTimeoutMs),
     LOOM_MAX_RETRIES: String(config.maxRetries),
     LOOM_MAX_CONTEXT_MESSAGES: String(config.maxContextMessages),
+    // How long Prime waits for a Lab and for a verification: as long as the Supervisor lets them run.
+    LOOM_LAB_TIMEOUT_MS: String(config.labTimeoutMs),
+    LOOM_VERIFY_TIMEOUT_MS: String(config.verifyTimeoutMs),
   };
   if (config.anthropicApiKey) env.ANTHROPIC_API_KEY = config.anthropicApiKey;
   if (config.primeBaseUrl) env.ANTHROPIC_BASE_URL = config.primeBaseUrl;
