@@ -1,0 +1,359 @@
+/**
+ * Lab ready time: from `runtime.run(labSpec(...))` (the Supervisor's spawn) to the first 200 from the
+ * Lab's `GET /status`, on the docker and local runtimes, one Lab at a time and 4 at once. The alternative
+ * in the same run is the floor: a bare `node -e "http.createServer(...).listen(port)"` started through the
+ * same runtime with the same spec (image, mounts, env, limits, network), so Lab − floor is Loom's own cost.
+ * Targets (2 cores): docker ≤ 1.5 s, local ≤ 0.3 s.
+ * Run: `node --import tsx bench/lab-ready.bench.ts [--runtime docker|local]` (writes bench/results/lab-ready.md).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { LabStatus } from "../schemas/index.ts";
+import { type Config, loadConfig } from "../src/shared/config.ts";
+import { startScriptedModel } from "../src/shared/scripted-model/index.ts";
+import { prepareWorkspace } from "../src/supervisor/git/index.ts";
+import { freePort } from "../src/supervisor/lifecycle/free-port.ts";
+import { stopAndRemove } from "../src/supervisor/lifecycle/lab-cleanup.ts";
+import { DEFAULT_LAB_IMAGE, labSpec } from "../src/supervisor/lifecycle/lab-spec.ts";
+import { localLabEntry } from "../src/supervisor/lifecycle/local-lab-entry.ts";
+import { shareWorkspace } from "../src/supervisor/lifecycle/share-workspace.ts";
+import type { ContainerRuntime, RunSpecInput } from "../src/supervisor/runtime/index.ts";
+import { selectRuntime } from "../src/supervisor/runtime/index.ts";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const loomRoot = path.resolve(here, "..");
+/** Single Labs per variant (Lab and floor interleaved, so load drift hits both alike). */
+const SINGLE_RUNS = 8;
+/** Rounds of 4 Labs started together, per variant. */
+const CONCURRENT_ROUNDS = 3;
+const CONCURRENCY = 4;
+const READY_TIMEOUT_MS = 30_000;
+/** Far finer than the Supervisor's 250 ms, so the number is the Lab's readiness, not the poll's. */
+const POLL_MS = 5;
+
+const runtimeArg = process.argv.find((a) => a.startsWith("--runtime="))?.slice("--runtime=".length);
+const runtimes = (runtimeArg ?? "docker,local").split(",") as ("docker" | "local")[];
+
+type VariantName = "lab" | "floor";
+interface Sample {
+  readonly ms: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const pct = (xs: number[], p: number) => {
+  const s = sorted(xs);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+};
+const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+const uptime = () => execFileSync("uptime", { encoding: "utf8" }).trim();
+
+/** The floor: the smallest server that answers /status, in the same runtime and spec as the Lab. */
+function floorScript(port: number): string {
+  return (
+    `require("node:http").createServer((q,s)=>{s.setHeader("content-type","application/json");` +
+    `s.end('{"floor":true}')}).listen(${port}, process.env.LOOM_BIND_HOST || "127.0.0.1")`
+  );
+}
+
+function specFor(
+  variant: VariantName,
+  runtime: ContainerRuntime,
+  config: Config,
+  n: number,
+  port: number,
+  workspace: string,
+) {
+  const spec = labSpec({
+    runtime: runtime.name,
+    generation: n,
+    port,
+    workspace,
+    config,
+    image: DEFAULT_LAB_IMAGE,
+    loomRoot,
+  });
+  if (variant === "lab") return spec;
+  const floor: RunSpecInput =
+    runtime.name === "local"
+      ? { ...spec, command: [process.execPath, "-e", floorScript(port)] }
+      : { ...spec, entrypoint: "node", command: ["-e", floorScript(port)] };
+  return floor;
+}
+
+/** Polls until /status answers 200; a Lab's body must be a LabStatus, so nothing else passes for it. */
+async function waitReady(
+  runtime: ContainerRuntime,
+  id: string,
+  url: string,
+  variant: VariantName,
+  deadline: number,
+): Promise<void> {
+  for (let polls = 1; ; polls++) {
+    const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    if (res?.ok) {
+      const body = (await res.json()) as unknown;
+      if (variant === "lab") LabStatus.parse(body);
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`${url}/status did not answer within ${READY_TIMEOUT_MS} ms`);
+    // Now and then, whether it is still there: a start that failed is reported, not waited out.
+    if (polls % 50 === 0) {
+      const info = await runtime.inspect(id);
+      if (!info || info.state === "exited" || info.state === "dead") {
+        const logs = await runtime.logs(id, { tail: 20 }).catch(() => "");
+        throw new Error(`the ${variant} exited before answering ${url}/status: ${logs.trim()}`);
+      }
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+interface Env {
+  readonly runtime: ContainerRuntime;
+  readonly config: Config;
+  readonly repo: string;
+  readonly stateDir: string;
+  /** Containers started and not yet removed: the finally below removes whatever is left. */
+  readonly live: Set<string>;
+  readonly ports: Set<number>;
+  next: number;
+}
+
+/** Starts `count` Labs at once; each one's time runs from its own spawn to its own first /status. */
+async function startTogether(env: Env, variant: VariantName, count: number): Promise<Sample[]> {
+  const { runtime, config } = env;
+  const prepared = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const n = env.next++;
+      const workspace = path.join(env.stateDir, "workspaces", `gen-${n}`);
+      await prepareWorkspace({
+        repo: env.repo,
+        workspace,
+        generation: n,
+        program: "# Task: stay idle\n",
+      });
+      // As runGeneration does: the read-only mounts need their sources.
+      await mkdir(path.join(workspace, "schemas"), { recursive: true });
+      await mkdir(path.join(workspace, "acceptance"), { recursive: true });
+      if (runtime.name !== "local") await shareWorkspace(workspace);
+      const port = await freePort(env.ports);
+      env.ports.add(port);
+      return { n, workspace, port, spec: specFor(variant, runtime, config, n, port, workspace) };
+    }),
+  );
+  const ids: string[] = [];
+  try {
+    // allSettled: every start has ended (and its id is known) before the cleanup below runs.
+    const settled = await Promise.allSettled(
+      prepared.map(async (p) => {
+        const t0 = performance.now();
+        const handle = await runtime.run(p.spec);
+        env.live.add(handle.id);
+        ids.push(handle.id);
+        const ep = handle.endpoints.find((e) => e.containerPort === p.port) ?? {
+          host: "127.0.0.1",
+          port: p.port,
+        };
+        await waitReady(
+          runtime,
+          handle.id,
+          `http://${ep.host}:${ep.port}`,
+          variant,
+          Date.now() + READY_TIMEOUT_MS,
+        );
+        return { ms: performance.now() - t0 };
+      }),
+    );
+    const failed = settled.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<Sample>).value);
+  } finally {
+    await Promise.all(
+      ids.map(async (id) => {
+        for (const problem of await stopAndRemove(runtime, id, 1000)) console.error(`cleanup: ${problem}`);
+        env.live.delete(id);
+      }),
+    );
+    for (const p of prepared) {
+      env.ports.delete(p.port);
+      await removeWorkspace(runtime, p.workspace);
+    }
+  }
+}
+
+/** A container Lab may have written files as its own user; those go through a container of the same image. */
+async function removeWorkspace(runtime: ContainerRuntime, workspace: string): Promise<void> {
+  try {
+    await rm(workspace, { recursive: true, force: true });
+  } catch (err) {
+    if (runtime.name === "local") throw err;
+    await execa("docker", [
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "--entrypoint",
+      "sh",
+      "-v",
+      `${workspace}:/w`,
+      DEFAULT_LAB_IMAGE,
+      "-c",
+      "rm -rf /w/* /w/.[!.]* 2>/dev/null; true",
+    ]);
+    await rm(workspace, { recursive: true, force: true });
+  }
+}
+
+interface Result {
+  runtime: string;
+  single: Record<VariantName, number[]>;
+  together: Record<VariantName, number[]>;
+}
+
+async function benchRuntime(name: "docker" | "local", tmp: string): Promise<Result> {
+  const root = path.join(tmp, name);
+  const repo = path.join(root, "repo");
+  const stateDir = path.join(root, "state");
+  await mkdir(path.join(repo, "schemas"), { recursive: true });
+  await writeFile(path.join(repo, "schemas", "thing.ts"), "export const thing = 1;\n");
+  await writeFile(path.join(repo, "README.md"), "# repo\n");
+  const g = (args: string[]) =>
+    execa("git", ["-c", "user.name=Bench", "-c", "user.email=bench@loom.invalid", ...args], { cwd: repo });
+  await g(["init", "-q", "-b", "main"]);
+  await g(["add", "-A"]);
+  await g(["commit", "-q", "-m", "initial"]);
+  // Only readiness is measured: a Lab stopped right after it answers rarely reaches the model at all.
+  const model = await startScriptedModel(Array.from({ length: 500 }, () => ({ text: "nothing to do" })));
+  const config = loadConfig({
+    cwd: root,
+    env: {
+      LOOM_REPO_PATH: repo,
+      LOOM_STATE_DIR: stateDir,
+      LOOM_RUNTIME: name,
+      LOOM_NETWORK: "host",
+      LOOM_LAB_API_KEY: "bench-key",
+      LOOM_LAB_API_BASE: model.url,
+      LOOM_MAX_RETRIES: "0",
+    },
+  });
+  const runtime = await selectRuntime(name, { log: (m) => console.log(m), stateDir });
+  const env: Env = { runtime, config, repo, stateDir, live: new Set(), ports: new Set(), next: 1 };
+  const result: Result = {
+    runtime: name,
+    single: { lab: [], floor: [] },
+    together: { lab: [], floor: [] },
+  };
+  try {
+    // One unmeasured start of each warms the page cache and the engine, as on a Supervisor that ran before.
+    await startTogether(env, "floor", 1);
+    await startTogether(env, "lab", 1);
+    for (let i = 0; i < SINGLE_RUNS; i++) {
+      for (const v of i % 2 === 0 ? (["lab", "floor"] as const) : (["floor", "lab"] as const)) {
+        const [s] = await startTogether(env, v, 1);
+        result.single[v].push((s as Sample).ms);
+        console.log(`${name} single ${v}: ${fmt((s as Sample).ms)}`);
+      }
+    }
+    for (let i = 0; i < CONCURRENT_ROUNDS; i++) {
+      for (const v of i % 2 === 0 ? (["lab", "floor"] as const) : (["floor", "lab"] as const)) {
+        const samples = await startTogether(env, v, CONCURRENCY);
+        result.together[v].push(...samples.map((s) => s.ms));
+        console.log(`${name} ${CONCURRENCY} at once ${v}: ${samples.map((s) => fmt(s.ms)).join(", ")}`);
+      }
+    }
+  } finally {
+    for (const id of env.live) await stopAndRemove(runtime, id, 1000);
+    await model.close();
+  }
+  return result;
+}
+
+/** What the image runs and (when fresh) what a local Lab runs; built here when stale, as `npm run image` would. */
+async function labEntry(): Promise<string> {
+  if (localLabEntry(loomRoot).endsWith("lab.mjs")) return "dist/lab.mjs (fresh)";
+  await execa(process.execPath, ["--import", "tsx", path.join(loomRoot, "scripts", "build.ts")], {
+    cwd: loomRoot,
+  });
+  const entry = localLabEntry(loomRoot);
+  return entry.endsWith("lab.mjs") ? "dist/lab.mjs (built by this run)" : path.relative(loomRoot, entry);
+}
+
+async function imageRevision(): Promise<string> {
+  const r = await execa("docker", [
+    "image",
+    "inspect",
+    DEFAULT_LAB_IMAGE,
+    "--format",
+    '{{index .Config.Labels "org.opencontainers.image.revision"}}',
+  ]);
+  return r.stdout.trim();
+}
+
+const localEntry = runtimes.includes("local") ? await labEntry() : "not run";
+const dockerImage = runtimes.includes("docker") ? await imageRevision() : "not run";
+const tmp = await mkdtemp(path.join(os.tmpdir(), "loom-bench-ready-"));
+const uptimeStart = uptime();
+const results: Result[] = [];
+try {
+  for (const name of runtimes) results.push(await benchRuntime(name, tmp));
+} finally {
+  await rm(tmp, { recursive: true, force: true }).catch((err: Error) =>
+    console.error(`cleanup: ${err.message}`),
+  );
+}
+const uptimeEnd = uptime();
+
+const TARGET_MS: Record<string, number> = { docker: 1500, local: 300 };
+const rows: string[] = [];
+for (const r of results) {
+  for (const [label, key] of [
+    ["1 Lab", "single"],
+    [`${CONCURRENCY} at once`, "together"],
+  ] as const) {
+    const lab = r[key].lab;
+    const floor = r[key].floor;
+    const target = TARGET_MS[r.runtime] as number;
+    const p50 = pct(lab, 50);
+    const max = Math.max(...lab);
+    const ok = key === "single" ? p50 <= target : max <= target;
+    rows.push(
+      `| ${r.runtime} | ${label} | ${lab.length} | ${fmt(p50)} | ${fmt(Math.min(...lab))}–${fmt(max)} | ` +
+        `${fmt(pct(floor, 50))} | ${fmt(Math.min(...floor))}–${fmt(Math.max(...floor))} | ` +
+        `${(p50 / pct(floor, 50)).toFixed(2)}× | ${fmt(p50 - pct(floor, 50))} | ` +
+        `${key === "single" ? "p50" : "max"} ≤ ${fmt(target)} ${ok ? "✅" : "❌"} |`,
+    );
+  }
+}
+const cpu = os.cpus()[0]?.model.trim() ?? "unknown CPU";
+const out = `# Lab ready time benchmark
+
+Reproduce: \`npm run bench -- lab-ready\` (or \`node --import tsx bench/lab-ready.bench.ts [--runtime=docker|local]\`;
+needs dockerd and the \`${DEFAULT_LAB_IMAGE}\` image from \`npm run image\`). Writes this file.
+
+Ready time = from \`runtime.run(labSpec(...))\` (the Supervisor's spawn, through the real runtime from
+\`selectRuntime\`) to the first 200 from \`GET /status\`, polled every ${POLL_MS} ms. Each Lab gets a real clone with
+program.md on \`lab/gen-N\` (\`prepareWorkspace\`, not timed), \`LOOM_NETWORK=host\`, and a scripted model on
+loopback; it is stopped and removed right after it answers (4 at once: after all four answered). The
+alternative (**floor**) is a bare \`node -e "http.createServer(...).listen(port)"\` started through the same
+runtime with the same spec (image, mounts, env, limits, network); "Loom's cost" is Lab p50 − floor p50. 1 Lab:
+${SINGLE_RUNS} runs each, Lab and floor interleaved, after one unmeasured start of each; 4 at once:
+${CONCURRENT_ROUNDS} rounds, every Lab's own time counted. The 4-at-once target is on the slowest Lab.
+
+Local Labs ran ${localEntry} (\`localLabEntry\`: the bundle when no source is newer, else \`bin/loom.js\`
+through tsx); the docker image \`${DEFAULT_LAB_IMAGE}\` was built from revision \`${dockerImage}\`.
+
+| runtime | case | n | Lab p50 | Lab min–max | floor p50 | floor min–max | Lab / floor | Loom's cost | target |
+|---|---|---|---|---|---|---|---|---|---|
+${rows.join("\n")}
+
+Machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}.
+Shared machine; \`uptime\` at the start: \`${uptimeStart}\`; at the end: \`${uptimeEnd}\`.
+Run at ${new Date().toISOString()}.
+`;
+await writeFile(path.join(here, "results", "lab-ready.md"), out);
+console.log(out);
