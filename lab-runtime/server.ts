@@ -131,9 +131,10 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
       });
     }
     if (pathname === "/status") {
+      const body = LabStatus.parse(options.status());
       // "finish": the answer has been handed to the socket, so what loads next cannot delay it.
       res.once("finish", statusAnswered);
-      return sendJson(res, 200, LabStatus.parse(options.status()));
+      return sendJson(res, 200, body);
     }
     return handleEval(req, res, engine, maxBody);
   };

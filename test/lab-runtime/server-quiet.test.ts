@@ -12,9 +12,9 @@ afterEach(async () => {
   }
 });
 
-async function start(quietMs: number): Promise<LabServer> {
+async function start(quietMs: number, current: () => LabStatus = () => status): Promise<LabServer> {
   const ws = await makeWorkspace({ "src/a.ts": "export const a = 1;\n" });
-  const server = await startLabServer({ workspace: ws.root, port: 0, status: () => status, quietMs });
+  const server = await startLabServer({ workspace: ws.root, port: 0, status: current, quietMs });
   open.push({ server, ws });
   return server;
 }
@@ -31,6 +31,16 @@ describe("Lab server quiet (when heavy loading may start)", () => {
     expect(await settlesWithin(server.quiet, 200)).toBe(false);
     const res = await fetch(`${server.url}/status`);
     expect(await res.json()).toEqual(status);
+    expect(await settlesWithin(server.quiet, 2000)).toBe(true);
+  });
+
+  it("does not count a /status it could not answer (an invalid status is a 500)", async () => {
+    let current: LabStatus = { ...status, status: "nonsense" as LabStatus["status"] };
+    const server = await start(60_000, () => current);
+    expect((await fetch(`${server.url}/status`)).status).toBe(500);
+    expect(await settlesWithin(server.quiet, 200)).toBe(false);
+    current = status;
+    expect((await fetch(`${server.url}/status`)).status).toBe(200);
     expect(await settlesWithin(server.quiet, 2000)).toBe(true);
   });
 
