@@ -66,6 +66,7 @@ export class GenerationController implements SupervisorApi {
     }
     const n = record.generation;
     slot.n = n;
+    this.verifier.warmBaseline(n);
     this.ports.emit({
       type: "generation",
       at: new Date().toISOString(),

@@ -7,7 +7,7 @@ import { GitOpError } from "../git/git-op-error.ts";
 import { MAIN_REF, requireLabBranch, requireMain } from "../git/repo-state.ts";
 import { baselineAt } from "./baseline.ts";
 import { prepareSteps, type StepsContext } from "./prepare-steps.ts";
-import { runStep, type StepRun } from "./run-step.ts";
+import { runSteps, type StepRun } from "./run-step.ts";
 import { parseTestCount } from "./test-count.ts";
 import { cloneAt, mergeBase, objectAt } from "./verify-git.ts";
 
@@ -89,17 +89,27 @@ export async function verifyMechanical(ctx: StepsContext, n: number): Promise<Me
       check = notRun("the install step failed");
       tests = { ...notRun("the install step failed"), testCount: 0 };
     } else {
-      const step = (name: string, command: string): Promise<StepRun> =>
-        runStep(prepared.context, name, command, limit);
-      const checked = await step("check", "npm run check");
+      const acceptance = fixed.present && fixed.unchanged;
+      // One container for all three; check and tests side by side on the two cores.
+      const runs = await runSteps(
+        prepared.context,
+        [
+          { name: "check", command: "npm run check", parallel: true },
+          { name: "test", command: "npm test", parallel: true },
+          ...(acceptance ? [{ name: "acceptance", command: "npm run test:acceptance" }] : []),
+        ],
+        limit,
+      );
+      const ran = (name: string): StepRun => runs.get(name) as StepRun;
+      const checked = ran("check");
       check = checked.result;
       if (!check.passed) failures.push(why("check", "npm run check", check, checked.timedOut, limit));
-      const tested = await step("test", "npm test");
+      const tested = ran("test");
       counted = parseTestCount(tested.output);
       tests = { ...tested.result, testCount: counted ?? 0 };
       if (!tests.passed) failures.push(why("tests", "npm test", tests, tested.timedOut, limit));
-      if (fixed.present && fixed.unchanged) {
-        const accepted = await step("acceptance", "npm run test:acceptance");
+      if (acceptance) {
+        const accepted = ran("acceptance");
         acceptanceRun = accepted.result;
         if (!acceptanceRun.passed) {
           failures.push(

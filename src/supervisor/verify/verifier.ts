@@ -11,7 +11,7 @@ import { DEFAULT_LAB_IMAGE } from "../lifecycle/lab-spec.ts";
 import type { ContainerRuntime } from "../runtime/index.ts";
 import { HttpError } from "../server/http-io.ts";
 import type { GenerationStore } from "../store/index.ts";
-import { readBaseline, writeBaseline } from "./baseline.ts";
+import { baselineAt, readBaseline, writeBaseline } from "./baseline.ts";
 import { generationDiff } from "./generation-diff.ts";
 import { verifyMechanical } from "./mechanical.ts";
 import { numstat } from "./verify-git.ts";
@@ -37,6 +37,8 @@ export class Verifier {
   private readonly running = new Map<number, { abort: AbortController; done: Promise<unknown> }>();
   /** Clones an earlier Supervisor left under <stateDir>/verify when it died mid-verification. */
   private sweep: Promise<void> | undefined;
+  private warming: Promise<void> | undefined;
+  private readonly warmAbort = new AbortController();
 
   constructor(private readonly ports: VerifierPorts) {}
 
@@ -65,7 +67,7 @@ export class Verifier {
     );
   }
 
-  private log(n: number, message: string): void {
+  private log(n: number | null, message: string): void {
     this.ports.emit({ type: "log", at: new Date().toISOString(), generation: n, message });
   }
 
@@ -79,11 +81,7 @@ export class Verifier {
     this.running.set(n, slot);
     try {
       // Started by the first verification, before any clone of this process exists; later ones wait for it.
-      this.sweep ??= rm(path.join(this.ports.config.stateDir, "verify"), {
-        recursive: true,
-        force: true,
-      }).catch((err: Error) => this.log(n, `could not remove earlier verification clones: ${err.message}`));
-      await this.sweep;
+      await this.sweepOnce(n);
       const work = verifyMechanical(
         {
           runtime: this.ports.runtime,
@@ -179,9 +177,49 @@ export class Verifier {
   }
 
   /** Stops running verifications (their containers are removed) and waits for them. */
+  /** Removes what an earlier process left under `<stateDir>/verify`, once, before the first clone. */
+  private sweepOnce(n: number | null): Promise<void> {
+    this.sweep ??= rm(path.join(this.ports.config.stateDir, "verify"), {
+      recursive: true,
+      force: true,
+    }).catch((err: Error) => this.log(n, `could not remove earlier verification clones: ${err.message}`));
+    return this.sweep;
+  }
+
+  /**
+   * Measures main's baseline test count now, while a Lab works (spawn time), so its verification finds
+   * it cached instead of running main's tests first. Failures are only logged: verify measures again.
+   */
+  warmBaseline(n: number): void {
+    if (this.warming) return;
+    const task = (async () => {
+      await this.sweepOnce(n);
+      const main = await resolveRef(this.ports.config.repoPath, "refs/heads/main");
+      if (!main || this.warmAbort.signal.aborted) return;
+      await baselineAt(
+        {
+          runtime: this.ports.runtime,
+          config: this.ports.config,
+          image: this.ports.image ?? DEFAULT_LAB_IMAGE,
+          signal: this.warmAbort.signal,
+        },
+        main,
+      );
+    })()
+      .catch((err: Error) => {
+        if (!this.warmAbort.signal.aborted)
+          this.log(n, `baseline of main not measured ahead: ${err.message}`);
+      })
+      .finally(() => {
+        this.warming = undefined;
+      });
+    this.warming = task;
+  }
+
   async close(): Promise<void> {
+    this.warmAbort.abort();
     const all = [...this.running.values()];
     for (const v of all) v.abort.abort();
-    await Promise.all(all.map((v) => v.done));
+    await Promise.all([...all.map((v) => v.done), this.warming]);
   }
 }
