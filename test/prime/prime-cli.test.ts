@@ -62,19 +62,14 @@ describe("loom prime / spawn / reflect / autonomous: bad input", () => {
   }, 120_000);
 
   it("configuration problems are one line, exit 1", async () => {
-    const [noKey, open, badUrl, missing] = await Promise.all([
+    const [noKey, badUrl, missing] = await Promise.all([
       loom(["prime", "--port", "0"], { cwd: fx.root }),
-      loom(["prime", "--host", "0.0.0.0"], { env: { ANTHROPIC_API_KEY: "k" }, cwd: fx.root }),
       loom(["spawn", "README.md"], { env: { LOOM_SUPERVISOR_URL: "ftp://x" }, cwd: fx.repo }),
       loom(["spawn", "absent.md"], { cwd: fx.root }),
     ]);
     expect(noKey.code).toBe(1);
     expect(noKey.stderr.trim()).toBe(
       "loom: ANTHROPIC_API_KEY is not set; Prime calls the model and needs it: set it in the environment or in .env",
-    );
-    expect(open.code).toBe(1);
-    expect(open.stderr.trim()).toMatch(
-      /^loom: refusing to listen on 0\.0\.0\.0 without LOOM_SUPERVISOR_TOKEN/,
     );
     expect(badUrl.code).toBe(1);
     expect(badUrl.stderr.trim()).toMatch(

@@ -1,10 +1,13 @@
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrimeHealth, PrimeStats } from "../../schemas/prime.ts";
 import { ErrorBody } from "../../schemas/supervisor.ts";
 import { ChatLog } from "../../src/prime/chat/chat-log.ts";
+import { chatClosedWarning, primeAuthorizer } from "../../src/prime/server/server.ts";
 import type { Prime } from "../../src/prime/start-prime.ts";
+import type { Route } from "../../src/shared/http/router.ts";
 import { type ScriptedModelServer, startScriptedModel } from "../../src/shared/scripted-model/index.ts";
 import { chat, primeConfig, startTestPrime, tempDir } from "./prime-helpers.ts";
 
@@ -284,5 +287,34 @@ describe("chat.jsonl", () => {
     } finally {
       await dir.cleanup();
     }
+  });
+});
+
+describe("who may chat", () => {
+  const chatRoute: Route = { method: "POST", path: "/chat", guarded: true, handle: async () => {} };
+  const statsRoute: Route = { method: "GET", path: "/stats", handle: async () => {} };
+  const req = (authorization?: string) =>
+    ({ headers: authorization ? { authorization } : {} }) as IncomingMessage;
+  const refusal = (f: () => void) => {
+    try {
+      f();
+    } catch (err) {
+      return err as { status: number; code: string; message: string };
+    }
+    return undefined;
+  };
+
+  it("on loopback anyone local may; off loopback only a bearer of the token, and without one nobody", () => {
+    expect(refusal(() => primeAuthorizer("127.0.0.1", undefined)(req(), chatRoute))).toBeUndefined();
+    expect(chatClosedWarning("127.0.0.1", undefined)).toBeUndefined();
+    const closed = primeAuthorizer("0.0.0.0", undefined);
+    expect(refusal(() => closed(req(), chatRoute))).toMatchObject({ status: 403, code: "CHAT_NEEDS_TOKEN" });
+    expect(refusal(() => closed(req(), statsRoute))).toBeUndefined();
+    expect(chatClosedWarning("0.0.0.0", undefined)).toMatch(/POST \/chat is refused/);
+    const guarded = primeAuthorizer("0.0.0.0", "s3cret");
+    expect(refusal(() => guarded(req(), chatRoute))).toMatchObject({ status: 401, code: "UNAUTHORIZED" });
+    expect(refusal(() => guarded(req("Bearer nope"), chatRoute))).toMatchObject({ status: 401 });
+    expect(refusal(() => guarded(req("Bearer s3cret"), chatRoute))).toBeUndefined();
+    expect(chatClosedWarning("0.0.0.0", "s3cret")).toBeUndefined();
   });
 });

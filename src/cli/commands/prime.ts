@@ -21,7 +21,7 @@ export function registerPrime(program: Command): void {
     .option("--port <n>", "port (default LOOM_PRIME_PORT, 8401)", parsePositiveInt("--port", 0, 65535))
     .option(
       "--host <addr>",
-      "address to bind (default LOOM_BIND_HOST); off loopback needs LOOM_SUPERVISOR_TOKEN",
+      "address to bind (default LOOM_BIND_HOST); off loopback, chatting needs LOOM_SUPERVISOR_TOKEN",
     )
     .option("--repo <dir>", "repository Prime reads (default LOOM_REPO_PATH)")
     .option(
@@ -31,7 +31,7 @@ export function registerPrime(program: Command): void {
     .option("--supervisor <url>", "the Supervisor's URL (default LOOM_SUPERVISOR_URL)", parseSupervisorUrl)
     .action(
       async (opts: { port?: number; host?: string; repo?: string; state?: string; supervisor?: string }) => {
-        const [{ loadConfig }, { startPrime, primePlace }, { primeThinking }, { assertPrimeBindAllowed }] =
+        const [{ loadConfig }, { startPrime, primePlace }, { primeThinking }, { chatClosedWarning }] =
           await Promise.all([
             import("../../shared/config.ts"),
             import("../../prime/start-prime.ts"),
@@ -41,7 +41,7 @@ export function registerPrime(program: Command): void {
         const config = loadConfig();
         for (const w of config.warnings) process.stderr.write(`loom: warning: ${w}\n`);
         const host = opts.host ?? config.bindHost;
-        assertPrimeBindAllowed(host, config.supervisorToken);
+        const closed = chatClosedWarning(host, config.supervisorToken);
         const log = (line: string) => process.stderr.write(`${line}\n`);
         const prime = await startPrime({
           config,
@@ -51,6 +51,7 @@ export function registerPrime(program: Command): void {
           port: opts.port ?? config.primePort,
           log,
         });
+        if (closed) log(closed);
         process.stdout.write(
           `prime: listening on ${prime.url} (supervisor ${prime.core.place.supervisorUrl})\n`,
         );
