@@ -64,6 +64,9 @@ interface Call<S extends z.ZodType> {
 }
 
 /** A typed client of the Supervisor's HTTP API: every answer parsed with its schema from `schemas/`. */
+/** Between looks at the record while a verification started elsewhere finishes. */
+const VERIFY_POLL_MS = 1000;
+
 export class SupervisorClient {
   readonly baseUrl: string;
   readonly #token: string | undefined;
@@ -116,16 +119,58 @@ export class SupervisorClient {
     return this.#call({ method: "POST", path: "/spawn", body: { program }, schema: SpawnResponse, signal });
   }
 
-  /** Stage 1 in a fresh container; may take minutes. */
-  verify(generation: number, signal?: AbortSignal): Promise<MechanicalVerification> {
-    return this.#call({
-      method: "POST",
-      path: "/verify",
-      body: { generation },
-      schema: MechanicalVerification,
-      timeoutMs: this.#verifyTimeoutMs,
-      signal,
-    });
+  /**
+   * Stage 1 in a fresh container; may take many minutes. A long stage 1 can outlive one HTTP exchange
+   * (fetch gives up waiting for headers after 300 s), and a restarted Prime may find its earlier request
+   * still running (409 VERIFY_RUNNING): the Supervisor goes on either way and stores the result on the
+   * record, so then the record is polled until the new result is there.
+   */
+  async verify(generation: number, signal?: AbortSignal): Promise<MechanicalVerification> {
+    const before = JSON.stringify(
+      (await this.getGeneration(generation, signal)).verification?.mechanical ?? null,
+    );
+    try {
+      return await this.#call({
+        method: "POST",
+        path: "/verify",
+        body: { generation },
+        schema: MechanicalVerification,
+        timeoutMs: this.#verifyTimeoutMs,
+        signal,
+      });
+    } catch (err) {
+      const recoverable =
+        err instanceof SupervisorError &&
+        (err.code === "VERIFY_RUNNING" || err.code === "SUPERVISOR_UNREACHABLE");
+      if (!recoverable) throw err;
+      return this.#awaitVerification(generation, before, signal);
+    }
+  }
+
+  async #awaitVerification(
+    generation: number,
+    before: string,
+    signal: AbortSignal | undefined,
+  ): Promise<MechanicalVerification> {
+    const deadline = Date.now() + this.#verifyTimeoutMs;
+    for (;;) {
+      const record = await this.getGeneration(generation, signal);
+      const mechanical = record.verification?.mechanical;
+      if (mechanical && JSON.stringify(mechanical) !== before) return mechanical;
+      if (record.outcome !== "verifying") {
+        throw new SupervisorError(
+          "NOT_VERIFYING",
+          `generation ${generation} became ${record.outcome} while its verification was awaited; GET /generations/${generation} shows why`,
+        );
+      }
+      if (Date.now() > deadline) {
+        throw new SupervisorError(
+          "SUPERVISOR_TIMEOUT",
+          `no verification of generation ${generation} was recorded within ${this.#verifyTimeoutMs} ms`,
+        );
+      }
+      await sleep(VERIFY_POLL_MS, signal);
+    }
   }
 
   /** Records stage 2 (the review, or why there is none); answers the whole Verification. */

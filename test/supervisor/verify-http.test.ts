@@ -10,6 +10,7 @@ import {
   PromoteResponse,
   Verification,
 } from "../../schemas/index.ts";
+import { SupervisorClient } from "../../src/prime/supervisor-client.ts";
 import { LocalRuntime } from "../../src/supervisor/runtime/index.ts";
 import { GenerationStore } from "../../src/supervisor/store/index.ts";
 import { type Supervisor, startSupervisor } from "../../src/supervisor/supervisor.ts";
@@ -243,5 +244,22 @@ describe("verification end to end over HTTP (local runtime)", () => {
       fitness: { score: 0, gated: true },
     });
     expect(await sup.runtime.list({ "loom.verify": `gen-${n}` })).toEqual([]);
+  }, 180_000);
+
+  it("Prime's client joins a verification already running (a restarted Prime) and returns its result", async () => {
+    const n = await verifyingGeneration({
+      "test/more.test.ts": tests(2).replaceAll('test("add', 'test("more'),
+    });
+    const client = new SupervisorClient({ baseUrl: sup.url, token: TOKEN });
+    const first = call("POST", "/verify", { generation: n });
+    // The first request holds the verification; the client's own POST meets 409 VERIFY_RUNNING.
+    const deadline = Date.now() + 30_000;
+    while (!(await sup.runtime.list({ "loom.verify": `gen-${n}` })).length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const joined = await client.verify(n);
+    const held = MechanicalVerification.parse((await first).json);
+    expect(joined).toEqual(held);
+    expect(joined.passed).toBe(true);
   }, 180_000);
 });
