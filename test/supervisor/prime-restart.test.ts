@@ -169,14 +169,15 @@ describe("waitForPrimeHealth", () => {
 });
 
 describe("primeSpec", () => {
-  it("gives Prime its own variables only, its folders at their own paths, code and repo read-only", async () => {
+  it("gives Prime its own variables only, its folders at their own paths, code and repo read-only; the host network whatever Labs use", async () => {
     const fx = await makePrimeFixture();
     cleanups.push(() => fx.cleanup());
     const config = fx.config({ LOOM_SUPERVISOR_TOKEN: "tok", ANTHROPIC_BASE_URL: "http://127.0.0.1:7" });
     const code = path.join(fx.stateDir, "prime", "a".repeat(40));
     const spec = primeSpec({
       runtime: "docker",
-      config: { ...config, network: "host" },
+      // Labs on a bridge; Prime still needs the host's loopback, where the Supervisor listens.
+      config: { ...config, network: "loom-net" },
       image: "loom-lab:latest",
       code,
       nodeModules: path.join(fx.repo, "node_modules"),

@@ -88,9 +88,8 @@ export async function launchPrime(ctx: LaunchContext, commit: string): Promise<L
   } catch (err) {
     return { ok: false, why: `could not prepare Prime's code for ${short(commit)}: ${message(err)}` };
   }
-  const hostNetwork = runtime.name === "local" || config.network === "host";
   // Otherwise a Prime left running (or anything else on the port) would pass the new one's health check.
-  if (hostNetwork && (await answers(port))) {
+  if (await answers(port)) {
     return {
       ok: false,
       why: `something already listens on 127.0.0.1:${port} (LOOM_PRIME_PORT); stop it or choose another port`,

@@ -215,10 +215,6 @@ export class PrimeKeeper implements PrimeHooks {
     );
     if (runtime.name === "local") {
       this.log("Prime runs as a local child process: weaker isolation than a container (LOOM_RUNTIME=local)");
-    } else if (config.network !== "host") {
-      this.log(
-        `Prime runs on container network ${config.network}: it cannot reach the Supervisor on the host's loopback; set LOOM_NETWORK=host for a working Prime`,
-      );
     }
     this.set("starting", main, null, null, `starting Prime on main ${short(main)}`);
     const launched = await this.launch(main);

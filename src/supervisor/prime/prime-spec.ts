@@ -62,7 +62,6 @@ export interface PrimeSpecInput {
 export function primeSpec(input: PrimeSpecInput): RunSpecInput {
   const { config } = input;
   const local = input.runtime === "local";
-  const hostNetwork = local || config.network === "host";
   const repo = config.repoPath;
   const same = (host: string, readOnly: boolean): Mount => ({ host, container: host, readOnly });
   const mounts: Mount[] = [same(repo, true)];
@@ -79,9 +78,9 @@ export function primeSpec(input: PrimeSpecInput): RunSpecInput {
     "prime",
     "--port",
     String(input.port),
-    // On a bridge network Prime must listen on its own interfaces for the published port to reach it.
+    // Always the host's network (see `network` below), so loopback is where the Supervisor finds it.
     "--host",
-    hostNetwork ? "127.0.0.1" : "0.0.0.0",
+    "127.0.0.1",
     "--repo",
     repo,
     "--state",
@@ -100,7 +99,9 @@ export function primeSpec(input: PrimeSpecInput): RunSpecInput {
     workdir: input.primeState,
     mounts,
     ports: [{ container: input.port }],
-    network: local ? "host" : config.network,
+    // Prime talks to the Supervisor on the host's loopback, which no bridge network reaches; Labs stay on
+    // LOOM_NETWORK, from where the host's loopback (and so Prime) is out of reach.
+    network: "host",
     // A fresh suffix: a Prime that could not be removed never blocks the next one's name.
     name: `loom-prime-${repoHash}-${input.commit.slice(0, 8)}-${randomBytes(2).toString("hex")}`,
     limits: { ...PRIME_LIMITS },
