@@ -18,10 +18,10 @@ import { startScriptedModel } from "../src/shared/scripted-model/index.ts";
 import { prepareWorkspace } from "../src/supervisor/git/index.ts";
 import { freePort } from "../src/supervisor/lifecycle/free-port.ts";
 import { stopAndRemove } from "../src/supervisor/lifecycle/lab-cleanup.ts";
-import { DEFAULT_LAB_IMAGE, labSpec } from "../src/supervisor/lifecycle/lab-spec.ts";
+import { DEFAULT_LAB_IMAGE, labSpec, repoLabels } from "../src/supervisor/lifecycle/lab-spec.ts";
 import { localLabEntry } from "../src/supervisor/lifecycle/local-lab-entry.ts";
 import { shareWorkspace } from "../src/supervisor/lifecycle/share-workspace.ts";
-import type { ContainerRuntime, RunSpecInput } from "../src/supervisor/runtime/index.ts";
+import type { ContainerHandle, ContainerRuntime, RunSpecInput } from "../src/supervisor/runtime/index.ts";
 import { selectRuntime } from "../src/supervisor/runtime/index.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -120,6 +120,10 @@ interface Env {
   readonly stateDir: string;
   /** Containers started and not yet removed: the finally below removes whatever is left. */
   readonly live: Set<string>;
+  /** Starts not yet returned: an interruption waits for them, then removes what they started. */
+  readonly starting: Set<Promise<ContainerHandle>>;
+  /** Set on an interruption: nothing new is started after it. */
+  stopping: boolean;
   readonly ports: Set<number>;
   next: number;
 }
@@ -152,7 +156,10 @@ async function startTogether(env: Env, variant: VariantName, count: number): Pro
     const settled = await Promise.allSettled(
       prepared.map(async (p) => {
         const t0 = performance.now();
-        const handle = await runtime.run(p.spec);
+        if (env.stopping) throw new Error("interrupted");
+        const start = runtime.run(p.spec);
+        env.starting.add(start);
+        const handle = await start.finally(() => env.starting.delete(start));
         env.live.add(handle.id);
         ids.push(handle.id);
         const ep = handle.endpoints.find((e) => e.containerPort === p.port) ?? {
@@ -209,6 +216,17 @@ async function removeWorkspace(runtime: ContainerRuntime, workspace: string): Pr
   }
 }
 
+/** Every container of this run: the live ones, and any other carrying the bench repo's labels. */
+async function removeAll(env: Env): Promise<void> {
+  await Promise.allSettled([...env.starting]);
+  const labelled = await env.runtime.list(repoLabels(env.repo)).catch(() => []);
+  const ids = new Set([...env.live, ...labelled.map((c) => c.id)]);
+  for (const problems of await Promise.all([...ids].map((id) => stopAndRemove(env.runtime, id, 0)))) {
+    for (const p of problems) console.error(`cleanup: ${p}`);
+  }
+  env.live.clear();
+}
+
 interface Result {
   runtime: string;
   single: Record<VariantName, number[]>;
@@ -242,7 +260,30 @@ async function benchRuntime(name: "docker" | "local", tmp: string): Promise<Resu
     },
   });
   const runtime = await selectRuntime(name, { log: (m) => console.log(m), stateDir });
-  const env: Env = { runtime, config, repo, stateDir, live: new Set(), ports: new Set(), next: 1 };
+  const env: Env = {
+    runtime,
+    config,
+    repo,
+    stateDir,
+    live: new Set(),
+    starting: new Set(),
+    stopping: false,
+    ports: new Set(),
+    next: 1,
+  };
+  // Interrupted (Ctrl-C, a timeout's SIGTERM): the finally below never runs, so remove what is live here.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (env.stopping) return;
+    env.stopping = true;
+    void removeAll(env)
+      .then(() => model.close())
+      .then(() => rm(tmp, { recursive: true, force: true }))
+      .catch((err: Error) => console.error(`cleanup: ${err.message}`))
+      .finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  // `on`, not `once`: execa's exit handler re-raises a signal it finds no other listener for.
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   const result: Result = {
     runtime: name,
     single: { lab: [], floor: [] },
@@ -267,7 +308,9 @@ async function benchRuntime(name: "docker" | "local", tmp: string): Promise<Resu
       }
     }
   } finally {
-    for (const id of env.live) await stopAndRemove(runtime, id, 1000);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await removeAll(env);
     await model.close();
   }
   return result;
