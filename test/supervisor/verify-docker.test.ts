@@ -216,12 +216,16 @@ describe.skipIf(missing !== undefined)("stage-1 verification in docker container
       (err: Error) => err,
     );
     const deadline = Date.now() + 120_000;
-    // check, the tests and the acceptance suite share one container.
-    while ((await runtime.list({ "loom.verify": "gen-9" })).length === 0) {
-      if (Date.now() > deadline) throw new Error("the test step never started");
-      await new Promise((r) => setTimeout(r, 250));
+    try {
+      // check, the tests and the acceptance suite share one container.
+      while ((await runtime.list({ "loom.verify": "gen-9" })).length === 0) {
+        if (Date.now() > deadline) throw new Error("the test step never started");
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally {
+      // Also when the wait fails, so a failing run leaves no container behind.
+      abort.abort();
     }
-    abort.abort();
     expect((await running)?.message).toMatch(/verification of gen-9 was stopped while running check\+test/);
     expect(await leftovers()).toEqual([]);
     expect(
