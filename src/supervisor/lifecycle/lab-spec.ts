@@ -7,7 +7,11 @@ import { localLabEntry } from "./local-lab-entry.ts";
 export const DEFAULT_LAB_IMAGE = "loom-lab:latest";
 /** Where the workspace appears inside a Lab. */
 export const LAB_WORKSPACE = "/workspace";
-export const LAB_LIMITS = { memoryMb: 2048, pids: 512, cpus: 1 } as const;
+/**
+ * Two CPUs: a Lab runs its own type check and tests (vitest workers, the eval worker thread) beside the
+ * agent; on one CPU the demo generation's Lab phase took 1.5 s longer. Still a cap on bigger machines.
+ */
+export const LAB_LIMITS = { memoryMb: 2048, pids: 512, cpus: 2 } as const;
 
 /** Labels every Lab carries: Loom's mark plus which repo it serves, so two Supervisors never reap each other's. */
 export function repoLabels(repoPath: string): Record<string, string> {
