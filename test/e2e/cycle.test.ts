@@ -5,27 +5,14 @@ import { type CycleResult, runDemoCycle } from "../../src/demo/run-cycle.ts";
 import { lessonsFrom } from "../../src/prime/reflect/lessons.ts";
 import { PROPOSE_TOOL } from "../../src/prime/reflect/reflect-prompt.ts";
 import type { ScriptTurnInput } from "../../src/shared/scripted-model/index.ts";
-import { DEFAULT_LAB_IMAGE } from "../../src/supervisor/lifecycle/lab-spec.ts";
+import { labImageMissing } from "../helpers/lab-image.ts";
 
 /**
  * The whole cycle with real Lab and verification containers: Prime's autonomous loop (reflect →
  * spawn → verify → promote or roll back) against a real Supervisor on a scratch repository, scripted
  * models on both sides. Needs docker and the Lab image; LOOM_REQUIRE_ENGINES=1 makes their absence a failure.
  */
-async function dockerMissing(): Promise<string | undefined> {
-  const r = await execa("docker", ["image", "inspect", DEFAULT_LAB_IMAGE], {
-    reject: false,
-    stdin: "ignore",
-  }).catch((err: Error) => ({ exitCode: 1, stderr: err.message }));
-  return r.exitCode === 0
-    ? undefined
-    : `docker image ${DEFAULT_LAB_IMAGE} is not available (npm run image builds it)`;
-}
-const missing = await dockerMissing();
-if (missing) {
-  if (process.env.LOOM_REQUIRE_ENGINES === "1") throw new Error(`LOOM_REQUIRE_ENGINES=1 but ${missing}`);
-  console.warn(`skipping end-to-end cycle tests: ${missing}`);
-}
+const missing = await labImageMissing("end-to-end cycle tests");
 
 const contract = (task: string) => ({
   task,

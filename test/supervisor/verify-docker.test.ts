@@ -7,23 +7,10 @@ import { DEFAULT_LAB_IMAGE, repoLabels } from "../../src/supervisor/lifecycle/la
 import { DockerRuntime } from "../../src/supervisor/runtime/index.ts";
 import { Baseline, baselineAt, baselineFile } from "../../src/supervisor/verify/baseline.ts";
 import { verifyMechanical } from "../../src/supervisor/verify/mechanical.ts";
+import { labImageMissing } from "../helpers/lab-image.ts";
 import { lockfile, makeVerifyFixture, packageJson, tests, type VerifyFixture } from "./verify-fixture.ts";
 
-/** Runs only where the Lab image was built (`npm run image`); LOOM_REQUIRE_ENGINES=1 makes its absence a failure. */
-async function imageMissing(): Promise<string | undefined> {
-  const r = await execa("docker", ["image", "inspect", DEFAULT_LAB_IMAGE], {
-    reject: false,
-    stdin: "ignore",
-  }).catch((err: Error) => ({ exitCode: 1, stderr: err.message }));
-  return r.exitCode === 0
-    ? undefined
-    : `docker image ${DEFAULT_LAB_IMAGE} is not available (build it with npm run image)`;
-}
-const missing = await imageMissing();
-if (missing) {
-  if (process.env.LOOM_REQUIRE_ENGINES === "1") throw new Error(`LOOM_REQUIRE_ENGINES=1 but ${missing}`);
-  console.warn(`skipping docker verification tests: ${missing}`);
-}
+const missing = await labImageMissing("docker verification tests");
 
 let fx: VerifyFixture;
 const runtime = new DockerRuntime({});
