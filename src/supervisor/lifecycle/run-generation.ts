@@ -125,6 +125,7 @@ export async function runGeneration(
   let verdict: Verdict;
   let containerId: string | undefined;
   let exitedEarly = false;
+  let finished = false;
   let port: number | undefined;
   try {
     await setOutcome({ outcome: "running" });
@@ -175,8 +176,7 @@ export async function runGeneration(
         for (const d of deltas) emit({ type: "lab_tool", at: at(), generation: n, ...d });
       },
     });
-    // A finished Lab is committing nothing more; let it close its server before the stop.
-    if (end.kind === "finished") await waitForExit(runtime, handle.id, 10_000);
+    finished = end.kind === "finished";
     exitedEarly = end.kind === "exited";
     verdict = await verdictOf(end, ports, handle.id);
   } catch (err) {
@@ -185,7 +185,16 @@ export async function runGeneration(
       : { outcome: "failed", reason: message(err) };
   }
   try {
-    return await finish(ports, { n, workspace, containerId, verdict, exitedEarly, log, setOutcome });
+    return await finish(ports, {
+      n,
+      workspace,
+      containerId,
+      verdict,
+      exitedEarly,
+      finished,
+      log,
+      setOutcome,
+    });
   } finally {
     // Released only once the Lab is gone, so no other Lab can be handed a port still in use.
     if (port !== undefined) taken.delete(port);
@@ -201,14 +210,24 @@ async function finish(
     verdict: Verdict;
     /** The Lab exited without /status showing it finished. */
     exitedEarly: boolean;
+    /** /status said done or failed: the Lab commits nothing more. */
+    finished: boolean;
     log: (text: string) => void;
     setOutcome: (patch: GenerationPatch) => Promise<GenerationRecord>;
   },
 ): Promise<GenerationRecord> {
   let verdict = s.verdict;
-  if (s.containerId !== undefined) {
-    for (const p of await stopAndRemove(ports.runtime, s.containerId, 1000)) s.log(`cleanup: ${p}`);
-  }
+  const id = s.containerId;
+  // A finished Lab commits nothing more: it closes its server and exits while its branch is fetched.
+  // Any other Lab is stopped first, so nothing it still writes lands after the fetch.
+  const teardown =
+    id === undefined
+      ? Promise.resolve()
+      : (async () => {
+          if (s.finished) await waitForExit(ports.runtime, id, 10_000);
+          for (const p of await stopAndRemove(ports.runtime, id, 1000)) s.log(`cleanup: ${p}`);
+        })();
+  if (!s.finished) await teardown;
   const hasClone = await stat(path.join(s.workspace, ".git")).catch(() => undefined);
   const report: LabReport | undefined = hasClone ? await readLabReport(s.workspace) : undefined;
   // A quick Lab can finish and exit between two polls: its report then says how it ended.
@@ -243,6 +262,7 @@ async function finish(
       .then(() => atomicWriteFile(file, `${JSON.stringify(report, null, 2)}\n`))
       .catch((err) => s.log(`could not keep the Lab report: ${message(err)}`));
   }
+  await teardown;
   await rm(s.workspace, { recursive: true, force: true }).catch((err) => s.log(`cleanup: ${message(err)}`));
   const patch: GenerationPatch = { outcome: verdict.outcome, reason: verdict.reason };
   if (report) patch.tokens = report.tokens;

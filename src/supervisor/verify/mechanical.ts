@@ -70,12 +70,18 @@ export async function verifyMechanical(ctx: StepsContext, n: number): Promise<Me
   const main = await requireMain(repo);
   const base = await mergeBase(repo, main, commit);
   const failures: string[] = [];
-  const fixed = await fixedPoints(repo, n, commit, failures);
-  const baseline = await baselineAt(ctx, base);
-
   const clone = verifyCloneOf(ctx.config.stateDir, n);
   try {
-    await cloneAt(repo, commit, clone);
+    // Independent reads of the repo: side by side (the baseline is usually cached from spawn time).
+    // allSettled: a failure of one must not let the clean-up below race a clone still being written.
+    const [fixedRun, baselineRun, cloned] = await Promise.allSettled([
+      fixedPoints(repo, n, commit, failures),
+      baselineAt(ctx, base),
+      cloneAt(repo, commit, clone),
+    ]);
+    for (const r of [fixedRun, baselineRun, cloned]) if (r.status === "rejected") throw r.reason;
+    const fixed = (fixedRun as PromiseFulfilledResult<Awaited<ReturnType<typeof fixedPoints>>>).value;
+    const baseline = (baselineRun as PromiseFulfilledResult<Awaited<ReturnType<typeof baselineAt>>>).value;
     const subject = `gen-${n}`;
     const prepared = await prepareSteps(ctx, commit, clone, subject);
     const install = prepared.install;
