@@ -4,6 +4,7 @@ import { demoRepoFiles } from "../../src/demo/demo-repo.ts";
 import { type CycleResult, runDemoCycle } from "../../src/demo/run-cycle.ts";
 import { lessonsFrom } from "../../src/prime/reflect/lessons.ts";
 import { PROPOSE_TOOL } from "../../src/prime/reflect/reflect-prompt.ts";
+import { REVIEW_TOOL } from "../../src/prime/review/review-prompt.ts";
 import type { ScriptTurnInput } from "../../src/shared/scripted-model/index.ts";
 import { labImageMissing } from "../helpers/lab-image.ts";
 
@@ -155,4 +156,34 @@ describe.skipIf(missing !== undefined)("the self-modification cycle end to end (
     expect(r.stopReason).toBe("token_budget");
     expect(r.records).toHaveLength(1);
   }, 300_000);
+
+  it("(e) stops on a plateau: a promoted generation that does not beat the best fitness ends the run", async () => {
+    const review = (confidence: number, issues: string[]): ScriptTurnInput => ({
+      tool: REVIEW_TOOL,
+      input: { approved: true, issues, confidence, summary: "adds a constant" },
+      when: { lastUserTextIncludes: "## Diff" },
+    });
+    const writes = (file: string): ScriptTurnInput[] => [
+      { tool: "write_file", input: { path: file, content: "export const answer = 42;\n" } },
+      { text: `wrote ${file}`, when: { lastToolResultIncludes: file } },
+    ];
+    const r = await cycle({
+      log: quiet,
+      env: { ...env, LOOM_PLATEAU_WINDOW: "1" },
+      maxGenerations: 3,
+      // The second generation is approved with less confidence and more issues: no gain over the first.
+      primeScript: [
+        reflectTurn("Add a constant"),
+        review(0.95, []),
+        reflectTurn("Add another constant"),
+        review(0.1, ["naming", "no doc comment", "unused"]),
+      ],
+      labScript: [...writes("src/a.ts"), ...writes("src/b.ts")],
+    });
+    expect(r.records.map((g) => g.outcome)).toEqual(["promoted", "promoted"]);
+    const [first, second] = r.records.map((g) => g.fitness ?? 0);
+    expect(second).toBeLessThan(first as number);
+    expect(r.stopReason).toBe("plateau");
+    expect(r.tags.sort()).toEqual(["gen-1", "gen-2"]);
+  }, 400_000);
 });
