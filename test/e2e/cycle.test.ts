@@ -6,6 +6,7 @@ import { lessonsFrom } from "../../src/prime/reflect/lessons.ts";
 import { PROPOSE_TOOL } from "../../src/prime/reflect/reflect-prompt.ts";
 import { REVIEW_TOOL } from "../../src/prime/review/review-prompt.ts";
 import type { ScriptTurnInput } from "../../src/shared/scripted-model/index.ts";
+import { repoLabels } from "../../src/supervisor/lifecycle/lab-spec.ts";
 import { labImageMissing } from "../helpers/lab-image.ts";
 
 /**
@@ -30,8 +31,16 @@ const reflectTurn = (task: string): ScriptTurnInput => ({
 
 const env = { LOOM_RUNTIME: "docker", LOOM_VERIFY_TIMEOUT_MS: "240000" };
 const git = async (cwd: string, args: string[]) => (await execa("git", args, { cwd })).stdout.trim();
-const labContainers = async () =>
-  (await execa("docker", ["ps", "-aq", "--filter", "label=loom=1"])).stdout.trim();
+/** This cycle's containers (Labs, verification): other suites run their own at the same time. */
+const labContainers = async (r: CycleResult) =>
+  (
+    await execa("docker", [
+      "ps",
+      "-aq",
+      "--filter",
+      `label=loom.repo=${repoLabels(`${r.scratch}/repo`)["loom.repo"]}`,
+    ])
+  ).stdout.trim();
 
 const kept: CycleResult[] = [];
 afterAll(async () => {
@@ -62,7 +71,7 @@ describe.skipIf(missing !== undefined)("the self-modification cycle end to end (
     expect(v?.mechanical.baselineTestCount).toBe(1);
     expect(v?.review?.verdict?.approved).toBe(true);
     expect(r.record.fitness).toBeGreaterThan(0);
-    expect(await labContainers()).toBe("");
+    expect(await labContainers(r)).toBe("");
   }, 300_000);
 
   it("(b) rolls back a generation whose tests fail: main untouched, the reason kept as a lesson, no review asked", async () => {
@@ -95,7 +104,7 @@ describe.skipIf(missing !== undefined)("the self-modification cycle end to end (
     expect(lessons).toMatch(/npm test/);
     // Only the reflection reached Prime's model: no review of a generation whose tests fail.
     expect(r.primeRequests).toBe(1);
-    expect(await labContainers()).toBe("");
+    expect(await labContainers(r)).toBe("");
   }, 300_000);
 
   it("(c) rejects a generation whose commit changes schemas/, even behind the read-only mount", async () => {
@@ -142,7 +151,7 @@ describe.skipIf(missing !== undefined)("the self-modification cycle end to end (
     expect(await git(repo, ["log", "--format=%s", "lab/gen-1"])).toContain("gen-1: program");
     expect(r.mainAfter).toBe(r.mainBefore);
     expect(lessonsFrom(r.records).join("\n")).toContain("gen 1 timed_out");
-    expect(await labContainers()).toBe("");
+    expect(await labContainers(r)).toBe("");
   }, 300_000);
 
   it("(e) stops on the token budget before a second generation, and says so", async () => {
