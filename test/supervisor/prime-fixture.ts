@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { Verification } from "../../schemas/verification.ts";
 import { type Config, loadConfig } from "../../src/shared/config.ts";
 import type { GenerationStore } from "../../src/supervisor/store/index.ts";
 import { commitFiles, labBranch, sh } from "./git-repo-fixture.ts";
+import { passedVerification } from "./passed-verification.ts";
 
 /**
  * A stand-in Loom for the Supervisor's Prime tests: a real node program implementing
@@ -161,31 +161,5 @@ export async function makePrimeFixture(options: { name?: string } = {}): Promise
       return n;
     },
     cleanup: () => rm(root, { recursive: true, force: true }),
-  };
-}
-
-function passedVerification(commit: string, base: string): Verification {
-  const step = { passed: true, exitCode: 0, output: "ok", durationMs: 1 };
-  return {
-    passed: true,
-    mechanical: {
-      passed: true,
-      commit,
-      base,
-      install: null,
-      check: step,
-      tests: { ...step, testCount: 1 },
-      baselineTestCount: 1,
-      schemaFingerprintOk: true,
-      acceptance: { present: false, unchanged: true, run: null },
-      failures: [],
-      durationMs: 3,
-    },
-    review: {
-      verdict: { approved: true, issues: [], confidence: 0.9, summary: "changes the fake Prime" },
-      error: null,
-      durationMs: 1,
-    },
-    fitness: null,
   };
 }

@@ -1,4 +1,5 @@
 import { LabStatus } from "../../../schemas/lab-status.ts";
+import { sleepUntilAbort } from "../../shared/sleep-until-abort.ts";
 import type { ContainerRuntime } from "../runtime/index.ts";
 import { type ToolCallDelta, toolCallDelta } from "./tool-call-delta.ts";
 
@@ -24,17 +25,6 @@ export interface WatchLabInput {
   /** The tool calls the Lab made since the previous poll, as its counters show them. */
   readonly onToolCalls?: (deltas: ToolCallDelta[]) => void;
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 
 async function readStatus(url: string, signal: AbortSignal): Promise<LabStatus | undefined> {
   try {
@@ -86,6 +76,6 @@ export async function watchLab(input: WatchLabInput): Promise<LabEnd> {
       };
     }
     if (deadline !== undefined && now() >= deadline) return { kind: "timed_out", last };
-    await sleep(input.pollMs, signal);
+    await sleepUntilAbort(input.pollMs, signal);
   }
 }

@@ -1,3 +1,4 @@
+import { sleepUntilAbort } from "../../shared/sleep-until-abort.ts";
 import { logTail } from "../lifecycle/lab-cleanup.ts";
 import type { ContainerRuntime } from "../runtime/index.ts";
 
@@ -38,17 +39,6 @@ async function ask(url: string, signal: AbortSignal): Promise<Answer | undefined
   }
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-
 /**
  * Polls `GET /health` until it answers 200 with `{ok: true}`, the deadline passes, or Prime exits —
  * which fails at once, with its last output, instead of waiting out the deadline.
@@ -80,6 +70,6 @@ export async function waitForPrimeHealth(input: WaitForHealthInput): Promise<Hea
           `${last ? `; last answer: ${last}` : "; nothing listened"}${tail ? `; last output: ${tail}` : ""}`,
       };
     }
-    await sleep(input.pollMs, input.signal);
+    await sleepUntilAbort(input.pollMs, input.signal);
   }
 }
