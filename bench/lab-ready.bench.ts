@@ -1,12 +1,3 @@
-/**
- * Lab ready time: from `runtime.run(labSpec(...))` (the Supervisor's spawn) to the first 200 from the
- * Lab's `GET /status`, on the docker and local runtimes, one Lab at a time and 4 at once. The alternative
- * in the same run is the floor: a bare `node -e "http.createServer(...).listen(port)"` started through the
- * same runtime with the same spec (image, mounts, env, limits, network), so Lab − floor is Loom's own cost.
- * Targets (2 cores): docker ≤ 1.5 s, local ≤ 0.3 s.
- * Run: `node --import tsx bench/lab-ready.bench.ts [--runtime docker|local]` (writes bench/results/lab-ready.md).
- */
-import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -23,6 +14,7 @@ import { localLabEntry } from "../src/supervisor/lifecycle/local-lab-entry.ts";
 import { shareWorkspace } from "../src/supervisor/lifecycle/share-workspace.ts";
 import type { ContainerHandle, ContainerRuntime, RunSpecInput } from "../src/supervisor/runtime/index.ts";
 import { selectRuntime } from "../src/supervisor/runtime/index.ts";
+import { fmt, pct, uptime } from "./stats.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const loomRoot = path.resolve(here, "..");
@@ -44,13 +36,6 @@ interface Sample {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-const pct = (xs: number[], p: number) => {
-  const s = sorted(xs);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
-};
-const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
-const uptime = () => execFileSync("uptime", { encoding: "utf8" }).trim();
 
 /** The floor: the smallest server that answers /status, in the same runtime and spec as the Lab. */
 function floorScript(port: number): string {

@@ -6,7 +6,6 @@
  * With `--loom`, also verifies (stage 1) a one-line generation of Loom itself in docker, reported apart.
  * Run: `npm run bench -- pipeline` (or `node --import tsx bench/pipeline.bench.ts [--runs=N] [--loom]`).
  */
-import { execSync } from "node:child_process";
 import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -17,15 +16,13 @@ import { runDemoCycle } from "../src/demo/run-cycle.ts";
 import { loadConfig } from "../src/shared/config.ts";
 import { selectRuntime } from "../src/supervisor/runtime/index.ts";
 import { verifyMechanical } from "../src/supervisor/verify/mechanical.ts";
+import { fmt, median, uptime } from "./stats.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = path.join(here, "..");
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const runs = Number(arg("runs") ?? 3);
 const withLoom = process.argv.includes("--loom");
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
-const uptime = () => execSync("uptime").toString().trim();
 
 interface Sample {
   total: number;
