@@ -174,6 +174,39 @@ export function runtimeConformance(target: ConformanceTarget): void {
       expect(await rt.logs(h.id)).toBe("bye\n");
     });
 
+    it("wait answers when the container exits, with its exit code; unknown ids are gone", async () => {
+      const h = await rt.run({
+        image,
+        command: ["sh", "-c", "sleep 1; exit 5"],
+        labels: { ...ours, "loom.test.role": "wait" },
+      });
+      const t0 = Date.now();
+      // Still running: a short wait runs out; then the full wait sees the exit and its code.
+      expect(await rt.wait(h.id, { timeoutMs: 100 })).toEqual({ kind: "timeout" });
+      expect(await rt.wait(h.id, { timeoutMs: 20_000 })).toEqual({ kind: "exited", exitCode: 5 });
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+      // Already exited: answered at once, again.
+      expect(await rt.wait(h.id, { timeoutMs: 20_000 })).toEqual({ kind: "exited", exitCode: 5 });
+      await rt.remove(h.id);
+      expect(await rt.wait(h.id, { timeoutMs: 5_000 })).toEqual({ kind: "gone" });
+      expect(await rt.wait("fedcba987654", { timeoutMs: 5_000 })).toEqual({ kind: "gone" });
+    });
+
+    it("wait ends early, as aborted, when its signal fires", async () => {
+      const h = await rt.run({
+        image,
+        command: ["sh", "-c", "sleep 30"],
+        labels: { ...ours, "loom.test.role": "wait-abort" },
+      });
+      const abort = new AbortController();
+      const t0 = Date.now();
+      setTimeout(() => abort.abort(), 200);
+      expect(await rt.wait(h.id, { timeoutMs: 20_000, signal: abort.signal })).toEqual({ kind: "aborted" });
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect((await rt.inspect(h.id))?.state).toBe("running");
+      await rt.remove(h.id);
+    });
+
     it("list by label finds exactly ours", async () => {
       const found = await rt.list({ ...ours, "loom.test.role": "probe" });
       expect(found.map((c) => c.id)).toEqual([probe.id]);

@@ -13,14 +13,13 @@ export async function logTail(runtime: ContainerRuntime, id: string): Promise<st
   return flat.length > LOG_TAIL_CHARS ? `…${flat.slice(-LOG_TAIL_CHARS)}` : flat;
 }
 
-/** Gives a Lab that said it is done a moment to exit by itself (it is closing its server). */
-export async function waitForExit(runtime: ContainerRuntime, id: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const info = await runtime.inspect(id).catch(() => undefined);
-    if (!info || info.state === "exited" || info.state === "dead") return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/**
+ * Gives a Lab that said it is done a moment to exit by itself (it is closing its server); true when
+ * it is gone by then.
+ */
+export async function waitForExit(runtime: ContainerRuntime, id: string, ms: number): Promise<boolean> {
+  const end = await runtime.wait(id, { timeoutMs: ms }).catch(() => undefined);
+  return end?.kind === "exited" || end?.kind === "gone";
 }
 
 /** Stops then removes; each step is tried even if the other fails, and failures are returned, not thrown. */

@@ -71,7 +71,12 @@ type Verdict = { outcome: GenerationOutcome; reason: string | null };
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-async function verdictOf(end: LabEnd, ports: LifecyclePorts, id: string): Promise<Verdict> {
+async function verdictOf(
+  end: LabEnd,
+  ports: LifecyclePorts,
+  id: string,
+  workspace: string,
+): Promise<Verdict> {
   switch (end.kind) {
     case "finished":
       return end.status.status === "done"
@@ -85,7 +90,9 @@ async function verdictOf(end: LabEnd, ports: LifecyclePorts, id: string): Promis
     case "aborted":
       return { outcome: "aborted", reason: "the Supervisor shut down while the Lab was running" };
     case "exited": {
-      const tail = await logTail(ports.runtime, id);
+      // A Lab that wrote its report says itself how it ended (finish reads it); only without one is
+      // its output the reason.
+      const tail = (await readLabReport(workspace)) ? "" : await logTail(ports.runtime, id);
       return {
         outcome: "failed",
         reason: `the Lab exited (code ${end.exitCode ?? "unknown"}) before reporting done${tail ? `; last output: ${tail}` : ""}`,
@@ -178,7 +185,7 @@ export async function runGeneration(
     });
     finished = end.kind === "finished";
     exitedEarly = end.kind === "exited";
-    verdict = await verdictOf(end, ports, handle.id);
+    verdict = await verdictOf(end, ports, handle.id, workspace);
   } catch (err) {
     verdict = signal.aborted
       ? { outcome: "aborted", reason: `the Supervisor shut down: ${message(err)}` }
@@ -224,8 +231,12 @@ async function finish(
     id === undefined
       ? Promise.resolve()
       : (async () => {
-          if (s.finished) await waitForExit(ports.runtime, id, 10_000);
-          for (const p of await stopAndRemove(ports.runtime, id, 1000)) s.log(`cleanup: ${p}`);
+          // One that exited by itself has nothing left to stop.
+          if ((s.finished || s.exitedEarly) && (await waitForExit(ports.runtime, id, 10_000)))
+            await ports.runtime
+              .remove(id)
+              .catch((err: Error) => s.log(`cleanup: remove ${id}: ${err.message}`));
+          else for (const p of await stopAndRemove(ports.runtime, id, 1000)) s.log(`cleanup: ${p}`);
         })();
   if (!s.finished) await teardown;
   const hasClone = await stat(path.join(s.workspace, ".git")).catch(() => undefined);

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { appleEnvFile, appleRunArgs, appleWarnings, parseAppleInspect } from "./apple-cli.ts";
 import { firstLines, runCli } from "./cli-exec.ts";
+import { pollWait } from "./poll-wait.ts";
 import {
   type Availability,
   type ContainerHandle,
@@ -13,6 +14,8 @@ import {
   parseRunSpec,
   type RunSpecInput,
   RuntimeError,
+  type WaitOptions,
+  type WaitOutcome,
 } from "./runtime.ts";
 
 /** Apple's `container` CLI (macOS 26): one lightweight VM per container. */
@@ -98,6 +101,11 @@ export class AppleRuntime implements ContainerRuntime {
       throw new RuntimeError("ENGINE_FAILED", `${this.bin} inspect ${id} failed: ${firstLines(r.all)}`);
     }
     return parseAppleInspect(r.stdout)[0];
+  }
+
+  /** Apple's CLI has no wait command: asked every few hundred ms. */
+  wait(id: string, options: WaitOptions): Promise<WaitOutcome> {
+    return pollWait((c) => this.inspect(c), id, options);
   }
 
   async logs(id: string, options: { tail?: number } = {}): Promise<string> {

@@ -13,6 +13,8 @@ export interface CliOptions {
   readonly maxBuffer?: number;
   /** Added to the CLI's own environment (the engine client needs HOME, DOCKER_HOST, ...). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Ends the command early; the call then fails with ABORTED. */
+  readonly signal?: AbortSignal;
 }
 
 export interface CliResult {
@@ -40,11 +42,13 @@ export async function runCli(
     maxBuffer: options.maxBuffer ?? DEFAULT_MAX_BUFFER,
     env: options.env ? { ...options.env } : undefined,
     stripFinalNewline: false,
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
   });
   const shown = `${bin} ${args.slice(0, 2).join(" ")}`;
   if (result.code === "ENOENT") {
     throw new RuntimeError("ENGINE_NOT_FOUND", `${bin} is not installed or not on PATH`);
   }
+  if (result.isCanceled) throw new RuntimeError("ABORTED", `${shown} was stopped before it finished`);
   if (result.timedOut) {
     throw new RuntimeError(
       "ENGINE_TIMEOUT",

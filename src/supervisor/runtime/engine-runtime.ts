@@ -11,6 +11,8 @@ import {
   parseRunSpec,
   type RunSpecInput,
   RuntimeError,
+  type WaitOptions,
+  type WaitOutcome,
 } from "./runtime.ts";
 
 /** Docker and podman share one CLI shape; this is that shape, parameterised by the binary. */
@@ -60,6 +62,15 @@ export class EngineCliRuntime implements ContainerRuntime {
       );
     }
     const id = r.stdout.trim().split("\n").pop() ?? name;
+    // On the host network a port is the same port on the host: nothing to ask the engine.
+    if (spec.network === "host" || spec.ports.length === 0) {
+      const endpoints = spec.ports.map((p) => ({
+        containerPort: p.container,
+        host: "127.0.0.1",
+        port: p.container,
+      }));
+      return { id, name, endpoints, warnings: [] };
+    }
     const info = await this.inspect(id);
     return { id, name, endpoints: info?.endpoints ?? [], warnings: [] };
   }
@@ -87,6 +98,25 @@ export class EngineCliRuntime implements ContainerRuntime {
       throw new RuntimeError("ENGINE_FAILED", `${this.bin} inspect ${id} failed: ${firstLines(r.stderr)}`);
     }
     return parseEngineInspect(r.stdout)[0];
+  }
+
+  /** One `wait` process that answers when the container exits, instead of an inspect per poll. */
+  async wait(id: string, options: WaitOptions): Promise<WaitOutcome> {
+    const timeout = AbortSignal.timeout(Math.max(0, options.timeoutMs));
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    let r: Awaited<ReturnType<typeof runCli>>;
+    try {
+      r = await runCli(this.bin, ["wait", id], { timeoutMs: options.timeoutMs + 30_000, signal });
+    } catch (err) {
+      if (!(err instanceof RuntimeError) || err.code !== "ABORTED") throw err;
+      return options.signal?.aborted ? { kind: "aborted" } : { kind: "timeout" };
+    }
+    if (r.exitCode === 0) {
+      const code = Number(r.stdout.trim().split("\n").pop());
+      return { kind: "exited", exitCode: Number.isInteger(code) ? code : undefined };
+    }
+    if (NOT_FOUND.test(r.stderr)) return { kind: "gone" };
+    throw new RuntimeError("ENGINE_FAILED", `${this.bin} wait ${id} failed: ${firstLines(r.stderr)}`);
   }
 
   async logs(id: string, options: { tail?: number } = {}): Promise<string> {

@@ -13,6 +13,8 @@ export type {
   RunSpecInput,
   RuntimeErrorCode,
   RuntimeLog,
+  WaitOptions,
+  WaitOutcome,
 } from "./runtime.ts";
 export { parseRunSpec, RunSpec, RuntimeError } from "./runtime.ts";
 export { RUNTIME_CHOICES, type RuntimeChoice, selectRuntime } from "./select.ts";

@@ -6,6 +6,7 @@ import os from "node:os";
 import { groupHasLiveMembers, isSameLiveProcess, procIdentity, signalGroup, sleep } from "./local-proc.ts";
 import { type LocalRecord, LocalRegistry } from "./local-registry.ts";
 import { detectBwrap, prepareNestedMounts, resolveCwd, type Sandbox, sandboxArgv } from "./local-sandbox.ts";
+import { pollWait } from "./poll-wait.ts";
 import {
   type Availability,
   type ContainerHandle,
@@ -17,6 +18,8 @@ import {
   type RunSpecInput,
   RuntimeError,
   type RuntimeLog,
+  type WaitOptions,
+  type WaitOutcome,
 } from "./runtime.ts";
 
 /**
@@ -230,6 +233,28 @@ export class LocalRuntime implements ContainerRuntime {
     await this.settled(id);
     this.exits.delete(id);
     await this.registry.delete(id);
+  }
+
+  /** A child of ours answers on its exit event; one another Supervisor started is asked by polling. */
+  async wait(id: string, options: WaitOptions): Promise<WaitOutcome> {
+    const exited = this.exits.get(id);
+    if (!exited) return pollWait((c) => this.inspect(c), id, options);
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const ended = await Promise.race([
+      exited.then(() => "exited" as const),
+      new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), options.timeoutMs))),
+      new Promise<"aborted">((resolve) => {
+        onAbort = () => resolve("aborted");
+        if (options.signal?.aborted) onAbort();
+        else options.signal?.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+    clearTimeout(timer);
+    if (onAbort) options.signal?.removeEventListener("abort", onAbort);
+    if (ended !== "exited") return { kind: ended };
+    const info = await this.inspect(id);
+    return info ? { kind: "exited", exitCode: info.exitCode } : { kind: "gone" };
   }
 
   async inspect(id: string): Promise<ContainerInfo | undefined> {

@@ -16,7 +16,8 @@ export type RuntimeErrorCode =
   | "NOT_FOUND"
   | "BAD_ENGINE_OUTPUT"
   | "RUNTIME_UNAVAILABLE"
-  | "UNKNOWN_RUNTIME";
+  | "UNKNOWN_RUNTIME"
+  | "ABORTED";
 
 export class RuntimeError extends LoomError {
   declare readonly code: RuntimeErrorCode;
@@ -145,6 +146,19 @@ export interface Availability {
   readonly warning?: string;
 }
 
+/** How waiting for a container to end came out. */
+export type WaitOutcome =
+  | { readonly kind: "exited"; readonly exitCode: number | undefined }
+  /** Unknown to the engine (never existed, or already removed). */
+  | { readonly kind: "gone" }
+  | { readonly kind: "timeout" }
+  | { readonly kind: "aborted" };
+
+export interface WaitOptions {
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
 export interface ContainerRuntime {
   readonly name: "docker" | "podman" | "apple" | "local";
   available(): Promise<Availability>;
@@ -155,6 +169,12 @@ export interface ContainerRuntime {
   /** Removes it, killing it if running. Idempotent: an unknown id is not an error. */
   remove(id: string): Promise<void>;
   inspect(id: string): Promise<ContainerInfo | undefined>;
+  /**
+   * Resolves once the container has exited (or is unknown), after at most `timeoutMs`, or early when
+   * `signal` fires. Engines that can say so themselves answer the moment it exits (`docker wait`, the
+   * child's exit event) instead of being polled: no delay, no CLI started every few hundred ms.
+   */
+  wait(id: string, options: WaitOptions): Promise<WaitOutcome>;
   /** stdout and stderr, interleaved as the backend keeps them; tail = last N lines. Unknown → NOT_FOUND. */
   logs(id: string, options?: { tail?: number }): Promise<string>;
   /** Every container (running or not) carrying all the given labels. */

@@ -5,7 +5,7 @@ import { type StepResult, TEST_OUTPUT_MAX_CHARS } from "../../../schemas/verific
 import type { Config } from "../../shared/config.ts";
 import { stopAndRemove } from "../lifecycle/lab-cleanup.ts";
 import { repoLabels } from "../lifecycle/lab-spec.ts";
-import type { ContainerRuntime, RunSpecInput } from "../runtime/index.ts";
+import type { ContainerRuntime, RunSpecInput, WaitOutcome } from "../runtime/index.ts";
 
 /** Where the clone appears inside a verification container. */
 export const VERIFY_WORKDIR = "/verify";
@@ -13,7 +13,6 @@ export const VERIFY_WORKDIR = "/verify";
 export const VERIFY_PACKAGES = "/verify-packages/node_modules";
 /** Room for a real test suite (type check, vitest workers), still bounded. */
 export const VERIFY_LIMITS = { memoryMb: 4096, pids: 1024, cpus: 2 } as const;
-const POLL_MS = 200;
 const STOP_GRACE_MS = 1000;
 
 export interface StepContext {
@@ -73,8 +72,6 @@ export function stepSpec(ctx: StepContext, step: string, script: string): RunSpe
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** How one verification container ended. */
 interface SpecRun {
   readonly exitCode: number | null;
@@ -85,45 +82,44 @@ interface SpecRun {
 
 /**
  * Runs one container to its end, at most `timeoutMs`: past that, or when the signal fires, it is
- * killed. The container is removed whatever happens; an abort throws.
+ * killed. Its end is the engine's own answer (`wait`), not a poll. Its output is read unless
+ * `needsOutput` says the step left everything it needs elsewhere. The container is removed whatever
+ * happens; an abort throws.
  */
-async function runSpec(ctx: StepContext, spec: RunSpecInput, timeoutMs: number): Promise<SpecRun> {
+async function runSpec(
+  ctx: StepContext,
+  spec: RunSpecInput,
+  timeoutMs: number,
+  needsOutput: () => Promise<boolean> = async () => true,
+): Promise<SpecRun> {
   const started = performance.now();
   const handle = await ctx.runtime.run(spec);
-  let timedOut = false;
-  let aborted = false;
-  let exitCode: number | null = null;
+  let ended: WaitOutcome | undefined;
   let output = "";
   try {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const info = await ctx.runtime.inspect(handle.id);
-      if (!info || info.state === "exited" || info.state === "dead") {
-        exitCode = info?.exitCode ?? null;
-        break;
-      }
-      if (ctx.signal?.aborted) {
-        aborted = true;
-        break;
-      }
-      if (Date.now() >= deadline) {
-        timedOut = true;
-        break;
-      }
-      await sleep(POLL_MS);
-    }
-    if (timedOut || aborted) await ctx.runtime.stop(handle.id, { timeoutMs: STOP_GRACE_MS }).catch(() => {});
-    output = await ctx.runtime
-      .logs(handle.id)
-      .catch((err: Error) => `(the output could not be read: ${err.message})`);
+    ended = await ctx.runtime.wait(handle.id, { timeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    if (ended.kind === "timeout" || ended.kind === "aborted")
+      await ctx.runtime.stop(handle.id, { timeoutMs: STOP_GRACE_MS }).catch(() => {});
+    if (await needsOutput())
+      output = await ctx.runtime
+        .logs(handle.id)
+        .catch((err: Error) => `(the output could not be read: ${err.message})`);
   } finally {
-    await stopAndRemove(ctx.runtime, handle.id, STOP_GRACE_MS);
+    // An exited container has nothing left to stop.
+    if (ended?.kind === "exited" || ended?.kind === "gone")
+      await ctx.runtime.remove(handle.id).catch(() => {});
+    else await stopAndRemove(ctx.runtime, handle.id, STOP_GRACE_MS);
   }
-  if (aborted)
+  if (ended.kind === "aborted")
     throw new Error(
       `verification of ${ctx.subject} was stopped while running ${spec.labels?.["loom.step"] ?? "a step"}`,
     );
-  return { exitCode, output, timedOut, durationMs: Math.round(performance.now() - started) };
+  return {
+    exitCode: ended.kind === "exited" ? (ended.exitCode ?? null) : null,
+    output,
+    timedOut: ended.kind === "timeout",
+    durationMs: Math.round(performance.now() - started),
+  };
 }
 
 /**
@@ -215,12 +211,19 @@ export async function runSteps(
   // local: a writable bind at its own host path (bwrap shows the rest of the host read-only).
   spec.mounts = [...(spec.mounts ?? []), { host: outHost, container: VERIFY_OUT }];
   try {
-    const batch = await runSpec(ctx, spec, overall);
+    const read = (name: string, ext: string) =>
+      readFile(path.join(outHost, `${name}.${ext}`), "utf8").catch(() => undefined);
+    // Each step's output is in its file; the container's own only explains a step that never finished.
+    const someUnfinished = async () =>
+      (await Promise.all(steps.map((s) => read(s.name, "rc")))).some((rc) => rc === undefined);
+    const batch = await runSpec(ctx, spec, overall, someUnfinished);
     const runs = new Map<string, StepRun>();
     for (const s of steps) {
-      const read = (ext: string) =>
-        readFile(path.join(outHost, `${s.name}.${ext}`), "utf8").catch(() => undefined);
-      const [output = "", rc, ms] = await Promise.all([read("out"), read("rc"), read("ms")]);
+      const [output = "", rc, ms] = await Promise.all([
+        read(s.name, "out"),
+        read(s.name, "rc"),
+        read(s.name, "ms"),
+      ]);
       const code = rc === undefined ? null : Number(rc.trim());
       const timedOut = code !== null && TIMEOUT_CODES.has(code);
       const missing = code === null || Number.isNaN(code);
