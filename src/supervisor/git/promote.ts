@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { assertSchemasUnchanged } from "./fixed-points.ts";
@@ -28,7 +29,61 @@ export interface PromoteResult {
   readonly mergeCommit: string;
 }
 
-/** Merges in a throwaway worktree so the user's checkout is never left half-merged. */
+const conflictError = (n: number, conflicts: readonly string[]) =>
+  new GitOpError(
+    "MERGE_CONFLICT",
+    `lab/gen-${n} conflicts with main in ${conflicts.join(", ")}; nothing was changed — roll back gen-${n} ` +
+      "and let the next generation start from the current main",
+  );
+
+const nothingToMerge = (n: number) =>
+  new GitOpError("NOTHING_TO_MERGE", `lab/gen-${n} is already part of main; nothing to promote`);
+
+/** Hooks `git merge` runs on its commit; a repo with any of them merges in a worktree, so they still run. */
+const MERGE_HOOKS = ["pre-merge-commit", "prepare-commit-msg", "commit-msg", "post-merge"];
+
+async function hasMergeHooks(repo: string): Promise<boolean> {
+  const dir = (await git(repo, ["rev-parse", "--path-format=absolute", "--git-path", "hooks"])).trim();
+  const found = await Promise.all(
+    MERGE_HOOKS.map((h) =>
+      access(path.join(dir, h), constants.X_OK).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return found.some(Boolean);
+}
+
+/**
+ * The merge commit of `lab` into `base`, made in the object store alone (`git merge-tree
+ * --write-tree`, git 2.38+): no checkout of any file, so no user's checkout can be left half-merged
+ * and a big repository merges as fast as a small one. undefined when this git cannot (older git) or
+ * the repo has hooks a merge must run.
+ */
+async function mergeInObjectStore(
+  repo: string,
+  base: string,
+  lab: string,
+  n: number,
+): Promise<string | undefined> {
+  if ((await tryGit(repo, ["merge-base", "--is-ancestor", lab, base])).exitCode === 0)
+    throw nothingToMerge(n);
+  if (await hasMergeHooks(repo)) return undefined;
+  const r = await tryGit(repo, ["merge-tree", "--write-tree", "--name-only", "--no-messages", base, lab]);
+  // 0: clean; 1: conflicts (the tree, then the conflicted paths); anything else: not supported here.
+  if (r.exitCode > 1) return undefined;
+  const [tree = "", ...paths] = r.stdout.split("\n").filter(Boolean);
+  if (r.exitCode === 1) throw conflictError(n, [...new Set(paths)]);
+  if (!/^[0-9a-f]{40,64}$/.test(tree)) return undefined;
+  return (
+    await git(repo, ["commit-tree", tree, "-p", base, "-p", lab, "-m", `Promote gen-${n}`], {
+      what: "writing the merge commit",
+    })
+  ).trim();
+}
+
+/** Merges in a throwaway worktree (git before 2.38) so the user's checkout is never left half-merged. */
 async function mergeInWorktree(repo: string, base: string, lab: string, n: number): Promise<string> {
   const root = await mkdtemp(path.join(tmpdir(), "loom-promote-"));
   const tree = path.join(root, "tree");
@@ -39,22 +94,14 @@ async function mergeInWorktree(repo: string, base: string, lab: string, n: numbe
       const conflicts = (await tryGit(tree, ["diff", "--name-only", "--diff-filter=U"])).stdout
         .split("\n")
         .filter(Boolean);
-      if (conflicts.length > 0) {
-        throw new GitOpError(
-          "MERGE_CONFLICT",
-          `lab/gen-${n} conflicts with main in ${conflicts.join(", ")}; nothing was changed — roll back gen-${n} ` +
-            "and let the next generation start from the current main",
-        );
-      }
+      if (conflicts.length > 0) throw conflictError(n, conflicts);
       throw new GitOpError(
         "MERGE_FAILED",
         `merging lab/gen-${n} into main failed: ${(r.stderr || r.stdout).trim()}; nothing was changed`,
       );
     }
     const merged = (await git(tree, ["rev-parse", "HEAD"])).trim();
-    if (merged === base) {
-      throw new GitOpError("NOTHING_TO_MERGE", `lab/gen-${n} is already part of main; nothing to promote`);
-    }
+    if (merged === base) throw nothingToMerge(n);
     return merged;
   } finally {
     const removed = await tryGit(repo, ["worktree", "remove", "--force", "--force", tree]);
@@ -97,7 +144,8 @@ async function promoteNow(input: PromoteInput): Promise<PromoteResult> {
   }
   const checkouts = await cleanMainCheckouts(repo);
   await assertSchemasUnchanged(repo, n);
-  const mergeCommit = await mergeInWorktree(repo, base, lab, n);
+  const mergeCommit =
+    (await mergeInObjectStore(repo, base, lab, n)) ?? (await mergeInWorktree(repo, base, lab, n));
   const tagObject = await makeTagObject(repo, mergeCommit, n);
   await moveMain({
     repo,
