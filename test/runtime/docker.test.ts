@@ -70,6 +70,19 @@ describe.skipIf(!docker.ok && !required)("DockerRuntime on a user network", () =
     expect(nets.stdout.trim()).toBe("true");
   });
 
+  it("a background-priority container gets an eighth of the default CPU weight", async () => {
+    const h = await rt.run({
+      image,
+      command: ["sleep", "5"],
+      labels,
+      network: "host",
+      limits: { priority: "background" },
+    });
+    const shares = await execa("docker", ["inspect", "--format", "{{.HostConfig.CpuShares}}", h.id]);
+    expect(shares.stdout.trim()).toBe("128");
+    await rt.remove(h.id);
+  });
+
   it("a run that fails after creating the container leaves nothing behind", async () => {
     // A file mounted over a directory passes `create` and fails at start, leaving a Created container.
     const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), "loom-docker-")), "file");

@@ -106,6 +106,15 @@ describe("docker/podman command lines", () => {
     expect(args.join(" ")).not.toContain("sk-secret");
   });
 
+  it("a background priority becomes low CPU shares", () => {
+    const args = engineRunArgs({ ...spec, limits: { priority: "background" } }, "loom-x", { init: true });
+    expect(args.slice(args.indexOf("--cpu-shares"), args.indexOf("--cpu-shares") + 2)).toEqual([
+      "--cpu-shares",
+      "128",
+    ]);
+    expect(engineRunArgs(spec, "loom-x", { init: true })).not.toContain("--cpu-shares");
+  });
+
   it("publishes on loopback with an engine-chosen port off the host network; podman has no --init", () => {
     const args = engineRunArgs(
       parseRunSpec({

@@ -58,6 +58,25 @@ describe.skipIf(process.platform === "win32")("LocalRuntime", () => {
     });
   });
 
+  it("a background-priority process runs niced, and so do its children; normal ones are not", async () => {
+    const rt = new LocalRuntime({ stateDir });
+    const niceness = async (priority?: "background") => {
+      const h = await rt.run({
+        image: "host",
+        command: ["sh", "-c", "nice; sh -c nice"],
+        labels: { ...labels, case: `nice-${priority ?? "normal"}` },
+        ...(priority ? { limits: { priority } } : {}),
+      });
+      expect(await rt.wait(h.id, { timeoutMs: 10_000 })).toEqual({ kind: "exited", exitCode: 0 });
+      const out = await rt.logs(h.id);
+      await rt.remove(h.id);
+      return out.trim().split("\n");
+    };
+    const base = os.getPriority();
+    expect(await niceness("background")).toEqual([String(base + 10), String(base + 10)]);
+    expect(await niceness()).toEqual([String(base), String(base)]);
+  });
+
   it("a recorded pid now belonging to another process is neither reported running nor signalled", async () => {
     const first = new LocalRuntime({ stateDir, sandbox: "none" });
     const h = await first.run({

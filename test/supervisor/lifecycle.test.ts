@@ -61,7 +61,16 @@ async function setup(script: Parameters<typeof makeFixture>[0], env: Record<stri
 describe("runGeneration (local runtime)", () => {
   it("runs a Lab to done: verifying, branch fetched with the work, tokens stored, nothing left running", async () => {
     const s = await setup(WRITE_AND_END);
-    const record = await runGeneration(s.ports, { generation: s.n, program: s.program });
+    // Work that waits for the Lab's start (main's baseline) is told once, while the Lab runs.
+    const startedWhile: (string | undefined)[] = [];
+    const record = await runGeneration(s.ports, {
+      generation: s.n,
+      program: s.program,
+      onLabStarted: () => {
+        void s.store.get(s.n).then((r) => startedWhile.push(r?.outcome));
+      },
+    });
+    expect(startedWhile).toEqual(["running"]);
     expect(record.outcome, record.reason ?? "").toBe("verifying");
     expect(record.reason).toBeNull();
     expect(record.containerId).toMatch(/.+/);
@@ -112,7 +121,13 @@ describe("runGeneration (local runtime)", () => {
   it("records failed with the reason when the workspace cannot be cloned, leaving nothing behind", async () => {
     const s = await setup(WRITE_AND_END);
     await git(s.fx.repo, ["branch", "-m", "main", "trunk"]);
-    const record = await runGeneration(s.ports, { generation: s.n, program: s.program });
+    let started = 0;
+    const record = await runGeneration(s.ports, {
+      generation: s.n,
+      program: s.program,
+      onLabStarted: () => started++,
+    });
+    expect(started).toBe(0);
     expect(record.outcome).toBe("failed");
     expect(record.reason).toMatch(/main/);
     expect(record.containerId).toBeNull();

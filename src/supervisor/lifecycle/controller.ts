@@ -66,7 +66,6 @@ export class GenerationController implements SupervisorApi {
     }
     const n = record.generation;
     slot.n = n;
-    this.verifier.warmBaseline(n);
     this.ports.emit({
       type: "generation",
       at: new Date().toISOString(),
@@ -74,7 +73,14 @@ export class GenerationController implements SupervisorApi {
       outcome: "pending",
       reason: null,
     });
-    slot.done = runGeneration(this.ports, { generation: n, program, signal: abort.signal })
+    slot.done = runGeneration(this.ports, {
+      generation: n,
+      program,
+      signal: abort.signal,
+      // Main's test count, measured while the Lab works, once its container is up (so the two starts
+      // do not compete), at background priority.
+      onLabStarted: () => this.verifier.warmBaseline(n),
+    })
       .catch((err: Error) =>
         this.ports.emit({
           type: "log",

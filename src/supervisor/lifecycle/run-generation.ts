@@ -45,6 +45,8 @@ export interface RunGenerationInput {
   readonly program: string;
   /** Aborting stops the Lab and records the generation as aborted. */
   readonly signal?: AbortSignal;
+  /** Called once the Lab's container runs (work that should not slow its start waits for this). */
+  readonly onLabStarted?: () => void;
 }
 
 export function workspaceOf(stateDir: string, n: number): string {
@@ -163,6 +165,7 @@ export async function runGeneration(
       }),
     );
     containerId = handle.id;
+    input.onLabStarted?.();
     for (const w of handle.warnings) log(w);
     await store.update(n, { containerId: handle.id });
     const endpoint = handle.endpoints.find((e) => e.containerPort === port) ?? { host: "127.0.0.1", port };

@@ -50,6 +50,8 @@ export function appleEnvFile(env: Readonly<Record<string, string>>): string {
 export function appleWarnings(spec: RunSpec): string[] {
   const warnings: string[] = [];
   if (spec.limits.pids !== undefined) warnings.push("pids limit not supported by the apple runtime");
+  if (spec.limits.priority === "background")
+    warnings.push("background priority not supported by the apple runtime");
   if (spec.limits.cpus !== undefined && !Number.isInteger(spec.limits.cpus))
     warnings.push(`cpus ${spec.limits.cpus} rounded up to whole CPUs for the apple runtime`);
   return warnings;

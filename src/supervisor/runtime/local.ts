@@ -121,6 +121,12 @@ export class LocalRuntime implements ContainerRuntime {
     let exitInfo: Promise<[number | null, NodeJS.Signals | null]>;
     try {
       child = spawn(bin as string, args, { cwd, env, detached: true, stdio: ["ignore", out, out] });
+      if (spec.limits.priority === "background" && child.pid !== undefined) {
+        // Set before it can start children (they inherit it); without permission it stays normal.
+        try {
+          os.setPriority(child.pid, 10);
+        } catch {}
+      }
       // Listen before any await: a quick command can exit before the record is written.
       exitInfo = new Promise((resolve) => child.once("exit", (code, signal) => resolve([code, signal])));
       await Promise.race([once(child, "spawn"), once(child, "error").then(([e]) => Promise.reject(e))]);
@@ -169,8 +175,9 @@ export class LocalRuntime implements ContainerRuntime {
 
   private warningsFor(spec: RunSpec, sandbox: Sandbox): string[] {
     const warnings = [`image ${spec.image} ignored: the local runtime runs host programs`];
+    // Priority is honoured (nice); the rest is not.
     const limits = Object.keys(spec.limits).filter(
-      (k) => spec.limits[k as keyof RunSpec["limits"]] !== undefined,
+      (k) => k !== "priority" && spec.limits[k as keyof RunSpec["limits"]] !== undefined,
     );
     if (limits.length > 0) warnings.push(`limits not enforced by the local runtime: ${limits.join(", ")}`);
     if (spec.network && spec.network !== "host")

@@ -79,6 +79,11 @@ export const RunSpec = z.strictObject({
       memoryMb: z.number().int().min(6).optional(),
       pids: z.number().int().min(1).optional(),
       cpus: z.number().positive().optional(),
+      /**
+       * "background": yields the CPU to every normal container when both want it (work done ahead of
+       * time, such as a baseline measured while a Lab works). Docker/podman CPU shares, `nice` locally.
+       */
+      priority: z.enum(["normal", "background"]).optional(),
     })
     .default({}),
   noNewPrivileges: z.boolean().default(true),

@@ -14,6 +14,8 @@ export interface StepsContext {
   readonly config: Config;
   readonly image: string;
   readonly signal?: AbortSignal;
+  /** "background" for work done ahead of time (main's baseline while a Lab works): it yields the CPU. */
+  readonly priority?: "background";
 }
 
 export interface PreparedSteps {

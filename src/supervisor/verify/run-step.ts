@@ -26,6 +26,7 @@ export interface StepContext {
   /** Value of the `loom.verify` label: `gen-N`, or `base-<sha>` for a baseline run. */
   readonly subject: string;
   readonly signal?: AbortSignal;
+  readonly priority?: "background";
 }
 
 export interface StepRun {
@@ -67,7 +68,7 @@ export function stepSpec(ctx: StepContext, step: string, script: string): RunSpe
       /[^a-zA-Z0-9_.-]/g,
       "-",
     ),
-    limits: { ...VERIFY_LIMITS },
+    limits: { ...VERIFY_LIMITS, ...(ctx.priority ? { priority: ctx.priority } : {}) },
     noNewPrivileges: true,
   };
 }

@@ -202,6 +202,8 @@ export class Verifier {
           config: this.ports.config,
           image: this.ports.image ?? DEFAULT_LAB_IMAGE,
           signal: this.warmAbort.signal,
+          // The Lab is working meanwhile: it comes first.
+          priority: "background",
         },
         main,
       );
