@@ -67,9 +67,12 @@ async function mergeInObjectStore(
   lab: string,
   n: number,
 ): Promise<string | undefined> {
-  if ((await tryGit(repo, ["merge-base", "--is-ancestor", lab, base])).exitCode === 0)
-    throw nothingToMerge(n);
-  if (await hasMergeHooks(repo)) return undefined;
+  const [merged, hooks] = await Promise.all([
+    tryGit(repo, ["merge-base", "--is-ancestor", lab, base]),
+    hasMergeHooks(repo),
+  ]);
+  if (merged.exitCode === 0) throw nothingToMerge(n);
+  if (hooks) return undefined;
   const r = await tryGit(repo, ["merge-tree", "--write-tree", "--name-only", "--no-messages", base, lab]);
   // 0: clean; 1: conflicts (the tree, then the conflicted paths); anything else: not supported here.
   if (r.exitCode > 1) return undefined;
@@ -142,8 +145,14 @@ async function promoteNow(input: PromoteInput): Promise<PromoteResult> {
       `tag gen-${n} already exists (${existing.object.slice(0, 12)}), so gen-${n} was promoted before; nothing was changed`,
     );
   }
-  const checkouts = await cleanMainCheckouts(repo);
-  await assertSchemasUnchanged(repo, n);
+  // Independent refusals, asked side by side; reported in this order when both apply.
+  const [clean, schemas] = await Promise.allSettled([
+    cleanMainCheckouts(repo),
+    assertSchemasUnchanged(repo, n),
+  ]);
+  if (clean.status === "rejected") throw clean.reason;
+  if (schemas.status === "rejected") throw schemas.reason;
+  const checkouts = clean.value;
   const mergeCommit =
     (await mergeInObjectStore(repo, base, lab, n)) ?? (await mergeInWorktree(repo, base, lab, n));
   const tagObject = await makeTagObject(repo, mergeCommit, n);

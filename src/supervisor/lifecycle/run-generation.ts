@@ -241,7 +241,9 @@ async function finish(
               .catch((err: Error) => s.log(`cleanup: remove ${id}: ${err.message}`));
           else for (const p of await stopAndRemove(ports.runtime, id, 1000)) s.log(`cleanup: ${p}`);
         })();
-  if (!s.finished) await teardown;
+  // Nor does one whose container exited (nothing in it outlives it; a local Lab's children might).
+  const quiet = s.finished || (s.exitedEarly && ports.runtime.name !== "local");
+  if (!quiet) await teardown;
   const hasClone = await stat(path.join(s.workspace, ".git")).catch(() => undefined);
   const report: LabReport | undefined = hasClone ? await readLabReport(s.workspace) : undefined;
   // A quick Lab can finish and exit between two polls: its report then says how it ended.

@@ -66,8 +66,7 @@ export async function verifyMechanical(ctx: StepsContext, n: number): Promise<Me
   const started = performance.now();
   const repo = ctx.config.repoPath;
   const limit = ctx.config.verifyTimeoutMs;
-  const commit = await requireLabBranch(repo, n);
-  const main = await requireMain(repo);
+  const [commit, main] = await Promise.all([requireLabBranch(repo, n), requireMain(repo)]);
   const base = await mergeBase(repo, main, commit);
   const failures: string[] = [];
   const clone = verifyCloneOf(ctx.config.stateDir, n);
