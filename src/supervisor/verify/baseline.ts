@@ -5,6 +5,7 @@ import { CommitSha } from "../../../schemas/supervisor.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
 import { prepareSteps, type StepsContext } from "./prepare-steps.ts";
 import { runStep } from "./run-step.ts";
+import { scriptCommand } from "./script-command.ts";
 import { parseTestCount } from "./test-count.ts";
 import { cloneAt } from "./verify-git.ts";
 
@@ -81,7 +82,12 @@ async function measure(ctx: StepsContext, commit: string): Promise<Baseline> {
         at: new Date().toISOString(),
       };
     }
-    const run = await runStep(steps.context, "baseline", "npm test", ctx.config.verifyTimeoutMs);
+    const run = await runStep(
+      steps.context,
+      "baseline",
+      await scriptCommand(clone, "test"),
+      ctx.config.verifyTimeoutMs,
+    );
     return {
       version: 1,
       commit,

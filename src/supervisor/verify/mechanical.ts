@@ -8,6 +8,7 @@ import { MAIN_REF, requireLabBranch, requireMain } from "../git/repo-state.ts";
 import { baselineAt } from "./baseline.ts";
 import { prepareSteps, type StepsContext } from "./prepare-steps.ts";
 import { runSteps, type StepRun } from "./run-step.ts";
+import { scriptCommand } from "./script-command.ts";
 import { parseTestCount } from "./test-count.ts";
 import { cloneAt, mergeBase, objectAt } from "./verify-git.ts";
 
@@ -96,12 +97,15 @@ export async function verifyMechanical(ctx: StepsContext, n: number): Promise<Me
     } else {
       const acceptance = fixed.present && fixed.unchanged;
       // One container for all three; check and tests side by side on the two cores.
+      const [checkCmd, testCmd, acceptanceCmd] = await Promise.all(
+        ["check", "test", "test:acceptance"].map((script) => scriptCommand(clone, script)),
+      );
       const runs = await runSteps(
         prepared.context,
         [
-          { name: "check", command: "npm run check", parallel: true },
-          { name: "test", command: "npm test", parallel: true },
-          ...(acceptance ? [{ name: "acceptance", command: "npm run test:acceptance" }] : []),
+          { name: "check", command: checkCmd as string, parallel: true },
+          { name: "test", command: testCmd as string, parallel: true },
+          ...(acceptance ? [{ name: "acceptance", command: acceptanceCmd as string }] : []),
         ],
         limit,
       );
