@@ -68,6 +68,7 @@ const DEFAULT_OPTIONS: ts.CompilerOptions = {
 };
 
 const cache = new Map<string, WorkspaceProject>();
+let built = 0;
 
 function stamp(file: string): Stamp | null {
   try {
@@ -139,6 +140,7 @@ function isOwnFile(wp: WorkspaceProject, sf: SourceFile): boolean {
 }
 
 function createWorkspaceProject(root: string): WorkspaceProject {
+  built++;
   const tsconfigPath = path.join(root, "tsconfig.json");
   const tsconfig = stamp(tsconfigPath) ? tsconfigPath : null;
   // Loom's own style (biome): two-space indents, double quotes; used by ts-morph's own manipulations.
@@ -380,6 +382,11 @@ export function exclusive<T>(workspace: string, fn: () => Promise<T>): Promise<T
     if (queues.get(root) === settled) queues.delete(root);
   });
   return next;
+}
+
+/** How many Projects this thread has built (a rebuilt one counts again): proves a warm-up was reused. */
+export function projectsBuilt(): number {
+  return built;
 }
 
 /** Drops every cached Project (benchmarks measure cold starts; tests free memory). */
