@@ -20,7 +20,7 @@ export interface RunLabOptions {
  * the first /status has been answered (or the server has been quiet for a moment, when nobody asks):
  * their evaluation blocks the event loop, so loading them earlier would hold up that answer. The server
  * stays up after the worker finishes so the Supervisor can read the final /status; the caller decides
- * when to close it.
+ * when to close it. The structural TypeScript tools run in a worker thread, started and warmed first.
  */
 export async function runLab(options: RunLabOptions) {
   const { config, workspace } = options;
@@ -35,19 +35,41 @@ export async function runLab(options: RunLabOptions) {
   options.log?.(`lab: serving ${server.url} for ${workspace}`);
   const done = (async () => {
     await server.quiet;
-    const { closeSharedEvalEngines } = await import("../../lab-runtime/eval/shared-engines.ts");
+    const [{ closeSharedEvalEngines }, { TsWorker }] = await Promise.all([
+      import("../../lab-runtime/eval/shared-engines.ts"),
+      import("../agent/ts/worker/ts-worker-client.ts"),
+    ]);
+    // Started before the agent's own imports (the client loads no ts-morph): the thread builds the
+    // workspace's Project on the other core meanwhile, so the model's first ts_* call finds it ready.
+    const tsWorker = new TsWorker({ log: (line) => options.log?.(`lab: ${line}`) });
+    let finished = false;
+    const useWorker = tsWorker.available();
+    void useWorker.then(async (ok) => {
+      if (!ok) return;
+      const warm = await tsWorker.warm(workspace);
+      if (finished) return;
+      options.log?.(
+        warm.ok
+          ? `lab: TypeScript tools warmed in ${warm.ms} ms (worker thread)`
+          : `lab: warming the TypeScript tools failed (${warm.error}); the first ts_* call does that work`,
+      );
+    });
     try {
-      const [{ labTools }, { modelClientFor }, { ToolRegistry }, { runLabWorker }] = await Promise.all([
-        import("../agent/catalog.ts"),
-        import("../agent/model-for-role.ts"),
-        import("../agent/tool-registry.ts"),
-        import("./worker.ts"),
-      ]);
+      const [{ labTools }, { tsTools }, { modelClientFor }, { ToolRegistry }, { runLabWorker }] =
+        await Promise.all([
+          import("../agent/catalog.ts"),
+          import("../agent/ts/index.ts"),
+          import("../agent/model-for-role.ts"),
+          import("../agent/tool-registry.ts"),
+          import("./worker.ts"),
+        ]);
+      // Without a worker file (a bundle other than the Lab's), the ts tools run in-process as before.
+      const ts = (await useWorker) ? tsWorker.bind(tsTools) : undefined;
       return await runLabWorker({
         workspace,
         generation: options.generation,
         model: modelClientFor(config, "lab"),
-        tools: new ToolRegistry(labTools(), { defaultTimeoutMs: config.toolTimeoutMs }),
+        tools: new ToolRegistry(labTools(ts ? { ts } : {}), { defaultTimeoutMs: config.toolTimeoutMs }),
         tracker,
         loop: {
           maxIterations: config.maxIterations,
@@ -61,7 +83,8 @@ export async function runLab(options: RunLabOptions) {
       tracker.finish({ ok: false, error: err instanceof Error ? err.message : String(err) });
       return undefined;
     } finally {
-      await closeSharedEvalEngines();
+      finished = true;
+      await Promise.all([closeSharedEvalEngines(), tsWorker.close()]);
     }
   })();
   return { server, tracker, done };

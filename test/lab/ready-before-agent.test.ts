@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 describe("loom lab readiness", () => {
-  it("answers its first GET /status before loading any agent module, then still does its work", async () => {
+  it("answers its first GET /status before loading any agent module or starting a thread, then still does its work", async () => {
     const ws = await tempWorkspace({ "program.md": "# Task: write b\n" });
     cleanups.push(ws.cleanup);
     const git = simpleGit(ws.dir, { config: ["user.name=t", "user.email=t@t.invalid"] });
@@ -72,7 +72,10 @@ describe("loom lab readiness", () => {
     expect(answered, "the Lab never answered GET /status").toBeGreaterThan(-1);
     const agentLoads = trace.filter((l) => l.startsWith("trace: load ") && AGENT_MODULE.test(l));
     // Before the answer: nothing of the agent. After it: the agent did load, and did the work below.
-    expect(trace.slice(0, answered).filter((l) => AGENT_MODULE.test(l))).toEqual([]);
+    const started = (l: string) => l.startsWith("trace: start thread ");
+    expect(trace.slice(0, answered).filter((l) => AGENT_MODULE.test(l) || started(l))).toEqual([]);
+    // The TypeScript tools' thread (warming the workspace meanwhile) starts once the answer is out.
+    expect(trace.slice(answered)).toContain("trace: start thread loom-ts-tools");
     expect(agentLoads.some((l) => l.includes("/src/lab/worker.ts"))).toBe(true);
     expect(agentLoads.some((l) => l.includes("/node_modules/ts-morph/"))).toBe(true);
 
