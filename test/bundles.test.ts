@@ -13,6 +13,7 @@ import {
   runtimeFileImports,
   selfModifyInputs,
 } from "../scripts/build.ts";
+import { startScriptedModel } from "../src/shared/scripted-model/index.ts";
 
 const temps: string[] = [];
 async function tempDir(prefix: string): Promise<string> {
@@ -232,6 +233,58 @@ describe("the Lab bundle run with plain node outside the repository", () => {
     expect(missing.exitCode).toBe(1);
     expect((JSON.parse(missing.stdout) as { isError?: boolean }).isError).toBe(true);
   });
+
+  it("runs the ts_* tools of `lab` in its worker thread, built beside the bundle's chunks", async () => {
+    const lab = JSON.parse(await readFile(bundle("lab").metafileFile, "utf8")) as Metafile;
+    const worker = Object.entries(lab.outputs).find(([out]) => out.endsWith("/chunks/lab-ts-worker.mjs"));
+    expect(worker?.[1].entryPoint).toBe("src/agent/ts/worker/ts-worker-main.ts");
+    const ws = await tempDir("loom-bundle-ts-");
+    await mkdir(join(ws, "src"));
+    await writeFile(
+      join(ws, "src", "greet.ts"),
+      "export const greet = (n: string): string => n.toUpperCase();\n",
+    );
+    await writeFile(
+      join(ws, "src", "main.ts"),
+      'import { greet } from "./greet.ts";\nconsole.log(greet("a"));\n',
+    );
+    await writeFile(join(ws, "program.md"), "# Task: rename greet\n");
+    const git = (args: string[]) => execa("git", args, { cwd: ws });
+    await git(["init", "-q", "-b", "main"]);
+    await git(["add", "."]);
+    await git(["-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-qm", "init"]);
+    const model = await startScriptedModel([
+      { tool: "ts_rename", input: { path: "src/greet.ts#greet", newName: "greetUser" } },
+      { text: "renamed", when: { lastToolResultIncludes: "renamed" } },
+    ]);
+    try {
+      const result = await execa(
+        process.execPath,
+        [join(labHome, "lab.mjs"), "lab", "--workspace", ws, "--generation", "4", "--port", "0", "--exit"],
+        {
+          cwd: ws,
+          reject: false,
+          env: {
+            PATH: process.env.PATH ?? "",
+            HOME: ws,
+            ANTHROPIC_API_KEY: "k",
+            LOOM_LAB_API_BASE: model.url,
+          },
+          extendEnv: false,
+          timeout: 60_000,
+          stdin: "ignore",
+        },
+      );
+      expect(result.exitCode, result.stderr).toBe(0);
+      // Warmed in the worker thread (in-process tools log nothing of the kind).
+      expect(result.stderr).toMatch(/^lab: TypeScript tools warmed in \d+ ms \(worker thread\)$/m);
+      expect((await git(["show", "HEAD:src/main.ts"])).stdout).toContain(
+        'import { greetUser } from "./greet.ts";',
+      );
+    } finally {
+      await model.close();
+    }
+  }, 90_000);
 
   it("serves /eval with the eval worker embedded in the bundle", async () => {
     const ws = await tempDir("loom-bundle-eval-");

@@ -12,12 +12,18 @@ export const LOOM_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export interface BundleSpec {
   readonly name: string;
   readonly entry: string;
+  /** Entry of the TypeScript tools' worker thread, built beside the chunks as `chunks/<name>-ts-worker.mjs`. */
+  readonly tsWorker?: string;
 }
 
 /** The processes Loom runs as: the Lab (inside a container), the Supervisor and the Prime agent. */
 export const BUNDLES: readonly BundleSpec[] = ["lab", "supervisor", "prime"].map((name) => ({
   name,
   entry: join(LOOM_ROOT, "src", "entries", `${name}.ts`),
+  // Only the Lab runs its ts_* tools in a worker thread (src/lab/run-lab.ts); the others run them in-process.
+  ...(name === "lab"
+    ? { tsWorker: join(LOOM_ROOT, "src", "agent", "ts", "worker", "ts-worker-main.ts") }
+    : {}),
 }));
 
 export interface BuiltBundle {
@@ -60,6 +66,29 @@ function embedEvalWorker(code: string): Plugin {
   };
 }
 
+const TS_WORKER_FILE_MODULE = /[\\/]src[\\/]agent[\\/]ts[\\/]worker[\\/]worker-file\.ts$/;
+
+/**
+ * From the sources, the TypeScript worker is bundled at run time (`worker-file.ts`); a bundle has its
+ * worker built already. Put a module pointing at that file in place of `worker-file.ts`. Every output
+ * sits in the bundle's folder or in its `chunks/` folder (chunkNames below), and so does the worker.
+ */
+function locateTsWorker(name: string): Plugin {
+  const contents = [
+    'const here = new URL(".", import.meta.url);',
+    'const chunks = here.href.endsWith("/chunks/") ? here : new URL("chunks/", here);',
+    `const url = new URL(${JSON.stringify(`${name}-ts-worker.mjs`)}, chunks);`,
+    "export function tsWorkerFile() { return Promise.resolve({ url }); }",
+    "",
+  ].join("\n");
+  return {
+    name: "locate-ts-worker",
+    setup(b) {
+      b.onLoad({ filter: TS_WORKER_FILE_MODULE }, () => ({ contents, loader: "js" }));
+    },
+  };
+}
+
 function formatMessages(messages: readonly Message[]): string[] {
   return messages.map((m) => {
     const at = m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : "";
@@ -75,7 +104,7 @@ async function buildOne(
   spec: BundleSpec,
   outdir: string,
   workingDir: string,
-  plugin: Plugin,
+  evalWorker: Plugin,
 ): Promise<BuiltBundle> {
   if (!(await stat(spec.entry).catch(() => undefined))?.isFile()) {
     throw new LoomError("BUILD_ENTRY_MISSING", `bundle "${spec.name}": entry ${spec.entry} is not a file`);
@@ -85,7 +114,10 @@ async function buildOne(
   let result: Awaited<ReturnType<typeof build<{ metafile: true }>>>;
   try {
     result = await build({
-      entryPoints: [{ in: spec.entry, out: spec.name }],
+      entryPoints: [
+        { in: spec.entry, out: spec.name },
+        ...(spec.tsWorker ? [{ in: spec.tsWorker, out: `chunks/${spec.name}-ts-worker` }] : []),
+      ],
       outdir,
       outExtension: { ".js": ".mjs" },
       // Code splitting keeps each lazily imported part (and the packages it imports, such as ts-morph)
@@ -103,7 +135,7 @@ async function buildOne(
       packages: "external",
       metafile: true,
       logLevel: "silent",
-      plugins: [plugin],
+      plugins: spec.tsWorker ? [evalWorker, locateTsWorker(spec.name)] : [evalWorker],
     });
   } catch (err) {
     const detail = isBuildFailure(err) ? formatMessages(err.errors).join("\n  ") : String(err);
