@@ -198,21 +198,79 @@ export class SupervisorClient {
     });
   }
 
-  /** Polls GET /generations/:n until the outcome leaves pending/running; returns that record. */
+  /**
+   * Reads GET /generations/:n until the outcome leaves pending/running; returns that record. It reads
+   * again at once whenever the Supervisor's event stream (GET /logs) says something of generation n,
+   * so the Lab's end is seen as it happens; every `pollMs` otherwise (or when the stream is not there).
+   */
   async waitForGeneration(generation: number, options: WaitOptions = {}): Promise<GenerationRecord> {
     const pollMs = options.pollMs ?? 1000;
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_WAIT_MS);
-    for (;;) {
-      const record = await this.getGeneration(generation, options.signal);
-      options.onPoll?.(record);
-      if (!IN_PROGRESS.has(record.outcome)) return record;
-      if (Date.now() + pollMs > deadline) {
-        throw new SupervisorError(
-          "GENERATION_WAIT_TIMEOUT",
-          `generation ${generation} is still ${record.outcome} after ${options.timeoutMs ?? DEFAULT_WAIT_MS} ms; GET /generations/${generation} shows it`,
-        );
+    const stop = new AbortController();
+    let wake: (() => void) | undefined;
+    let woken = false;
+    void this.#followEvents(
+      generation,
+      () => {
+        woken = true;
+        wake?.();
+      },
+      options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal,
+    );
+    try {
+      for (;;) {
+        woken = false;
+        const record = await this.getGeneration(generation, options.signal);
+        options.onPoll?.(record);
+        if (!IN_PROGRESS.has(record.outcome)) return record;
+        if (Date.now() + pollMs > deadline) {
+          throw new SupervisorError(
+            "GENERATION_WAIT_TIMEOUT",
+            `generation ${generation} is still ${record.outcome} after ${options.timeoutMs ?? DEFAULT_WAIT_MS} ms; GET /generations/${generation} shows it`,
+          );
+        }
+        // An event that arrived while the record was being read is not lost: read again now.
+        if (woken) continue;
+        const cut = new AbortController();
+        wake = () => cut.abort();
+        await sleep(pollMs, options.signal, cut.signal);
+        wake = undefined;
       }
-      await sleep(pollMs, options.signal);
+    } finally {
+      stop.abort();
+    }
+  }
+
+  /** Calls `onEvent` for each event of GET /logs naming `generation`, until `signal`; failures end it quietly. */
+  async #followEvents(generation: number, onEvent: () => void, signal: AbortSignal): Promise<void> {
+    try {
+      const res = await this.#fetch(`${this.baseUrl}/logs`, {
+        headers: { accept: "text/event-stream" },
+        signal,
+      });
+      if (!res.ok || !res.body) return;
+      const decoder = new TextDecoder();
+      let buffered = "";
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffered += decoder.decode(chunk, { stream: true });
+        const frames = buffered.split("\n\n");
+        buffered = frames.pop() ?? "";
+        for (const frame of frames) {
+          const data = frame
+            .split("\n")
+            .filter((l) => l.startsWith("data: "))
+            .map((l) => l.slice(6))
+            .join("\n");
+          if (data === "") continue;
+          try {
+            if ((JSON.parse(data) as { generation?: unknown }).generation === generation) onEvent();
+          } catch {
+            // Not JSON: not an event this client knows.
+          }
+        }
+      }
+    } catch {
+      // Aborted, or the stream went away: the polls go on.
     }
   }
 
@@ -294,18 +352,24 @@ const snippet = (text: string): string => {
   return flat === "" ? "(empty body)" : flat.length > 200 ? `${flat.slice(0, 199)}…` : flat;
 };
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Waits `ms`; rejects when `signal` aborts; resolves early when `cut` does. */
+function sleep(ms: number, signal: AbortSignal | undefined, cut?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new SupervisorError("SUPERVISOR_ABORTED", "waiting was aborted"));
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      cut?.removeEventListener("abort", done);
+      resolve();
+    };
     const onAbort = () => {
       clearTimeout(timer);
+      cut?.removeEventListener("abort", done);
       reject(new SupervisorError("SUPERVISOR_ABORTED", "waiting was aborted"));
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
+    const timer = setTimeout(done, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
+    cut?.addEventListener("abort", done, { once: true });
   });
 }
 
