@@ -28,6 +28,11 @@ export interface LabServerOptions {
   engine?: Omit<EvalEngineOptions, "workspace" | "timeoutMs">;
   /** How long `quiet` waits for a first `GET /status` after listening (ms, default 1000). */
   quietMs?: number;
+  /**
+   * The eval engine warms up once quiet and this has settled: the Lab passes its TypeScript tools'
+   * warm-up, which needs the cores first (its first ts_* call waits for it; /eval comes later).
+   */
+  warmEvalAfter?: Promise<unknown>;
 }
 
 export interface LabServer {
@@ -164,7 +169,7 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
       quietTimer.unref();
     }),
   ]).then(() => clearTimeout(quietTimer));
-  void quiet.then(() => {
+  void Promise.all([quiet, options.warmEvalAfter?.catch(() => {})]).then(() => {
     if (!closed) engine.warm().catch(() => {});
   });
   const address = server.address() as AddressInfo;

@@ -25,12 +25,17 @@ export interface RunLabOptions {
 export async function runLab(options: RunLabOptions) {
   const { config, workspace } = options;
   const tracker = new LabStatusTracker(options.generation ?? undefined);
+  let tsWarmed: () => void = () => {};
   const server = await startLabServer({
     workspace,
     port: options.port,
     host: options.host,
     status: () => tracker.snapshot(),
     evalTimeoutMs: config.evalTimeoutMs,
+    // Two warm-ups at once on two cores slow the one the first ts_* call waits for.
+    warmEvalAfter: new Promise<void>((resolve) => {
+      tsWarmed = resolve;
+    }),
   });
   options.log?.(`lab: serving ${server.url} for ${workspace}`);
   const done = (async () => {
@@ -44,16 +49,18 @@ export async function runLab(options: RunLabOptions) {
     const tsWorker = new TsWorker({ log: (line) => options.log?.(`lab: ${line}`) });
     let finished = false;
     const useWorker = tsWorker.available();
-    void useWorker.then(async (ok) => {
-      if (!ok) return;
-      const warm = await tsWorker.warm(workspace);
-      if (finished) return;
-      options.log?.(
-        warm.ok
-          ? `lab: TypeScript tools warmed in ${warm.ms} ms (worker thread)`
-          : `lab: warming the TypeScript tools failed (${warm.error}); the first ts_* call does that work`,
-      );
-    });
+    void useWorker
+      .then(async (ok) => {
+        if (!ok) return;
+        const warm = await tsWorker.warm(workspace);
+        if (finished) return;
+        options.log?.(
+          warm.ok
+            ? `lab: TypeScript tools warmed in ${warm.ms} ms (worker thread)`
+            : `lab: warming the TypeScript tools failed (${warm.error}); the first ts_* call does that work`,
+        );
+      })
+      .finally(tsWarmed);
     try {
       const [{ labTools }, { tsTools }, { modelClientFor }, { ToolRegistry }, { runLabWorker }] =
         await Promise.all([
@@ -84,6 +91,7 @@ export async function runLab(options: RunLabOptions) {
       return undefined;
     } finally {
       finished = true;
+      tsWarmed();
       await Promise.all([closeSharedEvalEngines(), tsWorker.close()]);
     }
   })();
