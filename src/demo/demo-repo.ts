@@ -14,6 +14,8 @@ export const demoRepoFiles: Record<string, string> = {
     {
       compilerOptions: {
         target: "ES2022",
+        // A Node program: the language's own library without the browser's (DOM), node's from @types/node.
+        lib: ["ES2022"],
         module: "NodeNext",
         moduleResolution: "NodeNext",
         strict: true,
