@@ -1,0 +1,68 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { watchLab } from "../../src/supervisor/lifecycle/watch-lab.ts";
+import {
+  LocalRuntime,
+  RuntimeError,
+  type WaitOptions,
+  type WaitOutcome,
+} from "../../src/supervisor/runtime/index.ts";
+
+/** The real local runtime whose engine wait fails, as a wedged or missing `docker wait` would. */
+class NoWaitRuntime extends LocalRuntime {
+  override wait(_id: string, _options: WaitOptions): Promise<WaitOutcome> {
+    return Promise.reject(new RuntimeError("ENGINE_FAILED", "wait is broken here"));
+  }
+}
+
+let dir: string;
+let closedUrl: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "loom-watch-"));
+  // A URL where nothing answers: the Lab never serves /status.
+  const s = http.createServer();
+  await new Promise<void>((ok) => s.listen(0, "127.0.0.1", ok));
+  closedUrl = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+  await new Promise<void>((ok) => s.close(() => ok()));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const watch = (runtime: LocalRuntime, containerId: string, pollMs: number) =>
+  watchLab({
+    runtime,
+    containerId,
+    url: closedUrl,
+    timeoutMs: 60_000,
+    readyTimeoutMs: 30_000,
+    pollMs,
+    signal: new AbortController().signal,
+    now: Date.now,
+    onStatus: () => {},
+  });
+
+describe("watchLab", () => {
+  it("sees a Lab that exits before answering /status the moment it exits, from the engine's wait", async () => {
+    const rt = new LocalRuntime({ stateDir: path.join(dir, "a"), sandbox: "none" });
+    const h = await rt.run({ image: "host", command: ["sh", "-c", "sleep 0.5; exit 4"] });
+    const t0 = Date.now();
+    // Polls 20 s apart: only the wait can end the watch this soon.
+    const end = await watch(rt, h.id, 20_000);
+    expect(end).toEqual({ kind: "exited", exitCode: 4, last: undefined });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await rt.remove(h.id);
+  });
+
+  it("falls back to asking the engine when its wait fails", async () => {
+    const rt = new NoWaitRuntime({ stateDir: path.join(dir, "b"), sandbox: "none" });
+    const h = await rt.run({ image: "host", command: ["sh", "-c", "sleep 0.5; exit 6"] });
+    const end = await watch(rt, h.id, 100);
+    expect(end).toEqual({ kind: "exited", exitCode: 6, last: undefined });
+    await rt.remove(h.id);
+  });
+});
