@@ -62,21 +62,24 @@ export async function runLab(options: RunLabOptions) {
       })
       .finally(tsWarmed);
     try {
-      const [{ labTools }, { tsTools }, { modelClientFor }, { ToolRegistry }, { runLabWorker }] =
+      // No ts-morph on this thread: the ts_* tools are the worker's twins of their specs.
+      const [{ labToolsAround }, { tsToolSpecs }, { modelClientFor }, { ToolRegistry }, { runLabWorker }] =
         await Promise.all([
-          import("../agent/catalog.ts"),
-          import("../agent/ts/index.ts"),
+          import("../agent/lab-catalog.ts"),
+          import("../agent/ts/tool-specs.ts"),
           import("../agent/model-for-role.ts"),
           import("../agent/tool-registry.ts"),
           import("./worker.ts"),
         ]);
       // Without a worker file (a bundle other than the Lab's), the ts tools run in-process as before.
-      const ts = (await useWorker) ? tsWorker.bind(tsTools) : undefined;
+      const ts = (await useWorker)
+        ? tsWorker.bind(tsToolSpecs)
+        : (await import("../agent/ts/index.ts")).tsTools;
       return await runLabWorker({
         workspace,
         generation: options.generation,
         model: modelClientFor(config, "lab"),
-        tools: new ToolRegistry(labTools(ts ? { ts } : {}), { defaultTimeoutMs: config.toolTimeoutMs }),
+        tools: new ToolRegistry(labToolsAround(ts), { defaultTimeoutMs: config.toolTimeoutMs }),
         tracker,
         loop: {
           maxIterations: config.maxIterations,

@@ -4,6 +4,7 @@ import { tsAddImport } from "./tool-add-import.ts";
 import { tsInsertMember } from "./tool-insert-member.ts";
 import { tsRename } from "./tool-rename.ts";
 import { tsReplaceBody } from "./tool-replace-body.ts";
+import { TS_TOOL_TIMEOUT_MS } from "./tool-specs.ts";
 import { tsRemoveDeclaration, tsReplaceDeclaration } from "./tools-declaration.ts";
 import { tsOutline, tsRead } from "./tools-read.ts";
 
@@ -21,8 +22,7 @@ export const tsTools: readonly Tool[] = (
   ] as unknown as readonly Tool[]
 ).map((tool) => ({
   ...tool,
-  // The first call on a workspace loads its whole Project (seconds on a big one).
-  timeoutMs: tool.timeoutMs ?? 60_000,
+  timeoutMs: tool.timeoutMs ?? TS_TOOL_TIMEOUT_MS,
   // One call at a time per workspace: the Project is shared state.
   run: (input: unknown, ctx: ToolContext) => exclusive(ctx.workspace, () => tool.run(input, ctx)),
 }));

@@ -1,10 +1,10 @@
 import { type ImportDeclaration, type SourceFile, ts } from "ts-morph";
-import { z } from "zod";
 import { defineTool, ToolError } from "../tool.ts";
 import { checkedEdit } from "./checked-edit.ts";
 import { openWorkspaceProject, type WorkspaceProject } from "./project-cache.ts";
 import { assertNotSchema, parseSymbolPath, requireSourceFile } from "./symbol-path.ts";
 import { type Splice, spliceFile } from "./text-edit.ts";
+import { tsAddImportSpec } from "./tool-specs.ts";
 
 const NAMED = /^(type\s+)?([A-Za-z_$][\w$]*)(?:\s+as\s+([A-Za-z_$][\w$]*))?$/;
 
@@ -58,21 +58,7 @@ function organize(wp: WorkspaceProject, sf: SourceFile): void {
 }
 
 export const tsAddImport = defineTool({
-  name: "ts_add_import",
-  description:
-    'Add an import to a file (`path` is the file, e.g. "src/x.ts"): `module` is the specifier as written in code ' +
-    '("./util.ts", "node:path", "zod"); `named` lists "name", "name as alias" or "type Name"; `default` is the ' +
-    "default import's local name. Merges into an existing import from the same module, then sorts the file's imports.",
-  input: z.object({
-    path: z.string().min(1).describe('The file to edit, e.g. "src/x.ts"'),
-    module: z.string().min(1).describe('Module specifier, e.g. "./util.ts" or "node:fs"'),
-    named: z
-      .array(z.string().min(1))
-      .optional()
-      .describe('e.g. ["readFile", "type Stats", "join as joinPath"]'),
-    default: z.string().min(1).optional().describe("Local name of the default import"),
-  }),
-  effect: "edit",
+  ...tsAddImportSpec,
   async run(input, ctx) {
     const wp = await openWorkspaceProject(ctx.workspace);
     const parsed = parseSymbolPath(wp.root, input.path);

@@ -1,19 +1,13 @@
 import { Node, type SourceFile, SyntaxKind, ts } from "ts-morph";
-import { z } from "zod";
 import { defineTool, ToolError } from "../tool.ts";
 import { checkedEdit } from "./checked-edit.ts";
 import { collectDeclarations, describeDecl } from "./declarations.ts";
 import { openWorkspaceProject } from "./project-cache.ts";
 import { assertNotSchema, nearest, resolveSymbol } from "./symbol-path.ts";
 import { indentAt, indentUnit, lineStartOf, reindent, type Splice, spliceFile } from "./text-edit.ts";
+import { type MemberPosition, tsInsertMemberSpec } from "./tool-specs.ts";
 
 /** Where the member goes: "first", "last" (default), or next to a named sibling member. */
-export const MemberPosition = z.union([
-  z.enum(["first", "last"]),
-  z.object({ before: z.string().min(1) }).strict(),
-  z.object({ after: z.string().min(1) }).strict(),
-]);
-export type MemberPosition = z.infer<typeof MemberPosition>;
 
 interface MemberSpan {
   readonly name: string;
@@ -130,20 +124,7 @@ function planInsert(sf: SourceFile, container: Node, member: string, position: M
 }
 
 export const tsInsertMember = defineTool({
-  name: "ts_insert_member",
-  description:
-    "Insert a method, property or accessor into a class, interface, type literal or object literal. `path` names " +
-    'the container ("src/x.ts#Rect", "src/x.ts#config"); `member` is the full member text as it should read ' +
-    '(e.g. "get size(): number {\\n  return this.n;\\n}"). `position`: "first", "last" (default), ' +
-    '{"before": "memberName"} or {"after": "memberName"}. Commas/semicolons and indentation are handled.',
-  input: z.object({
-    path: z.string().min(1).describe('Symbol path of the container, e.g. "src/x.ts#Rect"'),
-    member: z.string().min(1).describe("The member's source text"),
-    position: MemberPosition.optional().describe(
-      '"first" | "last" | {before: name} | {after: name}; default "last"',
-    ),
-  }),
-  effect: "edit",
+  ...tsInsertMemberSpec,
   async run(input, ctx) {
     const wp = await openWorkspaceProject(ctx.workspace);
     const { sf, decl, parsed } = resolveSymbol(wp, input.path, (d) => d.container !== undefined);

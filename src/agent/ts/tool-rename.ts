@@ -1,5 +1,4 @@
 import { type Node, type SourceFile, ts } from "ts-morph";
-import { z } from "zod";
 import { defineTool, ToolError } from "../tool.ts";
 import { checkedEdit } from "./checked-edit.ts";
 import { type Decl, describeDecl } from "./declarations.ts";
@@ -7,6 +6,7 @@ import { directImporters } from "./importers.ts";
 import { openWorkspaceProject, type WorkspaceProject } from "./project-cache.ts";
 import { assertNotSchema, relPath, resolveSymbol } from "./symbol-path.ts";
 import { type Splice, spliceFile } from "./text-edit.ts";
+import { tsRenameSpec } from "./tool-specs.ts";
 
 const RESERVED = new Set(
   (
@@ -72,17 +72,7 @@ function findToken(file: ts.SourceFile, pos: number): ts.Node | undefined {
 }
 
 export const tsRename = defineTool({
-  name: "ts_rename",
-  description:
-    "Rename a declaration everywhere in the project with the language service (imports, re-exports, shorthand " +
-    'properties and member accesses stay correct). `path` names the declaration ("src/x.ts#parse", ' +
-    '"src/x.ts#Class.method", "src/x.ts#config.load"); `newName` must be an identifier not already in scope.',
-  input: z.object({
-    path: z.string().min(1).describe('Symbol path of the declaration to rename, e.g. "src/x.ts#parse"'),
-    newName: z.string().describe("New identifier, e.g. parseConfig"),
-  }),
-  effect: "edit",
-  timeoutMs: 60_000,
+  ...tsRenameSpec,
   async run(input, ctx) {
     const newName = input.newName.trim();
     if (!IDENTIFIER.test(newName) || RESERVED.has(newName)) {

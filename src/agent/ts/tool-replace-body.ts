@@ -1,11 +1,11 @@
 import { Node } from "ts-morph";
-import { z } from "zod";
 import { defineTool, ToolError } from "../tool.ts";
 import { checkedEdit } from "./checked-edit.ts";
 import { collectDeclarations, describeDecl } from "./declarations.ts";
 import { openWorkspaceProject } from "./project-cache.ts";
 import { assertNotSchema, resolveSymbol } from "./symbol-path.ts";
 import { indentAt, indentUnit, reindent, type Splice, spliceFile } from "./text-edit.ts";
+import { tsReplaceBodySpec } from "./tool-specs.ts";
 
 /**
  * Whether a new body leaves every declaration (.d.ts) as it was: true when the return type is written
@@ -18,21 +18,7 @@ function bodyCannotShowOutside(callable: Node): boolean {
 }
 
 export const tsReplaceBody = defineTool({
-  name: "ts_replace_body",
-  description:
-    "Replace the body of a function, method, constructor, accessor, arrow function or function expression " +
-    '(also one held in a variable, "#handler", or an object-literal member, "#config.load"). `body` is the ' +
-    "statements WITHOUT the surrounding braces; it is re-indented to fit. An expression-bodied arrow becomes a " +
-    'block, so include `return`. For a get/set pair, "#Class.size" is the getter and "#Class.size:set" the setter.' +
-    " The edit is refused if it breaks the syntax; new type errors are reported.",
-  input: z.object({
-    path: z
-      .string()
-      .min(1)
-      .describe('Symbol path, e.g. "src/x.ts#parse", "src/x.ts#Parser.next", "src/x.ts#handler"'),
-    body: z.string().describe("Statements of the new body, without the enclosing { }"),
-  }),
-  effect: "edit",
+  ...tsReplaceBodySpec,
   async run(input, ctx) {
     const wp = await openWorkspaceProject(ctx.workspace);
     const { sf, decl, parsed } = resolveSymbol(wp, input.path, (d) => {

@@ -1,23 +1,14 @@
 import { Node } from "ts-morph";
-import { z } from "zod";
 import { defineTool } from "../tool.ts";
 import { checkedEdit } from "./checked-edit.ts";
 import { describeDecl } from "./declarations.ts";
 import { openWorkspaceProject } from "./project-cache.ts";
 import { assertNotSchema, resolveSymbol } from "./symbol-path.ts";
 import { indentAt, reindent, spliceFile } from "./text-edit.ts";
+import { tsRemoveDeclarationSpec, tsReplaceDeclarationSpec } from "./tool-specs.ts";
 
 export const tsReplaceDeclaration = defineTool({
-  name: "ts_replace_declaration",
-  description:
-    'Replace a whole declaration addressed by symbol path ("src/x.ts#parse", "#Class.method", "#config.load") ' +
-    "with new source text. The old JSDoc, modifiers (export, async, static) and all overloads are replaced too, " +
-    "so `text` is the complete declaration as it should read (as ts_read shows it). Refused on a syntax error.",
-  input: z.object({
-    path: z.string().min(1).describe('Symbol path, e.g. "src/x.ts#parse"'),
-    text: z.string().min(1).describe("The complete new declaration, including JSDoc and modifiers"),
-  }),
-  effect: "edit",
+  ...tsReplaceDeclarationSpec,
   async run(input, ctx) {
     const wp = await openWorkspaceProject(ctx.workspace);
     const { sf, decl, all, parsed } = resolveSymbol(wp, input.path);
@@ -39,12 +30,7 @@ export const tsReplaceDeclaration = defineTool({
 });
 
 export const tsRemoveDeclaration = defineTool({
-  name: "ts_remove_declaration",
-  description:
-    'Remove a declaration addressed by symbol path ("src/x.ts#oldHelper", "#Class.member", "#config.key") with its ' +
-    "JSDoc and overloads; list commas are kept valid. Uses elsewhere are not removed: they come back as new type errors.",
-  input: z.object({ path: z.string().min(1).describe('Symbol path, e.g. "src/x.ts#oldHelper"') }),
-  effect: "edit",
+  ...tsRemoveDeclarationSpec,
   async run(input, ctx) {
     const wp = await openWorkspaceProject(ctx.workspace);
     const { sf, decl, all, parsed } = resolveSymbol(wp, input.path);

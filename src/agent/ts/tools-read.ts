@@ -1,20 +1,11 @@
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { z } from "zod";
 import { defineTool, ToolError } from "../tool.ts";
 import { collectDeclarations, type Decl } from "./declarations.ts";
 import { openWorkspaceProject, type WorkspaceProject } from "./project-cache.ts";
 import { signatureOf } from "./signature.ts";
 import { nearest, parseSymbolPath, relPath, requireSourceFile, resolveSymbol } from "./symbol-path.ts";
-
-const PathInput = z.object({
-  path: z
-    .string()
-    .min(1)
-    .describe(
-      'Workspace-relative file or folder, optionally with a symbol: "src/x.ts", "src/", "src/x.ts#Class"',
-    ),
-});
+import { tsOutlineSpec, tsReadSpec } from "./tool-specs.ts";
 
 export interface OutlineEntry {
   kind: string;
@@ -93,13 +84,7 @@ function outlineFile(
 }
 
 export const tsOutline = defineTool({
-  name: "ts_outline",
-  description:
-    "Outline of a TypeScript file or folder (recursively .ts/.tsx, skipping node_modules): every declaration " +
-    "with its symbol path (#name, #Class.member, #config.load, #default), kind, line span and one-line signature " +
-    'without bodies. Use the "#..." paths with ts_read and the ts_* edit tools. "file.ts#Class" outlines one declaration.',
-  input: PathInput,
-  effect: "read",
+  ...tsOutlineSpec,
   async run(input, ctx) {
     const wp = await openWorkspaceProject(ctx.workspace);
     const parsed = parseSymbolPath(wp.root, input.path);
@@ -127,14 +112,7 @@ export const tsOutline = defineTool({
 });
 
 export const tsRead = defineTool({
-  name: "ts_read",
-  description:
-    'Source of one declaration addressed by symbol path ("src/x.ts#parse", "#Class.method", "#config.load", ' +
-    '"#default"), including its JSDoc, with its line span. Overloads and get/set pairs are returned together.',
-  input: z.object({
-    path: z.string().min(1).describe('Symbol path: "path/to/file.ts#Name" or "path/to/file.ts#Class.member"'),
-  }),
-  effect: "read",
+  ...tsReadSpec,
   async run(input, ctx) {
     const wp = await openWorkspaceProject(ctx.workspace);
     const { sf, all, parsed } = resolveSymbol(wp, input.path);

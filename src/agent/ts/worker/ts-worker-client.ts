@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { type Tool, type ToolContext, ToolError, type ToolResult } from "../../tool.ts";
+import type { ToolSpec } from "../tool-specs.ts";
 import type { MainToWorker, ThrownError, WorkerStats, WorkerToMain } from "./protocol.ts";
 import { type TsWorkerFile, tsWorkerFile } from "./worker-file.ts";
 
@@ -81,8 +82,8 @@ export class TsWorker {
     return this.#started;
   }
 
-  /** Twins of the in-process `tools` (same definitions) whose `run` happens in the worker thread. */
-  bind(tools: readonly Tool[]): Tool[] {
+  /** Tools for these specs (the ones the in-process tools are built from) whose `run` happens in the worker thread. */
+  bind(tools: readonly ToolSpec[]): Tool[] {
     return tools.map((tool) => ({ ...tool, run: (input, ctx) => this.call(tool.name, input, ctx) }));
   }
 
