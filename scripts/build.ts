@@ -1,6 +1,8 @@
 // `npm run build`: bundles each Loom process into dist/ and refuses a Lab bundle that could self-modify.
-import { pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { execa } from "execa";
 import { buildBundles } from "../src/build/bundles.ts";
 import { bundleProblems } from "../src/build/reachability.ts";
 import { LoomError } from "../src/shared/errors.ts";
@@ -42,7 +44,21 @@ async function run(argv: string[]): Promise<number> {
     );
     const problems = bundles.flatMap((b) => bundleProblems(b.name, b.metafile));
     for (const p of problems) process.stderr.write(`build: ${p}\n`);
-    return problems.length > 0 ? 1 : 0;
+    if (problems.length > 0) return 1;
+    // The Lab's TypeScript thread reads ts-morph's compiled code from here (only a speed-up: a failure warns).
+    const recorded = await execa(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        fileURLToPath(new URL("./record-compile-cache.ts", import.meta.url)),
+        join(outdir, "compile-cache"),
+      ],
+      { reject: false, all: true },
+    );
+    process.stdout.write(recorded.exitCode === 0 ? recorded.stdout : "");
+    if (recorded.exitCode !== 0) process.stderr.write(`build: warning: no compile cache: ${recorded.all}\n`);
+    return 0;
   } catch (err) {
     process.stderr.write(`build: ${err instanceof LoomError ? err.message : String(err)}\n`);
     return 1;

@@ -1,4 +1,5 @@
 import { startLabServer } from "../../lab-runtime/server.ts";
+import { useBundledCompileCache } from "../shared/compile-cache.ts";
 import type { Config } from "../shared/config.ts";
 import type { EventSink } from "../shared/events.ts";
 import { LabStatusTracker } from "./status-tracker.ts";
@@ -24,6 +25,8 @@ export interface RunLabOptions {
  */
 export async function runLab(options: RunLabOptions) {
   const { config, workspace } = options;
+  // The eval engine's form parser loads ts-morph's TypeScript on this thread: compiled code from the build.
+  useBundledCompileCache(import.meta.url);
   const tracker = new LabStatusTracker(options.generation ?? undefined);
   let tsWarmed: () => void = () => {};
   const server = await startLabServer({
