@@ -97,15 +97,17 @@ export async function verifyMechanical(ctx: StepsContext, n: number): Promise<Me
     } else {
       const acceptance = fixed.present && fixed.unchanged;
       // One container for all three; check and tests side by side on the two cores.
-      const [checkCmd, testCmd, acceptanceCmd] = await Promise.all(
-        ["check", "test", "test:acceptance"].map((script) => scriptCommand(clone, script)),
-      );
+      const [checkCmd, testCmd, acceptanceCmd] = await Promise.all([
+        scriptCommand(clone, "check"),
+        scriptCommand(clone, "test"),
+        scriptCommand(clone, "test:acceptance"),
+      ]);
       const runs = await runSteps(
         prepared.context,
         [
-          { name: "check", command: checkCmd as string, parallel: true },
-          { name: "test", command: testCmd as string, parallel: true },
-          ...(acceptance ? [{ name: "acceptance", command: acceptanceCmd as string }] : []),
+          { name: "check", command: checkCmd, parallel: true },
+          { name: "test", command: testCmd, parallel: true },
+          ...(acceptance ? [{ name: "acceptance", command: acceptanceCmd }] : []),
         ],
         limit,
       );

@@ -214,17 +214,19 @@ export async function runSteps(
   try {
     const read = (name: string, ext: string) =>
       readFile(path.join(outHost, `${name}.${ext}`), "utf8").catch(() => undefined);
-    // Each step's output is in its file; the container's own only explains a step that never finished.
-    const someUnfinished = async () =>
-      (await Promise.all(steps.map((s) => read(s.name, "rc")))).some((rc) => rc === undefined);
+    // Each step's files, read once the container has exited; its own output only explains a step that
+    // never finished.
+    let files: (string | undefined)[][] = [];
+    const someUnfinished = async () => {
+      files = await Promise.all(
+        steps.map((s) => Promise.all([read(s.name, "out"), read(s.name, "rc"), read(s.name, "ms")])),
+      );
+      return files.some(([, rc]) => rc === undefined);
+    };
     const batch = await runSpec(ctx, spec, overall, someUnfinished);
     const runs = new Map<string, StepRun>();
-    for (const s of steps) {
-      const [output = "", rc, ms] = await Promise.all([
-        read(s.name, "out"),
-        read(s.name, "rc"),
-        read(s.name, "ms"),
-      ]);
+    for (const [i, s] of steps.entries()) {
+      const [output = "", rc, ms] = files[i] ?? [];
       const code = rc === undefined ? null : Number(rc.trim());
       const timedOut = code !== null && TIMEOUT_CODES.has(code);
       const missing = code === null || Number.isNaN(code);
