@@ -102,7 +102,10 @@ export class LocalRuntime implements ContainerRuntime {
     cwd: string,
     home: string,
   ): Promise<ContainerHandle> {
-    const [bin, ...args] = sandboxArgv(sandbox, spec, cwd, home);
+    // Background work is niced before it runs (set afterwards, a quick command could beat it); its
+    // children inherit it.
+    const argv = sandboxArgv(sandbox, spec, cwd, home);
+    const [bin, ...args] = spec.limits.priority === "background" ? ["nice", "-n", "10", ...argv] : argv;
     // Only what the spec gives, plus PATH (to find programs) and the container's own HOME.
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
@@ -121,12 +124,6 @@ export class LocalRuntime implements ContainerRuntime {
     let exitInfo: Promise<[number | null, NodeJS.Signals | null]>;
     try {
       child = spawn(bin as string, args, { cwd, env, detached: true, stdio: ["ignore", out, out] });
-      if (spec.limits.priority === "background" && child.pid !== undefined) {
-        // Set before it can start children (they inherit it); without permission it stays normal.
-        try {
-          os.setPriority(child.pid, 10);
-        } catch {}
-      }
       // Listen before any await: a quick command can exit before the record is written.
       exitInfo = new Promise((resolve) => child.once("exit", (code, signal) => resolve([code, signal])));
       await Promise.race([once(child, "spawn"), once(child, "error").then(([e]) => Promise.reject(e))]);
