@@ -179,19 +179,22 @@ export const configSpecs = [
   }),
   spec({
     name: "LOOM_HTTP_HEADERS_TIMEOUT_MS",
-    purpose: "How long the HTTP servers wait for a request's headers before closing the connection, in milliseconds",
+    purpose:
+      "How long the HTTP servers wait for a request's headers before closing the connection, in milliseconds",
     type: ms(100, 600_000),
     default: "10000",
   }),
   spec({
     name: "LOOM_HTTP_BODY_TIMEOUT_MS",
-    purpose: "How long the HTTP servers wait for a whole request, headers and body, before closing the connection, in milliseconds",
+    purpose:
+      "How long the HTTP servers wait for a whole request, headers and body, before closing the connection, in milliseconds",
     type: ms(100, 3_600_000),
     default: "30000",
   }),
   spec({
     name: "LOOM_SSE_MAX_CLIENTS",
-    purpose: "Concurrent event streams (GET /logs, POST /chat) each server keeps open; more are refused with 503",
+    purpose:
+      "Concurrent event streams (GET /logs, POST /chat) each server keeps open; more are refused with 503",
     type: wholeNumber(1, 10_000),
     default: "32",
   }),
