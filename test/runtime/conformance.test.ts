@@ -92,8 +92,9 @@ runtimeConformance({
   memoryLimit: false,
   // Only bubblewrap can make a bind read-only; the suite asks the runtime rather than assuming.
   readOnlyMounts:
-    (await new LocalRuntime({ stateDir: os.tmpdir() }).available()).warning?.includes("bubblewrap gives") ??
-    false,
+    (await new LocalRuntime({ stateDir: os.tmpdir() }).available()).warning?.includes(
+      "bubblewrap contains",
+    ) ?? false,
 });
 
 runtimeConformance({

@@ -124,14 +124,15 @@ describe.skipIf(process.platform === "win32")("LocalRuntime", () => {
     await waitFor("the background child to be gone", () => !alive(childPid), 3_000);
   });
 
-  it("without a working bubblewrap it falls back, logs why, and warns that isolation is weak", async () => {
-    const logged: string[] = [];
-    const rt = new LocalRuntime({ stateDir, bwrapBinary: "/bin/false", log: (m) => logged.push(m) });
+  it("without a working bubblewrap it falls back and says why and exactly what is not contained", async () => {
+    const rt = new LocalRuntime({ stateDir, bwrapBinary: "/bin/false" });
     const a = await rt.available();
     expect(a.ok).toBe(true);
-    expect(a.warning).toMatch(/weak isolation.*read-only mounts are not enforced/);
-    expect(logged.join("\n")).toMatch(
-      /running without bubblewrap: \/bin\/false is installed but does not work/,
+    expect(a.warning).toMatch(/NOT CONTAINED \(\/bin\/false is installed but does not work/);
+    for (const part of ["network: not contained", "filesystem: not contained", "processes: not contained"])
+      expect(a.warning).toContain(part);
+    expect(a.warning).toMatch(
+      /secrets: .*read-only mounts not enforced|read-only mounts not enforced.*secrets: /,
     );
     const ro = path.join(dir, "ro-fallback");
     await fs.mkdir(ro);

@@ -1,23 +1,26 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { firstLines, runCli } from "./cli-exec.ts";
+import { type HostView, hideArgs, systemViewArgs } from "./local-view.ts";
 import { type Mount, type RunSpec, RuntimeError } from "./runtime.ts";
 
 /**
  * How `local` turns a container spec into a host process: container paths map through the mounts to
- * host paths, and when bubblewrap works the process gets a pid namespace, a read-only view of the
- * host, a private /tmp, and writable binds only for its workspace mounts and HOME.
+ * host paths, and when bubblewrap works the process gets a pid namespace and writable binds only for
+ * its workspace mounts and HOME; a contained one (network "none") also its own network namespace and
+ * only the toolchain of the host (local-view.ts).
  */
 
 export type Sandbox =
   | { readonly kind: "bwrap"; readonly bin: string }
   | { readonly kind: "none"; readonly why: string };
 
-/** The bwrap options Loom uses, probed once with `true`: a bwrap that cannot make a pid namespace here is no use. */
+/** The bwrap options Loom uses, probed once with `true`: a bwrap that cannot make a pid and a network namespace here is no use. */
 export async function detectBwrap(bin = "bwrap"): Promise<Sandbox> {
   try {
     const probe = [
       "--unshare-pid",
+      "--unshare-net",
       "--die-with-parent",
       "--ro-bind",
       "/",
@@ -75,15 +78,38 @@ export function resolveCwd(spec: RunSpec, home: string): string {
   return cwd;
 }
 
-/** argv for the process: bwrap around the command, or the command itself. */
-export function sandboxArgv(sandbox: Sandbox, spec: RunSpec, cwd: string, home: string): string[] {
+/** A process asked to run without network (`network: "none"`): the local runtime contains it. */
+export const isContained = (spec: RunSpec): boolean => spec.network === "none";
+
+/**
+ * argv for the process: bwrap around the command, or the command itself. A contained process gets its
+ * own network namespace (only its own loopback; unix sockets in a bound folder still connect) and the
+ * host view of `view`: toolchain and installation read-only, its mounts, HOME, a private /tmp. Any other
+ * process (Prime, trusted) sees the host read-only as before and shares its network.
+ */
+export function sandboxArgv(
+  sandbox: Sandbox,
+  spec: RunSpec,
+  cwd: string,
+  home: string,
+  view: HostView = { readOnly: [], hidden: [] },
+): string[] {
   const placements = placeMounts(spec.mounts);
   const line = spec.entrypoint === undefined ? spec.command : [spec.entrypoint, ...spec.command];
   if (sandbox.kind === "none") return [...line];
-  const args = [sandbox.bin, "--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/"];
-  // No private tmpfs on /tmp: it would hide a checkout or state folder that lives under /tmp (as in a
-  // CI clone). / is read-only anyway; the process gets a writable TMPDIR inside its own HOME.
-  args.push("--dev", "/dev", "--proc", "/proc");
+  const args = [sandbox.bin, "--unshare-pid", "--die-with-parent"];
+  if (isContained(spec)) {
+    args.push("--unshare-net", "--new-session", ...systemViewArgs());
+    args.push("--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp");
+    // Binds after the /tmp tmpfs: an installation or workspace under /tmp (a CI clone) stays visible.
+    for (const dir of view.readOnly) args.push("--ro-bind", dir, dir);
+    args.push(...hideArgs(view));
+  } else {
+    args.push("--ro-bind", "/", "/");
+    // No private tmpfs on /tmp: it would hide a checkout or state folder that lives under /tmp (as in a
+    // CI clone). / is read-only anyway; the process gets a writable TMPDIR inside its own HOME.
+    args.push("--dev", "/dev", "--proc", "/proc");
+  }
   for (const p of placements) args.push(p.mount.readOnly ? "--ro-bind" : "--bind", p.mount.host, p.target);
   // HOME last: a read-only mount of a folder that holds the state dir (Prime's repo) must not cover it.
   args.push("--bind", home, home);

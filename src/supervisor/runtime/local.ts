@@ -5,7 +5,15 @@ import { closeSync, promises as fs, openSync } from "node:fs";
 import os from "node:os";
 import { groupHasLiveMembers, isSameLiveProcess, procIdentity, signalGroup, sleep } from "./local-proc.ts";
 import { type LocalRecord, LocalRegistry } from "./local-registry.ts";
-import { detectBwrap, prepareNestedMounts, resolveCwd, type Sandbox, sandboxArgv } from "./local-sandbox.ts";
+import {
+  detectBwrap,
+  isContained,
+  prepareNestedMounts,
+  resolveCwd,
+  type Sandbox,
+  sandboxArgv,
+} from "./local-sandbox.ts";
+import { defaultHostView, type HostView } from "./local-view.ts";
 import { pollWait } from "./poll-wait.ts";
 import {
   type Availability,
@@ -35,6 +43,8 @@ export interface LocalOptions {
   /** "auto" uses bwrap when it works here; "none" never does. */
   readonly sandbox?: "auto" | "none";
   readonly bwrapBinary?: string;
+  /** What a contained process sees of the host (default: the toolchain, this installation; state hidden). */
+  readonly view?: HostView;
 }
 
 const KILL_GRACE_MS = 5_000;
@@ -47,6 +57,7 @@ export class LocalRuntime implements ContainerRuntime {
   private readonly log: RuntimeLog;
   private readonly options: LocalOptions;
   private sandbox: Promise<Sandbox> | undefined;
+  private readonly view: HostView;
   /** Children this process started: their exit is recorded with its code. */
   private readonly exits = new Map<string, Promise<void>>();
 
@@ -54,28 +65,28 @@ export class LocalRuntime implements ContainerRuntime {
     this.options = options;
     this.registry = new LocalRegistry(options.stateDir);
     this.log = options.log ?? (() => {});
+    this.view = options.view ?? defaultHostView(options.stateDir);
   }
 
   private getSandbox(): Promise<Sandbox> {
     this.sandbox ??=
       this.options.sandbox === "none"
         ? Promise.resolve({ kind: "none", why: "sandboxing turned off" } as const)
-        : detectBwrap(this.options.bwrapBinary).then((s) => {
-            if (s.kind === "none") this.log(`local runtime: running without bubblewrap: ${s.why}`);
-            return s;
-          });
+        : detectBwrap(this.options.bwrapBinary);
     return this.sandbox;
   }
 
+  /** Said once, at start-up (the Supervisor logs it): what this runtime does and does not contain. */
   async available(): Promise<Availability> {
     if (process.platform === "win32")
       return { ok: false, reason: "the local runtime needs process groups (Linux or macOS)" };
     const sandbox = await this.getSandbox();
-    const common = "no memory/pids/cpu limits, host network shared, image ignored (host binaries run)";
+    const common =
+      "no memory/pids/cpu limits, image ignored (host binaries run); the Supervisor's own processes run as the same user";
     const warning =
       sandbox.kind === "bwrap"
-        ? `local runtime: weaker isolation than a container — bubblewrap gives a pid namespace and a read-only host filesystem except mounts and its own HOME (TMPDIR inside it); ${common}`
-        : `local runtime: weak isolation — plain host processes with the full host filesystem writable (${sandbox.why}); read-only mounts are not enforced; ${common}`;
+        ? `local runtime: bubblewrap contains Labs and verification — own network namespace (only the model proxy's and the Lab's unix sockets), a pid namespace, a filesystem view of their workspace, the toolchain and this installation read-only, a private /tmp and HOME; ${common}`
+        : `local runtime: NOT CONTAINED (${sandbox.why}) — Labs and verification run as plain host processes: network: not contained (they reach 127.0.0.1, the Supervisor's API and any host); filesystem: not contained (the whole host readable and writable as this user, the state folder, its log and other workspaces included; read-only mounts not enforced); processes: not contained (they can see and signal every process of this user); secrets: only the environment is stripped (no API key is passed, the proxy token is handed over in a file the Lab deletes), files readable by this user are readable to them; ${common}`;
     return { ok: true, warning };
   }
 
@@ -104,14 +115,14 @@ export class LocalRuntime implements ContainerRuntime {
   ): Promise<ContainerHandle> {
     // Background work is niced before it runs (set afterwards, a quick command could beat it); its
     // children inherit it.
-    const argv = sandboxArgv(sandbox, spec, cwd, home);
+    const argv = sandboxArgv(sandbox, spec, cwd, home, this.view);
     const [bin, ...args] = spec.limits.priority === "background" ? ["nice", "-n", "10", ...argv] : argv;
     // Only what the spec gives, plus PATH (to find programs) and the container's own HOME.
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
       HOME: home,
     };
-    if (sandbox.kind === "bwrap") {
+    if (sandbox.kind === "bwrap" && !isContained(spec)) {
       // Under bubblewrap the host's /tmp is read-only; temp files go to a folder of the container's own.
       env.TMPDIR = `${home}/tmp`;
       await fs.mkdir(env.TMPDIR, { recursive: true });
@@ -177,7 +188,9 @@ export class LocalRuntime implements ContainerRuntime {
       (k) => k !== "priority" && spec.limits[k as keyof RunSpec["limits"]] !== undefined,
     );
     if (limits.length > 0) warnings.push(`limits not enforced by the local runtime: ${limits.join(", ")}`);
-    if (spec.network && spec.network !== "host")
+    if (spec.network === "none" && sandbox.kind === "none")
+      warnings.push("network none not enforced without bubblewrap: the process shares the host network");
+    else if (spec.network && spec.network !== "host" && spec.network !== "none")
       warnings.push(`network ${spec.network} ignored: local processes share the host network`);
     if (sandbox.kind === "none" && spec.mounts.some((m) => m.readOnly))
       warnings.push("read-only mounts not enforced without bubblewrap");
