@@ -18,6 +18,8 @@ export interface LabServerOptions {
   /** Port to listen on; default `$PORT`, else 8402. 0 picks a free port. */
   port?: number;
   host?: string;
+  /** Listen on this unix socket instead of a port (a Lab without network: the Supervisor connects through it). */
+  socketPath?: string;
   /** Current Lab status, served at `GET /status`. */
   status: () => LabStatus;
   /** Default eval time limit when a request gives none (ms, default 5000). */
@@ -152,10 +154,12 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    const listening = () => {
       server.off("error", reject);
       resolve();
-    });
+    };
+    if (options.socketPath) server.listen(options.socketPath, listening);
+    else server.listen(port, host, listening);
   }).catch(async (err: unknown) => {
     await engine.close();
     throw err;
@@ -172,11 +176,14 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
   void Promise.all([quiet, options.warmEvalAfter?.catch(() => {})]).then(() => {
     if (!closed) engine.warm().catch(() => {});
   });
-  const address = server.address() as AddressInfo;
-  const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const address = server.address() as AddressInfo | string;
+  const url =
+    typeof address === "string"
+      ? `unix:${address}`
+      : `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
   return {
-    url: `http://${urlHost}:${address.port}`,
-    port: address.port,
+    url,
+    port: typeof address === "string" ? 0 : address.port,
     quiet,
     close: async () => {
       closed = true;
