@@ -9,6 +9,7 @@ import {
 import { ChatRequest } from "./chat.ts";
 import { EvalRequest, EvalResponse } from "./eval.ts";
 import { GenerationNumber, GenerationOutcome, LabBranch } from "./generation.ts";
+import { GateStage } from "./gate.ts";
 import { DeclarationChange, DeclarationSummary, GenerationDiff } from "./generation-diff.ts";
 import { GenerationRecord } from "./generation-record.ts";
 import { LabReport, LabStopReason } from "./lab-report.ts";
@@ -45,6 +46,7 @@ import {
 export * from "./autonomous.ts";
 export * from "./chat.ts";
 export * from "./eval.ts";
+export * from "./gate.ts";
 export * from "./generation.ts";
 export * from "./generation-diff.ts";
 export * from "./generation-record.ts";
@@ -85,6 +87,7 @@ export const fixedPointSchemas: Record<string, z.ZodType> = {
   StepResult,
   TestStage,
   AcceptanceStage,
+  GateStage,
   MechanicalVerification,
   ReviewStage,
   Fitness,

@@ -43,8 +43,14 @@ export const SpawnResponse = z
   .superRefine(branchMatchesGeneration);
 export type SpawnResponse = z.infer<typeof SpawnResponse>;
 
-/** `POST /promote`: merge `lab/gen-N` into main and tag it. */
-export const PromoteRequest = z.strictObject({ generation: GenerationNumber });
+/**
+ * `POST /promote`: merge `lab/gen-N` into main and tag it. A generation that touches the gate
+ * (schemas/gate.ts) is promoted only with `approveGateChange: true`, a person's explicit approval.
+ */
+export const PromoteRequest = z.strictObject({
+  generation: GenerationNumber,
+  approveGateChange: z.boolean().optional(),
+});
 export type PromoteRequest = z.infer<typeof PromoteRequest>;
 
 export const PromoteResponse = z

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { GateStage } from "./gate.ts";
 import { ReviewVerdict } from "./review.ts";
 import { CommitSha } from "./supervisor.ts";
 
@@ -48,6 +49,8 @@ export const MechanicalVerification = z.object({
   baselineTestCount: z.number().int().nonnegative(),
   schemaFingerprintOk: z.boolean(),
   acceptance: AcceptanceStage,
+  /** The gate's paths the candidate changes (schemas/gate.ts); absent on records verified before it was measured. */
+  gate: GateStage.optional(),
   failures: z.array(z.string()),
   durationMs: z.number().nonnegative(),
 });

@@ -64,8 +64,10 @@ function inside(root: string, target: string): string | undefined {
   return rel;
 }
 
+/** Case-insensitive: on a case-insensitive file system (macOS, Windows) `Schemas/x.ts` is `schemas/x.ts`. */
 function isUnderSchemas(relative: string): boolean {
-  return relative === "schemas" || relative.startsWith("schemas/");
+  const lower = relative.toLowerCase();
+  return lower === "schemas" || lower.startsWith("schemas/");
 }
 
 /** Real path of `target`: realpath of its nearest existing ancestor plus the not-yet-existing rest. */

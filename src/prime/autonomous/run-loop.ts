@@ -106,6 +106,14 @@ export function rollbackReason(v: Verification): string {
   return rollbackReasonText(v).slice(0, REASON_MAX_CHARS);
 }
 
+/** Why a generation was left for a person; it stays `verifying` until someone promotes or rolls it back. */
+export function heldReason(files: readonly string[]): string {
+  return `held for a person: it changes the gate (${files.join(", ")}); POST /promote with approveGateChange or roll it back`.slice(
+    0,
+    REASON_MAX_CHARS,
+  );
+}
+
 function rollbackReasonText(v: Verification): string {
   if (v.mechanical.failures.length > 0) return `verification failed: ${v.mechanical.failures.join("; ")}`;
   if (!v.mechanical.passed) return "verification failed: stage 1 did not pass";
@@ -289,7 +297,11 @@ export async function runAutonomousLoop(
           }
           // Both stages already on the record (a restart after verify): no second container run.
           const v = record.verification?.review ? record.verification : await ports.verify(n!, signal);
-          if (v.passed) {
+          if (v.passed && v.mechanical.gate?.touched) {
+            // A gate change waits for a person (the Supervisor refuses to promote it without an
+            // explicit approval); the run books it as held and moves on to the next generation.
+            await complete(await recordOf(n!), heldReason(v.mechanical.gate.files));
+          } else if (v.passed) {
             await save({ phase: state.options.promoteMode === "auto" ? "promoting" : "awaiting_approval" });
           } else {
             await save({ phase: "rolling_back", reason: rollbackReason(v) });

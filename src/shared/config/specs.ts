@@ -1,4 +1,5 @@
 import {
+  absolutePath,
   bindHost,
   filePath,
   httpUrl,
@@ -76,6 +77,13 @@ export const configSpecs = [
     purpose: `Model for Labs (empty = LOOM_MODEL if set, else ${LAB_MODEL_DEFAULT})`,
     type: word("a model id"),
     ifUnset: `LOOM_MODEL if set, else ${LAB_MODEL_DEFAULT}`,
+  }),
+  spec({
+    name: "LOOM_LAB_MODEL_SOCKET",
+    purpose:
+      "Unix socket of the Supervisor's model proxy; a Lab sends its model requests over it, LOOM_LAB_API_KEY then holds the proxy's token (set by the Supervisor)",
+    type: absolutePath,
+    ifUnset: "the Lab calls LOOM_LAB_API_BASE directly",
   }),
   spec({
     name: "LOOM_LAB_TIMEOUT_MS",

@@ -1,3 +1,4 @@
+import { GATE_PATHS, type GateStage } from "../../../schemas/gate.ts";
 import { schemaFingerprintAtRef } from "../../shared/fingerprint.ts";
 import { GitOpError } from "./git-op-error.ts";
 import {
@@ -40,4 +41,25 @@ export async function assertSchemasUnchanged(repo: string, n: number): Promise<v
     `lab/gen-${n} changes schemas/ (${changed.join(", ") || "contents differ"}); schemas are fixed points ` +
       `a Lab may not change — roll back gen-${n}`,
   );
+}
+
+/**
+ * The gate's paths (schemas/gate.ts) that `ref` changes against main. A path counts only when its
+ * fingerprint differs, so a mode-only change is not a change; renames count on both sides.
+ */
+export async function gateChanges(
+  repo: string,
+  ref: string,
+  paths: readonly string[] = GATE_PATHS,
+): Promise<GateStage> {
+  const changed = (await git(repo, ["diff", "--no-renames", "--name-only", MAIN_REF, ref, "--", ...paths]))
+    .split("\n")
+    .filter(Boolean);
+  if (changed.length === 0) return { touched: false, files: [] };
+  const [onMain, onRef] = await Promise.all([
+    schemaFingerprintAtRef(repo, MAIN_REF, paths),
+    schemaFingerprintAtRef(repo, ref, paths),
+  ]);
+  if (onMain === onRef) return { touched: false, files: [] };
+  return { touched: true, files: changed };
 }

@@ -117,13 +117,13 @@ export class GenerationController implements SupervisorApi {
    * Promotions run one at a time, each after the previous one's Prime restart (and any revert) is over:
    * a revert resets main only from the merge it undoes, so nothing may land on top of it meanwhile.
    */
-  promote(n: number): Promise<PromoteResponse> {
-    const run = this.promoting.then(() => this.promoteNow(n));
+  promote(n: number, approveGateChange?: boolean): Promise<PromoteResponse> {
+    const run = this.promoting.then(() => this.promoteNow(n, approveGateChange));
     this.promoting = run.catch(() => {});
     return run;
   }
 
-  private async promoteNow(n: number): Promise<PromoteResponse> {
+  private async promoteNow(n: number, approveGateChange?: boolean): Promise<PromoteResponse> {
     await this.ports.prime?.idle();
     const record = await this.verifying(n, "promoted");
     if (this.verifier.isRunning(n) || !record.verification?.passed) {
@@ -133,6 +133,8 @@ export class GenerationController implements SupervisorApi {
         `generation ${n} has not passed verification${record.verification ? ` (${record.verification.review ? "stage 1 or the review did not pass" : "no review yet"})` : ""}; POST /verify {"generation": ${n}} and then POST /review with the verdict first, and promote only when verification.passed is true`,
       );
     }
+    // A gate change waits for a person, whoever asks (the autonomous loop never approves).
+    await this.verifier.assertGateRule(record, approveGateChange);
     const result = await this.ports.decide.promote({ repo: this.ports.config.repoPath, generation: n });
     await this.ports.store.update(n, { outcome: "promoted", reason: null });
     await this.verifier.seedBaseline(record, result.mergeCommit).catch((err: Error) =>

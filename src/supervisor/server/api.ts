@@ -13,7 +13,8 @@ export type { SupervisorStats };
 /** What the HTTP server asks of the Supervisor; failures are HttpError, StoreError or GitOpError. */
 export interface SupervisorApi {
   spawn(program: string): Promise<SpawnResponse>;
-  promote(generation: number): Promise<PromoteResponse>;
+  /** `approveGateChange`: a person's explicit approval, required for (and only for) a generation that touches the gate. */
+  promote(generation: number, approveGateChange?: boolean): Promise<PromoteResponse>;
   rollback(generation: number, reason: string | undefined): Promise<RollbackResponse>;
   verify(generation: number): Promise<MechanicalVerification>;
   review(request: ReviewRequest): Promise<Verification>;

@@ -1,5 +1,6 @@
 import { PromoteRequest, RollbackRequest, SpawnRequest } from "../../../schemas/supervisor.ts";
 import { ReviewRequest, VerifyRequest } from "../../../schemas/verification.ts";
+import { isHeldForPerson } from "../verify/gate-hold.ts";
 import type { SupervisorApi } from "./api.ts";
 import type { EventHub } from "./event-hub.ts";
 import { HttpError, readJson, sendJson } from "./http-io.ts";
@@ -37,8 +38,14 @@ export function supervisorRoutes(
       path: "/",
       handle: async (_req, res) => {
         const [records, stats] = await Promise.all([api.list(), api.stats()]);
+        const held = await Promise.all(
+          records.filter(isHeldForPerson).map(async (record) => ({
+            record,
+            diff: await api.diff(record.generation).catch(() => null),
+          })),
+        );
         const nonce = pageNonce();
-        sendHtml(res, 200, renderDashboard({ records, stats, page, nonce }), nonce);
+        sendHtml(res, 200, renderDashboard({ records, stats, page, nonce, held }), nonce);
       },
     },
     { method: "GET", path: "/logs", handle: async (_req, res) => hub.attach(res) },
@@ -105,7 +112,7 @@ export function supervisorRoutes(
       guarded: true,
       handle: async (req, res) => {
         const body = await readJson(req, PromoteRequest);
-        sendJson(res, 200, await api.promote(body.generation));
+        sendJson(res, 200, await api.promote(body.generation, body.approveGateChange));
       },
     },
     {

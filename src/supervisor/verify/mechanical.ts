@@ -2,15 +2,15 @@ import { rm } from "node:fs/promises";
 import path from "node:path";
 import type { MechanicalVerification, StepResult } from "../../../schemas/verification.ts";
 import { schemaFingerprintAtRef } from "../../shared/fingerprint.ts";
-import { assertSchemasUnchanged } from "../git/fixed-points.ts";
+import { assertSchemasUnchanged, gateChanges } from "../git/fixed-points.ts";
 import { GitOpError } from "../git/git-op-error.ts";
 import { MAIN_REF, requireLabBranch, requireMain } from "../git/repo-state.ts";
 import { baselineAt } from "./baseline.ts";
 import { prepareSteps, type StepsContext } from "./prepare-steps.ts";
 import { runSteps, type StepRun } from "./run-step.ts";
-import { scriptCommand } from "./script-command.ts";
+import { scriptCommandFrom } from "./script-command.ts";
 import { parseTestCount } from "./test-count.ts";
-import { cloneAt, mergeBase, objectAt } from "./verify-git.ts";
+import { cloneAt, mergeBase, objectAt, readBlobs } from "./verify-git.ts";
 
 /** The frozen acceptance suite's folder, beside schemas/. */
 export const ACCEPTANCE_DIR = "acceptance";
@@ -32,7 +32,25 @@ const notRun = (reason: string): StepResult => ({
   durationMs: 0,
 });
 
-async function fixedPoints(repo: string, n: number, commit: string, failures: string[]) {
+/** The failure a test count below main's is, or undefined when it is not below (equal is enough). */
+export function testCountShortfall(
+  count: number,
+  baseline: number,
+  base: string,
+  options: { readonly summaryMissing: boolean },
+): string | undefined {
+  if (count >= baseline) return undefined;
+  return (
+    `tests: ${count} passing test(s), fewer than the ${baseline} main passes at ${base.slice(0, 12)}` +
+    (options.summaryMissing ? " (no test summary found in the output of npm test)" : "")
+  );
+}
+
+/**
+ * schemas/ and acceptance/ of `commit` (lab/gen-N) against main, and the gate's paths it touches;
+ * a change to either folder is pushed onto `failures`.
+ */
+export async function fixedPoints(repo: string, n: number, commit: string, failures: string[]) {
   let schemaFingerprintOk = true;
   try {
     await assertSchemasUnchanged(repo, n);
@@ -47,6 +65,8 @@ async function fixedPoints(repo: string, n: number, commit: string, failures: st
     schemaFingerprintAtRef(repo, commit, [ACCEPTANCE_DIR]),
   ]);
   const unchanged = onMain === onLab;
+  // Not a failure: a gate change is verified like any other, then held for a person's approval.
+  const gate = await gateChanges(repo, commit);
   if (!unchanged) {
     failures.push(
       present
@@ -54,7 +74,7 @@ async function fixedPoints(repo: string, n: number, commit: string, failures: st
         : `acceptance: lab/gen-${n} adds acceptance/; the frozen acceptance suite is written on main, never by a Lab`,
     );
   }
-  return { schemaFingerprintOk, present, unchanged };
+  return { schemaFingerprintOk, present, unchanged, gate };
 }
 
 /**
@@ -96,12 +116,12 @@ export async function verifyMechanical(ctx: StepsContext, n: number): Promise<Me
       tests = { ...notRun("the install step failed"), testCount: 0 };
     } else {
       const acceptance = fixed.present && fixed.unchanged;
-      // One container for all three; check and tests side by side on the two cores.
-      const [checkCmd, testCmd, acceptanceCmd] = await Promise.all([
-        scriptCommand(clone, "check"),
-        scriptCommand(clone, "test"),
-        scriptCommand(clone, "test:acceptance"),
-      ]);
+      // One container for all three; check and tests side by side on the two cores. The scripts are
+      // main's: a candidate's package.json cannot redefine what checking or testing it means.
+      const mainPackage = (await readBlobs(repo, [`${main}:package.json`])).get(`${main}:package.json`);
+      const [checkCmd, testCmd, acceptanceCmd] = ["check", "test", "test:acceptance"].map((s) =>
+        scriptCommandFrom(mainPackage, s),
+      ) as [string, string, string];
       const runs = await runSteps(
         prepared.context,
         [
@@ -129,14 +149,10 @@ export async function verifyMechanical(ctx: StepsContext, n: number): Promise<Me
         }
       }
     }
-    if (tests.testCount < baseline.testCount) {
-      failures.push(
-        `tests: ${tests.testCount} passing test(s), fewer than the ${baseline.testCount} main passes at ${base.slice(0, 12)}` +
-          (counted === undefined && tests.exitCode !== null
-            ? " (no test summary found in the output of npm test)"
-            : ""),
-      );
-    }
+    const short = testCountShortfall(tests.testCount, baseline.testCount, base, {
+      summaryMissing: counted === undefined && tests.exitCode !== null,
+    });
+    if (short) failures.push(short);
     return {
       passed: failures.length === 0,
       commit,
@@ -147,6 +163,7 @@ export async function verifyMechanical(ctx: StepsContext, n: number): Promise<Me
       baselineTestCount: baseline.testCount,
       schemaFingerprintOk: fixed.schemaFingerprintOk,
       acceptance: { present: fixed.present, unchanged: fixed.unchanged, run: acceptanceRun },
+      gate: fixed.gate,
       failures,
       durationMs: Math.round(performance.now() - started),
     };

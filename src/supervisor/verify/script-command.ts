@@ -15,10 +15,16 @@ export const npmCommand = (script: string): string => (script === "test" ? "npm 
  * package.json — it is npm that runs.
  */
 export async function scriptCommand(dir: string, script: string): Promise<string> {
+  const text = await readFile(path.join(dir, "package.json"), "utf8").catch(() => undefined);
+  return scriptCommandFrom(text, script);
+}
+
+/** The same command from package.json's text (e.g. main's, read from git); undefined or unparsable → npm. */
+export function scriptCommandFrom(packageJson: string | undefined, script: string): string {
   const npm = npmCommand(script);
   let pkg: { name?: unknown; version?: unknown; scripts?: Record<string, unknown> };
   try {
-    pkg = JSON.parse(await readFile(path.join(dir, "package.json"), "utf8"));
+    pkg = JSON.parse(packageJson ?? "");
   } catch {
     return npm;
   }

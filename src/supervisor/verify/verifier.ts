@@ -5,6 +5,7 @@ import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type { MechanicalVerification, ReviewRequest, Verification } from "../../../schemas/verification.ts";
 import type { Config } from "../../shared/config.ts";
 import { computeFitness } from "../../shared/fitness.ts";
+import { gateChanges } from "../git/fixed-points.ts";
 import { resolveRef } from "../git/repo-state.ts";
 import type { SupervisorEmit } from "../lifecycle/events.ts";
 import { DEFAULT_LAB_IMAGE } from "../lifecycle/lab-spec.ts";
@@ -12,6 +13,7 @@ import type { ContainerRuntime } from "../runtime/index.ts";
 import { HttpError } from "../server/http-io.ts";
 import type { GenerationStore } from "../store/index.ts";
 import { baselineAt, readBaseline, writeBaseline } from "./baseline.ts";
+import { assertGateRule } from "./gate-hold.ts";
 import { generationDiff } from "./generation-diff.ts";
 import { verifyMechanical } from "./mechanical.ts";
 import { numstat } from "./verify-git.ts";
@@ -151,6 +153,21 @@ export class Verifier {
       if (!record) throw notFound(n);
       return generationDiff(this.ports.config.repoPath, n, record.outcome);
     });
+  }
+
+  /**
+   * The gate's rule for promoting a verified record: measured again from git on the commit that was
+   * verified (not read from the record), so a record written before the gate was measured, or edited,
+   * cannot let a gate change through. Throws 409 GATE_CHANGE_HELD / GATE_APPROVAL_UNEXPECTED.
+   */
+  async assertGateRule(record: GenerationRecord, approveGateChange: boolean | undefined): Promise<void> {
+    const m = record.verification?.mechanical;
+    if (!m) return;
+    assertGateRule(
+      record.generation,
+      await gateChanges(this.ports.config.repoPath, m.commit),
+      approveGateChange,
+    );
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { GenerationRecord } from "../../../../schemas/generation-record.ts";
 import { html, type SafeHtml } from "../../../shared/web/html.ts";
+import { isHeldForPerson } from "../../verify/gate-hold.ts";
 
 export interface PageOptions {
   /** LOOM_PROMOTE: manual shows Promote / Roll back buttons on verifying generations. */
@@ -10,7 +11,10 @@ export interface PageOptions {
 
 /** Promote (only once verification passed) and Roll back, for a verifying generation in manual mode. */
 export function renderActions(r: GenerationRecord, page: PageOptions): SafeHtml | "" {
-  if (page.promoteMode !== "manual" || r.outcome !== "verifying") return "";
+  if (r.outcome !== "verifying") return "";
+  const held = isHeldForPerson(r);
+  // A gate change waits for a person in either mode; otherwise buttons only in manual mode.
+  if (page.promoteMode !== "manual" && !held) return "";
   const passed = r.verification?.passed === true;
   const why = passed
     ? `merge lab/gen-${r.generation} into main and tag gen-${r.generation}`
@@ -18,7 +22,11 @@ export function renderActions(r: GenerationRecord, page: PageOptions): SafeHtml 
       ? "verification did not pass; only a passed verification can be promoted"
       : "not verified yet; only a passed verification can be promoted";
   return html`<div class="actions">
-<button type="button" class="primary" data-action="promote" data-generation="${r.generation}" title="${why}"${passed ? "" : html` disabled aria-disabled="true"`}>Promote</button>
+${
+  held
+    ? html`<button type="button" class="primary" data-action="promote" data-approve-gate="true" data-generation="${r.generation}" title="it touches the gate: approve that change and ${why}">Approve gate change and promote</button>`
+    : html`<button type="button" class="primary" data-action="promote" data-generation="${r.generation}" title="${why}"${passed ? "" : html` disabled aria-disabled="true"`}>Promote</button>`
+}
 <button type="button" class="danger" data-action="rollback" data-generation="${r.generation}" title="discard lab/gen-${r.generation}">Roll back</button>
 </div>`;
 }

@@ -52,6 +52,7 @@ async function decide(action, n, button) {
     : "Roll back gen-" + n + "? Its branch lab/gen-" + n + " is discarded.";
   if (!window.confirm(what)) return;
   var body = { generation: n };
+  if (action === "promote" && button && button.dataset.approveGate === "true") body.approveGateChange = true;
   var reasonInput = document.getElementById("rollback-reason");
   if (action === "rollback" && reasonInput && reasonInput.value.trim()) body.reason = reasonInput.value.trim();
   var headers = { "content-type": "application/json", accept: "application/json" };

@@ -5,6 +5,7 @@ import { type PageOptions, renderTokenField } from "./actions.ts";
 import { CHART_CSS, renderChart } from "./chart.ts";
 import { DASHBOARD_SCRIPT } from "./client-scripts.ts";
 import { formatTokens } from "./format.ts";
+import { GATE_HOLD_CSS, type HeldGeneration, renderHeld } from "./gate-hold-view.ts";
 import { renderPage } from "./layout.ts";
 import { LINEAGE_CSS, renderLineage } from "./lineage.ts";
 
@@ -12,6 +13,8 @@ export interface DashboardInput {
   readonly records: readonly GenerationRecord[];
   readonly stats: SupervisorStats;
   readonly page: PageOptions;
+  /** Generations that touch the gate and wait for a person, with their diffs. */
+  readonly held?: readonly HeldGeneration[];
   /** For the Content-Security-Policy: only scripts carrying it run. */
   readonly nonce: string;
   readonly now?: Date;
@@ -66,7 +69,7 @@ const DASHBOARD_CSS = `
 export function renderDashboard(input: DashboardInput): string {
   const { records, stats, page } = input;
   const header = html`<h1><a href="/">Loom Supervisor</a></h1>${renderStats(stats, page)}`;
-  const body = html`<div class="grid">
+  const body = html`${renderHeld(input.held ?? [], page)}<div class="grid">
 <section class="panel" id="live" aria-labelledby="live-title">
 <h2 id="live-title">Lab <span id="conn" class="conn">connecting…</span></h2>
 <div id="live-current"><span class="muted">${stats.running === null ? "No Lab is running." : `gen-${stats.running} is running.`}</span></div>
@@ -85,7 +88,7 @@ export function renderDashboard(input: DashboardInput): string {
   return renderPage({
     title: "Loom Supervisor",
     nonce: input.nonce,
-    css: DASHBOARD_CSS + CHART_CSS + LINEAGE_CSS,
+    css: DASHBOARD_CSS + CHART_CSS + LINEAGE_CSS + GATE_HOLD_CSS,
     header,
     body,
     config: {

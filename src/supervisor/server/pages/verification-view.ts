@@ -46,6 +46,7 @@ ${review.verdict.issues.length ? html`<ul class="issues">${review.verdict.issues
     : html`<p class="muted">No fitness computed.</p>`;
   return html`<p id="verification-result">Verification ${verdict(v.passed)} · stage 1 ${verdict(m.passed)} in ${formatDuration(m.durationMs)} ·
 schemas ${verdict(m.schemaFingerprintOk, "unchanged", "changed")} · commit <code>${m.commit.slice(0, 12)}</code> on base <code>${m.base.slice(0, 12)}</code></p>
+${m.gate?.touched ? html`<p id="gate-touched"><span class="badge fail">touches the gate</span> held for a person's approval: ${m.gate.files.map((f) => html`<code>${f}</code> `)}</p>` : ""}
 ${m.failures.length ? html`<ul class="failures">${m.failures.map((f) => html`<li class="fail">${f}</li>`)}</ul>` : ""}
 <h3>Stage 1: mechanical</h3>
 <table class="steps"><thead><tr><th>step</th><th>result</th><th class="num">exit</th><th class="num">time</th><th>output</th></tr></thead>
