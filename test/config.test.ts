@@ -49,6 +49,7 @@ describe("loadConfig defaults", () => {
       labApiKey: undefined,
       labApiBase: undefined,
       labModel: "claude-haiku-4-5-20251001",
+      labModelSocket: undefined,
       labTimeoutMs: 300000,
       verifyTimeoutMs: 1200000,
       maxIterations: 40,

@@ -51,7 +51,6 @@ describe("scripted model server: request validation", () => {
     ["missing max_tokens", { model: "m", messages: valid.messages }, /^max_tokens: Field required/],
     ["missing messages", { model: "m", max_tokens: 10 }, /^messages: Field required/],
     ["a bad role", { ...valid, messages: [{ role: "robot", content: "x" }] }, /^messages\.0\.role: /],
-    ["stream: true", { ...valid, stream: true }, /streaming is not supported by the scripted server/],
     [
       "tool_choice forcing a tool the request does not offer",
       { ...valid, tools: [{ name: "a" }], tool_choice: { type: "tool", name: "b" } },

@@ -108,7 +108,9 @@ export async function runAgentLoop(
     } catch (err) {
       if (signal.aborted) return finish("aborted");
       const code = err instanceof LoomError ? err.code : "MODEL_ERROR";
-      return finish("error", { code, message: err instanceof Error ? err.message : String(err) });
+      const error = { code, message: err instanceof Error ? err.message : String(err) };
+      // A budget enforced outside the loop (the Supervisor's model proxy) ends the run like its own.
+      return finish(code === "MODEL_BUDGET_EXHAUSTED" ? "token_budget" : "error", error);
     }
     usage = addUsage(usage, response.usage);
     emit({

@@ -7,6 +7,7 @@ import Anthropic, {
 import { z } from "zod";
 import { ConfigError, LoomError } from "../shared/errors.ts";
 import { addUsage, type Usage, zeroUsage } from "../shared/events.ts";
+import { TOKEN_BUDGET_ERROR_CODE } from "../shared/model-proxy-protocol.ts";
 import type { ContentBlock, ModelPort, ModelRequest, ModelResponse } from "./model-port.ts";
 
 /** Stable codes for everything that can go wrong talking to the model. */
@@ -19,7 +20,8 @@ export type ModelErrorCode =
   | "MODEL_BAD_RESPONSE"
   | "MODEL_AUTH"
   | "MODEL_BAD_REQUEST"
-  | "MODEL_ABORTED";
+  | "MODEL_ABORTED"
+  | "MODEL_BUDGET_EXHAUSTED";
 
 /** A failed model call, after the client's own retries were used up. */
 export class ModelError extends LoomError {
@@ -220,6 +222,14 @@ function toModelError(
   if (error instanceof APIError) {
     const extra = { status: error.status, requestId: error.requestID, cause: error };
     const detail = `${error.status} ${error.type ?? "error"}: ${error.apiMessage ?? error.message}`;
+    // The Supervisor's model proxy refuses a generation past its budget; not retried (x-should-retry: false).
+    if (error.errorCode === TOKEN_BUDGET_ERROR_CODE) {
+      return new ModelError(
+        "MODEL_BUDGET_EXHAUSTED",
+        `the generation's token budget is spent (${detail}); the run ends here`,
+        extra,
+      );
+    }
     if (error.status === 429) {
       const wait = error.headers?.get("retry-after");
       const hint = wait ? `the API asks to wait ${wait} s` : "wait";

@@ -24,11 +24,14 @@ export function unixSocketFetch(socketPath: string): typeof globalThis.fetch {
         method: init.method ?? (input instanceof Request ? input.method : "GET"),
         headers: Object.fromEntries(headers),
       });
-      const onAbort = () => req.destroy(signal?.reason ?? new Error("aborted"));
+      const onAbort = () => req.destroy();
       signal?.addEventListener("abort", onAbort, { once: true });
       req.on("error", (err) => {
         signal?.removeEventListener("abort", onAbort);
-        reject(new TypeError(`fetch failed: ${err.message}`, { cause: err }));
+        // As the global fetch does: an abort rejects with the signal's reason (an AbortError), so
+        // the SDK can tell its own timeout from a broken connection.
+        if (signal?.aborted) reject(signal.reason);
+        else reject(new TypeError(`fetch failed: ${err.message}`, { cause: err }));
       });
       req.on("response", (res) => {
         const out = new Headers();

@@ -53,6 +53,12 @@ export const filePath: ValueType<string> = {
   parse: (raw) => (raw.trim() !== "" && !raw.includes("\0") ? raw : undefined),
 };
 
+/** An absolute path (a unix socket's, say), so its meaning does not depend on the working directory. */
+export const absolutePath: ValueType<string> = {
+  accepted: "an absolute path, e.g. /run/loom/model.sock",
+  parse: (raw) => (raw.startsWith("/") && !raw.includes("\0") ? raw : undefined),
+};
+
 const HOST_NAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 

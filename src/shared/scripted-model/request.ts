@@ -37,13 +37,6 @@ export function checkRequest(body: unknown): RequestCheck {
     return { ok: false, message: missing ? `${where}: Field required` : `${where}: ${issue.message}` };
   }
   const request = parsed.data;
-  if (request.stream === true) {
-    return {
-      ok: false,
-      message:
-        "stream: streaming is not supported by the scripted server; send the request without stream: true",
-    };
-  }
   const choice = request.tool_choice;
   if (choice?.type === "tool" && !request.tools?.some((t) => t.name === choice.name)) {
     return {

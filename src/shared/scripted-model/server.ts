@@ -18,6 +18,7 @@ import {
   type Script,
   type ScriptTurnInput,
 } from "./script.ts";
+import { sendStream } from "./stream.ts";
 import { CacheSimulator } from "./usage.ts";
 
 /** One request as the server received it; `body` is undefined when it was not JSON. */
@@ -187,6 +188,7 @@ export class ScriptedModelServer {
     this.#played[index] = true;
     const turn = this.script[index]!;
     if (isFault(turn)) this.#fault(res, request, turn);
+    else if (request.stream === true) sendStream(res, this.#reply(request, turn as ReplyTurn));
     else sendJson(res, 200, this.#reply(request, turn as ReplyTurn));
   }
 
