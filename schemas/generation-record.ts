@@ -6,7 +6,7 @@ import {
   OUTCOMES_NEEDING_REASON,
   TERMINAL_OUTCOMES,
 } from "./generation.ts";
-import { Usage } from "./usage.ts";
+import { ModelUsage, Usage } from "./usage.ts";
 import { Verification } from "./verification.ts";
 
 /**
@@ -26,6 +26,8 @@ export const GenerationRecord = z
     finishedAt: z.iso.datetime().nullable(),
     containerId: z.string().min(1).nullable(),
     tokens: Usage,
+    /** How `tokens` were counted, and the cost; absent in records from before the model proxy. */
+    modelUsage: ModelUsage.optional(),
     fitness: z.number().nullable(),
     verification: Verification.nullable(),
   })

@@ -8,8 +8,8 @@ import {
 } from "./autonomous.ts";
 import { ChatRequest } from "./chat.ts";
 import { EvalRequest, EvalResponse } from "./eval.ts";
-import { GenerationNumber, GenerationOutcome, LabBranch } from "./generation.ts";
 import { GateStage } from "./gate.ts";
+import { GenerationNumber, GenerationOutcome, LabBranch } from "./generation.ts";
 import { DeclarationChange, DeclarationSummary, GenerationDiff } from "./generation-diff.ts";
 import { GenerationRecord } from "./generation-record.ts";
 import { LabReport, LabStopReason } from "./lab-report.ts";
@@ -30,7 +30,7 @@ import {
   SpawnResponse,
   SupervisorStats,
 } from "./supervisor.ts";
-import { Usage } from "./usage.ts";
+import { ModelUsage, Usage } from "./usage.ts";
 import {
   AcceptanceStage,
   Fitness,
@@ -62,6 +62,7 @@ export * from "./verification.ts";
 /** Every fixed point by name: snapshot tests and generated docs iterate over this one list. */
 export const fixedPointSchemas: Record<string, z.ZodType> = {
   Usage,
+  ModelUsage,
   EvalRequest,
   EvalResponse,
   LabState,
