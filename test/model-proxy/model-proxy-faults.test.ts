@@ -1,5 +1,5 @@
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -103,6 +103,31 @@ describe("model proxy: upstream faults pass through as the client expects", () =
     expect(error).toMatchObject({ code: "MODEL_SERVER_ERROR", status: 502 });
     expect(error.message).toMatch(/could not reach the model API/);
     expect(error.message).not.toContain(REAL_KEY);
+  });
+});
+
+describe("model proxy: slow clients", () => {
+  it("cuts off a client that stalls in its headers or its body instead of holding it open", async () => {
+    const r = await rig([], { proxy: { headersTimeoutMs: 500, requestTimeoutMs: 1000 } });
+    const stall = async (text: string) => {
+      const socket = connect(r.socketPath);
+      const started = Date.now();
+      socket.write(text);
+      let answer = "";
+      socket.on("data", (c) => {
+        answer += c.toString();
+      });
+      await new Promise<void>((resolve) => socket.on("close", () => resolve()));
+      return { ms: Date.now() - started, answer };
+    };
+    const headers = await stall("POST /v1/messages HTTP/1.1\r\nHost: x\r\n");
+    expect(headers.ms).toBeLessThan(3000);
+    const body = await stall(
+      `POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: ${r.token}\r\ncontent-length: 100\r\n\r\n{"a":`,
+    );
+    expect(body.ms).toBeLessThan(4000);
+    expect(body.answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(r.model.requests).toHaveLength(0);
   });
 });
 

@@ -233,6 +233,27 @@ describe("model proxy: bad input never reaches the API", () => {
     expect(r.model.requests).toHaveLength(0);
   });
 
+  it("refuses a model the generation was not opened for, when it names its models", async () => {
+    const r = await rig([{ text: "allowed" }]);
+    const socketPath = `${r.dir}/g8/model.sock`;
+    const { token } = await r.proxy.open({ generation: 8, socketPath, budgetTokens: 0, models: [LAB_MODEL] });
+    const { createModelClient } = await import("../../src/agent/model-client.ts");
+    const client = (model: string) =>
+      createModelClient({
+        apiKey: token,
+        baseURL: "http://model-proxy",
+        fetch: unixSocketFetch(socketPath),
+        model,
+        timeoutMs: 5000,
+        maxRetries: 0,
+      });
+    const refused = await failure(client("claude-opus-4-1").call(hi));
+    expect(refused).toMatchObject({ code: "MODEL_BAD_REQUEST", status: 400 });
+    expect(refused.message).toMatch(/claude-opus-4-1 is not allowed for generation 8; use claude-haiku-4-5/);
+    expect(r.model.requests).toHaveLength(0);
+    expect((await client(LAB_MODEL).call(hi)).content[0]).toMatchObject({ text: "allowed" });
+  });
+
   it("answers 413 (not a reset) for a body over its limit", async () => {
     const r = await rig([{ text: "unused" }], { proxy: { maxBodyBytes: 64 * 1024 } });
     const big = await failure(

@@ -14,6 +14,11 @@ export interface GenerationServerOptions {
   readonly fetch: typeof globalThis.fetch;
   readonly maxBodyBytes: number;
   readonly upstreamTimeoutMs: number;
+  /** How long a client may take to send its headers, and its whole request. */
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  /** When given, the only models a request may name (a Lab cannot switch to a pricier one). */
+  readonly models: readonly string[] | undefined;
   /** Null when the request may go upstream; else the tokens used and the budget, to refuse it. */
   readonly overBudget: () => { used: number; budget: number } | null;
   readonly onForwarded: (metered: MeteredUsage | undefined, requestModel: string | undefined) => void;
@@ -81,6 +86,16 @@ export function createGenerationServer(options: GenerationServerOptions): {
     }
     if (body === "aborted") return;
     const messages = url.pathname === "/v1/messages";
+    const model = modelOf(body);
+    if (options.models && model !== undefined && !options.models.includes(model)) {
+      sendProxyError(
+        res,
+        400,
+        "invalid_request_error",
+        `model: ${model} is not allowed for generation ${options.generation}; use ${options.models.join(" or ")}`,
+      );
+      return;
+    }
     const over = messages ? options.overBudget() : null;
     if (over) {
       options.log(
@@ -124,7 +139,7 @@ export function createGenerationServer(options: GenerationServerOptions): {
         timedOut: () => timedOut,
         upstreamTimeoutMs: options.upstreamTimeoutMs,
       });
-      if (messages && result.status !== undefined) options.onForwarded(result.metered, modelOf(body));
+      if (messages && result.status !== undefined) options.onForwarded(result.metered, model);
     } finally {
       clearTimeout(timer);
       res.off("close", onClose);
@@ -132,7 +147,14 @@ export function createGenerationServer(options: GenerationServerOptions): {
     }
   }
 
-  const server = createServer((req, res) => {
+  // Slow or stalled clients are closed instead of held open (Node answers 408 itself); the check
+  // runs every second rather than Node's default 30 s.
+  const limits = {
+    headersTimeout: options.headersTimeoutMs,
+    requestTimeout: options.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, options.headersTimeoutMs),
+  };
+  const server = createServer(limits, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       options.log(
         `gen-${options.generation}: model proxy error: ${err instanceof Error ? err.message : String(err)}`,
@@ -140,9 +162,6 @@ export function createGenerationServer(options: GenerationServerOptions): {
       sendProxyError(res, 500, "api_error", "the model proxy failed on this request");
     });
   });
-  // Slow or stalled clients are closed instead of held open (Node answers 408 itself).
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 60_000;
   return {
     server,
     abortAll: () => {

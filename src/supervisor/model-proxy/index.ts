@@ -40,6 +40,8 @@ export interface ModelProxy {
     budgetTokens: number /* 0 = none */;
     socketMode?: number;
     loopbackPort?: number;
+    /** The only models its requests may name (e.g. [LOOM_LAB_MODEL]); any model when absent. */
+    models?: readonly string[];
   }): Promise<{ token: string; url?: string }>;
   usage(generation: number): ProxyUsage | undefined;
   /** Stops serving it (in-flight requests aborted) and returns the final usage. Idempotent. */
@@ -60,6 +62,9 @@ export interface ModelProxyOptions {
   maxBodyBytes?: number;
   /** How long one upstream request may take (default 10 min; the client's own timeout is usually shorter). */
   upstreamTimeoutMs?: number;
+  /** A client slower than this to send its headers (default 10 s) or whole request (60 s) is cut off. */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
 
 export const DEFAULT_UPSTREAM = "https://api.anthropic.com";
@@ -129,6 +134,9 @@ export function createModelProxy(options: ModelProxyOptions): ModelProxy {
           fetch: doFetch,
           maxBodyBytes: options.maxBodyBytes ?? 32 * 1024 * 1024,
           upstreamTimeoutMs: options.upstreamTimeoutMs ?? 600_000,
+          models: input.models,
+          headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
+          requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
           overBudget: () => {
             const used = totalTokens(state.usage);
             return state.budget > 0 && used >= state.budget ? { used, budget: state.budget } : null;
