@@ -1,10 +1,14 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage } from "node:http";
 import type { z } from "zod";
 import { EvalRequest, type EvalResponse, LabStatus } from "../schemas/index.ts";
 import { ConfigError } from "../src/shared/errors.ts";
+import { checkBearer } from "../src/shared/http/bearer.ts";
+import { readBody } from "../src/shared/http/body.ts";
+import { HttpError, sendJson } from "../src/shared/http/http-error.ts";
+import type { HttpLimits } from "../src/shared/http/limits.ts";
+import type { Route } from "../src/shared/http/router.ts";
+import { startHttpServer } from "../src/shared/http/serve.ts";
 import { EvalEngine, type EvalEngineOptions } from "./eval/engine.ts";
-import { BodyTooLargeError, readBody, sendJson } from "./http-io.ts";
 
 export const DEFAULT_LAB_PORT = 8402;
 /** How long after listening `quiet` waits for a first `GET /status` before resolving anyway. */
@@ -18,14 +22,19 @@ export interface LabServerOptions {
   /** Port to listen on; default `$PORT`, else 8402. 0 picks a free port. */
   port?: number;
   host?: string;
-  /** Listen on this unix socket instead of a port (a Lab without network: the Supervisor connects through it). */
-  socketPath?: string;
+  /**
+   * Every request must carry `Authorization: Bearer <token>` (401 otherwise): the Supervisor, the Lab's
+   * only client, sets one per generation. Default `$LOOM_LAB_TOKEN`; unset or empty, none is required.
+   */
+  token?: string;
   /** Current Lab status, served at `GET /status`. */
   status: () => LabStatus;
   /** Default eval time limit when a request gives none (ms, default 5000). */
   evalTimeoutMs?: number;
   /** Largest accepted `/eval` body (bytes, default 1 MiB). */
   maxBodyBytes?: number;
+  /** Header and body timeouts; default the LOOM_HTTP_* variables. */
+  limits?: Partial<HttpLimits>;
   /** Further eval engine limits (worker heap, recycling, output size). */
   engine?: Omit<EvalEngineOptions, "workspace" | "timeoutMs">;
   /** How long `quiet` waits for a first `GET /status` after listening (ms, default 1000). */
@@ -60,57 +69,57 @@ function portFromEnv(): number {
   return port;
 }
 
+/** The option, else `$LOOM_LAB_TOKEN`; a token with whitespace is a copy-paste slip, refused. */
+function labToken(option: string | undefined): string | undefined {
+  const token = option ?? process.env.LOOM_LAB_TOKEN;
+  if (token === undefined || token === "") return undefined;
+  if (/\s/.test(token)) {
+    throw new ConfigError(
+      `LOOM_LAB_TOKEN (value hidden, ${token.length} characters) is not valid: expected a token without spaces`,
+    );
+  }
+  return token;
+}
+
 function describeIssues(issues: z.core.$ZodIssue[]): string {
   return issues.map((i) => `${i.path.length > 0 ? i.path.join(".") : "(body)"}: ${i.message}`).join("; ");
 }
 
-const errorBody = (message: string): EvalResponse => ({ status: "error", message });
+const badRequest = (message: string) => new HttpError(400, "INVALID_BODY", message);
 
-async function handleEval(req: IncomingMessage, res: ServerResponse, engine: EvalEngine, maxBody: number) {
-  let raw: Buffer;
-  try {
-    raw = await readBody(req, maxBody);
-  } catch (err) {
-    if (err instanceof BodyTooLargeError) {
-      return sendJson(res, 413, errorBody(`request body exceeds the limit of ${maxBody} bytes`), {
-        connection: "close",
-      });
-    }
-    throw err;
-  }
+async function readEvalRequest(req: IncomingMessage, maxBody: number): Promise<EvalRequest> {
+  const raw = await readBody(req, maxBody);
   let json: unknown;
   try {
-    json = JSON.parse(raw.toString("utf8"));
+    json = JSON.parse(raw);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    return sendJson(
-      res,
-      400,
-      errorBody(`request body is not valid JSON (${reason}); expected ${ACCEPTED_REQUEST}`),
-    );
+    throw badRequest(`request body is not valid JSON (${reason}); expected ${ACCEPTED_REQUEST}`);
   }
   const parsed = EvalRequest.safeParse(json);
   if (!parsed.success) {
-    return sendJson(
-      res,
-      400,
-      errorBody(`invalid eval request: ${describeIssues(parsed.error.issues)}; expected ${ACCEPTED_REQUEST}`),
+    throw badRequest(
+      `invalid eval request: ${describeIssues(parsed.error.issues)}; expected ${ACCEPTED_REQUEST}`,
     );
   }
-  sendJson(res, 200, await engine.eval(parsed.data.form, parsed.data.timeout));
+  return parsed.data;
 }
 
 /**
  * The Lab's HTTP server: `GET /status` (the Lab's status) and `POST /eval` (evaluate a TypeScript form
- * against the workspace). Bad requests get 400/404/405/413 with a message in the EvalResponse shape; eval
- * outcomes, failures included, are 200 with an EvalResponse whose `message` carries console output as
- * `[log] …`-prefixed lines on success. Forms, values and limits: lab-runtime/README.md.
+ * against the workspace), on the shared HTTP building blocks, so it refuses what the Supervisor and
+ * Prime refuse: another origin or Host (403), a body that is not JSON (415), a missing or wrong token
+ * when one is set (401). Refusals and bad requests (400/401/403/404/405/413/415) carry a message in the
+ * EvalResponse shape; eval outcomes, failures included, are 200 with an EvalResponse whose `message`
+ * carries console output as `[log] …`-prefixed lines on success. Forms, values and limits:
+ * lab-runtime/README.md.
  */
 export async function startLabServer(options: LabServerOptions): Promise<LabServer> {
   const port = options.port ?? portFromEnv();
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ConfigError(`port must be an integer from 0 to 65535, got ${port}`);
   }
+  const token = labToken(options.token);
   const host = options.host ?? "127.0.0.1";
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const engine = new EvalEngine({
@@ -123,43 +132,45 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
   const firstStatus = new Promise<void>((resolve) => {
     statusAnswered = resolve;
   });
+  const routes: Route[] = [
+    {
+      method: "GET",
+      path: "/status",
+      handle: async (_req, res) => {
+        const body = LabStatus.parse(options.status());
+        // "finish": the answer has been handed to the socket, so what loads next cannot delay it.
+        res.once("finish", statusAnswered);
+        sendJson(res, 200, body);
+      },
+    },
+    {
+      method: "POST",
+      path: "/eval",
+      handle: async (req, res) => {
+        const request = await readEvalRequest(req, maxBody);
+        sendJson(res, 200, await engine.eval(request.form, request.timeout));
+      },
+    },
+  ];
 
-  const route = async (req: IncomingMessage, res: ServerResponse) => {
-    const pathname = new URL(req.url ?? "/", "http://lab").pathname;
-    const allowed = pathname === "/status" ? "GET" : pathname === "/eval" ? "POST" : undefined;
-    if (!allowed) {
-      req.resume();
-      return sendJson(res, 404, errorBody(`no route ${pathname}; the Lab serves GET /status and POST /eval`));
-    }
-    if (req.method !== allowed) {
-      req.resume();
-      return sendJson(res, 405, errorBody(`${req.method} is not allowed on ${pathname}; use ${allowed}`), {
-        allow: allowed,
-      });
-    }
-    if (pathname === "/status") {
-      const body = LabStatus.parse(options.status());
-      // "finish": the answer has been handed to the socket, so what loads next cannot delay it.
-      res.once("finish", statusAnswered);
-      return sendJson(res, 200, body);
-    }
-    return handleEval(req, res, engine, maxBody);
-  };
-
-  const server = createServer((req, res) => {
-    route(req, res).catch((err: unknown) => {
-      // Only a bug of ours lands here: bad input is answered above.
-      sendJson(res, 500, errorBody(`internal error: ${err instanceof Error ? err.message : String(err)}`));
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    const listening = () => {
-      server.off("error", reject);
-      resolve();
-    };
-    if (options.socketPath) server.listen(options.socketPath, listening);
-    else server.listen(port, host, listening);
+  const server = await startHttpServer({
+    name: "the Lab",
+    host,
+    port,
+    routes,
+    ...(token ? { authorize: (req: IncomingMessage) => checkBearer(req, token, "LOOM_LAB_TOKEN") } : {}),
+    // Only a bug of ours is not an HttpError: bad input is refused before it reaches the engine.
+    toHttpError: (err) =>
+      err instanceof HttpError
+        ? err
+        : new HttpError(
+            500,
+            "INTERNAL",
+            `internal error: ${err instanceof Error ? err.message : String(err)}`,
+          ),
+    errorBody: (err): EvalResponse => ({ status: "error", message: err.message }),
+    ...(options.limits ? { limits: options.limits } : {}),
+    portHint: "pick another --port ($PORT) or stop what uses it",
   }).catch(async (err: unknown) => {
     await engine.close();
     throw err;
@@ -176,19 +187,13 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
   void Promise.all([quiet, options.warmEvalAfter?.catch(() => {})]).then(() => {
     if (!closed) engine.warm().catch(() => {});
   });
-  const address = server.address() as AddressInfo | string;
-  const url =
-    typeof address === "string"
-      ? `unix:${address}`
-      : `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
   return {
-    url,
-    port: typeof address === "string" ? 0 : address.port,
+    url: server.url,
+    port: server.port,
     quiet,
     close: async () => {
       closed = true;
-      server.closeAllConnections();
-      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), engine.close()]);
+      await Promise.all([server.close(), engine.close()]);
     },
   };
 }

@@ -55,6 +55,7 @@ describe("Lab server quiet (when heavy loading may start)", () => {
     await server.quiet;
     const res = await fetch(`${server.url}/eval`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ form: 'import { a } from "./src/a.ts"; a + 1' }),
     });
     expect(await res.json()).toEqual({ status: "ok", value: 2 });

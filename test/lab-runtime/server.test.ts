@@ -34,7 +34,7 @@ function request(
   method: string,
   route: string,
   body?: string | Buffer,
-  headers: http.OutgoingHttpHeaders = {},
+  headers: http.OutgoingHttpHeaders = { "content-type": "application/json" },
 ) {
   return new Promise<{ status: number; headers: http.IncomingHttpHeaders; json: Record<string, unknown> }>(
     (resolve, reject) => {
@@ -86,7 +86,7 @@ describe("routing", () => {
     expect(missing.status).toBe(404);
     expect(missing.json).toEqual({
       status: "error",
-      message: "no route /nope; the Lab serves GET /status and POST /eval",
+      message: "no route GET /nope; routes: GET /status; POST /eval",
     });
     const wrongEval = await request("GET", "/eval");
     expect(wrongEval).toMatchObject({ status: 405, headers: { allow: "POST" } });
@@ -125,10 +125,11 @@ describe("POST /eval input validation", () => {
     expect(declared.status).toBe(413);
     expect(declared.json).toEqual({
       status: "error",
-      message: "request body exceeds the limit of 4096 bytes",
+      message: "request body is over the limit of 4096 bytes; send a smaller JSON body",
     });
     const chunked = await request("POST", "/eval", Buffer.alloc(20_000, 32), {
       "transfer-encoding": "chunked",
+      "content-type": "application/json",
     });
     expect(chunked.status).toBe(413);
     // The server still answers afterwards.

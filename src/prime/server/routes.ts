@@ -48,6 +48,8 @@ export function primeRoutes(input: PrimeRoutesInput): Route[] {
         }
         const { message } = await readJson(req, ChatRequest);
         if (session.busy) throw busy();
+        // The answer is an event stream: it counts against the same cap as /logs.
+        hub.slots.take(res);
         const turn = session.turn(message, (event) => writeSse(res, event));
         openSse(res);
         try {

@@ -4,26 +4,53 @@ import { HttpError } from "./http-error.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** The body as text, refusing more than `maxBytes` without buffering the rest. */
-export async function readBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<string> {
+/**
+ * The body as text, refusing more than `maxBytes` without buffering the rest. On refusal the stream is
+ * left paused, not destroyed: the server answers 413 and drains what is still coming (see serve.ts), as
+ * a socket closed under a client that is still sending reaches it as a reset instead of the answer.
+ */
+export function readBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<string> {
   const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw tooLarge(maxBytes);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(tooLarge(maxBytes));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("aborted", onAborted);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) return void chunks.push(chunk);
+      stop();
+      req.pause();
+      chunks.length = 0;
+      reject(tooLarge(maxBytes));
+    };
+    const onEnd = () => {
+      stop();
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    };
+    const onError = (err: Error) => {
+      stop();
+      reject(err);
+    };
+    const onAborted = () =>
+      onError(new Error("the client closed the connection before sending the whole body"));
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("aborted", onAborted);
+  });
 }
 
 function tooLarge(maxBytes: number): HttpError {
   return new HttpError(
     413,
     "BODY_TOO_LARGE",
-    `request body is over ${maxBytes} bytes; send a smaller JSON body`,
-    { connection: "close" },
+    `request body is over the limit of ${maxBytes} bytes; send a smaller JSON body`,
   );
 }
 

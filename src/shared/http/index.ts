@@ -1,6 +1,10 @@
 export { checkBearer } from "./bearer.ts";
 export { MAX_BODY_BYTES, readBody, readJson } from "./body.ts";
+export { requireJsonBody } from "./content-type.ts";
 export { HttpError, sendError, sendHtml, sendJson } from "./http-error.ts";
+export { type HttpLimits, httpLimitsFromEnv } from "./limits.ts";
+export type { ErrorBodyOf } from "./refuse.ts";
 export { describeRoutes, type Handler, type Route, resolve } from "./router.ts";
+export { checkSameOrigin, hostAllowed, type ServedAddress } from "./same-origin.ts";
 export { type HttpServerOptions, isLoopback, type RunningHttpServer, startHttpServer } from "./serve.ts";
-export { openSse, SseHub, writeSse } from "./sse.ts";
+export { openSse, SseHub, SseSlots, writeSse } from "./sse.ts";

@@ -1,8 +1,13 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import type { ErrorBody } from "../../../schemas/supervisor.ts";
 import { LoomError } from "../errors.ts";
-import { HttpError, sendError } from "./http-error.ts";
+import { requireJsonBody } from "./content-type.ts";
+import { HttpError } from "./http-error.ts";
+import { type HttpLimits, httpLimitsFromEnv } from "./limits.ts";
+import { answerClientError, answerRefusal, type ErrorBodyOf } from "./refuse.ts";
 import { type Route, resolve } from "./router.ts";
+import { checkSameOrigin, type ServedAddress } from "./same-origin.ts";
 
 export interface HttpServerOptions {
   /** Who is listening, for messages: "the Supervisor", "Prime". */
@@ -15,6 +20,10 @@ export interface HttpServerOptions {
   readonly authorize?: (req: IncomingMessage, route: Route) => void;
   /** Maps a handler's failure to an answer; only the message travels, never a stack. */
   readonly toHttpError?: (err: unknown) => HttpError;
+  /** The JSON body of every refusal; default the ErrorBody shape `{ error: { code, message } }`. */
+  readonly errorBody?: ErrorBodyOf;
+  /** Timeouts and caps; default the LOOM_HTTP_* variables (httpLimitsFromEnv). */
+  readonly limits?: Partial<HttpLimits>;
   /** Said when the port is taken, e.g. "pick another --port (LOOM_PRIME_PORT) or stop what uses it". */
   readonly portHint?: string;
   readonly log?: (line: string) => void;
@@ -40,26 +49,81 @@ function defaultToHttpError(name: string): (err: unknown) => HttpError {
   };
 }
 
-/** A node:http server over one route table: 404/405 from the router, errors as ErrorBody JSON. */
+const errorBodyOf: ErrorBodyOf = (err): ErrorBody => ({ error: { code: err.code, message: err.message } });
+
+/** What Node's parser refused, as an HttpError naming the limit or the problem. */
+function clientErrorOf(err: NodeJS.ErrnoException, limits: HttpLimits): HttpError {
+  if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    return new HttpError(
+      408,
+      "REQUEST_TIMEOUT",
+      `the request did not arrive in time: headers are due within ${limits.headersTimeoutMs} ms (LOOM_HTTP_HEADERS_TIMEOUT_MS), the whole request within ${limits.bodyTimeoutMs} ms (LOOM_HTTP_BODY_TIMEOUT_MS)`,
+    );
+  }
+  if (err.code === "HPE_HEADER_OVERFLOW") {
+    return new HttpError(
+      431,
+      "HEADERS_TOO_LARGE",
+      "the request headers are over 16 KiB; send smaller headers",
+    );
+  }
+  return new HttpError(
+    400,
+    "MALFORMED_REQUEST",
+    `the request is not well-formed HTTP/1.1 (${err.code ?? err.message}); send a request line, headers and a body matching its Content-Length or chunked encoding`,
+  );
+}
+
+/**
+ * A node:http server over one route table. Every request passes, in order: the same-origin rules
+ * (403, `checkSameOrigin`), the router (404/405), `authorize` (401/403), and on POST a JSON content
+ * type (415); then the handler. Failures are answered as JSON (`errorBody`), a body still arriving is
+ * drained before the connection closes, slow headers and bodies are cut off at the limits.
+ */
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const toHttpError = options.toHttpError ?? defaultToHttpError(options.name);
+  const bodyOf = options.errorBody ?? errorBodyOf;
+  const limits: HttpLimits = { ...httpLimitsFromEnv(), ...options.limits };
+  let served: ServedAddress | undefined;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
+      checkSameOrigin(req, served as ServedAddress, options.name);
       const pathname = new URL(req.url ?? "/", "http://loom").pathname;
       const { route, params } = resolve(options.routes, req.method ?? "GET", pathname);
       options.authorize?.(req, route);
+      if (route.method === "POST") requireJsonBody(req);
       await route.handle(req, res, params);
     } catch (err) {
       const httpErr = toHttpError(err);
       if (httpErr.status >= 500)
         options.log?.(`${options.name}: ${req.method} ${req.url}: ${httpErr.message}`);
-      if (res.headersSent) res.end();
-      else sendError(res, httpErr);
-      // Do not read a refused oversized body to its end; the answer is flushed first.
-      if (httpErr.status === 413) res.once("finish", () => req.destroy());
+      answerRefusal(req, res, httpErr, bodyOf, limits.drainBytes);
     }
   };
-  const server = http.createServer((req, res) => void handle(req, res));
+  const requestTimeout = Math.max(limits.bodyTimeoutMs, limits.headersTimeoutMs);
+  const server = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout,
+      // Node looks for overdue requests only this often (30 s by default), so the limits hold to within it.
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(limits.headersTimeoutMs / 4))),
+      // A missing Host is answered by the same-origin check, in the server's own error shape.
+      requireHostHeader: false,
+    },
+    (req, res) => void handle(req, res),
+  );
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
+    answerClientError(socket, clientErrorOf(err, limits), bodyOf);
+  });
+  server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
+    const err = new HttpError(
+      417,
+      "EXPECTATION_FAILED",
+      `Expect: ${req.headers.expect} is not supported; send no Expect header, or Expect: 100-continue`,
+    );
+    answerRefusal(req, res, err, bodyOf, limits.drainBytes);
+  });
   await new Promise<void>((ok, fail) => {
     server.once("error", (err: NodeJS.ErrnoException) =>
       fail(
@@ -74,11 +138,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       ok();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  const address = server.address() as AddressInfo;
+  served = { bindHost: options.host, address: address.address, port: address.port };
   const shownHost = options.host.includes(":") ? `[${options.host}]` : options.host;
   return {
-    url: `http://${shownHost}:${port}`,
-    port,
+    url: `http://${shownHost}:${address.port}`,
+    port: address.port,
     server,
     close: () =>
       new Promise<void>((ok) => {
