@@ -63,6 +63,8 @@ export interface RunResult {
   error?: string;
   /** Captured console lines, already prefixed (`[log] …`), bounded. */
   console: string;
+  /** Timers the form left pending, cancelled when it answered. */
+  cancelledTimers: number;
   /** Modules held in the worker's cache after the run; the engine recycles past a limit. */
   modules: number;
   heapUsedBytes: number;
@@ -75,6 +77,9 @@ export interface ReadyMessage {
 
 export type WorkerToMain = RunResult | ReadyMessage;
 
+/** A run either produced a result or the evaluator died under it (exit, out of memory, crash). */
+export type RunOutcome = RunResult | { type: "ended"; reason: string };
+
 /** Worker → main on the transform port (the worker blocks until answered). */
 export interface TransformRequest {
   file: string;
@@ -86,3 +91,32 @@ export interface TransformRequest {
 
 /** Main → worker on the transform port. */
 export type TransformAnswer = { ok: true; code: string; map: string } | { ok: false; error: string };
+
+/** Parent → evaluator process, first message: what to start its worker with. */
+export interface EvaluatorInit {
+  type: "init";
+  /** The evaluator bundle: its main thread is the host, its worker thread runs forms. */
+  code: string;
+  workspace: string;
+  formFile: string;
+  maxOutputChars: number;
+  memoryLimitMb: number;
+  seed: WorkerInit["seed"];
+}
+
+/** Evaluator process → parent: a transform its worker needs (`n` numbers the answer; none for a prefetch). */
+export interface TransformCall {
+  type: "transform";
+  n: number;
+  req: TransformRequest;
+}
+
+/** Parent → evaluator process: the answer to transform call `n`. */
+export interface TransformReply {
+  type: "transformed";
+  n: number;
+  answer: TransformAnswer;
+}
+
+export type ParentToEvaluator = EvaluatorInit | RunRequest | TransformReply;
+export type EvaluatorToParent = ReadyMessage | RunOutcome | TransformCall;

@@ -1,13 +1,13 @@
 import { fileURLToPath } from "node:url";
 
-const ENTRY = fileURLToPath(new URL("./worker/main.ts", import.meta.url));
+const ENTRY = fileURLToPath(new URL("./evaluator-entry.ts", import.meta.url));
 
 let source: Promise<string> | undefined;
 
 /**
- * The worker's code as one CommonJS script, bundled once per process from `worker/main.ts`. Bundling
- * (our own runtime, not user code) lets the worker start the same way under tsx, vitest or plain
- * node, without a loader inherited into the thread.
+ * The evaluator's code (its process's main thread and its worker thread) as one CommonJS script,
+ * bundled once per process from `evaluator-entry.ts`. Bundling (our own runtime, not user code) lets
+ * it start the same way under tsx, vitest or plain node, without a loader inherited.
  */
 export function workerSource(): Promise<string> {
   // esbuild is imported here, not at the top: a Lab's server loads this module before its first /status.

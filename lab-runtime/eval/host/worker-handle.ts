@@ -1,30 +1,25 @@
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import type {
+  RunOutcome,
   RunRequest,
-  RunResult,
   TransformAnswer,
   TransformRequest,
   WorkerInit,
   WorkerToMain,
-} from "./protocol.ts";
-import { describeEsbuildFailure, type TransformCache } from "./transform-cache.ts";
-import { workerSource } from "./worker-source.ts";
-
-/** A run either produced a result or the worker died under it (exit, out of memory, crash). */
-export type RunOutcome = RunResult | { type: "ended"; reason: string };
+} from "../protocol.ts";
 
 export interface WorkerHandleOptions {
   workspace: string;
   formFile: string;
   maxOutputChars: number;
   memoryLimitMb: number;
-  cache: TransformCache;
+  /** Transforms to start the worker with (worker cache key → module). */
+  seed: WorkerInit["seed"];
+  /** Serves the worker's transform requests (a prefetch gets no answer). */
+  transform: (req: TransformRequest) => Promise<TransformAnswer>;
   /** Called when the worker dies on its own while no run is pending (e.g. a timer called process.exit). */
   onIdleEnd: (reason: string) => void;
 }
-
-/** Most transforms handed to a new worker (the worker keeps at most this many itself). */
-const SEED_MAX = 2000;
 
 function describeWorkerError(err: unknown, memoryLimitMb: number): string {
   const code = (err as { code?: string }).code;
@@ -34,7 +29,10 @@ function describeWorkerError(err: unknown, memoryLimitMb: number): string {
   return `the eval worker crashed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
 }
 
-/** One eval worker thread: starts it, runs forms on it one at a time, serves its transform requests. */
+/**
+ * The eval worker thread inside the evaluator process: starts it, runs forms on it one at a time,
+ * passes its transform requests on.
+ */
 export class WorkerHandle {
   private readonly worker: Worker;
   private readonly port: MessagePort;
@@ -45,9 +43,9 @@ export class WorkerHandle {
   private settleReady: { resolve: () => void; reject: (err: Error) => void } | undefined;
   readonly ready: Promise<void>;
 
-  /** Start a worker and wait until it is ready to run forms. */
-  static async spawn(opts: WorkerHandleOptions): Promise<WorkerHandle> {
-    const handle = new WorkerHandle(await workerSource(), opts);
+  /** Start a worker running `code` (the evaluator bundle) and wait until it is ready to run forms. */
+  static async spawn(code: string, opts: WorkerHandleOptions): Promise<WorkerHandle> {
+    const handle = new WorkerHandle(code, opts);
     await handle.ready;
     return handle;
   }
@@ -62,7 +60,7 @@ export class WorkerHandle {
       workspace: opts.workspace,
       formFile: opts.formFile,
       maxOutputChars: opts.maxOutputChars,
-      seed: opts.cache.seed(SEED_MAX),
+      seed: opts.seed,
       signal: this.flag.buffer as SharedArrayBuffer,
       port: port2,
     };
@@ -131,14 +129,14 @@ export class WorkerHandle {
   private async answerTransform(req: TransformRequest): Promise<void> {
     if (req.prefetch) {
       // A failure is reported when the worker asks for this module for real.
-      this.opts.cache.transform(req.file, req.source, req.hash).catch(() => {});
+      this.opts.transform(req).catch(() => {});
       return;
     }
     let answer: TransformAnswer;
     try {
-      answer = { ok: true, ...(await this.opts.cache.transform(req.file, req.source, req.hash)) };
+      answer = await this.opts.transform(req);
     } catch (err) {
-      answer = { ok: false, error: describeEsbuildFailure(err) };
+      answer = { ok: false, error: err instanceof Error ? err.message : String(err) };
     }
     if (this.endReason !== undefined) return;
     this.port.postMessage(answer);

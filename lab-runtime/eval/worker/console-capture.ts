@@ -35,21 +35,21 @@ export class ConsoleCapture {
     return out;
   }
 
-  /** Route `target`'s printing methods here instead of the process's stdout/stderr. */
-  install(target: Console): void {
+  /** Route `target`'s printing methods to `sink` (this capture by default) instead of stdout/stderr. */
+  install(target: Console, sink: { push(kind: string, text: string): void } = this): void {
     const format = (args: unknown[]) => formatWithOptions({ colors: false, depth: 4 }, ...args);
     const methods: Record<ConsoleMethod, (...args: unknown[]) => void> = {
-      log: (...args) => this.push("log", format(args)),
-      info: (...args) => this.push("info", format(args)),
-      debug: (...args) => this.push("debug", format(args)),
-      warn: (...args) => this.push("warn", format(args)),
-      error: (...args) => this.push("error", format(args)),
+      log: (...args) => sink.push("log", format(args)),
+      info: (...args) => sink.push("info", format(args)),
+      debug: (...args) => sink.push("debug", format(args)),
+      warn: (...args) => sink.push("warn", format(args)),
+      error: (...args) => sink.push("error", format(args)),
       trace: (...args) => {
         const stack = new Error().stack?.split("\n").slice(2).join("\n") ?? "";
-        this.push("trace", `${format(args)}\n${stack}`);
+        sink.push("trace", `${format(args)}\n${stack}`);
       },
-      dir: (obj) => this.push("log", inspect(obj, { depth: 4 })),
-      table: (data) => this.push("log", inspect(data, { depth: 4 })),
+      dir: (obj) => sink.push("log", inspect(obj, { depth: 4 })),
+      table: (data) => sink.push("log", inspect(data, { depth: 4 })),
     };
     Object.assign(target, methods);
   }
