@@ -2,6 +2,8 @@ import { startLabServer } from "../../lab-runtime/server.ts";
 import { useBundledCompileCache } from "../shared/compile-cache.ts";
 import type { Config } from "../shared/config.ts";
 import type { EventSink } from "../shared/events.ts";
+import { takeLabSecrets } from "./lab-secrets.ts";
+import { bridgeSocket } from "./socket-bridge.ts";
 import { LabStatusTracker } from "./status-tracker.ts";
 
 export interface RunLabOptions {
@@ -10,6 +12,10 @@ export interface RunLabOptions {
   readonly config: Config;
   readonly port: number;
   readonly host: string;
+  /** Also serve through this unix socket (a Lab without network: the Supervisor's way in). */
+  readonly socketPath?: string;
+  /** The Supervisor's secrets file (model token, server token): read, deleted, never in the environment. */
+  readonly secretsFile?: string;
   readonly emit?: EventSink;
   readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
@@ -23,16 +29,23 @@ export interface RunLabOptions {
  * stays up after the worker finishes so the Supervisor can read the final /status; the caller decides
  * when to close it. The structural TypeScript tools run in a worker thread, started and warmed first.
  */
+/** Where a local connection reaches a server bound to `host`. */
+const connectHost = (host: string): string => (host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host);
+
 export async function runLab(options: RunLabOptions) {
-  const { config, workspace } = options;
+  const { workspace } = options;
+  // Before anything that starts a thread or a child (eval worker, TypeScript worker, bash): they would
+  // inherit the environment, and the agent reaches all of them.
+  const config = await takeLabSecrets(options.config, options.secretsFile);
   // The eval engine's form parser loads ts-morph's TypeScript on this thread: compiled code from the build.
   useBundledCompileCache(import.meta.url);
   const tracker = new LabStatusTracker(options.generation ?? undefined);
   let tsWarmed: () => void = () => {};
-  const server = await startLabServer({
+  const labServer = await startLabServer({
     workspace,
     port: options.port,
     host: options.host,
+    ...(config.labToken ? { token: config.labToken } : {}),
     status: () => tracker.snapshot(),
     evalTimeoutMs: config.evalTimeoutMs,
     // Two warm-ups at once on two cores slow the one the first ts_* call waits for.
@@ -40,7 +53,23 @@ export async function runLab(options: RunLabOptions) {
       tsWarmed = resolve;
     }),
   });
-  options.log?.(`lab: serving ${server.url} for ${workspace}`);
+  const bridge = options.socketPath
+    ? await bridgeSocket(options.socketPath, labServer.port, connectHost(options.host)).catch(
+        async (err: unknown) => {
+          await labServer.close();
+          throw err;
+        },
+      )
+    : undefined;
+  const server: typeof labServer = {
+    ...labServer,
+    close: async () => {
+      await Promise.all([bridge?.close(), labServer.close()]);
+    },
+  };
+  options.log?.(
+    `lab: serving ${labServer.url}${options.socketPath ? ` and ${options.socketPath}` : ""} for ${workspace}`,
+  );
   const done = (async () => {
     await server.quiet;
     const [{ closeSharedEvalEngines }, { TsWorker }] = await Promise.all([

@@ -90,9 +90,13 @@ describe("runGeneration (local runtime)", () => {
     const outcomes = s.events.flatMap((e) => (e.type === "generation" ? [e.outcome] : []));
     expect(outcomes).toEqual(["running", "verifying"]);
     expect(s.events.some((e) => e.type === "lab_status" && e.status === "running")).toBe(true);
-    // Only the Lab key reached the model: Prime's key never crossed into the Lab.
-    const keys = new Set(s.fx.model.requests.map((r) => r.headers["x-api-key"] ?? r.headers.authorization));
-    expect([...keys]).toEqual(["Bearer lab-key"]);
+    // Only the Lab key reached the model (added by the Supervisor's model proxy): Prime's never did.
+    const keys = new Set(
+      s.fx.model.requests.map((r) =>
+        String(r.headers["x-api-key"] ?? r.headers.authorization).replace(/^Bearer /, ""),
+      ),
+    );
+    expect([...keys]).toEqual(["lab-key"]);
   }, 60_000);
 
   it("kills a Lab whose model hangs at LOOM_LAB_TIMEOUT_MS, still fetches the branch, records timed_out", async () => {

@@ -37,7 +37,7 @@ const watch = (runtime: LocalRuntime, containerId: string, pollMs: number) =>
   watchLab({
     runtime,
     containerId,
-    url: closedUrl,
+    lab: { url: closedUrl },
     timeoutMs: 60_000,
     readyTimeoutMs: 30_000,
     pollMs,

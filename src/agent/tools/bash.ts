@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { withoutSecrets } from "../../shared/secret-env.ts";
 import { defineTool, ToolError } from "../tool.ts";
 import { DEFAULT_LIMITS, truncateOutput } from "../truncate.ts";
 import { type CommandResult, runInProcessGroup } from "./process-group.ts";
@@ -36,6 +37,8 @@ export const bashTool = defineTool({
       cwd: ctx.workspace,
       timeoutMs: timeoutS * 1000,
       signal: ctx.signal,
+      // Explicit: whatever this process still holds, no key or token reaches a command the model wrote.
+      env: withoutSecrets(process.env),
     }).catch((err: NodeJS.ErrnoException) => {
       // Node reports a missing cwd as "spawn bash ENOENT", which would send the model hunting for bash.
       throw new ToolError(

@@ -14,6 +14,8 @@ export interface CommandOptions {
   readonly keepBytes?: number;
   /** Between SIGTERM and SIGKILL. */
   readonly killGraceMs?: number;
+  /** The command's whole environment (default: this process's). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface CommandResult {
@@ -47,7 +49,7 @@ export function runInProcessGroup(command: string, options: CommandOptions): Pro
       cwd: options.cwd,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...QUIET_ENV },
+      env: { ...(options.env ?? process.env), ...QUIET_ENV },
     });
     const chunks: Buffer[] = [];
     let kept = 0;

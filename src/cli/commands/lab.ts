@@ -15,6 +15,11 @@ export function registerLab(program: Command): void {
     )
     .option("--port <n>", "port (default: $PORT, else LOOM_LAB_PORT)", parsePositiveInt("--port", 0, 65535))
     .option("--host <addr>", "address to bind (default LOOM_BIND_HOST)")
+    .option("--socket <path>", "serve on this unix socket instead of a port (a Lab without network)")
+    .option(
+      "--secrets <file>",
+      'JSON file {"apiKey", "labToken"} the Supervisor wrote; read and deleted at start, so no secret is in the environment',
+    )
     .option("--exit", "exit when the worker finishes instead of serving until SIGTERM")
     .action(
       async (opts: {
@@ -22,6 +27,8 @@ export function registerLab(program: Command): void {
         generation?: number;
         port?: number;
         host?: string;
+        socket?: string;
+        secrets?: string;
         exit?: boolean;
       }) => {
         const [{ resolve }, { loadConfig }, { runLab }, { formatEvent }] = await Promise.all([
@@ -39,6 +46,8 @@ export function registerLab(program: Command): void {
           config,
           port: opts.port ?? (Number.isInteger(envPort) ? (envPort as number) : config.labPort),
           host: opts.host ?? config.bindHost,
+          ...(opts.socket ? { socketPath: resolve(opts.socket) } : {}),
+          ...(opts.secrets ? { secretsFile: resolve(opts.secrets) } : {}),
           signal: abort.signal,
           emit: (e) => process.stdout.write(`${formatEvent(e)}\n`),
           log: (l) => process.stderr.write(`${l}\n`),

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import type { Config } from "../../shared/config.ts";
 import type { ContainerRuntime, RunSpecInput } from "../runtime/index.ts";
+import { LAB_SOCKET, LAB_SOCKET_DIR, MODEL_SOCKET, SECRETS_FILE } from "./lab-sockets.ts";
 import { localLabEntry } from "./local-lab-entry.ts";
 
 export const DEFAULT_LAB_IMAGE = "loom-lab:latest";
@@ -24,8 +25,14 @@ export interface LabSpecInput {
   readonly packages?: string;
   readonly runtime: ContainerRuntime["name"];
   readonly generation: number;
-  /** The port the Lab serves /status on (inside the container). */
+  /** The port the Lab serves /status on inside the container (behind lab.sock when it has sockets). */
   readonly port: number;
+  /**
+   * Host path of the generation's socket folder (lab-sockets.ts). With it the Lab runs without network:
+   * it serves on its socket there, reaches the model only through the proxy's socket, and reads its
+   * secrets from the file there. Without it (Apple's VMs cannot share a unix socket) it keeps a port.
+   */
+  readonly sockets?: string;
   /** Host path of the generation's clone. */
   readonly workspace: string;
   readonly config: Config;
@@ -35,10 +42,11 @@ export interface LabSpecInput {
 }
 
 /**
- * Only the Lab's own variables cross into it: its key (LOOM_LAB_API_KEY, which Config already resolves
- * to the Lab key when one is set), base, model and loop limits. Prime's ANTHROPIC_API_KEY never does.
+ * Only the Lab's own variables cross into it: its model, base and loop limits. Prime's
+ * ANTHROPIC_API_KEY never does. A Lab behind the model proxy (`modelSocket`) gets no key and no base at
+ * all (its token arrives in the secrets file); one without (apple) gets its own key and base.
  */
-export function labEnv(config: Config, bindHost: string): Record<string, string> {
+export function labEnv(config: Config, bindHost: string, modelSocket?: string): Record<string, string> {
   const env: Record<string, string> = {
     LOOM_LAB_MODEL: config.labModel,
     LOOM_MAX_ITERATIONS: String(config.maxIterations),
@@ -50,6 +58,10 @@ export function labEnv(config: Config, bindHost: string): Record<string, string>
     LOOM_MAX_CONTEXT_MESSAGES: String(config.maxContextMessages),
     LOOM_BIND_HOST: bindHost,
   };
+  if (modelSocket) {
+    env.LOOM_LAB_MODEL_SOCKET = modelSocket;
+    return env;
+  }
   if (config.labApiKey) env.LOOM_LAB_API_KEY = config.labApiKey;
   if (config.labApiBase) env.LOOM_LAB_API_BASE = config.labApiBase;
   return env;
@@ -59,15 +71,18 @@ export function labEnv(config: Config, bindHost: string): Record<string, string>
 export function labSpec(input: LabSpecInput): RunSpecInput {
   const { config, generation: n, port } = input;
   const local = input.runtime === "local";
-  const hostNetwork = local || config.network === "host";
-  // The local runtime maps only the working directory, not arguments: there the workspace is its host path.
+  // The local runtime maps only the working directory, not arguments: there paths are host paths.
   const inside = local ? input.workspace : LAB_WORKSPACE;
+  const sockets = input.sockets === undefined ? undefined : local ? input.sockets : LAB_SOCKET_DIR;
+  // With sockets the port is the Lab's own loopback (its private network), reached through lab.sock.
   const args = ["lab", "--workspace", inside, "--generation", String(n), "--port", String(port), "--exit"];
+  if (sockets) args.push("--socket", `${sockets}/${LAB_SOCKET}`, "--secrets", `${sockets}/${SECRETS_FILE}`);
+  const loopback = sockets !== undefined || config.network === "host";
   return {
     image: input.image,
     command: local ? [process.execPath, localLabEntry(input.loomRoot), ...args] : args,
     // On a bridge network the Lab must listen on all its interfaces for the published port to reach it.
-    env: labEnv(config, hostNetwork ? "127.0.0.1" : "0.0.0.0"),
+    env: labEnv(config, loopback ? "127.0.0.1" : "0.0.0.0", sockets && `${sockets}/${MODEL_SOCKET}`),
     labels: { ...repoLabels(config.repoPath), "loom.generation": String(n) },
     workdir: LAB_WORKSPACE,
     mounts: [
@@ -82,9 +97,10 @@ export function labSpec(input: LabSpecInput): RunSpecInput {
       ...(input.packages
         ? [{ host: input.packages, container: `${LAB_WORKSPACE}/node_modules`, readOnly: true }]
         : []),
+      ...(input.sockets ? [{ host: input.sockets, container: LAB_SOCKET_DIR }] : []),
     ],
-    ports: [{ container: port }],
-    network: local ? "host" : config.network,
+    // No network at all: the sockets are the Lab's only way out.
+    ...(sockets ? { network: "none" } : { ports: [{ container: port }], network: config.network }),
     name: `loom-gen-${n}-${repoLabels(config.repoPath)["loom.repo"]?.slice(0, 8)}`,
     limits: { ...LAB_LIMITS },
     noNewPrivileges: true,

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { appendFile, mkdir, realpath, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { GenerationOutcome } from "../../../schemas/generation.ts";
@@ -6,14 +7,22 @@ import type { LabReport } from "../../../schemas/lab-report.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
 import type { Config } from "../../shared/config.ts";
 import type { FetchLabBranchInput, PrepareWorkspaceInput } from "../git/index.ts";
+import {
+  createModelProxy,
+  DEFAULT_UPSTREAM,
+  type ModelProxy,
+  type ProxyUsage,
+  usageForRecord,
+} from "../model-proxy/index.ts";
 import type { ContainerRuntime } from "../runtime/index.ts";
 import type { GenerationPatch, GenerationStore } from "../store/index.ts";
 import type { SupervisorEmit } from "./events.ts";
 import { freePort } from "./free-port.ts";
 import { logTail, readLabReport, stopAndRemove, waitForExit } from "./lab-cleanup.ts";
+import { type LabSockets, makeLabSockets, writeLabSecrets } from "./lab-sockets.ts";
 import { DEFAULT_LAB_IMAGE, labSpec } from "./lab-spec.ts";
 import { shareWorkspace } from "./share-workspace.ts";
-import { type LabEnd, watchLab } from "./watch-lab.ts";
+import { type LabAddress, type LabEnd, watchLab } from "./watch-lab.ts";
 
 export interface LifecycleGit {
   prepareWorkspace(input: PrepareWorkspaceInput): Promise<string>;
@@ -37,6 +46,11 @@ export interface LifecyclePorts {
   readonly pollMs?: number;
   /** Ports handed to running Labs; shared across runs so host-network Labs never collide. */
   readonly portsInUse?: Set<number>;
+  /**
+   * The Supervisor's model proxy, the Lab's only way to its model. Without one, a proxy is made for
+   * this generation alone (from LOOM_LAB_API_BASE and the Lab key) and closed with it.
+   */
+  readonly modelProxy?: ModelProxy;
 }
 
 export interface RunGenerationInput {
@@ -133,6 +147,10 @@ export async function runGeneration(
 
   let verdict: Verdict;
   let containerId: string | undefined;
+  let sockets: LabSockets | undefined;
+  const ownProxy = ports.modelProxy ? undefined : labModelProxy(config, log);
+  const proxy = ports.modelProxy ?? (ownProxy as ModelProxy);
+  let proxyOpen = false;
   let exitedEarly = false;
   let finished = false;
   let port: number | undefined;
@@ -150,8 +168,26 @@ export async function runGeneration(
     await mkdir(path.join(workspace, "acceptance"), { recursive: true });
     const packages = await labPackages(config.repoPath, workspace);
     if (runtime.name !== "local") await shareWorkspace(workspace);
+    // Apple's VMs cannot share a unix socket: only there does a Lab keep a network and a port.
+    // Unique even where Labs share the host's network (local without bubblewrap).
     port = await freePort(taken);
     taken.add(port);
+    let lab: LabAddress;
+    if (runtime.name === "apple") lab = { url: "" };
+    else {
+      sockets = await makeLabSockets(n);
+      const { token } = await proxy.open({
+        generation: n,
+        socketPath: sockets.modelSocket,
+        budgetTokens: config.tokenBudget,
+        // The image's user, not the Supervisor's, connects to it; the folder's parent is private.
+        socketMode: 0o666,
+      });
+      proxyOpen = true;
+      const labToken = randomBytes(24).toString("hex");
+      await writeLabSecrets(sockets, { apiKey: token, labToken });
+      lab = { socketPath: sockets.labSocket, hostHeader: `127.0.0.1:${port}`, token: labToken };
+    }
     const handle = await runtime.run(
       labSpec({
         runtime: runtime.name,
@@ -162,19 +198,26 @@ export async function runGeneration(
         image: ports.image ?? DEFAULT_LAB_IMAGE,
         loomRoot: ports.loomRoot,
         ...(packages ? { packages } : {}),
+        ...(sockets ? { sockets: sockets.dir } : {}),
       }),
     );
     containerId = handle.id;
     input.onLabStarted?.();
     for (const w of handle.warnings) log(w);
     await store.update(n, { containerId: handle.id });
-    const endpoint = handle.endpoints.find((e) => e.containerPort === port) ?? { host: "127.0.0.1", port };
-    const base = `http://${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
-    log(`Lab ${handle.name} started on ${runtime.name}, /status at ${base}`);
+    if ("url" in lab) {
+      const endpoint = handle.endpoints.find((e) => e.containerPort === port) ?? { host: "127.0.0.1", port };
+      lab = {
+        url: `http://${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`,
+      };
+    }
+    log(
+      `Lab ${handle.name} started on ${runtime.name}, /status at ${"url" in lab ? lab.url : `${lab.socketPath} (no network)`}`,
+    );
     const end = await watchLab({
       runtime,
       containerId: handle.id,
-      url: base,
+      lab,
       timeoutMs: config.labTimeoutMs,
       readyTimeoutMs: ports.readyTimeoutMs ?? 60_000,
       pollMs: ports.pollMs ?? 250,
@@ -204,11 +247,29 @@ export async function runGeneration(
       finished,
       log,
       setOutcome,
+      // Read once the Lab is gone: the proxy's count is final then.
+      closeProxy: async () => {
+        if (!proxyOpen) return undefined;
+        proxyOpen = false;
+        return proxy.close(n);
+      },
     });
   } finally {
     // Released only once the Lab is gone, so no other Lab can be handed a port still in use.
     if (port !== undefined) taken.delete(port);
+    if (proxyOpen) await proxy.close(n).catch((err) => log(`cleanup: model proxy: ${message(err)}`));
+    await ownProxy?.closeAll().catch(() => {});
+    await sockets?.remove().catch((err) => log(`cleanup: ${message(err)}`));
   }
+}
+
+/** A proxy for one generation, when the caller keeps none (tests, tools that run one generation). */
+function labModelProxy(config: Config, log: (text: string) => void): ModelProxy {
+  return createModelProxy({
+    upstream: config.labApiBase ?? DEFAULT_UPSTREAM,
+    apiKey: config.labApiKey,
+    log,
+  });
 }
 
 async function finish(
@@ -224,6 +285,7 @@ async function finish(
     finished: boolean;
     log: (text: string) => void;
     setOutcome: (patch: GenerationPatch) => Promise<GenerationRecord>;
+    closeProxy: () => Promise<ProxyUsage | undefined>;
   },
 ): Promise<GenerationRecord> {
   let verdict = s.verdict;
@@ -282,6 +344,17 @@ async function finish(
   await rm(s.workspace, { recursive: true, force: true }).catch((err) => s.log(`cleanup: ${message(err)}`));
   const patch: GenerationPatch = { outcome: verdict.outcome, reason: verdict.reason };
   if (report) patch.tokens = report.tokens;
+  const usage = await s.closeProxy().catch((err) => {
+    s.log(`model proxy: ${message(err)}`);
+    return undefined;
+  });
+  if (usage) {
+    // The proxy's count is the one a Lab cannot forge; the Lab's own stays beside it as a cross-check.
+    const counted = usageForRecord(usage, report?.tokens);
+    patch.tokens = counted.tokens;
+    if (counted.budgetReason && verdict.outcome !== "verifying")
+      patch.reason = `${counted.budgetReason}; ${verdict.reason ?? ""}`.replace(/; $/, "");
+  }
   try {
     return await s.setOutcome(patch);
   } catch (err) {

@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { LabStatus } from "../../../schemas/lab-status.ts";
 import { sleepUntilAbort } from "../../shared/sleep-until-abort.ts";
 import type { ContainerRuntime } from "../runtime/index.ts";
@@ -14,7 +15,8 @@ export type LabEnd =
 export interface WatchLabInput {
   readonly runtime: ContainerRuntime;
   readonly containerId: string;
-  readonly url: string;
+  /** Where the Lab serves: its unix socket (a Lab without network), or its http URL. */
+  readonly lab: LabAddress;
   /** Counted from the first answer to /status, so slow image starts do not eat the Lab's time. */
   readonly timeoutMs: number;
   readonly readyTimeoutMs: number;
@@ -26,18 +28,65 @@ export interface WatchLabInput {
   readonly onToolCalls?: (deltas: ToolCallDelta[]) => void;
 }
 
-async function readStatus(url: string, signal: AbortSignal): Promise<LabStatus | undefined> {
-  try {
-    const res = await fetch(`${url}/status`, {
-      signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]),
+export type LabAddress =
+  /** `hostHeader`: the address the server behind the socket serves (its Host check). */
+  | { readonly socketPath: string; readonly hostHeader: string; readonly token?: string }
+  | { readonly url: string; readonly token?: string };
+
+/** `/status` is a few hundred bytes; anything far larger is not a Lab answering. */
+const MAX_STATUS_BYTES = 1024 * 1024;
+const STATUS_TIMEOUT_MS = 2000;
+
+/** GET /status over the socket or TCP, with the Lab's token; undefined for anything but a valid answer. */
+export function readStatus(lab: LabAddress, signal: AbortSignal): Promise<LabStatus | undefined> {
+  return new Promise((resolve) => {
+    const target =
+      "socketPath" in lab
+        ? { socketPath: lab.socketPath, path: "/status" }
+        : { ...urlParts(lab.url), path: "/status" };
+    const headers: Record<string, string> = {};
+    if ("socketPath" in lab) headers.host = lab.hostHeader;
+    if (lab.token) headers.authorization = `Bearer ${lab.token}`;
+    const req = request({
+      ...target,
+      method: "GET",
+      headers,
+      signal: AbortSignal.any([signal, AbortSignal.timeout(STATUS_TIMEOUT_MS)]),
     });
-    if (!res.ok) return undefined;
-    const parsed = LabStatus.safeParse(await res.json());
-    return parsed.success ? parsed.data : undefined;
-  } catch {
     // Not listening yet, restarting, or gone: the caller's deadlines decide what that means.
-    return undefined;
-  }
+    req.on("error", () => resolve(undefined));
+    req.on("response", (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return resolve(undefined);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_STATUS_BYTES) {
+          res.destroy();
+          return resolve(undefined);
+        }
+        chunks.push(chunk);
+      });
+      res.on("error", () => resolve(undefined));
+      res.on("end", () => {
+        try {
+          const parsed = LabStatus.safeParse(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+          resolve(parsed.success ? parsed.data : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.end();
+  });
+}
+
+function urlParts(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port || 80) };
 }
 
 async function exitedByInspect(
@@ -84,7 +133,7 @@ export async function watchLab(input: WatchLabInput): Promise<LabEnd> {
   try {
     for (;;) {
       if (signal.aborted) return { kind: "aborted" };
-      const status = await readStatus(input.url, signal);
+      const status = await readStatus(input.lab, signal);
       if (status) {
         deadline ??= now() + input.timeoutMs;
         const deltas = toolCallDelta(last?.toolCalls, status.toolCalls);

@@ -1,0 +1,77 @@
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { LoomError } from "../../shared/errors.ts";
+
+/**
+ * A Lab runs without network; the model proxy and the Lab's own server meet the Supervisor through
+ * unix sockets in one folder per generation, mounted into the Lab (at LAB_SOCKET_DIR in a container,
+ * at its host path under `local`). The folder lives under the OS temp dir, not the state dir: a
+ * socket path is limited to about 104 bytes, and a state dir can be deep.
+ *
+ * `<tmp>/loom-<n>-XXXXXX/` is private to the Supervisor's user (0700); inside it `s/` is 0777, as the
+ * image's user (not the Supervisor's) creates the Lab's socket there, and is what the Lab sees.
+ */
+
+/** Where a container Lab sees its socket folder. */
+export const LAB_SOCKET_DIR = "/run/loom";
+export const MODEL_SOCKET = "model.sock";
+export const LAB_SOCKET = "lab.sock";
+export const SECRETS_FILE = "secrets.json";
+/** sun_path is 108 bytes on Linux, 104 on macOS, NUL included. */
+const MAX_SOCKET_PATH_BYTES = 103;
+
+export class LabSocketsError extends LoomError {
+  constructor(message: string) {
+    super("LAB_SOCKETS", message);
+  }
+}
+
+export interface LabSockets {
+  /** Host path of the folder the Lab sees. */
+  readonly dir: string;
+  readonly modelSocket: string;
+  readonly labSocket: string;
+  readonly secretsFile: string;
+  /** Removes the folder and everything in it; idempotent. */
+  remove(): Promise<void>;
+}
+
+export async function makeLabSockets(generation: number, tmp = os.tmpdir()): Promise<LabSockets> {
+  const root = await mkdtemp(path.join(tmp, `loom-${generation}-`));
+  const dir = path.join(root, "s");
+  const remove = () => rm(root, { recursive: true, force: true });
+  try {
+    const longest = path.join(dir, MODEL_SOCKET);
+    if (Buffer.byteLength(longest) > MAX_SOCKET_PATH_BYTES)
+      throw new LabSocketsError(
+        `the Lab's socket folder ${dir} is too deep for a unix socket (${Buffer.byteLength(longest)} of at most ${MAX_SOCKET_PATH_BYTES} bytes); set TMPDIR to a shorter folder`,
+      );
+    await chmod(root, 0o700);
+    await mkdir(dir);
+    // mkdir's mode is cut by the umask; chmod is not.
+    await chmod(dir, 0o777);
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+  return {
+    dir,
+    modelSocket: path.join(dir, MODEL_SOCKET),
+    labSocket: path.join(dir, LAB_SOCKET),
+    secretsFile: path.join(dir, SECRETS_FILE),
+    remove,
+  };
+}
+
+/**
+ * The Lab's secrets, for it to read and delete at start (src/lab/lab-secrets.ts). Readable by the
+ * image's user; nobody else reaches the folder (its parent is 0700).
+ */
+export async function writeLabSecrets(
+  sockets: LabSockets,
+  secrets: { apiKey: string; labToken: string },
+): Promise<void> {
+  await writeFile(sockets.secretsFile, JSON.stringify(secrets), { mode: 0o644, flag: "wx" });
+  await chmod(sockets.secretsFile, 0o644);
+}
