@@ -170,6 +170,12 @@ describe("model proxy: open and close", () => {
       const open = (socketPath: string, generation = 1) =>
         proxy.open({ generation, socketPath, budgetTokens: 0 });
       await expect(open("run/model.sock")).rejects.toThrow(/is not absolute/);
+      await expect(open(path.join(dir, "a.sock"), 0)).rejects.toThrow(
+        /generation 0 is not a positive whole number/,
+      );
+      await expect(
+        proxy.open({ generation: 2, socketPath: path.join(dir, "b.sock"), budgetTokens: -1 }),
+      ).rejects.toThrow(/budgetTokens -1 is not a whole number of tokens/);
       await expect(open(path.join(dir, "x".repeat(120), "model.sock"))).rejects.toThrow(
         /unix sockets allow at most 103/,
       );

@@ -114,6 +114,13 @@ export function createModelProxy(options: ModelProxyOptions): ModelProxy {
           "MODEL_PROXY_ALREADY_OPEN",
           `the model proxy already serves generation ${n}`,
         );
+      if (!Number.isInteger(n) || n < 1)
+        throw new ModelProxyError("MODEL_PROXY_BAD_INPUT", `generation ${n} is not a positive whole number`);
+      if (!Number.isInteger(input.budgetTokens) || input.budgetTokens < 0)
+        throw new ModelProxyError(
+          "MODEL_PROXY_BAD_INPUT",
+          `budgetTokens ${input.budgetTokens} is not a whole number of tokens (0 = no budget)`,
+        );
       const token = `loom-proxy-${n}-${randomBytes(24).toString("hex")}`;
       const state: Open = {
         servers: [],
@@ -158,6 +165,8 @@ export function createModelProxy(options: ModelProxyOptions): ModelProxy {
           },
           log,
         });
+      // Reserved before the first await, so two opens of one generation cannot both listen.
+      open.set(n, state);
       const socket = made();
       const servers = [socket.server];
       const aborts = [socket.abortAll];
@@ -172,6 +181,7 @@ export function createModelProxy(options: ModelProxyOptions): ModelProxy {
           url = `http://127.0.0.1:${(tcp.server.address() as AddressInfo).port}`;
         }
       } catch (err) {
+        open.delete(n);
         await Promise.all(servers.map((s) => closeServer(s, input.socketPath)));
         throw err;
       }
@@ -179,7 +189,6 @@ export function createModelProxy(options: ModelProxyOptions): ModelProxy {
       state.abortAll = () => {
         for (const a of aborts) a();
       };
-      open.set(n, state);
       closed.delete(n);
       log(`gen-${n}: model proxy on ${input.socketPath}${url ? ` and ${url}` : ""}`);
       return url ? { token, url } : { token };
