@@ -41,6 +41,39 @@ describe("eval tool", () => {
     expect((await run(ws.dir, { form: "1 + 1" })).content).toBe("value: 2");
   });
 
+  it("survives a form that exhausts memory, answering within its timeout + 100 ms", async () => {
+    const ws = await tempWorkspace({});
+    cleanups.push(ws.cleanup);
+    await run(ws.dir, { form: "0" });
+    const started = performance.now();
+    const res = await run(ws.dir, { form: "new Array(1e9).fill(0).length", timeout: 1500 });
+    const ms = performance.now() - started;
+    expect(res.isError).toBe(true);
+    expect(res.content).toMatch(/TimeoutError|out of memory/);
+    expect(ms).toBeLessThan(1600);
+    const big = await run(ws.dir, {
+      form: "const keep: Buffer[] = []; for (let i = 0; i < 30; i++) keep.push(Buffer.alloc(100 * 1024 * 1024)); keep.length",
+    });
+    expect(big.isError).toBe(true);
+    expect(big.content).toMatch(/allocation failed/);
+    expect((await run(ws.dir, { form: "1 + 1" })).content).toMatch(/^value: 2/);
+  }, 30_000);
+
+  it("shows a form no API key or token of the Lab's process", async () => {
+    const ws = await tempWorkspace({});
+    cleanups.push(ws.cleanup);
+    process.env.LOOM_LAB_API_KEY = "sk-tool-secret";
+    process.env.LOOM_LAB_TOKEN = "tool-token-secret";
+    try {
+      const res = await run(ws.dir, { form: "JSON.stringify(process.env)" });
+      expect(res.isError).toBe(false);
+      expect(res.content).not.toMatch(/sk-tool-secret|tool-token-secret|LOOM_/);
+    } finally {
+      delete process.env.LOOM_LAB_API_KEY;
+      delete process.env.LOOM_LAB_TOKEN;
+    }
+  });
+
   it("rejects bad input with the field named", async () => {
     const ws = await tempWorkspace({});
     cleanups.push(ws.cleanup);
