@@ -63,6 +63,7 @@ describe("loadConfig defaults", () => {
       supervisorPort: 8400,
       primePort: 8401,
       primeHealthTimeoutMs: 60000,
+      shutdownGraceMs: 30000,
       labPort: 8402,
       bindHost: "127.0.0.1",
       supervisorUrl: "http://127.0.0.1:8400",

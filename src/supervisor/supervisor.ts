@@ -7,11 +7,12 @@ import { GenerationController } from "./lifecycle/controller.ts";
 import type { SupervisorEvent } from "./lifecycle/events.ts";
 import { DEFAULT_LAB_IMAGE } from "./lifecycle/lab-spec.ts";
 import { type ReapResult, reapLeftovers } from "./lifecycle/reap.ts";
+import { type ReconcileResult, reconcileIntents } from "./lifecycle/reconcile.ts";
 import { PrimeKeeper } from "./prime/prime-keeper.ts";
 import { type ContainerRuntime, selectRuntime } from "./runtime/index.ts";
 import { EventHub } from "./server/event-hub.ts";
 import { assertBindAllowed, startSupervisorServer } from "./server/server.ts";
-import { GenerationStore } from "./store/index.ts";
+import { GenerationStore, IntentJournal } from "./store/index.ts";
 
 export interface StartSupervisorOptions {
   readonly config: Config;
@@ -27,6 +28,8 @@ export interface StartSupervisorOptions {
   readonly onEvent?: (event: SupervisorEvent) => void;
   readonly readyTimeoutMs?: number;
   readonly pollMs?: number;
+  /** How long close() waits for a promotion or rollback in flight (default LOOM_SHUTDOWN_GRACE_MS). */
+  readonly shutdownGraceMs?: number;
   /**
    * Keep a Prime running: started once the server listens, restarted on every promoted main behind a
    * health check (an unhealthy one reverts the promotion), stopped by close(). Absent: no Prime.
@@ -56,7 +59,12 @@ export interface Supervisor {
   readonly prime: PrimeKeeper | undefined;
   /** What restart safety found and cleaned on start. */
   readonly reaped: ReapResult;
-  /** Stops the server and any running Lab (container removed, branch fetched, generation aborted). */
+  /** The interrupted promotions, rollbacks and reverts an earlier run journaled, finished or undone. */
+  readonly reconciled: ReconcileResult;
+  /**
+   * Refuses new work, waits (bounded) for a promotion or rollback in flight, then stops Prime, any
+   * running Lab (container removed, branch fetched, generation aborted) and the server.
+   */
   close(): Promise<void>;
 }
 
@@ -82,6 +90,7 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
   // Refuse before touching anything, so a bad bind leaves no trace.
   assertBindAllowed(host, token);
   const store = await GenerationStore.open(config.stateDir);
+  const journal = await IntentJournal.open(config.stateDir);
   const runtime =
     options.runtime ?? (await selectRuntime(config.runtime, { log, stateDir: config.stateDir }));
   const hub = new EventHub();
@@ -90,6 +99,9 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
     options.onEvent?.(event);
   };
   const git = { prepareWorkspace, fetchLabBranch };
+  // Git and records first: an interrupted promotion is settled before anything reads main.
+  const reconciled = await reconcileIntents({ store, journal, config, emit, primeKept: !!options.prime });
+  for (const line of reconciled.actions) log(`supervisor: reconciled ${line}`);
   const reaped = await reapLeftovers({ store, runtime, git, config, emit });
   if (reaped.containers.length + reaped.workspaces.length + reaped.aborted.length > 0) {
     log(
@@ -102,6 +114,7 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
         runtime,
         config,
         store,
+        journal,
         emit,
         loomRoot: options.prime.loomRoot ?? loomRoot,
         image: options.image ?? DEFAULT_LAB_IMAGE,
@@ -121,6 +134,7 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
     loomRoot,
     portsInUse: new Set<number>(),
     decide: { promote, rollback },
+    journal,
     ...(prime ? { prime } : {}),
     ...(options.image ? { image: options.image } : {}),
     ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
@@ -142,7 +156,8 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
     throw err;
   }
   // After the server listens: Prime talks to it from its first moment.
-  await prime?.start(server.url);
+  await prime?.start(server.url, reconciled.unchecked);
+  const graceMs = options.shutdownGraceMs ?? config.shutdownGraceMs;
   return {
     url: server.url,
     port: server.port,
@@ -150,8 +165,15 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
     controller,
     prime,
     reaped,
+    reconciled,
     close: async () => {
-      // Prime first, so it starts nothing new while the Lab is being stopped.
+      // A promotion in flight finishes first (bounded); one that does not is settled by the next start.
+      if (!(await controller.drain(graceMs))) {
+        log(
+          `supervisor: a promotion or rollback still ran after ${graceMs} ms; its journal lets the next start finish it`,
+        );
+      }
+      // Prime next, so it starts nothing new while the Lab is being stopped.
       await prime?.close();
       await controller.close();
       await server.close();

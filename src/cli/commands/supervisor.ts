@@ -53,12 +53,35 @@ export function registerSupervisor(program: Command): void {
       const prime = supervisor.prime?.status();
       if (prime)
         process.stdout.write(`supervisor: prime ${prime.state}${prime.url ? ` at ${prime.url}` : ""}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once("SIGTERM", stop);
-        process.once("SIGINT", stop);
+      // `on`, not `once`, and kept until the end: with no listener of ours left, signal-exit (execa's,
+      // loaded while a git or engine command runs) re-raises the signal and the process dies
+      // mid-promotion (exit 143) instead of shutting down. A second signal is only noted.
+      let stopping = false;
+      let stopped: () => void = () => {};
+      const asked = new Promise<void>((resolve) => {
+        stopped = resolve;
       });
-      log("supervisor: shutting down (stopping Prime and any running Lab)");
-      await supervisor.close();
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          log(
+            `supervisor: ${signal} again; still shutting down (a promotion in flight gets LOOM_SHUTDOWN_GRACE_MS)`,
+          );
+          return;
+        }
+        stopping = true;
+        stopped();
+      };
+      process.on("SIGTERM", onSignal);
+      process.on("SIGINT", onSignal);
+      await asked;
+      log(
+        "supervisor: shutting down (waiting for a promotion in flight, then stopping Prime and any running Lab)",
+      );
+      try {
+        await supervisor.close();
+      } finally {
+        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal);
+      }
     });
 }

@@ -158,6 +158,13 @@ export const configSpecs = [
     type: ms(1000, 600_000),
     default: "60000",
   }),
+  spec({
+    name: "LOOM_SHUTDOWN_GRACE_MS",
+    purpose:
+      "How long the Supervisor, on SIGTERM or SIGINT, waits for a promotion or rollback in flight before it shuts down, in milliseconds",
+    type: ms(0, 600_000),
+    default: "30000",
+  }),
   spec({ name: "LOOM_LAB_PORT", purpose: "Lab HTTP port", type: wholeNumber(1, 65535), default: "8402" }),
   spec({
     name: "LOOM_BIND_HOST",

@@ -3,5 +3,14 @@ export { checkFixedPoints } from "./fixed-points.ts";
 export { GitOpError, type GitOpErrorCode } from "./git-op-error.ts";
 export { type PrepareWorkspaceInput, prepareWorkspace } from "./prepare-workspace.ts";
 export { type PromoteInput, type PromoteResult, promote } from "./promote.ts";
+export {
+  type CheckoutRepair,
+  type PromotionPlan,
+  type PromotionState,
+  type RevertPlan,
+  recoverPromotion,
+  recoverRevert,
+  restoreCheckouts,
+} from "./recover.ts";
 export { type ResetMainInput, type ResetMainResult, resetMainTo } from "./reset-main.ts";
 export { type RollbackInput, rollback } from "./rollback.ts";

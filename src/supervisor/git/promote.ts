@@ -5,6 +5,7 @@ import path from "node:path";
 import { assertSchemasUnchanged } from "./fixed-points.ts";
 import { GitOpError } from "./git-op-error.ts";
 import { moveMain } from "./move-main.ts";
+import type { PromotionPlan } from "./recover.ts";
 import { serializedOnRepo } from "./repo-queue.ts";
 import {
   assertRepo,
@@ -22,6 +23,12 @@ import { git, SUPERVISOR_IDENTITY, tryGit } from "./run-git.ts";
 export interface PromoteInput {
   readonly repo: string;
   readonly generation: number;
+  /**
+   * Called with what is about to change, after every refusal and before the first change to a ref or
+   * a checkout (the merge commit and tag object are only unreferenced objects until then): the caller
+   * journals it so a restart can finish or undo the move. A throw cancels the promotion, nothing changed.
+   */
+  readonly onPlanned?: (plan: PromotionPlan) => Promise<void>;
 }
 
 export interface PromoteResult {
@@ -156,6 +163,7 @@ async function promoteNow(input: PromoteInput): Promise<PromoteResult> {
   const mergeCommit =
     (await mergeInObjectStore(repo, base, lab, n)) ?? (await mergeInWorktree(repo, base, lab, n));
   const tagObject = await makeTagObject(repo, mergeCommit, n);
+  await input.onPlanned?.({ generation: n, base, lab, mergeCommit, tagObject });
   await moveMain({
     repo,
     checkouts,

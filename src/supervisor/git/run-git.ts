@@ -45,6 +45,9 @@ export async function tryGit(cwd: string, args: readonly string[], input?: strin
     cwd,
     reject: false,
     timeout: GIT_TIMEOUT_MS,
+    // A git that has started a step finishes it even if the Supervisor dies: killing it mid-way could
+    // tear a ref transaction or leave a lock; the journal settles the rest on the next start.
+    cleanup: false,
     extendEnv: false,
     env: gitEnv(),
     ...(input === undefined ? { stdin: "ignore" as const } : { input }),

@@ -9,6 +9,7 @@ import type { PromoteInput, PromoteResult, RollbackInput } from "../git/index.ts
 import type { PrimeHooks } from "../prime/prime-keeper.ts";
 import type { SupervisorApi, SupervisorStats } from "../server/api.ts";
 import { HttpError } from "../server/http-io.ts";
+import type { IntentJournal } from "../store/index.ts";
 import { Verifier } from "../verify/verifier.ts";
 import { type LifecyclePorts, runGeneration } from "./run-generation.ts";
 
@@ -19,6 +20,8 @@ export interface ControllerPorts extends LifecyclePorts {
   };
   /** The Prime kept running: restarted after each promotion, which is reverted if that Prime is unhealthy. */
   readonly prime?: PrimeHooks;
+  /** Where promote and rollback write what they are about to do; a restart finishes or undoes it. */
+  readonly journal: IntentJournal;
 }
 
 /**
@@ -28,7 +31,9 @@ export interface ControllerPorts extends LifecyclePorts {
  */
 export class GenerationController implements SupervisorApi {
   private current: { n: number | null; done: Promise<unknown>; abort: AbortController } | undefined;
-  private promoting: Promise<unknown> = Promise.resolve();
+  /** Promotions and rollbacks, one at a time; shutdown waits for the one in flight. */
+  private deciding: Promise<unknown> = Promise.resolve();
+  private closing = false;
 
   private readonly verifier: Verifier;
 
@@ -37,6 +42,7 @@ export class GenerationController implements SupervisorApi {
   }
 
   async spawn(program: string): Promise<SpawnResponse> {
+    this.refuseWhileClosing("spawned");
     if (this.current) {
       const n = this.current.n;
       throw new HttpError(
@@ -118,13 +124,33 @@ export class GenerationController implements SupervisorApi {
    * a revert resets main only from the merge it undoes, so nothing may land on top of it meanwhile.
    */
   promote(n: number, approveGateChange?: boolean): Promise<PromoteResponse> {
-    const run = this.promoting.then(() => this.promoteNow(n, approveGateChange));
-    this.promoting = run.catch(() => {});
+    return this.decide(() => this.promoteNow(n, approveGateChange), "promoted");
+  }
+
+  private decide<T>(task: () => Promise<T>, action: string): Promise<T> {
+    try {
+      this.refuseWhileClosing(action);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const run = this.deciding.then(task);
+    this.deciding = run.catch(() => {});
     return run;
+  }
+
+  private refuseWhileClosing(action: string): void {
+    if (this.closing) {
+      throw new HttpError(
+        503,
+        "SHUTTING_DOWN",
+        `the Supervisor is shutting down, so nothing can be ${action} now; try again once it has restarted`,
+      );
+    }
   }
 
   private async promoteNow(n: number, approveGateChange?: boolean): Promise<PromoteResponse> {
     await this.ports.prime?.idle();
+    const { journal } = this.ports;
     const record = await this.verifying(n, "promoted");
     if (this.verifier.isRunning(n) || !record.verification?.passed) {
       throw new HttpError(
@@ -135,8 +161,31 @@ export class GenerationController implements SupervisorApi {
     }
     // A gate change waits for a person, whoever asks (the autonomous loop never approves).
     await this.verifier.assertGateRule(record, approveGateChange);
-    const result = await this.ports.decide.promote({ repo: this.ports.config.repoPath, generation: n });
+    let before: string | undefined;
+    const result = await this.ports.decide
+      .promote({
+        repo: this.ports.config.repoPath,
+        generation: n,
+        onPlanned: async (plan) => {
+          await journal.write({ op: "promote", ...plan });
+          before = plan.base;
+        },
+      })
+      .catch(async (err: unknown) => {
+        // A refused or undone promotion changed nothing, so there is nothing for a restart to finish.
+        if (before) await journal.remove(n);
+        throw err;
+      });
     await this.ports.store.update(n, { outcome: "promoted", reason: null });
+    // From here on only Prime's health check can undo the promotion; a restart repeats that check.
+    if (this.ports.prime && before) {
+      await journal.write({
+        op: "prime-restart",
+        generation: n,
+        mergeCommit: result.mergeCommit,
+        previous: before,
+      });
+    } else await journal.remove(n);
     await this.verifier.seedBaseline(record, result.mergeCommit).catch((err: Error) =>
       this.ports.emit({
         type: "log",
@@ -157,11 +206,17 @@ export class GenerationController implements SupervisorApi {
     return { generation: n, tag: result.tag, mergeCommit: result.mergeCommit };
   }
 
-  async rollback(n: number, reason: string | undefined): Promise<RollbackResponse> {
+  rollback(n: number, reason: string | undefined): Promise<RollbackResponse> {
+    return this.decide(() => this.rollbackNow(n, reason), "rolled back");
+  }
+
+  private async rollbackNow(n: number, reason: string | undefined): Promise<RollbackResponse> {
     await this.verifying(n, "rolled back");
     const why = reason ?? "rolled back on request";
+    await this.ports.journal.write({ op: "rollback", generation: n, reason: why });
     await this.ports.decide.rollback({ repo: this.ports.config.repoPath, generation: n });
     await this.ports.store.update(n, { outcome: "rolled_back", reason: why });
+    await this.ports.journal.remove(n);
     this.ports.emit({
       type: "generation",
       at: new Date().toISOString(),
@@ -221,8 +276,27 @@ export class GenerationController implements SupervisorApi {
     await this.current?.done;
   }
 
+  /**
+   * Refuses new spawns, promotions and rollbacks (503 SHUTTING_DOWN) and waits up to `graceMs` for the
+   * promotion or rollback in flight to finish; true when it did. One that outlasts the grace is left to
+   * its journal: the next start finishes or undoes it.
+   */
+  async drain(graceMs: number): Promise<boolean> {
+    this.closing = true;
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      this.deciding.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    return done;
+  }
+
   /** Stops a running Lab: its container is removed, its branch fetched and it is recorded aborted. */
   async close(): Promise<void> {
+    this.closing = true;
     await this.verifier.close();
     const current = this.current;
     if (!current) return;

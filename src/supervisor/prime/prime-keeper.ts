@@ -7,7 +7,7 @@ import { git } from "../git/run-git.ts";
 import type { SupervisorEmit } from "../lifecycle/events.ts";
 import { logTail, stopAndRemove } from "../lifecycle/lab-cleanup.ts";
 import type { ContainerRuntime } from "../runtime/index.ts";
-import type { GenerationStore } from "../store/index.ts";
+import type { GenerationStore, IntentJournal } from "../store/index.ts";
 import { type Launch, launchPrime, type RunningPrime } from "./launch-prime.ts";
 import { choosePrimeSource, type PrimeSource, pruneCheckouts } from "./prime-source.ts";
 
@@ -24,6 +24,8 @@ export interface PrimeKeeperPorts {
   readonly runtime: ContainerRuntime;
   readonly config: Config;
   readonly store: GenerationStore;
+  /** Holds a promotion's pending health check and a revert in flight, so a restart finishes either. */
+  readonly journal: IntentJournal;
   readonly emit: SupervisorEmit;
   /** The Loom the Supervisor runs from: Prime's code when the repo is not a Loom checkout. */
   readonly loomRoot: string;
@@ -38,6 +40,12 @@ export interface PrimeKeeperPorts {
   readonly stopGraceMs?: number;
   /** How often a running Prime is checked for having exited by itself (default 2 s). */
   readonly watchMs?: number;
+}
+
+/** A recorded promotion whose Prime health check had not finished when the Supervisor stopped. */
+export interface UncheckedPromotion {
+  readonly generation: number;
+  readonly mergeCommit: string;
 }
 
 /** A Prime that exits by itself is started again, but not more than this often within CRASH_WINDOW_MS. */
@@ -82,10 +90,14 @@ export class PrimeKeeper implements PrimeHooks {
     return this.queue;
   }
 
-  /** Starts Prime on the current main once the Supervisor listens at `supervisorUrl`; never throws for Prime's failure. */
-  async start(supervisorUrl: string): Promise<PrimeStatus> {
+  /**
+   * Starts Prime on the current main once the Supervisor listens at `supervisorUrl`; never throws for
+   * Prime's failure. `unchecked` is a promotion whose Prime health check an earlier run did not finish:
+   * if main is still its merge, this start is that check, and an unhealthy Prime reverts it.
+   */
+  async start(supervisorUrl: string, unchecked?: UncheckedPromotion): Promise<PrimeStatus> {
     this.supervisorUrl = reachable(supervisorUrl);
-    await this.enqueue(() => this.startNow());
+    await this.enqueue(() => this.startNow(unchecked));
     this.watch();
     return this.now;
   }
@@ -198,10 +210,18 @@ export class PrimeKeeper implements PrimeHooks {
     this.ports.emit({ type: "log", at: new Date().toISOString(), generation, message: text });
   }
 
-  private async startNow(): Promise<void> {
+  private async startNow(unchecked?: UncheckedPromotion): Promise<void> {
     const { config, runtime } = this.ports;
     if (this.abort.signal.aborted) return;
     const main = await requireMain(config.repoPath);
+    if (unchecked && unchecked.mergeCommit !== main) {
+      this.log(
+        `gen-${unchecked.generation}'s Prime check is moot: main is no longer its merge`,
+        unchecked.generation,
+      );
+      await this.ports.journal.remove(unchecked.generation);
+      unchecked = undefined;
+    }
     this.source = await choosePrimeSource({
       repo: config.repoPath,
       stateDir: config.stateDir,
@@ -215,6 +235,10 @@ export class PrimeKeeper implements PrimeHooks {
     );
     if (runtime.name === "local") {
       this.log("Prime runs as a local child process: weaker isolation than a container (LOOM_RUNTIME=local)");
+    }
+    if (unchecked) {
+      this.log(`gen-${unchecked.generation} was promoted but its Prime was never checked; checking it now`);
+      return this.restart(unchecked.generation, main);
     }
     this.set("starting", main, null, null, `starting Prime on main ${short(main)}`);
     const launched = await this.launch(main);
@@ -264,13 +288,16 @@ export class PrimeKeeper implements PrimeHooks {
         launched.running.url,
         `Prime is healthy on main ${short(mergeCommit)} (gen-${n}) at ${launched.running.url} (${launched.ms} ms)`,
       );
+      await this.ports.journal.remove(n);
       await this.prune([mergeCommit, previous]);
       return;
     }
+    // Cut short by shutdown: the journal keeps the check for the next start.
     if (this.abort.signal.aborted) return;
     const reason = `promoted, but Prime on the new main failed its health check: ${launched.why}`;
     this.set("reverting", previous, n, null, `gen-${n} ${reason}; resetting main to ${short(previous)}`);
     try {
+      await this.ports.journal.write({ op: "revert", generation: n, mergeCommit, previous, reason });
       await resetMainTo({
         repo: config.repoPath,
         commit: previous,
@@ -278,6 +305,7 @@ export class PrimeKeeper implements PrimeHooks {
         dropTag: `gen-${n}`,
       });
       const record = await store.revertPromotion(n, reason);
+      await this.ports.journal.remove(n);
       this.ports.emit({
         type: "generation",
         at: new Date().toISOString(),

@@ -1,5 +1,6 @@
 export { formatGenerations } from "./format-generations.ts";
 export { type AllocateInput, GenerationPatch, GenerationStore } from "./generation-store.ts";
+export { Intent, type IntentInput, IntentJournal } from "./intent-journal.ts";
 export { LineageEvent, readLineage } from "./lineage-log.ts";
 export { CURRENT_RECORD_VERSION, migrate } from "./migrate.ts";
 export { StoreError, type StoreErrorCode } from "./store-error.ts";
