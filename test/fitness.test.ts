@@ -82,4 +82,53 @@ describe("computeFitness", () => {
     expect(slow.components.speed).toBe(0.25);
     expect(slow.score).toBeLessThan(computeFitness(input()).score);
   });
+
+  it("each gate alone zeroes the score, even with stage 1 recorded as passed", () => {
+    const cases: [string, Partial<MechanicalVerification>][] = [
+      ["gate.check", { check: { ...step, passed: false, exitCode: 2 } }],
+      ["gate.tests", { tests: { ...step, passed: false, exitCode: 1, testCount: 10 } }],
+      ["gate.testCount", { tests: { ...step, testCount: 9 } }],
+      ["gate.schemas", { schemaFingerprintOk: false }],
+      [
+        "gate.acceptance",
+        { acceptance: { present: true, unchanged: true, run: { ...step, passed: false } } },
+      ],
+      ["gate.acceptance", { acceptance: { present: true, unchanged: true, run: null } }],
+      ["gate.acceptance", { acceptance: { present: true, unchanged: false, run: step } }],
+    ];
+    for (const [gate, m] of cases) {
+      const f = computeFitness(input({ mechanical: { ...mechanical, ...m } }));
+      expect(f, gate).toMatchObject({ score: 0, gated: true });
+      expect(f.components[gate], gate).toBe(0);
+    }
+    // No acceptance/ on main: nothing frozen, the gate holds.
+    const none = computeFitness(
+      input({ mechanical: { ...mechanical, acceptance: { present: false, unchanged: true, run: null } } }),
+    );
+    expect(none.components["gate.acceptance"]).toBe(1);
+    expect(none.gated).toBe(false);
+  });
+
+  it("speed is 1 without a usable baseline or test time, and never above 1", () => {
+    const speed = (baselineDurationMs: number | null, durationMs: number) =>
+      computeFitness(
+        input({
+          baselineDurationMs,
+          mechanical: { ...mechanical, tests: { ...mechanical.tests, durationMs } },
+        }),
+      ).components.speed;
+    expect(speed(null, 1000)).toBe(1);
+    expect(speed(0, 1000)).toBe(1);
+    expect(speed(-5, 1000)).toBe(1);
+    expect(speed(1000, -1)).toBe(1);
+    expect(speed(2000, 1000)).toBe(1);
+    expect(speed(500, 1000)).toBe(0.5);
+  });
+
+  it("issues weigh 0.1 as 1/(1 + issues)", () => {
+    const withIssues = { ...review, verdict: { ...review.verdict!, issues: ["a", "b"] } };
+    const f = computeFitness(input({ review: withIssues }));
+    expect(f.components.issues).toBeCloseTo(1 / 3, 4);
+    expect(f.score).toBeCloseTo(0.32 + 0.3 / 1.1 + 0.2 + 0.1 / 3, 4);
+  });
 });

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { lstat, readdir, readFile, readlink } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
+import { GATE_PATHS } from "../../schemas/gate.ts";
 import { LoomError } from "./errors.ts";
 
 /** One file as both sources see it: repo-relative posix path and its bytes (a symlink's bytes are its target). */
@@ -171,4 +172,12 @@ export async function schemaFingerprintAtRef(
   const batch = await git(repoRoot, ["cat-file", "--batch"], files.map((f) => `${f.sha}\n`).join(""));
   const blobs = parseBatch(batch, files.length);
   return digest(files.map((f, i) => ({ path: f.path, bytes: blobs[i] ?? Buffer.alloc(0) })));
+}
+
+/**
+ * The gate's fingerprint at a ref: the same digest over the gate's paths (schemas/gate.ts) instead of
+ * schemas/, so the gate is a fixed point compared like the schemas.
+ */
+export function gateFingerprintAtRef(repoRoot: string, ref: string): Promise<string> {
+  return schemaFingerprintAtRef(repoRoot, ref, GATE_PATHS);
 }

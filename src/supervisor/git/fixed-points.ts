@@ -60,6 +60,7 @@ export async function gateChanges(
     schemaFingerprintAtRef(repo, MAIN_REF, paths),
     schemaFingerprintAtRef(repo, ref, paths),
   ]);
+  // Only mode changes: the bytes are main's.
   if (onMain === onRef) return { touched: false, files: [] };
   return { touched: true, files: changed };
 }

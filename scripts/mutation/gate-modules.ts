@@ -1,0 +1,52 @@
+/**
+ * What mutation testing covers: the gate's modules (what decides what reaches main) and, for each,
+ * the tests that pin it — each mutant runs only these, and of these only the tests covering it.
+ * `mutate` may name a line range (`file:from-to`) where only part of a file is gate.
+ */
+export interface GateModule {
+  readonly mutate: string;
+  readonly tests: readonly string[];
+}
+
+export const GATE_MODULES: readonly GateModule[] = [
+  { mutate: "src/shared/fitness.ts", tests: ["test/fitness.test.ts", "acceptance/gate-fitness.test.ts"] },
+  { mutate: "src/shared/fingerprint.ts", tests: ["test/fingerprint.test.ts"] },
+  {
+    mutate: "src/supervisor/git/fixed-points.ts",
+    tests: ["test/gate/fixed-points.test.ts", "acceptance/gate-verify.test.ts"],
+  },
+  { mutate: "src/supervisor/git/promote.ts", tests: ["test/supervisor/git-promote.test.ts"] },
+  { mutate: "src/supervisor/git/rollback.ts", tests: ["test/supervisor/git-promote.test.ts"] },
+  { mutate: "src/supervisor/git/reset-main.ts", tests: ["test/supervisor/git-main-moves.test.ts"] },
+  { mutate: "src/supervisor/verify/test-count.ts", tests: ["test/supervisor/verify-test-count.test.ts"] },
+  {
+    mutate: "src/supervisor/verify/gate-hold.ts",
+    tests: ["test/gate/gate-hold.test.ts", "acceptance/gate-verify.test.ts"],
+  },
+  {
+    mutate: "src/supervisor/verify/mechanical.ts",
+    tests: [
+      "test/gate/fixed-points.test.ts",
+      "acceptance/gate-verify.test.ts",
+      "test/supervisor/verify-http.test.ts",
+    ],
+  },
+  { mutate: "src/supervisor/verify/baseline.ts", tests: ["test/supervisor/verify-http.test.ts"] },
+  { mutate: "src/supervisor/store/transitions.ts", tests: ["test/supervisor/store.test.ts"] },
+  {
+    mutate: "src/agent/tools/paths.ts",
+    tests: ["test/tools/paths.test.ts", "acceptance/gate-verify.test.ts"],
+  },
+  {
+    mutate: "src/agent/lab-catalog.ts",
+    tests: ["test/gate/catalog.test.ts", "acceptance/gate-verify.test.ts"],
+  },
+  { mutate: "src/agent/catalog.ts", tests: ["test/gate/catalog.test.ts", "acceptance/gate-verify.test.ts"] },
+  {
+    mutate: "src/agent/tool-registry.ts:35-38",
+    tests: ["test/gate/catalog.test.ts", "test/tool-registry.test.ts"],
+  },
+];
+
+/** The file part of a `mutate` entry (without a line range). */
+export const fileOf = (mutate: string): string => mutate.replace(/:\d+-\d+$/, "");
