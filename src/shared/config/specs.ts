@@ -129,7 +129,7 @@ export const configSpecs = [
   }),
   spec({
     name: "LOOM_NETWORK",
-    purpose: "Container network shared by Prime and Labs",
+    purpose: "Network for verification's package install (docker, podman) and for Apple's Labs; other Labs and verification steps run without network",
     type: networkName,
     default: "loom-net",
   }),
