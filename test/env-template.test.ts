@@ -46,7 +46,7 @@ describe("env-template", () => {
       expect.arrayContaining([
         expect.stringMatching(/LOOM_PRIME_PORT appears more than once$/),
         expect.stringMatching(/LOOM_EXTRA is not in configSpecs; remove it or add a spec$/),
-        'LOOM_NETWORK is missing; add "# Container network shared by Prime and Labs" and "# LOOM_NETWORK=loom-net"',
+        'LOOM_NETWORK is missing; add "# Network of the verification install step (docker, podman) and of Labs under apple; other Labs and steps get none" and "# LOOM_NETWORK=loom-net"',
         expect.stringMatching(/LOOM_MAX_ITERATIONS shows "50" but its default is "40"$/),
         expect.stringMatching(/LOOM_PROMOTE should be commented out$/),
         expect.stringMatching(/ANTHROPIC_API_KEY should be uncommented$/),

@@ -24,4 +24,15 @@ describe("stepSpec", () => {
     });
     expect(stepSpec(base, "test", "npm test").limits).toEqual({ ...VERIFY_LIMITS });
   });
+
+  it("runs the candidate's code without network; only the install step has one, and runs no install scripts", () => {
+    for (const step of ["check", "test", "acceptance", "baseline"]) {
+      const spec = stepSpec(base, step, "npm test");
+      expect(spec.network).toBe("none");
+      expect(spec.env).not.toHaveProperty("npm_config_ignore_scripts");
+    }
+    const install = stepSpec(base, "install", "npm ci");
+    expect(install.network).toBe("host");
+    expect(install.env).toMatchObject({ npm_config_ignore_scripts: "true" });
+  });
 });

@@ -129,7 +129,7 @@ export const configSpecs = [
   }),
   spec({
     name: "LOOM_NETWORK",
-    purpose: "Network for verification's package install (docker, podman) and for Apple's Labs; other Labs and verification steps run without network",
+    purpose: "Network of the verification install step (docker, podman) and of Labs under apple; other Labs and steps get none",
     type: networkName,
     default: "loom-net",
   }),

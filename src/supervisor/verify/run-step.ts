@@ -50,20 +50,36 @@ const STEP_ENV: Record<string, string> = {
   npm_config_audit: "false",
 };
 
+/** The one step that needs a network: installing the candidate's packages when its lockfile changed. */
+export const INSTALL_STEP = "install";
+
+/**
+ * A step runs the candidate's code, as hostile as the Lab that wrote it: no network at all. Only the
+ * package install fetches (LOOM_NETWORK; the host's under `local`), and it runs no package's or the
+ * candidate's install scripts, so none of the candidate's code runs while a network is there.
+ */
+function stepNetwork(ctx: StepContext, step: string): { network: string; env: Record<string, string> } {
+  if (step !== INSTALL_STEP) return { network: "none", env: {} };
+  return {
+    network: ctx.runtime.name === "local" ? "host" : ctx.config.network,
+    env: { npm_config_ignore_scripts: "true" },
+  };
+}
+
 export function stepSpec(ctx: StepContext, step: string, script: string): RunSpecInput {
-  const local = ctx.runtime.name === "local";
   const repo = repoLabels(ctx.config.repoPath);
   const mounts: RunSpecInput["mounts"] = [{ host: ctx.clone, container: VERIFY_WORKDIR }];
   if (ctx.packages) mounts.push({ host: ctx.packages, container: VERIFY_PACKAGES, readOnly: true });
+  const net = stepNetwork(ctx, step);
   return {
     image: ctx.image,
     entrypoint: "sh",
     command: ["-c", script],
-    env: { ...STEP_ENV },
+    env: { ...STEP_ENV, ...net.env },
     labels: { ...repo, "loom.verify": ctx.subject, "loom.step": step },
     workdir: VERIFY_WORKDIR,
     mounts,
-    network: local ? "host" : ctx.config.network,
+    network: net.network,
     name: `loom-verify-${ctx.subject}-${step}-${randomBytes(3).toString("hex")}`.replace(
       /[^a-zA-Z0-9_.-]/g,
       "-",
