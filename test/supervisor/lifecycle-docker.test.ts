@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 describe.skipIf(missing !== undefined)("runGeneration (docker, loom-lab:latest)", () => {
-  it("runs a Lab in a container: only Lab variables inside, schemas and acceptance read-only, branch fetched, container gone", async () => {
+  it("runs a Lab in a container: only Lab variables inside (no key), schemas and acceptance read-only, branch fetched, container gone", async () => {
     const fx = await makeFixture([
       {
         tool: "bash",
@@ -55,8 +55,10 @@ describe.skipIf(missing !== undefined)("runGeneration (docker, loom-lab:latest)"
     );
     expect(record.outcome, record.reason ?? "").toBe("verifying");
     const names = (await git(fx.repo, ["show", `lab/gen-${n}:env-names.txt`])).split("\n");
-    expect(names).toContain("LOOM_LAB_API_KEY");
-    expect(names).toContain("LOOM_LAB_API_BASE");
+    // No key and no API address: the model is reached only through the proxy's socket.
+    expect(names).toContain("LOOM_LAB_MODEL_SOCKET");
+    expect(names).not.toContain("LOOM_LAB_API_KEY");
+    expect(names).not.toContain("LOOM_LAB_API_BASE");
     expect(names).not.toContain("ANTHROPIC_API_KEY");
     expect(await git(fx.repo, ["show", `lab/gen-${n}:schemas-check.txt`])).toBe("read-only");
     expect(await git(fx.repo, ["show", `lab/gen-${n}:schemas/thing.ts`])).toBe("export const thing = 1;");
