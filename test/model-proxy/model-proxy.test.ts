@@ -122,6 +122,22 @@ describe("model proxy: forwarding over the generation's unix socket", () => {
     expect(r.logs.join("\n")).toMatch(/no price known for model mystery-model-1; cost unknown/);
   });
 
+  it("forwards count_tokens too (uncounted, never refused), passing the API's answer through", async () => {
+    const r = await rig([]);
+    const body = JSON.stringify({ model: LAB_MODEL, messages: [{ role: "user", content: "x" }] });
+    const res = await raw(r.socketPath, {
+      path: "/v1/messages/count_tokens",
+      headers: { "x-api-key": r.token, "content-type": "application/json" },
+      body,
+    });
+    // The scripted model has no count_tokens: its own 404 shows the request reached it, with the real key.
+    expect(res.status).toBe(404);
+    expect(JSON.parse(res.body).error.message).toMatch(/the scripted server serves/);
+    expect(r.model.requests[0]).toMatchObject({ path: "/v1/messages/count_tokens", body: JSON.parse(body) });
+    expect(r.model.requests[0]!.headers["x-api-key"]).toBe(REAL_KEY);
+    expect(r.proxy.usage(r.generation)).toMatchObject({ requests: 0, inputTokens: 0 });
+  });
+
   it("works as a Lab configures it: LOOM_LAB_MODEL_SOCKET and the token as LOOM_LAB_API_KEY", async () => {
     const { loadConfig } = await import("../../src/shared/config.ts");
     const { modelClientFor } = await import("../../src/agent/model-for-role.ts");
@@ -130,6 +146,9 @@ describe("model proxy: forwarding over the generation's unix socket", () => {
       env: { LOOM_LAB_MODEL_SOCKET: r.socketPath, LOOM_LAB_API_KEY: r.token, LOOM_MAX_RETRIES: "0" },
       cwd: r.dir,
     });
+    expect(() => loadConfig({ env: { LOOM_LAB_MODEL_SOCKET: "run/model.sock" }, cwd: r.dir })).toThrow(
+      /LOOM_LAB_MODEL_SOCKET="run\/model.sock" is not valid: expected an absolute path/,
+    );
     const response = await modelClientFor(config, "lab").call(hi);
     expect(response.content[0]).toMatchObject({ text: "via config" });
     expect(r.model.requests[0]!.headers["x-api-key"]).toBe(REAL_KEY);
