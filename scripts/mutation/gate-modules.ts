@@ -26,12 +26,12 @@ export const GATE_MODULES: readonly GateModule[] = [
   {
     mutate: "src/supervisor/verify/mechanical.ts",
     tests: [
+      "test/gate/mechanical.test.ts",
       "test/gate/fixed-points.test.ts",
       "acceptance/gate-verify.test.ts",
-      "test/supervisor/verify-http.test.ts",
     ],
   },
-  { mutate: "src/supervisor/verify/baseline.ts", tests: ["test/supervisor/verify-http.test.ts"] },
+  { mutate: "src/supervisor/verify/baseline.ts", tests: ["test/gate/mechanical.test.ts"] },
   { mutate: "src/supervisor/store/transitions.ts", tests: ["test/supervisor/store.test.ts"] },
   {
     mutate: "src/agent/tools/paths.ts",

@@ -1,0 +1,133 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/shared/config.ts";
+import { LocalRuntime } from "../../src/supervisor/runtime/index.ts";
+import { verifyMechanical } from "../../src/supervisor/verify/mechanical.ts";
+import { git } from "../supervisor/verify-fixture.ts";
+
+/**
+ * Stage 1's verdict on a repo whose scripts are plain shell, so each verification takes a moment and
+ * the verdict logic can be mutation-tested: main's `npm test` prints a vitest summary with the count
+ * in COUNT, its acceptance script fails when a BREAK file exists, its check when CHECK_FAILS exists.
+ */
+const SCRIPTS = {
+  check: "test ! -e CHECK_FAILS",
+  test: 'test ! -e TESTS_FAIL && echo " Tests  $(cat COUNT) passed ($(cat COUNT))"',
+  "test:acceptance": "test ! -e BREAK",
+};
+
+let root: string;
+let repo: string;
+let runtime: LocalRuntime;
+let n = 0;
+
+async function write(files: Record<string, string>): Promise<void> {
+  for (const [rel, text] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(repo, rel)), { recursive: true });
+    await writeFile(path.join(repo, rel), text);
+  }
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), "loom-gate-mech-"));
+  repo = path.join(root, "repo");
+  runtime = new LocalRuntime({ stateDir: path.join(root, "state"), sandbox: "none" });
+  await write({
+    "package.json": JSON.stringify({ name: "mech", private: true, scripts: SCRIPTS }),
+    COUNT: "3\n",
+    "schemas/a.ts": "export {};\n",
+    "acceptance/a.test.ts": "// frozen\n",
+    "src/shared/fitness.ts": "export {};\n",
+  });
+  await git(repo, ["init", "-q", "-b", "main"]);
+  await git(repo, ["add", "-A"]);
+  await git(repo, ["commit", "-q", "-m", "initial"]);
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Verifies a new lab/gen-N that writes `files` on top of main. */
+async function verify(files: Record<string, string>) {
+  n += 1;
+  await git(repo, ["checkout", "-q", "-b", `lab/gen-${n}`, "main"]);
+  await write({ "program.md": `# ${n}\n`, ...files });
+  await git(repo, ["add", "-A"]);
+  await git(repo, ["commit", "-q", "--no-verify", "-m", `gen-${n}`]);
+  await git(repo, ["checkout", "-q", "main"]);
+  const config = loadConfig({
+    cwd: root,
+    env: { LOOM_REPO_PATH: repo, LOOM_STATE_DIR: path.join(root, "state"), LOOM_RUNTIME: "local" },
+  });
+  return verifyMechanical({ runtime, config, image: "unused" }, n);
+}
+
+describe("stage 1's verdict", () => {
+  it("passes a branch whose check, tests and acceptance pass with as many tests as main", async () => {
+    const m = await verify({ "src/new.ts": "export {};\n" });
+    expect(m.failures).toEqual([]);
+    expect(m).toMatchObject({
+      passed: true,
+      baselineTestCount: 3,
+      tests: { passed: true, testCount: 3 },
+      check: { passed: true, exitCode: 0 },
+      schemaFingerprintOk: true,
+      acceptance: { present: true, unchanged: true, run: { passed: true } },
+      gate: { touched: false, files: [] },
+    });
+  });
+
+  it("fails on a failing check, failing tests, or fewer tests than main", async () => {
+    const check = await verify({ CHECK_FAILS: "" });
+    expect(check.passed).toBe(false);
+    expect(check.failures).toEqual(["check: `npm run check` exited with code 1"]);
+    const tests = await verify({ TESTS_FAIL: "" });
+    expect(tests.passed).toBe(false);
+    expect(tests.tests).toMatchObject({ passed: false, testCount: 0 });
+    expect(tests.failures[0]).toBe("tests: `npm test` exited with code 1");
+    expect(tests.failures[1]).toMatch(
+      /^tests: 0 passing test\(s\), fewer than the 3 main passes at [0-9a-f]{12} \(no test summary found in the output of npm test\)$/,
+    );
+    const fewer = await verify({ COUNT: "2\n" });
+    expect(fewer.passed).toBe(false);
+    expect(fewer.failures).toEqual([expect.stringMatching(/^tests: 2 passing test\(s\), fewer than the 3/)]);
+    const more = await verify({ COUNT: "4\n" });
+    expect(more.passed).toBe(true);
+  });
+
+  it("fails when the frozen acceptance suite fails, even if the branch redefines its scripts", async () => {
+    const broken = await verify({ BREAK: "" });
+    expect(broken.passed).toBe(false);
+    expect(broken.acceptance).toMatchObject({ present: true, unchanged: true, run: { passed: false } });
+    expect(broken.failures).toEqual(["acceptance: `npm run test:acceptance` exited with code 1"]);
+    // main's scripts define what checking and testing mean, not the candidate's package.json.
+    const scripts = { check: "true", test: 'echo " Tests  99 passed (99)"', "test:acceptance": "true" };
+    const redefined = await verify({
+      BREAK: "",
+      "package.json": JSON.stringify({ name: "mech", private: true, scripts }),
+    });
+    expect(redefined.passed).toBe(false);
+    expect(redefined.tests.testCount).toBe(3);
+    expect(redefined.failures).toEqual(["acceptance: `npm run test:acceptance` exited with code 1"]);
+  });
+
+  it("fails a change to schemas/ or acceptance/ (which is then not run) and marks a gate change", async () => {
+    const schemas = await verify({ "schemas/a.ts": "export const changed = 1;\n" });
+    expect(schemas.passed).toBe(false);
+    expect(schemas.schemaFingerprintOk).toBe(false);
+    expect(schemas.failures).toEqual([
+      expect.stringMatching(/^schemas: lab\/gen-\d+ changes schemas\/ \(schemas\/a\.ts\)/),
+    ]);
+    const acceptance = await verify({ "acceptance/a.test.ts": "// weakened\n" });
+    expect(acceptance.passed).toBe(false);
+    expect(acceptance.acceptance).toEqual({ present: true, unchanged: false, run: null });
+    expect(acceptance.failures).toEqual([
+      expect.stringMatching(/^acceptance: lab\/gen-\d+ changes acceptance\//),
+    ]);
+    const gate = await verify({ "src/shared/fitness.ts": "export const relaxed = 1;\n" });
+    expect(gate.passed).toBe(true);
+    expect(gate.gate).toEqual({ touched: true, files: ["src/shared/fitness.ts"] });
+  });
+});
