@@ -56,8 +56,10 @@ async function changedFiles(base: string): Promise<Set<string>> {
   const run = (args: string[]) => execa("git", args, { cwd: ROOT, reject: false });
   const known = await run(["rev-parse", "--verify", "--quiet", `${base}^{commit}`]);
   if (known.exitCode !== 0) {
-    // A first commit has no parent: everything in it is new.
-    return new Set(GATE_MODULES.flatMap((m) => [fileOf(m.mutate), ...m.tests]));
+    throw new MutationSetupError(
+      `the base ${base} is not a commit in this clone (a shallow clone?), so the changed gate files are unknown; ` +
+        "fetch more history or name the base with --base <ref> or GATE_MUTATION_BASE",
+    );
   }
   const out = await run(["diff", "--name-only", base, "--"]);
   const untracked = await run(["ls-files", "--others", "--exclude-standard"]);

@@ -59,6 +59,9 @@ describe("a mutation run that cannot start says why", () => {
     const bogus = await run(["--bogus"]);
     expect(bogus.exitCode).toBe(2);
     expect(bogus.stderr).toMatch(/unknown argument "--bogus"; accepted: --changed/);
+    const shallow = await run(["--changed", "--base", "no-such-ref-0"]);
+    expect(shallow.exitCode).toBe(2);
+    expect(shallow.stderr).toMatch(/the base no-such-ref-0 is not a commit in this clone/);
     const noValue = await run(["--base"]);
     expect(noValue.exitCode).toBe(2);
     expect(noValue.stderr).toMatch(/--base needs a value/);
