@@ -6,7 +6,8 @@ import { configSpecs } from "./config/specs.ts";
  */
 
 const SECRET_NAMES = new Set<string>(configSpecs.filter((s) => s.secret).map((s) => s.name));
-const SECRET_LIKE = /^ANTHROPIC_|(^|_)(API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)(_|$)/i;
+/** Ends in a credential's word (GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY), or contains SECRET or PASSWORD. */
+const SECRET_LIKE = /^ANTHROPIC_|(^|_)(API_?KEY|KEY|TOKEN|CREDENTIALS?)$|SECRET|PASSW(OR)?D/i;
 
 export function isSecretName(name: string): boolean {
   return SECRET_NAMES.has(name) || SECRET_LIKE.test(name);
