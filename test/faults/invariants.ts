@@ -26,13 +26,15 @@ export interface Expect {
   readonly generations: readonly number[];
   /** The docker label value that marks this case's containers, when docker was used. */
   readonly dockerRepoLabel?: string;
+  /** Process groups that are meant to be alive (the Supervisor now running, detached: pgid = pid). */
+  readonly exclude?: readonly number[];
 }
 
 /** Live processes whose command line, working folder or environment names `root` (not this test's own). */
-export async function processesUnder(root: string): Promise<string[]> {
+export async function processesUnder(root: string, exclude: readonly number[] = []): Promise<string[]> {
   const found: string[] = [];
   for (const name of await readdir("/proc")) {
-    if (!/^[0-9]+$/.test(name) || Number(name) === process.pid) continue;
+    if (!/^[0-9]+$/.test(name) || Number(name) === process.pid || exclude.includes(Number(name))) continue;
     const dir = path.join("/proc", name);
     const [cmd, env, cwd, stat] = await Promise.all([
       readFile(path.join(dir, "cmdline"), "utf8").catch(() => ""),
@@ -42,6 +44,9 @@ export async function processesUnder(root: string): Promise<string[]> {
     ]);
     // A zombie is already dead; it only waits for its parent to read its exit status.
     if (/\) Z /.test(stat)) continue;
+    // The live Supervisor's own group (its git, tsx's esbuild); Labs run in groups of their own.
+    const pgid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+    if (exclude.includes(pgid)) continue;
     if (cmd.includes(root) || env.includes(root) || cwd.startsWith(root)) {
       found.push(`pid ${name}: ${cmd.replaceAll("\0", " ").slice(0, 160)}`);
     }
@@ -127,7 +132,14 @@ export async function inspectDamage(x: Expect): Promise<Damage> {
   const intents = await readdir(path.join(x.stateDir, "intents")).catch(() => []);
   if (intents.length > 0) lostRecords.push(`intents left after the restart: ${intents.join(", ")}`);
 
-  orphans.push(...(await processesUnder(x.root)));
+  // A process of a killed Supervisor's runtime (tsx's esbuild service) exits once its pipe closes;
+  // an orphan is one still running after a short grace.
+  let left = await processesUnder(x.root, x.exclude);
+  for (let i = 0; i < 20 && left.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = await processesUnder(x.root, x.exclude);
+  }
+  orphans.push(...left);
   if (x.dockerRepoLabel) {
     const ps = await execa("docker", ["ps", "-aq", "--filter", `label=loom.repo=${x.dockerRepoLabel}`], {
       reject: false,

@@ -79,11 +79,7 @@ export async function makeScratch(env: Record<string, string> = {}): Promise<Scr
       void s.exited.then(() => running.splice(running.indexOf(s), 1));
       return s;
     },
-    damage: async () => {
-      const d = await inspectDamage(scratch);
-      const live = new Set(running.map((s) => `pid ${s.pid}:`));
-      return { ...d, orphans: d.orphans.filter((o) => ![...live].some((p) => o.startsWith(p))) };
-    },
+    damage: () => inspectDamage({ ...scratch, exclude: running.map((s) => s.pid) }),
     cleanup: async () => {
       for (const s of [...running]) await s.stop(5000).catch(() => {});
       await rm(root, { recursive: true, force: true });
