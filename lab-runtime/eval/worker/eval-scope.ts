@@ -12,6 +12,7 @@ interface EvalScope {
 
 interface TimerHandle {
   _destroyed?: boolean;
+  hasRef?: () => boolean;
 }
 
 type TimerApi = "setTimeout" | "setInterval" | "setImmediate";
@@ -97,10 +98,11 @@ export class EvalScopes {
     if (scope) {
       scope.answered = true;
       for (const [handle, clear] of scope.timers) {
-        if (!handle._destroyed) {
-          cancelled++;
-          clear(handle);
-        }
+        if (handle._destroyed) continue;
+        // Unref'd ones are library housekeeping (keep-alive sockets, servers' timeout checks): cancelled
+        // too, but not worth a note on every eval that used fetch.
+        if (handle.hasRef?.() !== false) cancelled++;
+        clear(handle);
       }
       scope.timers.clear();
     }
