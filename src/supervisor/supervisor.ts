@@ -8,6 +8,7 @@ import type { SupervisorEvent } from "./lifecycle/events.ts";
 import { DEFAULT_LAB_IMAGE } from "./lifecycle/lab-spec.ts";
 import { type ReapResult, reapLeftovers } from "./lifecycle/reap.ts";
 import { type ReconcileResult, reconcileIntents } from "./lifecycle/reconcile.ts";
+import { createModelProxy, DEFAULT_UPSTREAM } from "./model-proxy/index.ts";
 import { PrimeKeeper } from "./prime/prime-keeper.ts";
 import { type ContainerRuntime, selectRuntime } from "./runtime/index.ts";
 import { EventHub } from "./server/event-hub.ts";
@@ -125,6 +126,12 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
         ...(options.prime.watchMs !== undefined ? { watchMs: options.prime.watchMs } : {}),
       })
     : undefined;
+  // Every Lab's only way to its model: one socket and token per generation, the real key stays here.
+  const modelProxy = createModelProxy({
+    upstream: config.labApiBase ?? DEFAULT_UPSTREAM,
+    apiKey: config.labApiKey,
+    log: (line) => log(`model proxy: ${line}`),
+  });
   const controller = new GenerationController({
     store,
     runtime,
@@ -132,6 +139,7 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
     config,
     emit,
     loomRoot,
+    modelProxy,
     portsInUse: new Set<number>(),
     decide: { promote, rollback },
     journal,
@@ -176,6 +184,7 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
       // Prime next, so it starts nothing new while the Lab is being stopped.
       await prime?.close();
       await controller.close();
+      await modelProxy.closeAll();
       await server.close();
     },
   };
