@@ -120,7 +120,10 @@ describe("AppleRuntime against a stand-in CLI", () => {
   it("is unavailable off macOS, with the reason", async () => {
     const a = await new AppleRuntime({ platform: "linux" }).available();
     expect(a).toEqual({ ok: false, reason: expect.stringMatching(/only on macOS/) });
-    expect(await rt.available()).toEqual({ ok: true });
+    expect(await rt.available()).toEqual({
+      ok: true,
+      warning: expect.stringMatching(/Labs are NOT network-contained.*LOOM_LAB_API_KEY/),
+    });
   });
 
   it("run keeps env values off the command line, removes the env file, and reports the real host port", async () => {

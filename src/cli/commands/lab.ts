@@ -15,7 +15,10 @@ export function registerLab(program: Command): void {
     )
     .option("--port <n>", "port (default: $PORT, else LOOM_LAB_PORT)", parsePositiveInt("--port", 0, 65535))
     .option("--host <addr>", "address to bind (default LOOM_BIND_HOST)")
-    .option("--socket <path>", "serve on this unix socket instead of a port (a Lab without network)")
+    .option(
+      "--socket <path>",
+      "also serve through this unix socket (a Lab without network: the Supervisor's way in)",
+    )
     .option(
       "--secrets <file>",
       'JSON file {"apiKey", "labToken"} the Supervisor wrote; read and deleted at start, so no secret is in the environment',

@@ -43,7 +43,13 @@ export class AppleRuntime implements ContainerRuntime {
       return { ok: false, reason: `Apple's container CLI runs only on macOS (this is ${this.platform})` };
     try {
       const r = await runCli(this.bin, ["system", "status"], { timeoutMs: 15_000 });
-      if (r.exitCode === 0) return { ok: true };
+      // Its VMs cannot share a unix socket with the host, so a Lab keeps a network to be reached on.
+      if (r.exitCode === 0)
+        return {
+          ok: true,
+          warning:
+            "apple runtime: Labs are NOT network-contained — each runs in its own VM on LOOM_NETWORK with a port, and gets the Lab API key (LOOM_LAB_API_KEY) and base instead of the model proxy's socket; verification steps run on LOOM_NETWORK too",
+        };
       return {
         ok: false,
         reason: `${this.bin} system status failed (start it with \`container system start\`): ${firstLines(r.all)}`,

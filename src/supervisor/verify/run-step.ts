@@ -59,6 +59,8 @@ export const INSTALL_STEP = "install";
  * candidate's install scripts, so none of the candidate's code runs while a network is there.
  */
 function stepNetwork(ctx: StepContext, step: string): { network: string; env: Record<string, string> } {
+  // Apple's CLI is not known to offer a network-less VM: there steps stay on LOOM_NETWORK (its warning says so).
+  if (ctx.runtime.name === "apple") return { network: ctx.config.network, env: {} };
   if (step !== INSTALL_STEP) return { network: "none", env: {} };
   return {
     network: ctx.runtime.name === "local" ? "host" : ctx.config.network,
