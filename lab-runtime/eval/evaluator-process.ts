@@ -85,6 +85,12 @@ function describeDeath(
   if (signal === "SIGABRT") {
     return `RangeError: out of memory, most likely — the eval's evaluator process aborted (${limits})`;
   }
+  if (signal === "SIGKILL") {
+    return (
+      "the eval's evaluator process was killed by SIGKILL (if nobody sent it, the kernel's out-of-memory " +
+      "killer did: the container or machine ran out of memory, and the evaluator goes first)"
+    );
+  }
   if (signal) return `the eval's evaluator process was killed by ${signal}`;
   return `the eval's evaluator process exited with code ${code}`;
 }

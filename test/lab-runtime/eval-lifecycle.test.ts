@@ -100,6 +100,21 @@ describe("evaluator lifetime", () => {
     }
   }, 30_000);
 
+  it.runIf(process.platform === "linux")(
+    "is the first process the kernel's out-of-memory killer takes",
+    async () => {
+      const engine = new EvalEngine({ workspace: dir });
+      try {
+        const res = await engine.eval(
+          "require('node:fs').readFileSync('/proc/self/oom_score_adj', 'utf8').trim()",
+        );
+        expect(res).toEqual({ status: "ok", value: "1000" });
+      } finally {
+        await engine.close();
+      }
+    },
+  );
+
   it("replaces a killed evaluator with a fresh one", async () => {
     const engine = new EvalEngine({ workspace: dir });
     try {

@@ -21,6 +21,13 @@ function die(): never {
 }
 
 export function runHost(init: EvaluatorInit): void {
+  // When the machine or the Lab's container runs out of memory, the kernel kills this process first,
+  // never the Lab: the address-space limit is virtual and cannot see how full the container is.
+  try {
+    fs.writeFileSync("/proc/self/oom_score_adj", "1000");
+  } catch {
+    // Not Linux: nothing to raise.
+  }
   // libuv starts its thread pool on first use and aborts the process if it cannot: start it now, while
   // the address space is free, not when a form that filled it reads a file.
   fs.stat(init.workspace, () => {});
