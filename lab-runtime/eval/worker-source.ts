@@ -1,12 +1,12 @@
 import { fileURLToPath } from "node:url";
 
-const ENTRY = fileURLToPath(new URL("./evaluator-entry.ts", import.meta.url));
+const ENTRY = fileURLToPath(new URL("./worker/entry.ts", import.meta.url));
 
 let source: Promise<string> | undefined;
 
 /**
  * The evaluator's code (its process's main thread and its worker thread) as one CommonJS script,
- * bundled once per process from `evaluator-entry.ts`. Bundling (our own runtime, not user code) lets
+ * bundled once per process from `worker/entry.ts`. Bundling (our own runtime, not user code) lets
  * it start the same way under tsx, vitest or plain node, without a loader inherited.
  */
 export function workerSource(): Promise<string> {
