@@ -10,6 +10,8 @@ export interface FaultRow {
   readonly broken: readonly string[];
   /** How long the fault took, from injecting it to the promises checked. */
   readonly ms: number;
+  /** false for a check between faults (the final stop): its damage counts, it is not a fault tried. */
+  readonly injected: boolean;
 }
 
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/faults/", import.meta.url));
@@ -25,8 +27,8 @@ export class FaultLog {
     this.since = Date.now();
   }
 
-  add(fault: string, damage: Damage, broken: readonly string[] = []): FaultRow {
-    const row = { fault, damage, broken, ms: Date.now() - this.since };
+  add(fault: string, damage: Damage, broken: readonly string[] = [], injected = true): FaultRow {
+    const row = { fault, damage, broken, ms: Date.now() - this.since, injected };
     this.since = Date.now();
     this.rows.push(row);
     return row;
@@ -35,7 +37,7 @@ export class FaultLog {
   totals() {
     const count = (f: (r: FaultRow) => readonly unknown[]) => this.rows.filter((r) => f(r).length > 0).length;
     return {
-      faults: this.rows.length,
+      faults: this.rows.filter((r) => r.injected).length,
       corruptedMains: count((r) => r.damage.corruptedMain),
       orphans: count((r) => r.damage.orphans),
       lostRecords: count((r) => r.damage.lostRecords),
@@ -50,7 +52,7 @@ export class FaultLog {
       `fault suite ${this.suite}: ${t.faults} faults tried / ${t.corruptedMains} corrupted mains / ${t.orphans} orphans / ${t.lostRecords} lost records / ${t.broken} other broken promises`,
       ...this.rows.map((r) => {
         const bad = [...r.damage.corruptedMain, ...r.damage.orphans, ...r.damage.lostRecords, ...r.broken];
-        return `  ${bad.length === 0 ? "ok " : "BAD"} ${r.fault} (${(r.ms / 1000).toFixed(1)} s)${bad.length ? `: ${bad.join("; ")}` : ""}`;
+        return `  ${bad.length === 0 ? "ok " : "BAD"} ${r.injected ? "" : "(check) "}${r.fault} (${(r.ms / 1000).toFixed(1)} s)${bad.length ? `: ${bad.join("; ")}` : ""}`;
       }),
     ];
     const text = lines.join("\n");

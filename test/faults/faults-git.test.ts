@@ -47,12 +47,12 @@ const CASES: GitCase[] = [
     "read-tree",
     "update-ref",
   ].map((sub) => ({ op: "promote" as const, trap: kill(sub, "before") })),
-  ...["mktag", "read-tree", "update-ref"].map((sub) => ({
+  ...["commit-tree", "mktag", "read-tree", "update-ref"].map((sub) => ({
     op: "promote" as const,
     trap: kill(sub, "after"),
   })),
   ...["read-tree", "update-ref"].map((sub) => ({ op: "promote" as const, trap: kill(sub, "during") })),
-  ...["merge-tree", "commit-tree", "mktag", "read-tree", "update-ref"].map((sub) => ({
+  ...["status", "merge-tree", "commit-tree", "mktag", "read-tree", "update-ref"].map((sub) => ({
     op: "promote" as const,
     trap: term(sub, "during"),
   })),
@@ -132,6 +132,7 @@ describe("fault injection: git steps of promote and rollback", () => {
       "final: every Supervisor of the chain stopped",
       final,
       stopped.code === 0 ? [] : [`exit ${JSON.stringify(stopped)}`],
+      false,
     );
     const t = log.totals();
     expect(t, (await log.report()).slice(0, 4000)).toMatchObject({

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { repoLabels } from "../../src/supervisor/lifecycle/lab-spec.ts";
 import { GenerationStore } from "../../src/supervisor/store/index.ts";
 import { commitFiles, sh } from "../supervisor/git-repo-fixture.ts";
 import { recordPassedVerification } from "../supervisor/passed-verification.ts";
@@ -79,7 +80,12 @@ export async function makeScratch(env: Record<string, string> = {}): Promise<Scr
       void s.exited.then(() => running.splice(running.indexOf(s), 1));
       return s;
     },
-    damage: () => inspectDamage({ ...scratch, exclude: running.map((s) => s.pid) }),
+    damage: () =>
+      inspectDamage({
+        ...scratch,
+        exclude: running.map((s) => s.pid),
+        dockerRepoLabel: repoLabels(repo)["loom.repo"] as string,
+      }),
     cleanup: async () => {
       for (const s of [...running]) await s.stop(5000).catch(() => {});
       await rm(root, { recursive: true, force: true });
