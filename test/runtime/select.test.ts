@@ -42,7 +42,7 @@ describe("selectRuntime", () => {
     expect(line).toContain("docker: /nonexistent/docker is not installed");
     expect(line).toContain("podman: /nonexistent/podman is not installed");
     expect(line).toContain("apple: only on macOS");
-    expect(line).toMatch(/isolation/);
+    expect(line).toMatch(/local runtime: (bubblewrap contains|NOT CONTAINED)/);
   });
 
   it("auto tries apple on macOS, after podman", async () => {
