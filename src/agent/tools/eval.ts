@@ -21,12 +21,13 @@ const EvalInput = z.strictObject({
 
 /**
  * The Lab's eval server as a tool: probe the workspace's current code in milliseconds, right after an
- * edit, without a build. Same engine and protocol as POST /eval.
+ * edit, without a build. Same engine and protocol as POST /eval, so the same containment: the form runs
+ * in an evaluator process that a timeout or memory exhaustion kills, never the Lab.
  */
 export const evalTool = defineTool({
   name: "eval",
   description:
-    'Run TypeScript against the workspace\'s current source in milliseconds, without a build. Import modules by relative path from the workspace root (import { f } from "./src/x.ts"); top-level await works; the value of the last expression is returned with any console output. Use it to check a function right after editing it. Module state persists between calls; changed files and their importers are re-run.',
+    'Run TypeScript against the workspace\'s current source in milliseconds, without a build. Import modules by relative path from the workspace root (import { f } from "./src/x.ts"); top-level await works; the value of the last expression is returned with any console output. Use it to check a function right after editing it. Module state persists between calls; changed files and their importers are re-run. It runs in a separate process with its own memory limits and no API keys in process.env; timers still pending when the form answers are cancelled, and a timeout or out-of-memory resets module state.',
   input: EvalInput,
   effect: "exec",
   timeoutMs: EVAL_TIMEOUT_MAX_MS + 10_000,
