@@ -65,6 +65,7 @@ function probe(supervisorPort: number): string {
     `echo '== model-socket'; node -e "require('net').connect(process.env.LOOM_LAB_MODEL_SOCKET).on('connect',function(){console.log('MODEL-SOCKET-OK');this.destroy()}).on('error',e=>console.log('MODEL-SOCKET-FAIL',e.code))"`,
     // Its own server (the port is on its parent's command line) wants the Supervisor's token.
     `echo '== own-server'; P="$(tr '\\0' ' ' < /proc/$PPID/cmdline | sed -n 's/.*--port \\([0-9]*\\).*/\\1/p')"; ${tryHttp("OWN", "http://127.0.0.1:$P/eval")}`,
+    "echo '== caps'; grep CapEff /proc/self/status",
     "echo '== shadow'; cat /etc/shadow 2>&1 | head -3",
     'echo \'== state\'; S="$(dirname "$(dirname "$PWD")")"; echo "$S"; ls -R "$S" 2>&1 | head -50; cat "$S"/generations/*.json "$S"/*.log 2>&1 | head -5',
     "echo '== end'; true",
@@ -173,6 +174,8 @@ function expectContained(p: Probed): void {
   expect.soft(p.supervisorHits).toBe(0);
   // The eval tool ran and saw an environment, just not a secret in it (LEAK_MARKERS below).
   expect.soft(p.evalOutput).toContain("evalEnv");
+  // No capability at all, whoever the Supervisor runs as (root keeps them all under a plain bwrap).
+  expect.soft(section(p.output, "caps")).toMatch(/CapEff:\s+0+\s*$/);
   // Its own server refuses a request without the per-generation token the Supervisor holds.
   expect.soft(section(p.output, "own-server")).toContain("REACHED-OWN 401");
   // The proxy's socket is the one way out.

@@ -100,6 +100,9 @@ export function sandboxArgv(
   const args = [sandbox.bin, "--unshare-pid", "--die-with-parent"];
   if (isContained(spec)) {
     args.push("--unshare-net", "--new-session", ...systemViewArgs());
+    // Run as root, bwrap would leave the process every capability: CAP_DAC_READ_SEARCH alone opens any
+    // host file by handle from its bound workspace, CAP_SYS_ADMIN unmounts the view.
+    if (process.getuid?.() === 0) args.push("--cap-drop", "ALL");
     args.push("--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp");
     // Binds after the /tmp tmpfs: an installation or workspace under /tmp (a CI clone) stays visible.
     for (const dir of view.readOnly) args.push("--ro-bind", dir, dir);
