@@ -106,6 +106,14 @@ describe("docker/podman command lines", () => {
     expect(args.join(" ")).not.toContain("sk-secret");
   });
 
+  it("without network: --network none, nothing published, every capability dropped", () => {
+    const args = engineRunArgs({ ...spec, network: "none" }, "loom-x", { init: true });
+    expect(args.join(" ")).toContain("--network none");
+    expect(args.join(" ")).toContain("--cap-drop ALL");
+    expect(args).not.toContain("-p");
+    expect(args).not.toContain("--expose");
+  });
+
   it("a background priority becomes low CPU shares", () => {
     const args = engineRunArgs({ ...spec, limits: { priority: "background" } }, "loom-x", { init: true });
     expect(args.slice(args.indexOf("--cpu-shares"), args.indexOf("--cpu-shares") + 2)).toEqual([

@@ -27,7 +27,8 @@ export function engineRunArgs(spec: RunSpec, name: string, flavor: EngineFlavor)
   }
   const network = spec.network;
   if (network) args.push("--network", network);
-  for (const p of spec.ports) {
+  // Without network nothing can be published; the container is reached through mounted sockets.
+  for (const p of network === "none" ? [] : spec.ports) {
     // Host networking has no publishing; --expose still records the port so inspect can report it.
     if (network === "host") args.push("--expose", String(p.container));
     else args.push("-p", `127.0.0.1::${p.container}`);
@@ -40,6 +41,8 @@ export function engineRunArgs(spec: RunSpec, name: string, flavor: EngineFlavor)
   // An eighth of the default weight (1024): it runs on what the others leave.
   if (spec.limits.priority === "background") args.push("--cpu-shares", "128");
   if (spec.noNewPrivileges) args.push("--security-opt", "no-new-privileges");
+  // What runs without network is untrusted code (a Lab, a candidate's tests): no capability either.
+  if (network === "none") args.push("--cap-drop", "ALL");
   if (spec.entrypoint !== undefined) args.push("--entrypoint", spec.entrypoint);
   args.push(spec.image, ...spec.command);
   return args;
