@@ -16,8 +16,9 @@ const scratches: Scratch[] = [];
 const unmounts: (() => Promise<void>)[] = [];
 afterAll(async () => {
   await log.report();
-  for (const s of scratches.splice(0)) await s.cleanup();
+  // Unmounted first: a mounted state folder cannot be removed.
   for (const u of unmounts.splice(0)) await u();
+  for (const s of scratches.splice(0)) await s.cleanup();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
