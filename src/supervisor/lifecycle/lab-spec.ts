@@ -33,6 +33,8 @@ export interface LabSpecInput {
    * secrets from the file there. Without it (Apple's VMs cannot share a unix socket) it keeps a port.
    */
   readonly sockets?: string;
+  /** Without sockets, the token the Lab's server requires, passed in its environment (apple). */
+  readonly labToken?: string;
   /** Host path of the generation's clone. */
   readonly workspace: string;
   readonly config: Config;
@@ -46,7 +48,12 @@ export interface LabSpecInput {
  * ANTHROPIC_API_KEY never does. A Lab behind the model proxy (`modelSocket`) gets no key and no base at
  * all (its token arrives in the secrets file); one without (apple) gets its own key and base.
  */
-export function labEnv(config: Config, bindHost: string, modelSocket?: string): Record<string, string> {
+export function labEnv(
+  config: Config,
+  bindHost: string,
+  modelSocket?: string,
+  labToken?: string,
+): Record<string, string> {
   const env: Record<string, string> = {
     LOOM_LAB_MODEL: config.labModel,
     LOOM_MAX_ITERATIONS: String(config.maxIterations),
@@ -64,6 +71,7 @@ export function labEnv(config: Config, bindHost: string, modelSocket?: string): 
   }
   if (config.labApiKey) env.LOOM_LAB_API_KEY = config.labApiKey;
   if (config.labApiBase) env.LOOM_LAB_API_BASE = config.labApiBase;
+  if (labToken) env.LOOM_LAB_TOKEN = labToken;
   return env;
 }
 
@@ -82,7 +90,12 @@ export function labSpec(input: LabSpecInput): RunSpecInput {
     image: input.image,
     command: local ? [process.execPath, localLabEntry(input.loomRoot), ...args] : args,
     // On a bridge network the Lab must listen on all its interfaces for the published port to reach it.
-    env: labEnv(config, loopback ? "127.0.0.1" : "0.0.0.0", sockets && `${sockets}/${MODEL_SOCKET}`),
+    env: labEnv(
+      config,
+      loopback ? "127.0.0.1" : "0.0.0.0",
+      sockets && `${sockets}/${MODEL_SOCKET}`,
+      input.labToken,
+    ),
     labels: { ...repoLabels(config.repoPath), "loom.generation": String(n) },
     workdir: LAB_WORKSPACE,
     mounts: [

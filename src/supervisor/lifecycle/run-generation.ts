@@ -168,12 +168,13 @@ export async function runGeneration(
     await mkdir(path.join(workspace, "acceptance"), { recursive: true });
     const packages = await labPackages(config.repoPath, workspace);
     if (runtime.name !== "local") await shareWorkspace(workspace);
-    // Apple's VMs cannot share a unix socket: only there does a Lab keep a network and a port.
     // Unique even where Labs share the host's network (local without bubblewrap).
     port = await freePort(taken);
     taken.add(port);
+    const labToken = randomBytes(24).toString("hex");
     let lab: LabAddress;
-    if (runtime.name === "apple") lab = { url: "" };
+    // Apple's VMs cannot share a unix socket: only there does a Lab keep a network and a port.
+    if (runtime.name === "apple") lab = { url: "", token: labToken };
     else {
       sockets = await makeLabSockets(n);
       const { token } = await proxy.open({
@@ -184,7 +185,6 @@ export async function runGeneration(
         socketMode: 0o666,
       });
       proxyOpen = true;
-      const labToken = randomBytes(24).toString("hex");
       await writeLabSecrets(sockets, { apiKey: token, labToken });
       lab = { socketPath: sockets.labSocket, hostHeader: `127.0.0.1:${port}`, token: labToken };
     }
@@ -198,7 +198,7 @@ export async function runGeneration(
         image: ports.image ?? DEFAULT_LAB_IMAGE,
         loomRoot: ports.loomRoot,
         ...(packages ? { packages } : {}),
-        ...(sockets ? { sockets: sockets.dir } : {}),
+        ...(sockets ? { sockets: sockets.dir } : { labToken }),
       }),
     );
     containerId = handle.id;
@@ -209,6 +209,7 @@ export async function runGeneration(
       const endpoint = handle.endpoints.find((e) => e.containerPort === port) ?? { host: "127.0.0.1", port };
       lab = {
         url: `http://${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`,
+        token: labToken,
       };
     }
     log(
