@@ -1,4 +1,5 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { LoomError } from "../../shared/errors.ts";
@@ -74,4 +75,52 @@ export async function writeLabSecrets(
 ): Promise<void> {
   await writeFile(sockets.secretsFile, JSON.stringify(secrets), { mode: 0o644, flag: "wx" });
   await chmod(sockets.secretsFile, 0o644);
+}
+
+/** What makeLabSockets names its folders: `loom-<n>-` and mkdtemp's six characters. */
+const FOLDER = /^loom-\d+-[A-Za-z0-9]{6}$/;
+/** A folder whose proxy never started is left alone this long (its Supervisor may be about to). */
+const UNUSED_GRACE_MS = 10 * 60_000;
+
+/** Whether something still listens on the socket (a live model proxy of some Supervisor). */
+function listening(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(socketPath);
+    const done = (live: boolean) => {
+      socket.destroy();
+      resolve(live);
+    };
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+    socket.setTimeout(1000, () => done(true));
+  });
+}
+
+/**
+ * Removes socket folders a killed Supervisor left behind: ours (same user), shaped as makeLabSockets
+ * makes them, whose model proxy no longer listens (or, never opened, is older than ten minutes). A
+ * folder of a Supervisor still running answers on its socket and stays. Returns what was removed.
+ */
+export async function removeStaleLabSockets(tmp = os.tmpdir(), now = Date.now()): Promise<string[]> {
+  const names = await readdir(tmp).catch(() => [] as string[]);
+  const uid = process.getuid?.();
+  const removed: string[] = [];
+  await Promise.all(
+    names
+      .filter((name) => FOLDER.test(name))
+      .map(async (name) => {
+        const root = path.join(tmp, name);
+        const info = await lstat(root).catch(() => undefined);
+        if (!info?.isDirectory() || (uid !== undefined && info.uid !== uid)) return;
+        const inner = await lstat(path.join(root, "s")).catch(() => undefined);
+        if (!inner?.isDirectory()) return;
+        const model = path.join(root, "s", MODEL_SOCKET);
+        const socket = await lstat(model).catch(() => undefined);
+        const stale = socket?.isSocket() ? !(await listening(model)) : now - info.mtimeMs > UNUSED_GRACE_MS;
+        if (!stale) return;
+        await rm(root, { recursive: true, force: true }).catch(() => {});
+        removed.push(root);
+      }),
+  );
+  return removed;
 }

@@ -19,7 +19,7 @@ import type { GenerationPatch, GenerationStore } from "../store/index.ts";
 import type { SupervisorEmit } from "./events.ts";
 import { freePort } from "./free-port.ts";
 import { logTail, readLabReport, stopAndRemove, waitForExit } from "./lab-cleanup.ts";
-import { type LabSockets, makeLabSockets, writeLabSecrets } from "./lab-sockets.ts";
+import { type LabSockets, makeLabSockets, removeStaleLabSockets, writeLabSecrets } from "./lab-sockets.ts";
 import { DEFAULT_LAB_IMAGE, labSpec } from "./lab-spec.ts";
 import { shareWorkspace } from "./share-workspace.ts";
 import { type LabAddress, type LabEnd, watchLab } from "./watch-lab.ts";
@@ -176,6 +176,8 @@ export async function runGeneration(
     // Apple's VMs cannot share a unix socket: only there does a Lab keep a network and a port.
     if (runtime.name === "apple") lab = { url: "", token: labToken };
     else {
+      // Folders a killed Supervisor left (its proxy no longer answers) go before a new one is made.
+      for (const dir of await removeStaleLabSockets()) log(`cleanup: removed a stale socket folder ${dir}`);
       sockets = await makeLabSockets(n);
       const { token } = await proxy.open({
         generation: n,
