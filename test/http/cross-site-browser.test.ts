@@ -97,7 +97,7 @@ browserSuite("foreign pages in chromium cannot drive the servers", () => {
     const page = await browser.newPage();
     const seen = statusesOf(page);
     await page.goto(attackerUrl);
-    await page.waitForFunction(() => document.title === "sent", undefined, { timeout: 20_000 });
+    await page.waitForFunction('document.title === "sent"', undefined, { timeout: 20_000 });
     await expect.poll(() => seen.get(`${s.lab.port} POST /eval`)?.length ?? 0, { timeout: 10_000 }).toBe(2);
     // Every request reached its server, and every one was refused.
     expect(seen.get(`${s.lab.port} POST /eval`)).toEqual([403, 403]);

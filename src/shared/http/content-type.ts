@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "./http-error.ts";
+import { requestPath } from "./router.ts";
 
 /**
  * Refuses a body that is not declared `application/json` (415). A browser sends text/plain, form and
@@ -13,7 +14,7 @@ export function requireJsonBody(req: IncomingMessage): void {
   throw new HttpError(
     415,
     "UNSUPPORTED_MEDIA_TYPE",
-    `${req.method} ${new URL(req.url ?? "/", "http://loom").pathname} takes a JSON body, sent with Content-Type: application/json (a charset parameter is fine); got ${raw === undefined ? "no Content-Type" : JSON.stringify(raw)}`,
+    `${req.method} ${requestPath(req.url)} takes a JSON body, sent with Content-Type: application/json (a charset parameter is fine); got ${raw === undefined ? "no Content-Type" : JSON.stringify(raw)}`,
     { accept: "application/json" },
   );
 }

@@ -56,6 +56,7 @@ export function answerRefusal(
 
 const REASONS: Readonly<Record<number, string>> = {
   400: "Bad Request",
+  405: "Method Not Allowed",
   408: "Request Timeout",
   431: "Request Header Fields Too Large",
 };

@@ -34,6 +34,26 @@ function match(pattern: string, pathname: string): Record<string, string> | unde
   return params;
 }
 
+/**
+ * The path of a request target. An origin-form target is parsed against a fixed base as is, so `//x`
+ * stays a path (the URL parser alone reads it as a host); absolute-form and `*` are refused (400).
+ */
+export function requestPath(target: string | undefined): string {
+  const raw = target ?? "/";
+  if (raw.startsWith("/")) {
+    try {
+      return new URL(`http://loom${raw}`).pathname;
+    } catch {
+      // refused below
+    }
+  }
+  throw new HttpError(
+    400,
+    "INVALID_TARGET",
+    `the request target ${JSON.stringify(raw.slice(0, 200))} is not a path; send a path such as /status`,
+  );
+}
+
 /** "GET /, /logs; POST /chat": the route table in words, for 404 answers. */
 export function describeRoutes(routes: readonly Route[]): string {
   const by = (method: string) =>

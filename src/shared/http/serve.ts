@@ -6,7 +6,7 @@ import { requireJsonBody } from "./content-type.ts";
 import { HttpError } from "./http-error.ts";
 import { type HttpLimits, httpLimitsFromEnv } from "./limits.ts";
 import { answerClientError, answerRefusal, type ErrorBodyOf } from "./refuse.ts";
-import { type Route, resolve } from "./router.ts";
+import { type Route, requestPath, resolve } from "./router.ts";
 import { checkSameOrigin, type ServedAddress } from "./same-origin.ts";
 
 export interface HttpServerOptions {
@@ -88,7 +88,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       checkSameOrigin(req, served as ServedAddress, options.name);
-      const pathname = new URL(req.url ?? "/", "http://loom").pathname;
+      const pathname = requestPath(req.url);
       const { route, params } = resolve(options.routes, req.method ?? "GET", pathname);
       options.authorize?.(req, route);
       if (route.method === "POST") requireJsonBody(req);
@@ -116,6 +116,19 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
     answerClientError(socket, clientErrorOf(err, limits), bodyOf);
   });
+  // Without these listeners node drops a CONNECT or Upgrade request's socket without a word.
+  const noTunnel = (req: IncomingMessage, socket: Socket) =>
+    answerClientError(
+      socket,
+      new HttpError(
+        405,
+        "METHOD_NOT_ALLOWED",
+        `${req.method === "CONNECT" ? "CONNECT" : `Upgrade: ${req.headers.upgrade}`} is not supported; ${options.name} answers plain HTTP requests`,
+      ),
+      bodyOf,
+    );
+  server.on("connect", noTunnel);
+  server.on("upgrade", noTunnel);
   server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
     const err = new HttpError(
       417,
