@@ -1,11 +1,12 @@
-import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
  * What a contained local process (spec.network "none") sees of the host under bubblewrap: the
- * toolchain read-only, the Loom installation it runs from read-only, its mounts, its own HOME and a
- * private /tmp — never the host's `/`, the Supervisor's state folder, `.env` files or other workspaces.
+ * toolchain read-only, the Loom installation it runs from read-only (less its `.env*`, `.npmrc`, `.git`),
+ * its mounts, its own HOME and a private /tmp — never the host's `/`, the Supervisor's state folder or
+ * other workspaces.
  */
 
 export interface HostView {
@@ -75,10 +76,22 @@ export function defaultHostView(stateDir: string, loomRoot = loomInstallation())
   readOnly.add(loomRoot);
   const modules = path.join(loomRoot, "node_modules");
   if (existsSync(modules) && real(modules) !== modules) readOnly.add(real(modules));
-  return {
-    readOnly: [...readOnly],
-    hidden: [path.resolve(stateDir), path.join(loomRoot, ".env"), path.join(loomRoot, ".loom")],
-  };
+  return { readOnly: [...readOnly], hidden: [path.resolve(stateDir), ...privateFiles(loomRoot)] };
+}
+
+/**
+ * What of an installation a Lab never needs and may hold credentials: `.env*` files, `.npmrc` (registry
+ * tokens), `.git` (a CI checkout keeps its token in `.git/config`), and the default state dir `.loom`.
+ */
+function privateFiles(loomRoot: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(loomRoot);
+  } catch {
+    names = [];
+  }
+  const secrets = names.filter((n) => n.startsWith(".env") || n === ".npmrc" || n === ".git");
+  return [...secrets, ".loom"].map((n) => path.join(loomRoot, n));
 }
 
 /** bwrap arguments for the system part of the view: /usr and friends, a few /etc files. */
