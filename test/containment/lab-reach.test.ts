@@ -105,7 +105,8 @@ async function probeLab(makeRuntime: (stateDir: string) => ContainerRuntime, env
       input: { form: "JSON.stringify({ evalEnv: process.env })" },
       when: { lastToolResultIncludes: "== end" },
     },
-    { text: "probed", when: { lastToolResultIncludes: "evalEnv" } },
+    // Whatever the eval answered (its content is checked below), the run ends.
+    { text: "probed" },
   ]);
   fixtures.push(fx);
   const config = fx.config({ LOOM_LAB_API_KEY: LAB_KEY, ANTHROPIC_API_KEY: PRIME_KEY, ...env });
