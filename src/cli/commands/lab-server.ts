@@ -5,7 +5,7 @@ export function registerLabServer(program: Command): void {
   program
     .command("lab-server")
     .description(
-      "Start a Lab's HTTP server (GET /status, POST /eval) on a workspace, outside any container. Evaluates the workspace's current TypeScript source; no agent runs.",
+      "Start a Lab's HTTP server (GET /status, POST /eval) on a workspace, outside any container. Evaluates the workspace's current TypeScript source; no agent runs. With LOOM_LAB_TOKEN set, every request needs Authorization: Bearer <token>.",
     )
     .option("--workspace <dir>", "workspace whose modules /eval may import", ".")
     .option("--port <n>", "port to listen on (default: $PORT or 8402)", parsePositiveInt("--port", 1, 65535))
