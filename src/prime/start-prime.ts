@@ -6,7 +6,8 @@ import { ToolRegistry } from "../agent/tool-registry.ts";
 import { type Config, requireApiKey } from "../shared/config.ts";
 import { LoomError } from "../shared/errors.ts";
 import { totalTokens } from "../shared/events.ts";
-import { SseHub } from "../shared/http/sse.ts";
+import { httpLimitsOf } from "../shared/http/limits.ts";
+import { SseHub, SseSlots } from "../shared/http/sse.ts";
 import { AutonomousRunner } from "./autonomous-runner.ts";
 import { primeTools } from "./catalog.ts";
 import { ChatLog } from "./chat/chat-log.ts";
@@ -119,7 +120,8 @@ export interface Prime {
  */
 export async function startPrime(options: StartPrimeOptions): Promise<Prime> {
   const { config, log } = options;
-  const hub = new SseHub<PrimeLogEvent>();
+  const limits = httpLimitsOf(config);
+  const hub = new SseHub<PrimeLogEvent>(200, new SseSlots(limits.sseMaxClients));
   const say = (line: string) => {
     log(line);
     hub.publish(logLine(line));
@@ -160,6 +162,7 @@ export async function startPrime(options: StartPrimeOptions): Promise<Prime> {
       host: options.host,
       port: options.port,
       token: config.supervisorToken,
+      limits,
       session,
       hub,
       stats,

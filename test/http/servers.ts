@@ -25,7 +25,8 @@ export interface ThreeServers {
 
 /**
  * Starts all three as their tests do (test/lab-runtime, test/supervisor, test/prime). `env` holds
- * variables the HTTP servers read at start (LOOM_HTTP_*, LOOM_SSE_MAX_CLIENTS): set for the start only.
+ * variables the HTTP servers read (LOOM_HTTP_*, LOOM_SSE_MAX_CLIENTS): in the Supervisor's and Prime's
+ * config, and in the environment for the start only (the Lab server and any hub read it there).
  */
 export async function startThreeServers(env: Record<string, string> = {}): Promise<ThreeServers> {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
@@ -39,9 +40,9 @@ export async function startThreeServers(env: Record<string, string> = {}): Promi
   await writeFile(path.join(repo, "README.md"), "# repo\n");
   try {
     const lab = await startLabServer({ workspace: ws.root, port: 0, status: () => LAB_STATUS });
-    const sup = await startSupervisor({ config: fixture.config(), port: 0, log: () => {}, pollMs: 100 });
+    const sup = await startSupervisor({ config: fixture.config(env), port: 0, log: () => {}, pollMs: 100 });
     const prime = await startTestPrime({
-      config: primeConfig(model),
+      config: primeConfig(model, env),
       repo,
       stateDir: path.join(primeRoot.dir, "state"),
     });

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { checkBearer } from "../../shared/http/bearer.ts";
 import { HttpError } from "../../shared/http/http-error.ts";
+import type { HttpLimits } from "../../shared/http/limits.ts";
 import type { Route } from "../../shared/http/router.ts";
 import { isLoopback, startHttpServer } from "../../shared/http/serve.ts";
 import { type PrimeRoutesInput, primeRoutes } from "./routes.ts";
@@ -11,6 +12,8 @@ export interface PrimeServerOptions extends PrimeRoutesInput {
   readonly port: number;
   /** LOOM_SUPERVISOR_TOKEN: off loopback, POST /chat needs it as a bearer token. */
   readonly token: string | undefined;
+  /** Header and body timeouts; default the LOOM_HTTP_* variables of the environment. */
+  readonly limits?: Partial<HttpLimits>;
   readonly log?: (line: string) => void;
 }
 
@@ -59,6 +62,7 @@ export async function startPrimeServer(options: PrimeServerOptions): Promise<Pri
     routes: primeRoutes(options),
     authorize: primeAuthorizer(options.host, options.token),
     portHint: "pick another --port (LOOM_PRIME_PORT) or stop what uses it",
+    ...(options.limits ? { limits: options.limits } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
   return {

@@ -2,7 +2,7 @@ export { checkBearer } from "./bearer.ts";
 export { MAX_BODY_BYTES, readBody, readJson } from "./body.ts";
 export { requireJsonBody } from "./content-type.ts";
 export { HttpError, sendError, sendHtml, sendJson } from "./http-error.ts";
-export { type HttpLimits, httpLimitsFromEnv } from "./limits.ts";
+export { type HttpLimits, httpLimitsFromEnv, httpLimitsOf } from "./limits.ts";
 export type { ErrorBodyOf } from "./refuse.ts";
 export { describeRoutes, type Handler, type Route, resolve } from "./router.ts";
 export { checkSameOrigin, hostAllowed, type ServedAddress } from "./same-origin.ts";

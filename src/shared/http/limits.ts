@@ -51,3 +51,17 @@ export function httpLimitsFromEnv(
     drainBytes: DRAIN_BYTES,
   };
 }
+
+/** The limits as a loaded Config holds them (environment, then .env, then defaults). */
+export function httpLimitsOf(config: {
+  readonly httpHeadersTimeoutMs: number;
+  readonly httpBodyTimeoutMs: number;
+  readonly sseMaxClients: number;
+}): HttpLimits {
+  return {
+    headersTimeoutMs: config.httpHeadersTimeoutMs,
+    bodyTimeoutMs: config.httpBodyTimeoutMs,
+    sseMaxClients: config.sseMaxClients,
+    drainBytes: DRAIN_BYTES,
+  };
+}

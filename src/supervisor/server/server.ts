@@ -1,5 +1,6 @@
 import { LoomError } from "../../shared/errors.ts";
 import { checkBearer } from "../../shared/http/bearer.ts";
+import type { HttpLimits } from "../../shared/http/limits.ts";
 import { isLoopback, startHttpServer } from "../../shared/http/serve.ts";
 import type { SupervisorApi } from "./api.ts";
 import { toHttpError } from "./error-status.ts";
@@ -16,6 +17,8 @@ export interface SupervisorServerOptions {
   /** LOOM_PROMOTE: manual puts Promote / Roll back buttons on the pages (default auto). */
   readonly promoteMode?: "auto" | "manual";
   readonly hub: EventHub;
+  /** Header and body timeouts; default the LOOM_HTTP_* variables of the environment. */
+  readonly limits?: Partial<HttpLimits>;
   readonly log?: (line: string) => void;
 }
 
@@ -54,6 +57,7 @@ export async function startSupervisorServer(options: SupervisorServerOptions): P
     },
     toHttpError,
     portHint: "pick another --port (LOOM_SUPERVISOR_PORT) or stop what uses it",
+    ...(options.limits ? { limits: options.limits } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
   return {
