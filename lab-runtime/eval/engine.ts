@@ -202,7 +202,7 @@ export class EvalEngine {
     }
     if (this.closed) return { status: "error", message: "the eval engine is closed" };
     const preparedAt = performance.now();
-    const handle = await this.worker();
+    let handle = await this.worker();
     const remainingMs = Math.max(1, timeoutMs - (preparedAt - started));
     const notes = this.notes;
     this.notes = [];
@@ -212,10 +212,17 @@ export class EvalEngine {
     const timedOut = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), remainingMs);
     });
-    const outcome = await Promise.race([
-      handle.run({ type: "run", id: ++this.nextId, ...prepared }),
-      timedOut,
-    ]);
+    const req = { type: "run" as const, id: ++this.nextId, ...prepared };
+    const run = async () => {
+      const first = await handle.run(req);
+      if (first.type !== "ended" || !first.undelivered) return first;
+      // It died between evals (killed from outside) before its exit was read: not this form's doing.
+      this.replace(handle);
+      notes.push("module state was reset: the evaluator process died between evals");
+      handle = await this.worker();
+      return handle.run(req);
+    };
+    const outcome = await Promise.race([run(), timedOut]);
     clearTimeout(timer);
     if (outcome === "timeout") {
       this.stats.timeouts++;

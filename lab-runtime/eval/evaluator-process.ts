@@ -58,6 +58,13 @@ const STDERR_TAIL = 4096;
 /** Longest wait for that tail after the process exits. */
 const STDERR_WAIT_MS = 50;
 
+/** What a run gets when the process died before acknowledging it: the form never started. */
+const UNDELIVERED: RunOutcome = {
+  type: "ended",
+  reason: "the evaluator process was gone",
+  undelivered: true,
+};
+
 /** Every evaluator process alive in this process, killed when it exits (a crash or process.exit). */
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -102,7 +109,7 @@ function describeDeath(
  */
 export class EvaluatorProcess {
   private readonly child: ChildProcess;
-  private pending: { id: number; resolve: (outcome: RunOutcome) => void } | undefined;
+  private pending: { id: number; started: boolean; resolve: (outcome: RunOutcome) => void } | undefined;
   private endReason: string | undefined;
   private stderr = "";
   private killed = false;
@@ -181,8 +188,9 @@ export class EvaluatorProcess {
   run(req: RunRequest): Promise<RunOutcome> {
     if (this.endReason !== undefined) return Promise.resolve({ type: "ended", reason: this.endReason });
     if (this.pending) throw new Error("EvaluatorProcess.run called while a run is pending");
+    if (!this.child.connected) return Promise.resolve(UNDELIVERED);
     return new Promise<RunOutcome>((resolve) => {
-      this.pending = { id: req.id, resolve };
+      this.pending = { id: req.id, started: false, resolve };
       this.send(req);
     });
   }
@@ -203,6 +211,8 @@ export class EvaluatorProcess {
   private onMessage(msg: EvaluatorToParent): void {
     if (msg.type === "ready") {
       this.settleReady?.resolve();
+    } else if (msg.type === "started") {
+      if (this.pending?.id === msg.id) this.pending.started = true;
     } else if (msg.type === "transform") {
       const { n, req } = msg;
       const answer = this.opts.transform(req);
@@ -230,7 +240,7 @@ export class EvaluatorProcess {
     this.settleReady?.reject(new Error(`the eval's evaluator did not start: ${reason}`));
     const pending = this.pending;
     this.pending = undefined;
-    if (pending) pending.resolve({ type: "ended", reason });
+    if (pending) pending.resolve(pending.started ? { type: "ended", reason } : UNDELIVERED);
     else if (!this.killed) this.opts.onIdleEnd(reason);
   }
 }

@@ -78,7 +78,10 @@ export interface ReadyMessage {
 export type WorkerToMain = RunResult | ReadyMessage;
 
 /** A run either produced a result or the evaluator died under it (exit, out of memory, crash). */
-export type RunOutcome = RunResult | { type: "ended"; reason: string };
+export type RunOutcome =
+  | RunResult
+  /** `undelivered`: the process was gone before the run reached it, so the form never started. */
+  | { type: "ended"; reason: string; undelivered?: boolean };
 
 /** Worker → main on the transform port (the worker blocks until answered). */
 export interface TransformRequest {
@@ -119,4 +122,10 @@ export interface TransformReply {
 }
 
 export type ParentToEvaluator = EvaluatorInit | RunRequest | TransformReply;
-export type EvaluatorToParent = ReadyMessage | RunOutcome | TransformCall;
+/** Evaluator process → parent: run `id` reached it (a run not acknowledged never started). */
+export interface StartedMessage {
+  type: "started";
+  id: number;
+}
+
+export type EvaluatorToParent = ReadyMessage | StartedMessage | RunOutcome | TransformCall;

@@ -66,6 +66,7 @@ export function runHost(init: EvaluatorInit): void {
       waiting.get(msg.n)?.(msg.answer);
       waiting.delete(msg.n);
     } else if (msg.type === "run") {
+      send({ type: "started", id: msg.id });
       handle
         .then((worker) => worker.run(msg))
         .then(send, (err: Error) => send({ type: "ended", reason: err.message }));
