@@ -21,7 +21,7 @@ function isLoopbackAddress(host: string): boolean {
 
 /** Splits a Host header into name and port ("[::1]:80" → ["::1", 80]); undefined when malformed. */
 export function parseHostHeader(value: string): { name: string; port: number } | undefined {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(value.trim());
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(value.trim());
   if (!m) return undefined;
   const port = m[2] === undefined ? 80 : Number(m[2]);
   return port > 65535 ? undefined : { name: bare(m[1] as string), port };
