@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { GenerationRecord } from "../../schemas/index.ts";
@@ -129,6 +129,38 @@ describe("start-up reconcile", () => {
     expect(await store.get(n)).toMatchObject({ outcome: "promoted" });
     expect(await refs()).toContain(`refs/tags/gen-${n}`);
     expect(await refs()).not.toContain(`refs/heads/lab/gen-${n}`);
+    expect(await s.damage()).toEqual({ corruptedMain: [], orphans: [], lostRecords: [] });
+  });
+
+  it("a promotion killed inside read-tree (some files written, index.lock left): the checkout is put back", async () => {
+    const { s, journal, store, start, main } = await scratch();
+    const n = await s.verifyingGeneration({
+      "src/new.ts": "export const fresh = 1;\n",
+      "README.md": "# scratch, changed by the Lab\n",
+    });
+    const before = await main();
+    const lab = (await sh(s.repo, ["rev-parse", `lab/gen-${n}`])).trim();
+    const tree = (await sh(s.repo, ["merge-tree", "--write-tree", "main", lab])).trim();
+    const mergeCommit = (await sh(s.repo, ["commit-tree", tree, "-p", before, "-p", lab, "-m", "m"])).trim();
+    // Main never moved, so the tag object is never used; any object id stands in for it.
+    await journal.write({
+      op: "promote",
+      generation: n,
+      base: before,
+      lab,
+      mergeCommit,
+      tagObject: mergeCommit,
+    });
+    // Half of read-tree's work: one file written, one created, the new index never renamed into place.
+    await writeFile(path.join(s.repo, "README.md"), "# scratch, changed by the Lab\n");
+    await mkdir(path.join(s.repo, "src"), { recursive: true });
+    await writeFile(path.join(s.repo, "src/new.ts"), "export const fresh = 1;\n");
+    await writeFile(path.join(s.repo, ".git", "index.lock"), "");
+    const sup = await start();
+    expect(sup.reconciled.actions[0]).toMatch(/had not moved main; 2 file\(s\) of the checkout put back/);
+    expect(await main()).toBe(before);
+    expect((await sh(s.repo, ["status", "--porcelain", "--untracked-files=all"])).trim()).toBe("");
+    expect((await store.get(n))?.outcome).toBe("verifying");
     expect(await s.damage()).toEqual({ corruptedMain: [], orphans: [], lostRecords: [] });
   });
 

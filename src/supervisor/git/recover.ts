@@ -1,4 +1,4 @@
-import { rm, unlink } from "node:fs/promises";
+import { lstat, rm, unlink } from "node:fs/promises";
 import path from "node:path";
 import { serializedOnRepo } from "./repo-queue.ts";
 import { labRef, MAIN_REF, readRefs, tagRef, worktreesOn } from "./repo-state.ts";
@@ -22,13 +22,27 @@ async function blobsAt(wt: string, commit: string, paths: readonly string[]): Pr
   return map;
 }
 
-/** The blob id each existing file would have (missing files are absent from the map). */
+/** The blob id each existing file would have (missing files are absent from the map); one git call. */
 async function blobsOnDisk(wt: string, paths: readonly string[]): Promise<Map<string, string>> {
-  const map = new Map<string, string>();
+  const present: string[] = [];
   for (const p of paths) {
-    const r = await tryGit(wt, ["hash-object", "--", p]);
-    if (r.exitCode === 0) map.set(p, r.stdout.trim());
+    if ((await lstat(path.join(wt, p)).catch(() => undefined))?.isFile()) present.push(p);
   }
+  const map = new Map<string, string>();
+  if (present.length === 0) return map;
+  // A name with a newline cannot go through --stdin-paths; such a name gets its own call.
+  for (const odd of present.filter((p) => p.includes("\n"))) {
+    map.set(odd, (await git(wt, ["hash-object", "--", odd])).trim());
+  }
+  present.splice(0, present.length, ...present.filter((p) => !p.includes("\n")));
+  if (present.length === 0) return map;
+  const ids = (await git(wt, ["hash-object", "--stdin-paths"], { input: `${present.join("\n")}\n` }))
+    .split("\n")
+    .filter(Boolean);
+  present.forEach((p, i) => {
+    const id = ids[i];
+    if (id) map.set(p, id);
+  });
   return map;
 }
 
