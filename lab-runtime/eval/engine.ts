@@ -213,20 +213,27 @@ export class EvalEngine {
       timer = setTimeout(() => resolve("timeout"), remainingMs);
     });
     const req = { type: "run" as const, id: ++this.nextId, ...prepared };
+    let answered = false;
+    let restarting = false;
     const run = async () => {
       const first = await handle.run(req);
       if (first.type !== "ended" || !first.undelivered) return first;
       // It died between evals (killed from outside) before its exit was read: not this form's doing.
       this.replace(handle);
       notes.push("module state was reset: the evaluator process died between evals");
+      restarting = true;
       handle = await this.worker();
-      return handle.run(req);
+      restarting = false;
+      // Timed out while the fresh evaluator started: the form must not run after its answer.
+      return answered ? first : handle.run(req);
     };
     const outcome = await Promise.race([run(), timedOut]);
+    answered = true;
     clearTimeout(timer);
     if (outcome === "timeout") {
       this.stats.timeouts++;
-      this.replace(handle);
+      // An evaluator still starting has not seen the form: it stays to serve the next eval.
+      if (!restarting) this.replace(handle);
       return {
         status: "error",
         message: withNotes(
