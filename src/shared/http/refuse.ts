@@ -38,7 +38,10 @@ export function answerRefusal(
     return;
   }
   const text = JSON.stringify(bodyOf(err));
-  const unread = !req.complete;
+  // A request without a body is complete as soon as its headers are read: its connection may stay open.
+  const framed =
+    req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+  const unread = framed && !req.complete;
   res.writeHead(err.status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(text),
