@@ -62,6 +62,8 @@ const CASES: GitCase[] = [
   { op: "rollback", trap: kill("update-ref", "before") },
   { op: "rollback", trap: kill("update-ref", "after") },
   { op: "rollback", trap: term("update-ref", "during") },
+  { op: "rollback", trap: term("update-ref", "during", "INT") },
+  { op: "promote", trap: term("for-each-ref", "during") },
 ];
 
 describe("fault injection: git steps of promote and rollback", () => {

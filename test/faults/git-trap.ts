@@ -6,10 +6,11 @@ import { execa } from "execa";
  * A `git` first on the Supervisor's PATH that runs the real one, except once when armed: when the
  * Supervisor (its parent, by pid) runs the armed subcommand, it sends the Supervisor a signal before
  * the real git runs ("before": git does not run at all), while it runs ("during": signal, then git),
- * or after it ran ("after"). Every subcommand the Supervisor runs is logged, so a test can see the
+ * or after it ran ("after"), or a step that outlasts the shutdown grace ("stall": signal, then git
+ * only 3 s later; `stalledDone` tells when it finished). Every subcommand the Supervisor runs is logged, so a test can see the
  * steps it took.
  */
-export type TrapWhen = "before" | "during" | "after";
+export type TrapWhen = "before" | "during" | "after" | "stall";
 export type TrapSignal = "KILL" | "TERM" | "INT";
 
 export interface Trap {
@@ -29,6 +30,8 @@ export interface GitTrap {
   disarm(): Promise<void>;
   /** Whether the armed trap has fired. */
   fired(): Promise<boolean>;
+  /** Whether a "stall" trap's git has finished. */
+  stalledDone(): Promise<boolean>;
   /** The subcommands the watched Supervisor ran since the last arm/disarm. */
   ran(): Promise<string[]>;
 }
@@ -57,6 +60,7 @@ if [ -f "$d/pid" ] && [ "$PPID" = "$(cat "$d/pid")" ]; then
           before) kill -"$t_sig" "$PPID"; exit 1 ;;
           during) kill -"$t_sig" "$PPID"; exec "$real" "$@" ;;
           after) "$real" "$@"; rc=$?; kill -"$t_sig" "$PPID"; exit $rc ;;
+          stall) kill -"$t_sig" "$PPID"; sleep 3; "$real" "$@"; rc=$?; touch "$d/fired/done"; exit $rc ;;
         esac
       fi
     fi
@@ -93,6 +97,11 @@ export async function makeGitTrap(dir: string): Promise<GitTrap> {
       readFile(path.join(state, "fired"), "utf8").then(
         () => true,
         (e: NodeJS.ErrnoException) => e.code === "EISDIR",
+      ),
+    stalledDone: () =>
+      readFile(path.join(state, "fired", "done")).then(
+        () => true,
+        () => false,
       ),
     ran: async () =>
       (await readFile(path.join(state, "ran"), "utf8").catch(() => "")).split("\n").filter(Boolean),

@@ -67,6 +67,32 @@ describe("a promote killed at any instant", () => {
     await again.stop();
   }, 60_000);
 
+  it("SIGTERM with a promote step that outlasts LOOM_SHUTDOWN_GRACE_MS: exits after the grace, the next start settles it", async () => {
+    const s = await makeScratch();
+    scratches.push(s);
+    const n = await s.verifyingGeneration();
+    const sup = await s.start({ LOOM_SHUTDOWN_GRACE_MS: "500" });
+    await s.trap.arm({ subcommand: "read-tree", when: "stall", signal: "TERM" });
+    const t0 = Date.now();
+    void sup.post("/promote", { generation: n }).catch(() => undefined);
+    const exit = await sup.exited;
+    // Bounded: the git step still had seconds to go.
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(await s.trap.stalledDone()).toBe(false);
+    expect(sup.output()).toMatch(/still ran after 500 ms/);
+    const deadline = Date.now() + 15_000;
+    while (!(await s.trap.stalledDone()) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    await s.trap.disarm();
+    const again = await s.start();
+    expect(again.output()).toMatch(/reconciled gen-1: the interrupted promotion had not moved main/);
+    expect((await again.get(`/generations/${n}`)).body).toMatchObject({ outcome: "verifying" });
+    expect((await again.post("/promote", { generation: n })).status).toBe(200);
+    await again.stop();
+    expect(await s.damage()).toEqual(noDamage);
+  }, 60_000);
+
   for (const signal of ["TERM", "INT"] as const) {
     it(`SIG${signal} during a promote: the promote finishes, the Supervisor shuts down cleanly (exit 0)`, async () => {
       const s = await makeScratch();

@@ -83,5 +83,8 @@ export function registerSupervisor(program: Command): void {
         process.off("SIGTERM", onSignal);
         process.off("SIGINT", onSignal);
       }
+      // Bounded: a promotion that outlasted the grace must not keep the process alive; its git step
+      // finishes on its own and the journal settles the rest on the next start.
+      setTimeout(() => process.exit(), 200).unref();
     });
 }
