@@ -190,8 +190,10 @@ export class EvalEngine {
 
   private async evalNow(form: string, timeoutMs: number): Promise<EvalResponse> {
     if (this.closed) return { status: "error", message: "the eval engine is closed" };
-    // The timeout covers preparing the form and running it; waiting for an evaluator that is still
-    // starting (after a kill, a crash or at first use) is added to it, not taken from the form.
+    // The timeout covers preparing the form and running it; loading the form parser and waiting for an
+    // evaluator that is still starting (after a kill, a crash or at first use) are added to it, not
+    // taken from the form.
+    await loadTypeScript();
     const started = performance.now();
     let prepared: PreparedForm;
     try {
