@@ -10,15 +10,27 @@ export interface GateModule {
 
 export const GATE_MODULES: readonly GateModule[] = [
   { mutate: "src/shared/fitness.ts", tests: ["test/fitness.test.ts", "acceptance/gate-fitness.test.ts"] },
-  { mutate: "src/shared/fingerprint.ts", tests: ["test/fingerprint.test.ts"] },
+  {
+    mutate: "src/shared/fingerprint.ts",
+    tests: ["test/fingerprint.test.ts", "test/gate/fingerprint-gate.test.ts"],
+  },
   {
     mutate: "src/supervisor/git/fixed-points.ts",
     tests: ["test/gate/fixed-points.test.ts", "acceptance/gate-verify.test.ts"],
   },
-  { mutate: "src/supervisor/git/promote.ts", tests: ["test/supervisor/git-promote.test.ts"] },
-  { mutate: "src/supervisor/git/rollback.ts", tests: ["test/supervisor/git-promote.test.ts"] },
-  { mutate: "src/supervisor/git/reset-main.ts", tests: ["test/supervisor/git-main-moves.test.ts"] },
-  { mutate: "src/supervisor/verify/test-count.ts", tests: ["test/supervisor/verify-test-count.test.ts"] },
+  {
+    mutate: "src/supervisor/git/promote.ts",
+    tests: ["test/supervisor/git-promote.test.ts", "test/gate/git-decisions.test.ts"],
+  },
+  { mutate: "src/supervisor/git/rollback.ts", tests: ["test/gate/git-decisions.test.ts"] },
+  {
+    mutate: "src/supervisor/git/reset-main.ts",
+    tests: ["test/supervisor/git-main-moves.test.ts", "test/gate/git-decisions.test.ts"],
+  },
+  {
+    mutate: "src/supervisor/verify/test-count.ts",
+    tests: ["test/supervisor/verify-test-count.test.ts", "test/gate/test-count.test.ts"],
+  },
   {
     mutate: "src/supervisor/verify/gate-hold.ts",
     tests: ["test/gate/gate-hold.test.ts", "acceptance/gate-verify.test.ts"],
@@ -32,10 +44,14 @@ export const GATE_MODULES: readonly GateModule[] = [
     ],
   },
   { mutate: "src/supervisor/verify/baseline.ts", tests: ["test/gate/mechanical.test.ts"] },
-  { mutate: "src/supervisor/store/transitions.ts", tests: ["test/supervisor/store.test.ts"] },
+  { mutate: "src/supervisor/store/transitions.ts", tests: ["test/gate/git-decisions.test.ts"] },
   {
     mutate: "src/agent/tools/paths.ts",
-    tests: ["test/tools/paths.test.ts", "acceptance/gate-verify.test.ts"],
+    tests: [
+      "test/tools/paths.test.ts",
+      "test/gate/paths-confinement.test.ts",
+      "acceptance/gate-verify.test.ts",
+    ],
   },
   {
     mutate: "src/agent/lab-catalog.ts",

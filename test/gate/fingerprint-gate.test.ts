@@ -1,0 +1,63 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { schemaFingerprint, schemaFingerprintAtRef } from "../../src/shared/fingerprint.ts";
+import { commitFiles, sh } from "../supervisor/git-repo-fixture.ts";
+
+let root: string;
+let repo: string;
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), "loom-gate-fp2-"));
+  repo = path.join(root, "repo");
+  await sh(root, ["init", "-q", "-b", "main", repo]);
+  // Many names written out of order: readdir's order is not git's, so only sorting makes them agree.
+  const names = ["q", "b", "zz", "a", "m", "c9", "c10", "k", "e", "y", "d", "x1", "x0", "p", "f"];
+  const files: Record<string, string> = {};
+  for (const n of names) files[`schemas/${n}.ts`] = `export const ${n.replace(/\d/g, "n")} = "${n}";\n`;
+  files["schemas/sub/inner.ts"] = "export {};\n";
+  await commitFiles(repo, files, "schemas");
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("the fixed-point fingerprint", () => {
+  it("the working tree and the commit agree for many files in any directory order", async () => {
+    expect(await schemaFingerprint(repo)).toBe(await schemaFingerprintAtRef(repo, "main"));
+  });
+
+  it("ignores what is neither file, symlink nor folder (a FIFO) in the working tree", async () => {
+    const before = await schemaFingerprint(repo);
+    const fifo = path.join(repo, "schemas", "pipe");
+    await execa("mkfifo", [fifo]);
+    try {
+      expect(await schemaFingerprint(repo)).toBe(before);
+    } finally {
+      await rm(fifo, { force: true });
+    }
+  });
+
+  it("refuses bad input with what is accepted", async () => {
+    await expect(schemaFingerprint(repo, [])).rejects.toMatchObject({
+      code: "FINGERPRINT_INVALID",
+      message: "dirs is empty; pass at least one repo-relative directory",
+    });
+    const file = path.join(root, "file.txt");
+    await writeFile(file, "x");
+    await expect(schemaFingerprint(file)).rejects.toMatchObject({
+      code: "FINGERPRINT_INVALID",
+      message: `repoRoot ${JSON.stringify(file)} is not a directory`,
+    });
+    await expect(schemaFingerprintAtRef(repo, "-x")).rejects.toMatchObject({
+      code: "FINGERPRINT_INVALID",
+      message: 'ref "-x" is not accepted; pass a branch, tag or commit',
+    });
+    const plain = path.join(root, "plain");
+    await mkdir(plain);
+    const err = (await schemaFingerprintAtRef(plain, "main").catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/^git rev-parse failed in .*plain: fatal: not a git repository/);
+    expect(err.message).not.toMatch(/\s$/);
+  });
+});
