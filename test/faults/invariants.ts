@@ -103,7 +103,15 @@ export async function inspectDamage(x: Expect): Promise<Damage> {
 
   const records = new Map<number, GenerationRecord>();
   const dir = path.join(x.stateDir, "generations");
-  for (const n of x.generations) {
+  // The generations the case made, and any other record file the Supervisor wrote (or half-wrote).
+  const onDisk = (await readdir(dir).catch(() => [] as string[])).flatMap((f) => {
+    const m = /^gen-([0-9]+)\.json$/.exec(f);
+    if (!m && !f.startsWith(".")) lostRecords.push(`stray file in generations/: ${f}`);
+    return m ? [Number(m[1])] : [];
+  });
+  const leftovers = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith(".tmp"));
+  if (leftovers.length > 0) lostRecords.push(`half-written temp files: ${leftovers.join(", ")}`);
+  for (const n of [...new Set([...x.generations, ...onDisk])]) {
     const text = await readFile(path.join(dir, `gen-${n}.json`), "utf8").catch(() => undefined);
     if (text === undefined) {
       lostRecords.push(`gen-${n}: no record`);
