@@ -169,13 +169,17 @@ describe("fault injection: git steps of promote and rollback", () => {
       const full = await run();
       if (full.status < 400 || full.status === 0)
         broken.push(`${what} with a full disk answered ${full.status}`);
-      log.add(`${what}: state folder full (ENOSPC)`, await s.damage(), broken);
+      // Promote and rollback journal first, so they say exactly that nothing changed.
+      if (what !== "spawn" && !JSON.stringify(full.body).includes("STATE_WRITE_FAILED"))
+        broken.push(`${what} with a full disk said ${JSON.stringify(full.body)}`);
+      const damage = await s.damage();
       await freeUp();
       if (what !== "spawn") {
         const again = await run();
         if (again.status !== okStatus)
           broken.push(`${what} with room again answered ${again.status} ${JSON.stringify(again.body)}`);
       }
+      log.add(`${what}: state folder full (ENOSPC)`, damage, broken);
     }
     await sup.stop();
     // The generations a full disk could not allocate do not exist; the others are whole.

@@ -73,7 +73,17 @@ export class IntentJournal {
         `refusing to journal ${JSON.stringify(input.op)} for generation ${input.generation}:\n${z.prettifyError(parsed.error)}`,
       );
     }
-    await atomicWriteFile(this.fileOf(parsed.data.generation), `${JSON.stringify(parsed.data)}\n`);
+    try {
+      await atomicWriteFile(this.fileOf(parsed.data.generation), `${JSON.stringify(parsed.data)}\n`);
+    } catch (err) {
+      // Written before anything else changes, so a failure here (a full disk) leaves all as it was.
+      throw new StoreError(
+        "STATE_WRITE_FAILED",
+        `could not journal the ${input.op} of gen-${input.generation} in ${this.dir} (${(err as Error).message}); ` +
+          "nothing was changed — free space in the state folder (LOOM_STATE_DIR) and try again",
+        { cause: err },
+      );
+    }
     return parsed.data;
   }
 

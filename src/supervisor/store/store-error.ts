@@ -10,7 +10,8 @@ export type StoreErrorCode =
   | "RECORD_VERSION_UNSUPPORTED"
   | "ILLEGAL_TRANSITION"
   | "COUNTER_CORRUPT"
-  | "LINEAGE_CORRUPT";
+  | "LINEAGE_CORRUPT"
+  | "STATE_WRITE_FAILED";
 
 export class StoreError extends LoomError {
   declare readonly code: StoreErrorCode;
