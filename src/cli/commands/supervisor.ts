@@ -5,7 +5,7 @@ export function registerSupervisor(program: Command): void {
   program
     .command("supervisor")
     .description(
-      "Run the Supervisor: HTTP on LOOM_SUPERVISOR_PORT (GET / /logs /stats /generations, POST /spawn /promote /rollback). On start it reaps Labs, Primes and workspaces an earlier run left and marks their generations aborted, then starts Prime on main (LOOM_PRIME_PORT) and restarts it after every promotion, reverting a promotion whose Prime fails its health check.",
+      "Run the Supervisor: HTTP on LOOM_SUPERVISOR_PORT (GET / /logs /stats /generations, POST /spawn /promote /rollback). On start it finishes or undoes any promotion, rollback or revert an earlier run was killed in (from its journal, <state>/intents), reaps Labs, Primes and workspaces it left and marks their generations aborted, then starts Prime on main (LOOM_PRIME_PORT) and restarts it after every promotion, reverting a promotion whose Prime fails its health check. SIGTERM/SIGINT let a promotion in flight finish (LOOM_SHUTDOWN_GRACE_MS) before it stops.",
     )
     .option("--port <n>", "port (default LOOM_SUPERVISOR_PORT, 8400)", parsePositiveInt("--port", 0, 65535))
     .option(
