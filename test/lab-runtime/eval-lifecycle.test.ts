@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -16,7 +16,11 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "loom-eval-lifecycle-"));
 });
 
+const spawned: ChildProcess[] = [];
+
 afterAll(async () => {
+  for (const child of spawned)
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -55,15 +59,24 @@ ${end === "crash" ? 'setTimeout(() => { throw new Error("the engine process cras
 `,
   );
   const child = spawn(process.execPath, ["--import", "tsx", script], { stdio: ["ignore", "pipe", "pipe"] });
+  // Killed on every path, a failed test included (its evaluator follows it).
+  spawned.push(child);
   child.stderr.resume();
   const pid = await new Promise<number>((resolve, reject) => {
     let out = "";
+    const timer = setTimeout(() => reject(new Error(`no evaluator pid within 20 s; stdout: ${out}`)), 20_000);
     child.stdout.on("data", (c: Buffer) => {
       out += c.toString();
       const m = /EVALUATOR (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
     });
-    child.once("exit", (code) => reject(new Error(`the engine process exited (${code}) before printing`)));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the engine process exited (${code}) before printing`));
+    });
   });
   return { child, evaluatorPid: pid };
 }
