@@ -129,7 +129,8 @@ export const configSpecs = [
   }),
   spec({
     name: "LOOM_NETWORK",
-    purpose: "Network of the verification install step (docker, podman) and of Labs under apple; other Labs and steps get none",
+    purpose:
+      "Network of the verification install step (docker, podman) and of Labs under apple; other Labs and steps get none",
     type: networkName,
     default: "loom-net",
   }),
