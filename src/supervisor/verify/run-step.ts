@@ -112,6 +112,11 @@ async function runSpec(
   needsOutput: () => Promise<boolean> = async () => true,
 ): Promise<SpecRun> {
   const started = performance.now();
+  // Stopped already (a shutdown): a container started now could outlive the Supervisor.
+  if (ctx.signal?.aborted)
+    throw new Error(
+      `verification of ${ctx.subject} was stopped before running ${spec.labels?.["loom.step"] ?? "a step"}`,
+    );
   const handle = await ctx.runtime.run(spec);
   let ended: WaitOutcome | undefined;
   let output = "";
