@@ -43,7 +43,7 @@ export const GATE_MODULES: readonly GateModule[] = [
       "acceptance/gate-verify.test.ts",
     ],
   },
-  { mutate: "src/supervisor/verify/baseline.ts", tests: ["test/gate/mechanical.test.ts"] },
+  { mutate: "src/supervisor/verify/baseline.ts", tests: ["test/gate/baseline.test.ts"] },
   { mutate: "src/supervisor/store/transitions.ts", tests: ["test/gate/git-decisions.test.ts"] },
   {
     mutate: "src/agent/tools/paths.ts",

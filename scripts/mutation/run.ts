@@ -134,7 +134,9 @@ async function main(): Promise<number> {
   const floors = JSON.parse(
     await readFile(path.join(ROOT, "scripts/mutation/floors.json"), "utf8"),
   ) as Record<string, number>;
-  const scores = scoresOf(JSON.parse(report) as MutationReport, ROOT);
+  // An incremental report also carries files mutated in earlier runs: judge only this run's modules.
+  const mutated = new Set(modules.map((m) => fileOf(m.mutate)));
+  const scores = scoresOf(JSON.parse(report) as MutationReport, ROOT).filter((s) => mutated.has(s.file));
   for (const s of scores) {
     console.log(`mutation: ${s.score.toFixed(2).padStart(6)} %  ${s.file}`);
     for (const survivor of s.survivors) console.log(`mutation:          ${s.file}:${survivor}`);

@@ -69,6 +69,21 @@ describe("rollback", () => {
     const reflog = await sh(repo, ["reflog", "show", "--all", "--format=%gs"]);
     expect(reflog).not.toContain("roll back gen-1");
     await expect(rollback({ repo, generation: 0 })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    // A branch git cannot delete (its ref is locked) is reported, not taken as deleted.
+    await sh(repo, ["branch", "lab/gen-2", "main"]);
+    const lock = path.join(repo, ".git", "refs", "heads", "lab", "gen-2.lock");
+    await writeFile(lock, "");
+    try {
+      const err = (await rollback({ repo, generation: 2 }).catch((e: unknown) => e)) as Error & {
+        code?: string;
+      };
+      expect(err.code).toBe("REF_UPDATE_FAILED");
+      expect(err.message).toMatch(/^could not delete lab\/gen-2: \S/);
+      expect(err.message).not.toMatch(/\s$/);
+    } finally {
+      await rm(lock, { force: true });
+    }
+    expect(await rollback({ repo, generation: 2 })).toEqual({ deleted: true });
     await expect(rollback({ repo: path.join(root, "nope"), generation: 1 })).rejects.toMatchObject({
       code: "NOT_A_REPO",
     });

@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/shared/config.ts";
 import { LocalRuntime } from "../../src/supervisor/runtime/index.ts";
-import { verifyMechanical } from "../../src/supervisor/verify/mechanical.ts";
+import { verifyCloneOf, verifyMechanical } from "../../src/supervisor/verify/mechanical.ts";
 import { git } from "../supervisor/verify-fixture.ts";
 
 /**
@@ -13,8 +13,8 @@ import { git } from "../supervisor/verify-fixture.ts";
  * in COUNT, its acceptance script fails when a BREAK file exists, its check when CHECK_FAILS exists.
  */
 const SCRIPTS = {
-  check: "test ! -e CHECK_FAILS",
-  test: 'test ! -e TESTS_FAIL && echo " Tests  $(cat COUNT) passed ($(cat COUNT))"',
+  check: "test ! -e CHECK_FAILS && { test ! -e CHECK_HANGS || sleep 30; }",
+  test: 'test ! -e TESTS_FAIL && { test ! -e TESTS_HANG || sleep 30; } && echo " Tests  $(cat COUNT) passed ($(cat COUNT))"',
   "test:acceptance": "test ! -e BREAK",
 };
 
@@ -49,8 +49,8 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** Verifies a new lab/gen-N that writes `files` on top of main. */
-async function verify(files: Record<string, string>) {
+/** Verifies a new lab/gen-N that writes `files` on top of main (in `where`, default the shared repo). */
+async function verify(files: Record<string, string>, env: Record<string, string> = {}) {
   n += 1;
   await git(repo, ["checkout", "-q", "-b", `lab/gen-${n}`, "main"]);
   await write({ "program.md": `# ${n}\n`, ...files });
@@ -59,9 +59,13 @@ async function verify(files: Record<string, string>) {
   await git(repo, ["checkout", "-q", "main"]);
   const config = loadConfig({
     cwd: root,
-    env: { LOOM_REPO_PATH: repo, LOOM_STATE_DIR: path.join(root, "state"), LOOM_RUNTIME: "local" },
+    env: { LOOM_REPO_PATH: repo, LOOM_STATE_DIR: path.join(root, "state"), LOOM_RUNTIME: "local", ...env },
   });
-  return verifyMechanical({ runtime, config, image: "unused" }, n);
+  const m = await verifyMechanical({ runtime, config, image: "unused" }, n);
+  // The clone is removed on every path, and the duration is this run's.
+  await expect(stat(verifyCloneOf(config.stateDir, n))).rejects.toMatchObject({ code: "ENOENT" });
+  expect(m.durationMs).toBeLessThan(120_000);
+  return m;
 }
 
 describe("stage 1's verdict", () => {
@@ -92,7 +96,9 @@ describe("stage 1's verdict", () => {
     );
     const fewer = await verify({ COUNT: "2\n" });
     expect(fewer.passed).toBe(false);
-    expect(fewer.failures).toEqual([expect.stringMatching(/^tests: 2 passing test\(s\), fewer than the 3/)]);
+    expect(fewer.failures).toEqual([
+      expect.stringMatching(/^tests: 2 passing test\(s\), fewer than the 3 main passes at [0-9a-f]{12}$/),
+    ]);
     const more = await verify({ COUNT: "4\n" });
     expect(more.passed).toBe(true);
   });
@@ -129,5 +135,59 @@ describe("stage 1's verdict", () => {
     const gate = await verify({ "src/shared/fitness.ts": "export const relaxed = 1;\n" });
     expect(gate.passed).toBe(true);
     expect(gate.gate).toEqual({ touched: true, files: ["src/shared/fitness.ts"] });
+  });
+
+  it("a step past LOOM_VERIFY_TIMEOUT_MS is killed and fails with the limit named", async () => {
+    const hung = await verify({ CHECK_HANGS: "", TESTS_HANG: "" }, { LOOM_VERIFY_TIMEOUT_MS: "1000" });
+    expect(hung.passed).toBe(false);
+    expect(hung.check.exitCode).toBeNull();
+    expect(hung.failures).toEqual([
+      "check: `npm run check` was killed after LOOM_VERIFY_TIMEOUT_MS=1000 ms",
+      "tests: `npm test` was killed after LOOM_VERIFY_TIMEOUT_MS=1000 ms",
+      expect.stringMatching(/^tests: 0 passing test\(s\), fewer than the 3 main passes at [0-9a-f]{12}$/),
+    ]);
+  });
+
+  it("an install that fails stops the other steps, which are reported as not run", async () => {
+    const broken = await verify({
+      "package-lock.json": "{ this lockfile is not json",
+    });
+    expect(broken.passed).toBe(false);
+    expect(broken.install?.passed).toBe(false);
+    expect(broken.failures[0]).toMatch(/^install: `npm ci` exited with code \d+$/);
+    expect(broken.check).toMatchObject({
+      passed: false,
+      exitCode: null,
+      output: "not run: the install step failed",
+      durationMs: 0,
+    });
+    expect(broken.tests).toMatchObject({
+      passed: false,
+      exitCode: null,
+      output: "not run: the install step failed",
+      testCount: 0,
+    });
+  });
+
+  it("the clone lives under <stateDir>/verify/gen-N", () => {
+    expect(verifyCloneOf("/state", 7)).toBe(path.join("/state", "verify", "gen-7"));
+  });
+
+  it("with no acceptance/ on main nothing is frozen: none is run and none is required", async () => {
+    await git(repo, ["rm", "-q", "-r", "acceptance"]);
+    await git(repo, ["commit", "-q", "-m", "no acceptance suite"]);
+    try {
+      const m = await verify({ "src/other.ts": "export {};\n" });
+      expect(m.acceptance).toEqual({ present: false, unchanged: true, run: null });
+      expect(m.passed).toBe(true);
+      const added = await verify({ "acceptance/mine.test.ts": "// by the Lab\n" });
+      expect(added.failures).toEqual([
+        expect.stringMatching(
+          /^acceptance: lab\/gen-\d+ adds acceptance\/; the frozen acceptance suite is written on main, never by a Lab$/,
+        ),
+      ]);
+    } finally {
+      await git(repo, ["revert", "--no-edit", "HEAD"]);
+    }
   });
 });
