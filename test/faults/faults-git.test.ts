@@ -144,7 +144,7 @@ describe("fault injection: git steps of promote and rollback", () => {
       lostRecords: 0,
       broken: 0,
     });
-  }, 240_000);
+  }, 360_000);
 
   it("a full state folder: promote, rollback and spawn fail cleanly and work once there is room", async (ctx) => {
     const s = await makeScratch();
