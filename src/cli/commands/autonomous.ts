@@ -35,8 +35,8 @@ export function registerAutonomous(program: Command): void {
       const suspend = new AbortController();
       const onInt = () => stop.abort();
       const onTerm = () => suspend.abort();
-      process.once("SIGINT", onInt);
-      process.once("SIGTERM", onTerm);
+      process.on("SIGINT", onInt);
+      process.on("SIGTERM", onTerm);
       try {
         const result = await engine.run({
           ...(opts.maxGenerations ? { maxGenerations: opts.maxGenerations } : {}),

@@ -23,7 +23,7 @@ export function registerLabServer(program: Command): void {
         `loom lab-server: listening on ${server.url} (workspace ${resolve(opts.workspace)})\n`,
       );
       const stop = () => void server.close().finally(() => process.exit(0));
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
     });
 }

@@ -59,8 +59,8 @@ export function registerLab(program: Command): void {
           abort.abort();
           void lab.done.finally(() => lab.server.close().finally(() => process.exit(0)));
         };
-        process.once("SIGTERM", stop);
-        process.once("SIGINT", stop);
+        process.on("SIGTERM", stop);
+        process.on("SIGINT", stop);
         const report = await lab.done;
         process.stderr.write(
           `lab: ${lab.tracker.snapshot().status}${report?.commit ? ` at ${report.commit}` : ""}\n`,

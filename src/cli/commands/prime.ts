@@ -57,8 +57,8 @@ export function registerPrime(program: Command): void {
         );
         await new Promise<void>((resolve) => {
           const stop = () => resolve();
-          process.once("SIGTERM", stop);
-          process.once("SIGINT", stop);
+          process.on("SIGTERM", stop);
+          process.on("SIGINT", stop);
         });
         log("prime: shutting down");
         await prime.close();

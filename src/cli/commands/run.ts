@@ -41,7 +41,7 @@ export function registerRun(program: Command): void {
         ]);
       const abort = new AbortController();
       const onSignal = () => abort.abort();
-      process.once("SIGINT", onSignal);
+      process.on("SIGINT", onSignal);
       try {
         const result = await runAgentLoop(
           [{ role: "user", content: `Here is your program.md. Carry it out in this workspace.\n\n${task}` }],

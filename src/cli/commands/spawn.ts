@@ -28,7 +28,7 @@ export function registerSpawn(program: Command): void {
       const client = supervisorClientFor(config, opts.supervisor ? { url: opts.supervisor } : {});
       const abort = new AbortController();
       const onSignal = () => abort.abort();
-      process.once("SIGINT", onSignal);
+      process.on("SIGINT", onSignal);
       try {
         const spawned = await client.spawn(programText, abort.signal);
         process.stderr.write(
