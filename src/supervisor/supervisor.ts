@@ -2,6 +2,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../shared/config.ts";
+import { httpLimitsOf } from "../shared/http/limits.ts";
+import { SseSlots } from "../shared/http/sse.ts";
 import { fetchLabBranch, prepareWorkspace, promote, rollback } from "./git/index.ts";
 import { GenerationController } from "./lifecycle/controller.ts";
 import type { SupervisorEvent } from "./lifecycle/events.ts";
@@ -94,7 +96,8 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
   const journal = await IntentJournal.open(config.stateDir);
   const runtime =
     options.runtime ?? (await selectRuntime(config.runtime, { log, stateDir: config.stateDir }));
-  const hub = new EventHub();
+  // Limits from the config, so a value in .env applies as it does for Prime.
+  const hub = new EventHub(200, new SseSlots(config.sseMaxClients));
   const emit = (event: SupervisorEvent): void => {
     hub.publish(event);
     options.onEvent?.(event);
@@ -157,6 +160,7 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
       promoteMode: config.promote,
       api: controller,
       hub,
+      limits: httpLimitsOf(config),
       log,
     });
   } catch (err) {

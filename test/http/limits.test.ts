@@ -1,5 +1,7 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSupervisor } from "../../src/supervisor/supervisor.ts";
+import { makeFixture } from "../supervisor/lifecycle-fixture.ts";
 import { errorOf, raw, startThreeServers, type ThreeServers } from "./servers.ts";
 
 const HEADERS_TIMEOUT_MS = 1000;
@@ -210,4 +212,33 @@ describe("event streams are capped (LOOM_SSE_MAX_CLIENTS=2)", () => {
       [],
     );
   });
+});
+
+describe("the Supervisor takes its limits from its config, not only from the environment", () => {
+  it("a cap set in the config (as from .env) refuses the second stream", async () => {
+    const fixture = await makeFixture([]);
+    // Nothing in process.env: only the config carries the cap.
+    expect(process.env.LOOM_SSE_MAX_CLIENTS).toBeUndefined();
+    const sup = await startSupervisor({
+      config: fixture.config({ LOOM_SSE_MAX_CLIENTS: "1" }),
+      port: 0,
+      log: () => {},
+    });
+    const aborts: AbortController[] = [];
+    const open = async () => {
+      const abort = new AbortController();
+      aborts.push(abort);
+      return fetch(`${sup.url}/logs`, { signal: abort.signal, headers: { accept: "text/event-stream" } });
+    };
+    try {
+      expect((await open()).status).toBe(200);
+      const second = await open();
+      expect(second.status).toBe(503);
+      expect(errorOf(await second.text()).message).toContain("LOOM_SSE_MAX_CLIENTS=1");
+    } finally {
+      for (const a of aborts) a.abort();
+      await sup.close();
+      await fixture.cleanup();
+    }
+  }, 30_000);
 });

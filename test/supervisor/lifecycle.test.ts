@@ -77,6 +77,9 @@ describe("runGeneration (local runtime)", () => {
     // Usage scripted for the two model calls, as the Lab's report gave it.
     expect(record.tokens.input).toBe(250);
     expect(record.tokens.output).toBe(30);
+    // Counted by the model proxy (the two requests it forwarded), the Lab's own report beside it.
+    expect(record.modelUsage).toMatchObject({ source: "model-proxy", requests: 2, budgetExceeded: false });
+    expect(record.modelUsage?.labReported).toMatchObject({ input: 250, output: 30 });
     expect(await git(s.fx.repo, ["show", `lab/gen-${s.n}:hello.txt`])).toBe("hello from the lab");
     const kept = LabReport.parse(JSON.parse(await readFile(reportPath(s.config.stateDir, s.n), "utf8")));
     expect(kept).toMatchObject({

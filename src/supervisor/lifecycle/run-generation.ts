@@ -355,6 +355,7 @@ async function finish(
     // The proxy's count is the one a Lab cannot forge; the Lab's own stays beside it as a cross-check.
     const counted = usageForRecord(usage, report?.tokens);
     patch.tokens = counted.tokens;
+    patch.modelUsage = counted.modelUsage;
     if (counted.budgetReason && verdict.outcome !== "verifying")
       patch.reason = `${counted.budgetReason}; ${verdict.reason ?? ""}`.replace(/; $/, "");
   }

@@ -17,6 +17,7 @@ export const GenerationPatch = z
     finishedAt: fields.finishedAt,
     containerId: fields.containerId,
     tokens: fields.tokens,
+    modelUsage: fields.modelUsage,
     fitness: fields.fitness,
     verification: fields.verification,
   })
