@@ -263,3 +263,21 @@ describe("verification end to end over HTTP (local runtime)", () => {
     expect(joined.passed).toBe(true);
   }, 180_000);
 });
+
+describe("a verification stopped by a shutdown", () => {
+  // Last in the file: it closes the Supervisor the other tests share.
+  it("answers 503 SHUTTING_DOWN (not a 500) and leaves the generation verifying", async () => {
+    const n = await verifyingGeneration({
+      "test/late.test.ts": tests(1).replaceAll('test("add', 'test("late'),
+    });
+    const answer = call("POST", "/verify", { generation: n });
+    const deadline = Date.now() + 30_000;
+    while (!(await sup.runtime.list({ "loom.verify": `gen-${n}` })).length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const [res] = await Promise.all([answer, sup.close()]);
+    expect(res.status).toBe(503);
+    expect(ErrorBody.parse(res.json).error.code).toBe("SHUTTING_DOWN");
+    expect((await store.get(n))?.outcome).toBe("verifying");
+  }, 120_000);
+});

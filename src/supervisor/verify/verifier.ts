@@ -95,7 +95,15 @@ export class Verifier {
       );
       slot.done = work.catch(() => {});
       this.log(n, `verifying gen-${n} in fresh ${this.ports.runtime.name} containers`);
-      const mechanical = await work;
+      const mechanical = await work.catch((err: unknown) => {
+        // Stopped by a shutdown: not the candidate's failure, and not ours either.
+        if (!abort.signal.aborted) throw err;
+        throw new HttpError(
+          503,
+          "SHUTTING_DOWN",
+          `verification of gen-${n} was stopped because the Supervisor is shutting down; the generation stays verifying: POST /verify {"generation": ${n}} again once it has restarted`,
+        );
+      });
       const verification: Verification = { passed: false, mechanical, review: null, fitness: null };
       await this.ports.store.update(n, { verification, fitness: null });
       this.log(
