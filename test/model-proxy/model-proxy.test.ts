@@ -241,6 +241,10 @@ describe("model proxy: bad input never reaches the API", () => {
       ["POST", "/v1/complete"],
       ["GET", "/v1/messages"],
       ["POST", "/../etc/passwd"],
+      // A target the URL parser reads as a host ("//x") or refuses ("//") is a path all the same.
+      ["POST", "//v1/messages"],
+      ["GET", "//"],
+      ["POST", "///"],
     ] as const) {
       const res = await raw(r.socketPath, { method, path, headers: { "x-api-key": r.token } });
       expect(res.status, `${method} ${path}`).toBe(404);

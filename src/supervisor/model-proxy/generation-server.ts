@@ -61,7 +61,9 @@ export function createGenerationServer(options: GenerationServerOptions): {
       );
       return;
     }
-    const url = new URL(req.url ?? "/", "http://proxy");
+    // Parsed as a path whatever it holds: `new URL("//x", base)` would read "x" as a host, and "//" throws.
+    const requested = req.url ?? "/";
+    const url = new URL(`http://proxy${requested.startsWith("/") ? requested : `/${requested}`}`);
     const route = `${req.method ?? "GET"} ${url.pathname}`;
     if (!(PROXIED_ROUTES as readonly string[]).includes(route)) {
       drain(req);
