@@ -12,7 +12,11 @@ export const GATE_MODULES: readonly GateModule[] = [
   { mutate: "src/shared/fitness.ts", tests: ["test/fitness.test.ts", "acceptance/gate-fitness.test.ts"] },
   {
     mutate: "src/shared/fingerprint.ts",
-    tests: ["test/fingerprint.test.ts", "test/gate/fingerprint-gate.test.ts"],
+    tests: [
+      "test/fingerprint.test.ts",
+      "test/gate/fingerprint-gate.test.ts",
+      "test/gate/fixed-points.test.ts",
+    ],
   },
   {
     mutate: "src/supervisor/git/fixed-points.ts",

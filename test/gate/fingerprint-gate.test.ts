@@ -28,6 +28,15 @@ describe("the fixed-point fingerprint", () => {
     expect(await schemaFingerprint(repo)).toBe(await schemaFingerprintAtRef(repo, "main"));
   });
 
+  it("does not depend on the order the folders are given or walked in", async () => {
+    const forward = await schemaFingerprint(repo, ["schemas/sub", "schemas"]);
+    expect(await schemaFingerprint(repo, ["schemas", "schemas/sub"])).toBe(forward);
+    expect(await schemaFingerprintAtRef(repo, "main", ["schemas/sub", "schemas"])).toBe(forward);
+    const pair = await schemaFingerprint(repo, ["schemas/zz.ts", "schemas/a.ts"]);
+    expect(await schemaFingerprint(repo, ["schemas/a.ts", "schemas/zz.ts"])).toBe(pair);
+    expect(await schemaFingerprintAtRef(repo, "main", ["schemas/zz.ts", "schemas/a.ts"])).toBe(pair);
+  });
+
   it("ignores what is neither file, symlink nor folder (a FIFO) in the working tree", async () => {
     const before = await schemaFingerprint(repo);
     const fifo = path.join(repo, "schemas", "pipe");

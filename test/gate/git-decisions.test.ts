@@ -206,13 +206,16 @@ describe("promote in a worktree (a repo with merge hooks)", () => {
   });
 
   it("a conflict names the files and changes nothing; a branch already in main has nothing to merge", async () => {
-    const repo = await withHook("wt-conflict", { 1: { "a.txt": "lab\n" }, 2: { "z.txt": "z\n" } });
-    await commitFiles(repo, { "a.txt": "main\n" }, "main moves");
+    const repo = await withHook("wt-conflict", {
+      1: { "a.txt": "lab\n", "schemas/../b.txt": "lab b\n" },
+      2: { "z.txt": "z\n" },
+    });
+    await commitFiles(repo, { "a.txt": "main\n", "b.txt": "main b\n" }, "main moves");
     const main = await rev(repo, "main");
     const err = await promote({ repo, generation: 1 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "MERGE_CONFLICT" });
     expect((err as Error).message).toBe(
-      "lab/gen-1 conflicts with main in a.txt; nothing was changed — roll back gen-1 and let the next generation start from the current main",
+      "lab/gen-1 conflicts with main in a.txt, b.txt; nothing was changed — roll back gen-1 and let the next generation start from the current main",
     );
     expect(await rev(repo, "main")).toBe(main);
     expect(await worktrees(repo)).toBe(1);
@@ -222,6 +225,23 @@ describe("promote in a worktree (a repo with merge hooks)", () => {
       code: "NOTHING_TO_MERGE",
       message: "lab/gen-2 is already part of main; nothing to promote",
     });
+  });
+
+  it("a merge a hook refuses fails with git's words, and nothing changes", async () => {
+    const repo = await repoWith("wt-refused", { 1: { "b.txt": "b\n" } });
+    const hook = path.join(repo, ".git", "hooks", "pre-merge-commit");
+    await writeFile(hook, "#!/bin/sh\necho refused by the hook >&2\nexit 1\n");
+    await chmod(hook, 0o755);
+    const main = await rev(repo, "main");
+    const err = (await promote({ repo, generation: 1 }).catch((e: unknown) => e)) as Error & {
+      code?: string;
+    };
+    expect(err.code).toBe("MERGE_FAILED");
+    expect(err.message).toMatch(
+      /^merging lab\/gen-1 into main failed: (.*\n)*refused by the hook; nothing was changed$/,
+    );
+    expect(await rev(repo, "main")).toBe(main);
+    expect(await worktrees(repo)).toBe(1);
   });
 
   it("a tag that already exists refuses with the tag's object", async () => {
