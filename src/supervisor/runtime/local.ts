@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { closeSync, promises as fs, openSync } from "node:fs";
 import os from "node:os";
+import { killGroupOnExit } from "./local-exit-guard.ts";
 import { groupHasLiveMembers, isSameLiveProcess, procIdentity, signalGroup, sleep } from "./local-proc.ts";
 import { type LocalRecord, LocalRegistry } from "./local-registry.ts";
 import {
@@ -148,6 +149,7 @@ export class LocalRuntime implements ContainerRuntime {
     }
     const pid = child.pid as number;
     child.unref();
+    const release = killGroupOnExit(pid);
     const identity = await procIdentity(pid);
     const endpoints = spec.ports.map((p) => ({
       containerPort: p.container,
@@ -170,6 +172,7 @@ export class LocalRuntime implements ContainerRuntime {
     };
     await this.registry.write(record);
     const exited = exitInfo.then(async ([code, signal]) => {
+      release();
       const exitCode =
         typeof code === "number" ? code : 128 + (os.constants.signals[signal as NodeJS.Signals] ?? 0);
       // The directory is gone if it was removed meanwhile; nothing to record then.
