@@ -111,7 +111,8 @@ export const configSpecs = [
   }),
   spec({
     name: "LOOM_TOKEN_BUDGET",
-    purpose: "Token budget of an autonomous run across its generations; the model proxy also holds each generation to it (0 = unlimited)",
+    purpose:
+      "Token budget of an autonomous run across its generations; the model proxy also holds each generation to it (0 = unlimited)",
     type: wholeNumber(0, undefined, "unlimited"),
     default: "0",
   }),
