@@ -89,6 +89,19 @@ describe("baselineAt", () => {
     expect(measured.durationMs).toEqual(expect.any(Number));
     expect(await readBaseline(stateDir, main)).toEqual(measured);
     expect(await readdir(path.join(stateDir, "verify")).catch(() => [])).toEqual([]);
+    // Done means done: a later call reads the cache again (here rewritten) instead of the old answer.
+    await writeBaseline(stateDir, sample(main, 42));
+    expect((await baselineAt(ctx(), main)).testCount).toBe(42);
+  });
+
+  it("measurements of different commits at once are each their own", async () => {
+    const dir = path.join(root, "two-at-once");
+    await writeBaseline(dir, sample(main, 7));
+    const c = { ...ctx(), config: { ...ctx().config, stateDir: dir } };
+    const other = "e".repeat(40);
+    await writeBaseline(dir, sample(other, 9));
+    const [a, b] = await Promise.all([baselineAt(c, main), baselineAt(c, other)]);
+    expect([a.commit, a.testCount, b.commit, b.testCount]).toEqual([main, 7, other, 9]);
   });
 
   it("a cached baseline is used as it is, without running anything", async () => {
