@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { fileOf, GATE_MODULES, type GateModule } from "./gate-modules.ts";
 import { MutationSetupError, preflight } from "./preflight.ts";
-import { belowFloors, type MutationReport, scoresOf } from "./scores.ts";
+import { belowFloors, type ModuleScore, type MutationReport, scoresOf } from "./scores.ts";
 
 /**
  * `npm run mutation [-- --module <file>...] [--force]`: StrykerJS over the gate's modules.
@@ -15,7 +15,6 @@ import { belowFloors, type MutationReport, scoresOf } from "./scores.ts";
  */
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TARGET = 90;
-const REPORT = path.join(ROOT, "test-artifacts/mutation/mutation.json");
 
 interface Args {
   changed: boolean;
@@ -83,6 +82,58 @@ async function chooseModules(args: Args): Promise<GateModule[]> {
   return GATE_MODULES.filter((m) => [fileOf(m.mutate), ...m.tests].some((f) => changed.has(f)));
 }
 
+/** `src/agent/tools/paths.ts` → `src-agent-tools-paths-ts`: a module's folder under test-artifacts/mutation. */
+const slugOf = (m: GateModule): string => fileOf(m.mutate).replace(/[^A-Za-z0-9]+/g, "-");
+
+/** One Stryker run over one module and its tests; its scores, or why it could not complete. */
+async function mutateModule(
+  m: GateModule,
+  force: boolean,
+  deadline: number | undefined,
+): Promise<{ scores: ModuleScore[] } | { failed: string }> {
+  const slug = slugOf(m);
+  const report = path.join(ROOT, "test-artifacts/mutation", slug, "mutation.json");
+  await rm(report, { force: true });
+  console.log(`mutation: ${m.mutate} with ${m.tests.join(", ")}`);
+  const stryker = path.join(ROOT, "node_modules/@stryker-mutator/core/bin/stryker.js");
+  const child = execa(
+    process.execPath,
+    [stryker, "run", "--mutate", m.mutate, ...(force ? ["--force"] : [])],
+    {
+      cwd: ROOT,
+      env: { GATE_MUTATION_TESTS: JSON.stringify(m.tests), GATE_MUTATION_SLUG: slug },
+      stdio: "inherit",
+      reject: false,
+      // Its own process group, so the bound below stops Stryker's test runner processes too.
+      detached: true,
+    },
+  );
+  let timedOut = false;
+  const timer =
+    deadline === undefined
+      ? undefined
+      : setTimeout(
+          () => {
+            timedOut = true;
+            if (child.pid) process.kill(-child.pid, "SIGKILL");
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+  const result = await child;
+  clearTimeout(timer);
+  if (timedOut) return { failed: "timeout" };
+  const text = await readFile(report, "utf8").catch(() => undefined);
+  if (result.exitCode !== 0 || text === undefined) {
+    return {
+      failed: `Stryker did not complete on ${m.mutate} (exit ${result.exitCode ?? result.signal}); its reason is printed above`,
+    };
+  }
+  // An incremental report may carry other files: judge this module only.
+  return {
+    scores: scoresOf(JSON.parse(text) as MutationReport, ROOT).filter((s) => s.file === fileOf(m.mutate)),
+  };
+}
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const modules = await chooseModules(args);
@@ -92,51 +143,26 @@ async function main(): Promise<number> {
   }
   preflight(ROOT, modules);
   const maxMinutes = args.maxMinutes ?? (args.changed ? 5 : undefined);
-  const tests = [...new Set(modules.flatMap((m) => m.tests))];
-  console.log(`mutation: ${modules.map((m) => m.mutate).join(", ")}\nmutation: tests ${tests.join(", ")}`);
-  await rm(REPORT, { force: true });
-  const stryker = path.join(ROOT, "node_modules/@stryker-mutator/core/bin/stryker.js");
-  const child = execa(
-    process.execPath,
-    [stryker, "run", "--mutate", modules.map((m) => m.mutate).join(","), ...(args.force ? ["--force"] : [])],
-    {
-      cwd: ROOT,
-      env: { GATE_MUTATION_TESTS: JSON.stringify(tests) },
-      stdio: "inherit",
-      reject: false,
-      // Its own process group, so the bound below stops Stryker's test runner processes too.
-      detached: true,
-    },
-  );
-  let timedOut = false;
-  const timer =
-    maxMinutes === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          if (child.pid) process.kill(-child.pid, "SIGKILL");
-        }, maxMinutes * 60_000);
-  const result = await child;
-  clearTimeout(timer);
-  if (timedOut) {
-    console.error(
-      `mutation: stopped after the ${maxMinutes} min bound; mutate fewer modules or raise --max-minutes`,
-    );
-    return 1;
-  }
-  const report = await readFile(REPORT, "utf8").catch(() => undefined);
-  if (result.exitCode !== 0 || report === undefined) {
-    console.error(
-      `mutation: Stryker did not complete (exit ${result.exitCode ?? result.signal}); its reason is printed above`,
-    );
-    return 2;
-  }
+  const deadline = maxMinutes === undefined ? undefined : Date.now() + maxMinutes * 60_000;
   const floors = JSON.parse(
     await readFile(path.join(ROOT, "scripts/mutation/floors.json"), "utf8"),
   ) as Record<string, number>;
-  // An incremental report also carries files mutated in earlier runs: judge only this run's modules.
-  const mutated = new Set(modules.map((m) => fileOf(m.mutate)));
-  const scores = scoresOf(JSON.parse(report) as MutationReport, ROOT).filter((s) => mutated.has(s.file));
+  const scores: ModuleScore[] = [];
+  // One module at a time, each with only its own tests, all of them for every mutant.
+  for (const m of modules) {
+    const r = await mutateModule(m, args.force, deadline);
+    if ("failed" in r) {
+      if (r.failed === "timeout") {
+        console.error(
+          `mutation: stopped after the ${maxMinutes} min bound (in ${m.mutate}); mutate fewer modules or raise --max-minutes`,
+        );
+        return 1;
+      }
+      console.error(`mutation: ${r.failed}`);
+      return 2;
+    }
+    scores.push(...r.scores);
+  }
   for (const s of scores) {
     console.log(`mutation: ${s.score.toFixed(2).padStart(6)} %  ${s.file}`);
     for (const survivor of s.survivors) console.log(`mutation:          ${s.file}:${survivor}`);
