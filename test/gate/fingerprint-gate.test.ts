@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -46,6 +47,34 @@ describe("the fixed-point fingerprint", () => {
     } finally {
       await rm(fifo, { force: true });
     }
+  });
+
+  it("refuses every folder spelling that leaves the repo or names all of it; accepts Windows separators", async () => {
+    for (const bad of ["..", "..\\x", " ", "./", "schemas/../.."]) {
+      await expect(schemaFingerprint(repo, [bad]), bad).rejects.toMatchObject({
+        code: "FINGERPRINT_INVALID",
+      });
+    }
+    expect(await schemaFingerprint(repo, ["schemas\\sub"])).toBe(
+      await schemaFingerprint(repo, ["schemas/sub"]),
+    );
+    expect(await schemaFingerprint(repo, ["schemas//"])).toBe(await schemaFingerprint(repo, ["schemas"]));
+  });
+
+  it("is sha256 over length-prefixed names and bytes, in path order", async () => {
+    const one = path.join(root, "one");
+    await sh(root, ["init", "-q", "-b", "main", one]);
+    await commitFiles(one, { "schemas/b.ts": "B", "schemas/a.ts": "AA" }, "two files");
+    const framed = createHash("sha256");
+    for (const [name, bytes] of [
+      ["schemas/a.ts", "AA"],
+      ["schemas/b.ts", "B"],
+    ] as const) {
+      framed.update(`${name.length}:`).update(name).update(`${bytes.length}:`).update(bytes);
+    }
+    const want = framed.digest("hex");
+    expect(await schemaFingerprint(one)).toBe(want);
+    expect(await schemaFingerprintAtRef(one, "main")).toBe(want);
   });
 
   it("refuses bad input with what is accepted", async () => {
