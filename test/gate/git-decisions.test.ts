@@ -176,6 +176,46 @@ describe("reset of main", () => {
   });
 });
 
+describe("promote in the object store (no merge hooks)", () => {
+  it("needs no worktree or temporary folder, and refuses what has nothing to merge or no main", async () => {
+    const repo = await repoWith("os-ok", {
+      1: { "b.txt": "b\n" },
+      2: { "c.txt": "c\n" },
+      3: { "a.txt": "lab\n" },
+    });
+    const saved = process.env.TMPDIR;
+    // A temporary folder cannot be made: only the object-store merge can succeed.
+    process.env.TMPDIR = path.join(root, "no-such-tmp");
+    try {
+      const base = await rev(repo, "main");
+      const r = await promote({ repo, generation: 1 });
+      expect(await rev(repo, "main")).toBe(r.mergeCommit);
+      expect((await sh(repo, ["log", "-1", "--format=%s%n%P", "main"])).split("\n")).toEqual([
+        "Promote gen-1",
+        `${base} ${await rev(repo, "gen-1^{commit}^2")}`,
+      ]);
+      expect(await sh(repo, ["show", "main:b.txt"])).toBe("b");
+      await commitFiles(repo, { "a.txt": "main\n" }, "main moves");
+      await expect(promote({ repo, generation: 3 })).rejects.toMatchObject({
+        code: "MERGE_CONFLICT",
+        message: expect.stringContaining("conflicts with main in a.txt;"),
+      });
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    await sh(repo, ["branch", "-f", "lab/gen-2", "main~1"]);
+    await expect(promote({ repo, generation: 2 })).rejects.toMatchObject({ code: "NOTHING_TO_MERGE" });
+    const headless = path.join(root, "no-main");
+    await sh(root, ["init", "-q", "-b", "trunk", headless]);
+    await commitFiles(headless, { "a.txt": "a\n" }, "initial");
+    await sh(headless, ["branch", "lab/gen-1"]);
+    await expect(promote({ repo: headless, generation: 1 })).rejects.toMatchObject({
+      code: "MAIN_NOT_FOUND",
+    });
+  });
+});
+
 describe("promote in a worktree (a repo with merge hooks)", () => {
   async function withHook(name: string, labs: Record<number, Record<string, string>>): Promise<string> {
     const repo = await repoWith(name, labs);
