@@ -88,6 +88,11 @@ describe("the fixed-point fingerprint", () => {
       code: "FINGERPRINT_INVALID",
       message: `repoRoot ${JSON.stringify(file)} is not a directory`,
     });
+    for (const ref of ["", "  "]) {
+      await expect(schemaFingerprintAtRef(repo, ref), JSON.stringify(ref)).rejects.toMatchObject({
+        code: "FINGERPRINT_INVALID",
+      });
+    }
     await expect(schemaFingerprintAtRef(repo, "-x")).rejects.toMatchObject({
       code: "FINGERPRINT_INVALID",
       message: 'ref "-x" is not accepted; pass a branch, tag or commit',
