@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { HttpError } from "./http-error.ts";
+import { HttpError } from "./http-error.ts";
 
 /** Turns a refusal into the JSON body a server answers with (ErrorBody, or the Lab's EvalResponse). */
 export type ErrorBodyOf = (err: HttpError) => unknown;
@@ -83,4 +83,27 @@ export function answerClientError(socket: Socket, err: HttpError, bodyOf: ErrorB
   socket.destroySoon();
   // A client that never reads its answer does not keep the socket either.
   setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+/**
+ * What Node's parser refused, as an HttpError naming the limit or the problem; `timeout` says what the
+ * time limits are, `expected` what a well-formed request to this server looks like.
+ */
+export function parserRefusal(
+  err: NodeJS.ErrnoException,
+  words: { readonly timeout: string; readonly expected: string },
+): HttpError {
+  if (err.code === "ERR_HTTP_REQUEST_TIMEOUT")
+    return new HttpError(408, "REQUEST_TIMEOUT", `the request did not arrive in time: ${words.timeout}`);
+  if (err.code === "HPE_HEADER_OVERFLOW")
+    return new HttpError(
+      431,
+      "HEADERS_TOO_LARGE",
+      "the request headers are over 16 KiB; send smaller headers",
+    );
+  return new HttpError(
+    400,
+    "MALFORMED_REQUEST",
+    `the request is not well-formed HTTP/1.1 (${err.code ?? err.message}); send ${words.expected}`,
+  );
 }

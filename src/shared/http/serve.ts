@@ -5,7 +5,7 @@ import { LoomError } from "../errors.ts";
 import { requireJsonBody } from "./content-type.ts";
 import { HttpError } from "./http-error.ts";
 import { type HttpLimits, httpLimitsFromEnv } from "./limits.ts";
-import { answerClientError, answerRefusal, type ErrorBodyOf } from "./refuse.ts";
+import { answerClientError, answerRefusal, type ErrorBodyOf, parserRefusal } from "./refuse.ts";
 import { type Route, requestPath, resolve } from "./router.ts";
 import { checkSameOrigin, type ServedAddress } from "./same-origin.ts";
 
@@ -51,29 +51,6 @@ function defaultToHttpError(name: string): (err: unknown) => HttpError {
 
 const errorBodyOf: ErrorBodyOf = (err): ErrorBody => ({ error: { code: err.code, message: err.message } });
 
-/** What Node's parser refused, as an HttpError naming the limit or the problem. */
-function clientErrorOf(err: NodeJS.ErrnoException, limits: HttpLimits): HttpError {
-  if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
-    return new HttpError(
-      408,
-      "REQUEST_TIMEOUT",
-      `the request did not arrive in time: headers are due within ${limits.headersTimeoutMs} ms (LOOM_HTTP_HEADERS_TIMEOUT_MS), the whole request within ${limits.bodyTimeoutMs} ms (LOOM_HTTP_BODY_TIMEOUT_MS)`,
-    );
-  }
-  if (err.code === "HPE_HEADER_OVERFLOW") {
-    return new HttpError(
-      431,
-      "HEADERS_TOO_LARGE",
-      "the request headers are over 16 KiB; send smaller headers",
-    );
-  }
-  return new HttpError(
-    400,
-    "MALFORMED_REQUEST",
-    `the request is not well-formed HTTP/1.1 (${err.code ?? err.message}); send a request line, headers and a body matching its Content-Length or chunked encoding`,
-  );
-}
-
 /**
  * A node:http server over one route table. Every request passes, in order: the same-origin rules
  * (403, `checkSameOrigin`), the router (404/405), `authorize` (401/403), and on POST a JSON content
@@ -114,7 +91,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   );
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
     if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
-    answerClientError(socket, clientErrorOf(err, limits), bodyOf);
+    answerClientError(
+      socket,
+      parserRefusal(err, {
+        timeout: `headers are due within ${limits.headersTimeoutMs} ms (LOOM_HTTP_HEADERS_TIMEOUT_MS), the whole request within ${limits.bodyTimeoutMs} ms (LOOM_HTTP_BODY_TIMEOUT_MS)`,
+        expected: "a request line, headers and a body matching its Content-Length or chunked encoding",
+      }),
+      bodyOf,
+    );
   });
   // Without these listeners node drops a CONNECT or Upgrade request's socket without a word.
   const noTunnel = (req: IncomingMessage, socket: Socket) =>

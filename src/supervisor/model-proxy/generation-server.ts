@@ -1,8 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { HttpError } from "../../shared/http/http-error.ts";
-import { answerClientError } from "../../shared/http/refuse.ts";
+import { answerClientError, parserRefusal } from "../../shared/http/refuse.ts";
 import { PROXIED_ROUTES } from "../../shared/model-proxy-protocol.ts";
 import { sendBudgetExhausted, sendProxyError } from "./api-error.ts";
 import { forward } from "./forward.ts";
@@ -171,7 +170,11 @@ export function createGenerationServer(options: GenerationServerOptions): {
   // API's error shape too, instead of a bare status line the Lab's SDK cannot explain.
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
     if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
-    answerClientError(socket, parserRefusal(err), (e) => ({
+    const refusal = parserRefusal(err, {
+      timeout: `headers within ${options.headersTimeoutMs} ms, the whole request within ${options.requestTimeoutMs} ms`,
+      expected: "POST /v1/messages with a JSON body",
+    });
+    answerClientError(socket, refusal, (e) => ({
       type: "error",
       error: { type: e.status === 408 ? "timeout_error" : "invalid_request_error", message: e.message },
     }));
@@ -218,24 +221,4 @@ function modelOf(body: Buffer): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function parserRefusal(err: NodeJS.ErrnoException): HttpError {
-  if (err.code === "ERR_HTTP_REQUEST_TIMEOUT")
-    return new HttpError(
-      408,
-      "REQUEST_TIMEOUT",
-      "the request did not arrive in time; send it whole, at once",
-    );
-  if (err.code === "HPE_HEADER_OVERFLOW")
-    return new HttpError(
-      431,
-      "HEADERS_TOO_LARGE",
-      "the request headers are over 16 KiB; send smaller headers",
-    );
-  return new HttpError(
-    400,
-    "MALFORMED_REQUEST",
-    `the request is not well-formed HTTP/1.1 (${err.code ?? err.message}); the model proxy takes POST /v1/messages`,
-  );
 }
