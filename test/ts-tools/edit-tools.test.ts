@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ToolError } from "../../src/agent/tool.ts";
@@ -362,6 +362,21 @@ describe("refresh, schemas, atomic writes", () => {
     );
     expect(msg).toContain("fixed points");
     await refused("ts_remove_declaration", { path: "schemas/point.ts#origin" }, "TS_SCHEMA_FIXED");
+  });
+
+  it("refuses edits to schemas/ through a symlinked alias of the folder", async () => {
+    await mkdir(path.join(ws, "schemas"), { recursive: true });
+    await writeFile(
+      path.join(ws, "schemas/point.ts"),
+      "export function origin(): number {\n  return 0;\n}\n",
+    );
+    await symlink("schemas", path.join(ws, "shapes-alias"));
+    await refused(
+      "ts_replace_body",
+      { path: "shapes-alias/point.ts#origin", body: "return 1;" },
+      "TS_SCHEMA_FIXED",
+    );
+    expect(await readFile(path.join(ws, "schemas/point.ts"), "utf8")).toContain("return 0;");
   });
 
   it("restores the first file when writing the second of three fails", async () => {

@@ -65,7 +65,7 @@ function inside(root: string, target: string): string | undefined {
 }
 
 /** Case-insensitive: on a case-insensitive file system (macOS, Windows) `Schemas/x.ts` is `schemas/x.ts`. */
-function isUnderSchemas(relative: string): boolean {
+export function isUnderSchemas(relative: string): boolean {
   const lower = relative.toLowerCase();
   return lower === "schemas" || lower.startsWith("schemas/");
 }

@@ -1,7 +1,8 @@
-import { statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { Node, type SourceFile } from "ts-morph";
 import { ToolError } from "../tool.ts";
+import { isUnderSchemas } from "../tools/paths.ts";
 import { collectDeclarations, type Decl, findDeclarations } from "./declarations.ts";
 import { recordWritten, type WorkspaceProject } from "./project-cache.ts";
 
@@ -182,11 +183,22 @@ function defaultAlias(decls: readonly Decl[], symbol: string): string {
 /** Files under `schemas/` are Loom's fixed points: edited only by a person, never by the agent. */
 export function assertNotSchema(wp: WorkspaceProject, file: string): void {
   const rel = relPath(wp, file);
-  if (rel === "schemas" || rel.startsWith("schemas/")) {
+  // As written and as resolved, in any case: a symlinked alias of schemas/, or `Schemas/` on a
+  // case-insensitive file system, is the same folder.
+  if (isUnderSchemas(rel) || isUnderSchemas(realRelPath(wp, file) ?? rel)) {
     throw new ToolError(
       "TS_SCHEMA_FIXED",
       `${rel} is under schemas/, Loom's fixed points (the contracts between generations): the agent may read ` +
         "them but never edit them. Change the code that uses the schema instead.",
     );
+  }
+}
+
+/** The workspace-relative path of the file's real location (symlinks resolved); undefined if it is not on disk. */
+function realRelPath(wp: WorkspaceProject, file: string): string | undefined {
+  try {
+    return path.relative(realpathSync(wp.root), realpathSync(file)).split(path.sep).join("/");
+  } catch {
+    return undefined;
   }
 }
