@@ -29,7 +29,8 @@ try {
   const greet = project.getSourceFileOrThrow(path.join(root, "src", "greet.ts"));
   project.getPreEmitDiagnostics();
   const fn = greet.getFunctionOrThrow("greet");
-  project.getLanguageService().findRenameLocations(fn.getNameNode());
+  const name = fn.getNameNode();
+  if (name) project.getLanguageService().findRenameLocations(name);
   fn.rename("greetUser");
   project.getPreEmitDiagnostics();
   greet.getFullText();
