@@ -84,6 +84,20 @@ describe("rollback", () => {
       await rm(lock, { force: true });
     }
     expect(await rollback({ repo, generation: 2 })).toEqual({ deleted: true });
+    // Deleted by someone else while git held the lock: the delete fails, the branch is gone — not an error.
+    await sh(repo, ["branch", "lab/gen-3", "main"]);
+    const hook = path.join(repo, ".git", "hooks", "reference-transaction");
+    await writeFile(
+      hook,
+      `#!/bin/sh\n[ "$1" = prepared ] || exit 0\nrm -f "$(git rev-parse --git-dir)/refs/heads/lab/gen-3"\nexit 1\n`,
+    );
+    await chmod(hook, 0o755);
+    try {
+      expect(await rollback({ repo, generation: 3 })).toEqual({ deleted: false });
+    } finally {
+      await rm(hook, { force: true });
+    }
+    expect((await sh(repo, ["branch", "--list", "lab/gen-3"])).trim()).toBe("");
     await expect(rollback({ repo: path.join(root, "nope"), generation: 1 })).rejects.toMatchObject({
       code: "NOT_A_REPO",
     });
