@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
  * --die-with-parent is armed only milliseconds after bwrap starts, too late for such an exit.
  */
 
-const RUNS = 8;
+const RUNS = 16;
 const root = path.resolve(import.meta.dirname, "../..");
 let dir: string | undefined;
 
