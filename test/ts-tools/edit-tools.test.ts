@@ -1,14 +1,14 @@
-import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ToolError } from "../../src/agent/tool.ts";
+import type { ToolError } from "../../src/agent/tool.ts";
 import { checkedEdit } from "../../src/agent/ts/checked-edit.ts";
 import { disposeProjects, getProject } from "../../src/agent/ts/index.ts";
 import { getWorkspaceProject } from "../../src/agent/ts/project-cache.ts";
 import { spliceFile } from "../../src/agent/ts/text-edit.ts";
 import type { WriteIo } from "../../src/agent/ts/write-files.ts";
 import { nodeIo } from "../../src/agent/ts/write-files.ts";
-import { call, copyFixture, snapshotDir, tscErrors } from "./helpers.ts";
+import { call, copyFixture, refusedEdit, snapshotDir, tscErrors } from "./helpers.ts";
 
 let ws: string;
 const read = (rel: string) => readFile(path.join(ws, rel), "utf8");
@@ -24,25 +24,7 @@ async function edit(
   return result as { content: string; details: Record<string, unknown> };
 }
 
-async function refused(name: string, input: unknown, code: string): Promise<string> {
-  const before = await snapshotDir(ws);
-  const memory = new Map(
-    getProject(ws)
-      .getSourceFiles()
-      .map((sf) => [sf.getFilePath(), sf.getFullText()]),
-  );
-  const err = await call(ws, name, input).then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ToolError);
-  expect((err as ToolError).code).toBe(code);
-  expect(await snapshotDir(ws)).toEqual(before);
-  for (const sf of getProject(ws).getSourceFiles()) {
-    if (memory.has(sf.getFilePath())) expect(sf.getFullText()).toBe(memory.get(sf.getFilePath()));
-  }
-  return (err as ToolError).message;
-}
+const refused = (name: string, input: unknown, code: string) => refusedEdit(ws, name, input, code);
 
 beforeAll(async () => {
   ws = await copyFixture();
@@ -347,36 +329,6 @@ describe("refresh, schemas, atomic writes", () => {
     expect(getProject(ws).getSourceFileOrThrow(path.join(ws, "src/math.ts")).getFullText()).toBe(
       before.get("src/math.ts"),
     );
-  });
-
-  it("refuses edits to files under schemas/", async () => {
-    await mkdir(path.join(ws, "schemas"), { recursive: true });
-    await writeFile(
-      path.join(ws, "schemas/point.ts"),
-      "export function origin(): number {\n  return 0;\n}\n",
-    );
-    const msg = await refused(
-      "ts_replace_body",
-      { path: "schemas/point.ts#origin", body: "return 1;" },
-      "TS_SCHEMA_FIXED",
-    );
-    expect(msg).toContain("fixed points");
-    await refused("ts_remove_declaration", { path: "schemas/point.ts#origin" }, "TS_SCHEMA_FIXED");
-  });
-
-  it("refuses edits to schemas/ through a symlinked alias of the folder", async () => {
-    await mkdir(path.join(ws, "schemas"), { recursive: true });
-    await writeFile(
-      path.join(ws, "schemas/point.ts"),
-      "export function origin(): number {\n  return 0;\n}\n",
-    );
-    await symlink("schemas", path.join(ws, "shapes-alias"));
-    await refused(
-      "ts_replace_body",
-      { path: "shapes-alias/point.ts#origin", body: "return 1;" },
-      "TS_SCHEMA_FIXED",
-    );
-    expect(await readFile(path.join(ws, "schemas/point.ts"), "utf8")).toContain("return 0;");
   });
 
   it("restores the first file when writing the second of three fails", async () => {

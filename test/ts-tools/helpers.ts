@@ -3,8 +3,9 @@ import { cp, mkdtemp, readdir, readFile, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Tool, ToolContext, ToolResult } from "../../src/agent/tool.ts";
-import { tsTools } from "../../src/agent/ts/index.ts";
+import { expect } from "vitest";
+import { type Tool, type ToolContext, ToolError, type ToolResult } from "../../src/agent/tool.ts";
+import { getProject, tsTools } from "../../src/agent/ts/index.ts";
 
 export const repoRoot = path.resolve(fileURLToPath(new URL(".", import.meta.url)), "../..");
 export const fixtureDir = path.join(repoRoot, "test/fixtures/ts-project");
@@ -76,4 +77,25 @@ export function tscErrors(dir: string): Promise<string[]> {
       },
     );
   });
+}
+
+/** Runs a tool that must be refused with `code`, and proves neither the disk nor the Project changed. */
+export async function refusedEdit(ws: string, name: string, input: unknown, code: string): Promise<string> {
+  const before = await snapshotDir(ws);
+  const memory = new Map(
+    getProject(ws)
+      .getSourceFiles()
+      .map((sf) => [sf.getFilePath(), sf.getFullText()]),
+  );
+  const err = await call(ws, name, input).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ToolError);
+  expect((err as ToolError).code).toBe(code);
+  expect(await snapshotDir(ws)).toEqual(before);
+  for (const sf of getProject(ws).getSourceFiles()) {
+    if (memory.has(sf.getFilePath())) expect(sf.getFullText()).toBe(memory.get(sf.getFilePath()));
+  }
+  return (err as ToolError).message;
 }
