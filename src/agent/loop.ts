@@ -1,4 +1,3 @@
-import type Anthropic from "@anthropic-ai/sdk";
 import { LoomError } from "../shared/errors.ts";
 import {
   addUsage,
@@ -9,7 +8,7 @@ import {
   zeroUsage,
 } from "../shared/events.ts";
 import { appendUser, trimContext } from "./context-window.ts";
-import type { MessageParam, ModelPort, ToolDefinition } from "./model-port.ts";
+import type { MessageParam, ModelPort, ToolDefinition, ToolResultBlock, ToolUseBlock } from "./model-port.ts";
 
 /** What the loop needs from a tool registry: the definitions it sends and one execution choke point. */
 export interface ToolExecutor {
@@ -54,7 +53,16 @@ export interface LoopResult {
   readonly error?: { code: string; message: string };
 }
 
-type ToolUseBlock = Anthropic.Messages.ToolUseBlock;
+/**
+ * Told to the model when its reply stopped at the output token limit: the last tool call of such a
+ * reply is incomplete (its input was cut mid-way), so it is not run.
+ */
+export const TRUNCATED_TOOL_CALL =
+  "Not run: your reply was cut at the output token limit (stop_reason max_tokens) while writing this " +
+  "tool call, so its input is incomplete. Send smaller steps: split the change into several smaller " +
+  "tool calls (e.g. edit a few lines at a time instead of rewriting a whole file).";
+export const TRUNCATED_TEXT =
+  "Your reply was cut at the output token limit (stop_reason max_tokens). Continue in smaller steps.";
 
 /**
  * Runs one turn: `messages` ends with the user's message (the first message is the task). Calls the
@@ -121,13 +129,21 @@ export async function runAgentLoop(
       stopReason: response.stopReason,
       durationMs: Math.round(performance.now() - started),
     });
-    messages.push({ role: "assistant", content: response.content as Anthropic.Messages.ContentBlockParam[] });
-    const texts = response.content.filter((b) => b.type === "text").map((b) => b.text);
+    messages.push({ role: "assistant", content: [...response.content] });
+    const texts = response.content.flatMap((b) => (b.type === "text" ? [b.text] : []));
     for (const text of texts) emit({ type: "text", text });
     if (texts.length > 0) finalText = texts.join("\n");
 
     const calls = response.content.filter((b): b is ToolUseBlock => b.type === "tool_use");
-    if (calls.length === 0) return finish("end_turn");
+    const cut = response.stopReason === "max_tokens";
+    // Only the last block can have been cut; tool calls before it in the reply are whole.
+    const truncated = cut && response.content.at(-1)?.type === "tool_use" ? calls.at(-1) : undefined;
+    if (calls.length === 0) {
+      if (!cut) return finish("end_turn");
+      // A reply cut mid-text is not the end of the turn: the model is told and goes on.
+      appendUser(messages, [{ type: "text", text: TRUNCATED_TEXT }]);
+      continue;
+    }
 
     // Every tool_use gets a tool_result, even when we stop, so the history stays valid to continue.
     const stopBeforeTools: StopReason | undefined = signal.aborted
@@ -135,12 +151,21 @@ export async function runAgentLoop(
       : overBudget()
         ? "token_budget"
         : undefined;
-    const results: Anthropic.Messages.ToolResultBlockParam[] = [];
+    const results: ToolResultBlock[] = [];
     for (const call of calls) {
       const skip = stopBeforeTools ?? (signal.aborted ? "aborted" : undefined);
       if (skip) {
         const content = `Not run: the run stopped (${skip === "aborted" ? "aborted" : "token budget exhausted"}).`;
         results.push({ type: "tool_result", tool_use_id: call.id, content, is_error: true });
+        continue;
+      }
+      if (call === truncated) {
+        results.push({
+          type: "tool_result",
+          tool_use_id: call.id,
+          content: TRUNCATED_TOOL_CALL,
+          is_error: true,
+        });
         continue;
       }
       emit({ type: "tool_start", id: call.id, name: call.name, input: call.input });

@@ -8,7 +8,14 @@ import { z } from "zod";
 import { ConfigError, LoomError } from "../shared/errors.ts";
 import { addUsage, type Usage, zeroUsage } from "../shared/events.ts";
 import { TOKEN_BUDGET_ERROR_CODE } from "../shared/model-proxy-protocol.ts";
-import type { ContentBlock, ModelPort, ModelRequest, ModelResponse } from "./model-port.ts";
+import type {
+  ContentBlock,
+  MessageBlock,
+  MessageParam,
+  ModelPort,
+  ModelRequest,
+  ModelResponse,
+} from "./model-port.ts";
 
 /** Stable codes for everything that can go wrong talking to the model. */
 export type ModelErrorCode =
@@ -127,13 +134,16 @@ function toParams(
   model: string,
   maxTokens: number,
 ): Anthropic.MessageCreateParamsNonStreaming {
-  const tools = request.tools.map((tool, i) =>
-    i === request.tools.length - 1 ? { ...tool, cache_control: EPHEMERAL } : tool,
-  );
+  const tools: Anthropic.Tool[] = request.tools.map((tool, i) => ({
+    name: tool.name,
+    ...(tool.description !== undefined ? { description: tool.description } : {}),
+    input_schema: tool.input_schema as Anthropic.Tool.InputSchema,
+    ...(i === request.tools.length - 1 ? { cache_control: EPHEMERAL } : {}),
+  }));
   return {
     model,
     max_tokens: request.maxTokens ?? maxTokens,
-    messages: withConversationBreakpoint(request.messages),
+    messages: withConversationBreakpoint(request.messages.map(toSdkMessage)),
     // The API rejects empty text blocks, so an empty system prompt is left out.
     ...(request.system ? { system: [{ type: "text", text: request.system, cache_control: EPHEMERAL }] } : {}),
     ...(tools.length > 0 ? { tools } : {}),
@@ -141,7 +151,36 @@ function toParams(
   };
 }
 
-function withConversationBreakpoint(messages: ModelRequest["messages"]): Anthropic.MessageParam[] {
+/** Loom's message → the SDK's: the one place the provider's message shape is written. */
+function toSdkMessage(message: MessageParam): Anthropic.MessageParam {
+  if (typeof message.content === "string") return { role: message.role, content: message.content };
+  return { role: message.role, content: message.content.map(toSdkBlock) };
+}
+
+function toSdkBlock(block: MessageBlock): Anthropic.ContentBlockParam {
+  switch (block.type) {
+    case "text":
+      return { type: "text", text: block.text };
+    case "tool_use":
+      return { type: "tool_use", id: block.id, name: block.name, input: block.input };
+    case "tool_result":
+      return {
+        type: "tool_result",
+        tool_use_id: block.tool_use_id,
+        content:
+          typeof block.content === "string"
+            ? block.content
+            : block.content.map((b) => ({ type: "text" as const, text: b.text })),
+        ...(block.is_error ? { is_error: true } : {}),
+      };
+    case "thinking":
+      return { type: "thinking", thinking: block.thinking, signature: block.signature };
+    case "redacted_thinking":
+      return { type: "redacted_thinking", data: block.data };
+  }
+}
+
+function withConversationBreakpoint(messages: Anthropic.MessageParam[]): Anthropic.MessageParam[] {
   const out = [...messages];
   const last = out.at(-1);
   if (!last) return out;
@@ -153,6 +192,30 @@ function withConversationBreakpoint(messages: ModelRequest["messages"]): Anthrop
   blocks[blocks.length - 1] = { ...tail, cache_control: EPHEMERAL } as Anthropic.ContentBlockParam;
   out[out.length - 1] = { ...last, content: blocks } as Anthropic.MessageParam;
   return out;
+}
+
+/** The reply blocks Loom understands; others (server tools Loom never offers) are dropped. */
+const ApiBlock = z.discriminatedUnion("type", [
+  z.looseObject({ type: z.literal("text"), text: z.string() }),
+  z.looseObject({ type: z.literal("tool_use"), id: z.string(), name: z.string(), input: z.unknown() }),
+  z.looseObject({ type: z.literal("thinking"), thinking: z.string(), signature: z.string() }),
+  z.looseObject({ type: z.literal("redacted_thinking"), data: z.string() }),
+]);
+
+function toBlock(raw: { type: string }): ContentBlock[] {
+  const parsed = ApiBlock.safeParse(raw);
+  if (!parsed.success) return [];
+  const b = parsed.data;
+  switch (b.type) {
+    case "text":
+      return [{ type: "text", text: b.text }];
+    case "tool_use":
+      return [{ type: "tool_use", id: b.id, name: b.name, input: b.input }];
+    case "thinking":
+      return [{ type: "thinking", thinking: b.thinking, signature: b.signature }];
+    case "redacted_thinking":
+      return [{ type: "redacted_thinking", data: b.data }];
+  }
 }
 
 const ApiMessage = z.looseObject({
@@ -179,7 +242,7 @@ function toResponse(message: unknown): ModelResponse {
   }
   const { content, stop_reason, model, usage } = parsed.data;
   return {
-    content: content as unknown as ContentBlock[],
+    content: content.flatMap(toBlock),
     stopReason: stop_reason,
     model,
     usage: {

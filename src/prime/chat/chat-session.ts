@@ -1,4 +1,3 @@
-import type Anthropic from "@anthropic-ai/sdk";
 import { type LoopOptions, type LoopResult, runAgentLoop, type ToolExecutor } from "../../agent/loop.ts";
 import type { MessageParam, ModelPort } from "../../agent/model-port.ts";
 import { LoomError } from "../../shared/errors.ts";
@@ -146,46 +145,28 @@ export class ChatSession {
   #recordAsItGoes(): { model: ModelPort; tools: ToolExecutor; written: () => number } {
     const { model, tools } = this.#options;
     let written = 0;
-    let calls: { id: string }[] = [];
-    let results: Anthropic.Messages.ToolResultBlockParam[] = [];
-    const flushResults = async () => {
-      if (results.length === 0) return;
-      const message: MessageParam = { role: "user", content: results };
-      results = [];
-      await this.#record([message]);
-      written++;
-    };
+    // After a reply that asked for tools, the loop's next request ends with the user message that
+    // answers them (results of the calls it ran and of those it refused to run).
+    let answerPending = false;
     return {
       written: () => written,
       model: {
         model: model.model,
         call: async (request, signal) => {
-          await flushResults();
+          const answer = request.messages.at(-1);
+          if (answerPending && answer?.role === "user") {
+            await this.#record([answer]);
+            written++;
+          }
+          answerPending = false;
           const response = await model.call(request, signal);
-          const content = response.content as Anthropic.Messages.ContentBlockParam[];
-          await this.#record([{ role: "assistant", content }]);
+          await this.#record([{ role: "assistant", content: [...response.content] }]);
           written++;
-          calls = response.content.filter((b) => b.type === "tool_use").map((b) => ({ id: b.id }));
+          answerPending = true;
           return response;
         },
       },
-      tools: {
-        definitions: () => tools.definitions(),
-        execute: async (name, input, ctx) => {
-          const result = await tools.execute(name, input, ctx);
-          // The loop runs the calls in the order the reply lists them.
-          const call = calls[results.length];
-          if (call) {
-            results.push({
-              type: "tool_result",
-              tool_use_id: call.id,
-              content: result.content,
-              ...(result.isError ? { is_error: true } : {}),
-            });
-          }
-          return result;
-        },
-      },
+      tools,
     };
   }
 
