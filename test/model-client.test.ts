@@ -275,5 +275,8 @@ describe("model client: errors", () => {
     );
     expect(error.code).toBe("MODEL_UNREACHABLE");
     expect(error.message).toMatch(/cannot reach the model API/);
+    // Names where it tried and why it failed, not only "Connection error.".
+    expect(error.message).toContain(url);
+    expect(error.message).toContain("ECONNREFUSED");
   });
 });

@@ -104,7 +104,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
         },
       );
     } catch (error) {
-      throw toModelError(error, signal, config.timeoutMs, config.maxRetries);
+      throw toModelError(error, signal, config.timeoutMs, config.maxRetries, sdk.baseURL);
     }
     const response = toResponse(message);
     usage = addUsage(usage, response.usage);
@@ -254,6 +254,26 @@ function toResponse(message: unknown): ModelResponse {
   };
 }
 
+/**
+ * The system error under the SDK's "Connection error." (fetch wraps it as "fetch failed"): its code
+ * (ECONNREFUSED, ENOTFOUND, …) and its message, which names the address that refused.
+ */
+function connectionCause(error: Error): string {
+  let code: string | undefined;
+  let message = error.message;
+  let current: unknown = error.cause;
+  for (let depth = 0; current instanceof Error && depth < 8; depth++) {
+    const own = (current as { code?: unknown }).code;
+    if (typeof own === "string" && code === undefined) code = own;
+    if (current.message) message = current.message;
+    const inner: unknown =
+      current instanceof AggregateError && current.errors.length > 0 ? current.errors[0] : current.cause;
+    current = inner;
+  }
+  if (code === undefined) return message;
+  return message.includes(code) ? message : `${code}: ${message}`;
+}
+
 const aborted = (cause?: unknown) =>
   new ModelError("MODEL_ABORTED", "the model request was aborted because the run was cancelled", { cause });
 
@@ -263,6 +283,7 @@ function toModelError(
   signal: AbortSignal | undefined,
   timeoutMs: number,
   maxRetries: number,
+  baseURL: string,
 ): unknown {
   if (error instanceof ModelError) return error;
   if (signal?.aborted || error instanceof APIUserAbortError) return aborted(error);
@@ -275,10 +296,10 @@ function toModelError(
     );
   }
   if (error instanceof APIConnectionError) {
-    const reason = error.cause instanceof Error ? `: ${error.cause.message}` : "";
     return new ModelError(
       "MODEL_UNREACHABLE",
-      `cannot reach the model API${reason} (${tries}); check the network and the base URL`,
+      `cannot reach the model API at ${baseURL} (${connectionCause(error)}; ${tries}); ` +
+        "check that it runs there, the network, and the base URL",
       { cause: error },
     );
   }
