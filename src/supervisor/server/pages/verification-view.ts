@@ -5,9 +5,10 @@ import { formatDuration, formatFitness } from "./format.ts";
 const verdict = (ok: boolean, yes = "passed", no = "failed"): SafeHtml =>
   html`<span class="${ok ? "pass" : "fail"}">${ok ? yes : no}</span>`;
 
-function step(name: string, s: StepResult | null, extra: SafeHtml | string = ""): SafeHtml {
+/** `skipped` says why a step that did not run was skipped; each step has its own reason. */
+function step(name: string, s: StepResult | null, extra: SafeHtml | string = "", skipped = ""): SafeHtml {
   if (s === null) {
-    return html`<tr><td>${name}</td><td class="muted">skipped</td><td></td><td></td><td class="muted">lockfile unchanged: main's packages reused</td></tr>`;
+    return html`<tr data-step="${name}"><td>${name}</td><td class="muted">skipped</td><td></td><td></td><td class="muted">${skipped}</td></tr>`;
   }
   return html`<tr data-step="${name}"><td>${name}</td><td>${verdict(s.passed)}</td>
 <td class="num">${s.exitCode === null ? "killed" : s.exitCode}</td><td class="num">${formatDuration(s.durationMs)}</td>
@@ -23,7 +24,7 @@ export function renderVerification(v: Verification | null): SafeHtml {
   const a = m.acceptance;
   const tests = html`<p class="muted count">${m.tests.testCount} tests (main ran ${m.baselineTestCount})</p>`;
   const acceptance = !a.present
-    ? step("acceptance", null)
+    ? step("acceptance", null, "", "no acceptance/ folder on main: nothing frozen to run")
     : a.run
       ? step(
           "acceptance",
@@ -50,7 +51,7 @@ ${m.gate?.touched ? html`<p id="gate-touched"><span class="badge fail">touches t
 ${m.failures.length ? html`<ul class="failures">${m.failures.map((f) => html`<li class="fail">${f}</li>`)}</ul>` : ""}
 <h3>Stage 1: mechanical</h3>
 <table class="steps"><thead><tr><th>step</th><th>result</th><th class="num">exit</th><th class="num">time</th><th>output</th></tr></thead>
-<tbody>${step("install", m.install)}${step("check", m.check)}${step("tests", m.tests, tests)}${acceptance}</tbody></table>
+<tbody>${step("install", m.install, "", "lockfile unchanged: main's packages reused")}${step("check", m.check)}${step("tests", m.tests, tests)}${acceptance}</tbody></table>
 <h3>Stage 2: review</h3>
 ${reviewView}
 <h3>Fitness</h3>
