@@ -24,7 +24,11 @@ export const GATE_MODULES: readonly GateModule[] = [
   },
   {
     mutate: "src/supervisor/git/promote.ts",
-    tests: ["test/supervisor/git-promote.test.ts", "test/gate/git-decisions.test.ts"],
+    tests: [
+      "test/supervisor/git-promote.test.ts",
+      "test/gate/git-decisions.test.ts",
+      "test/gate/git-promote-paths.test.ts",
+    ],
   },
   { mutate: "src/supervisor/git/rollback.ts", tests: ["test/gate/git-decisions.test.ts"] },
   {

@@ -38,13 +38,14 @@ function normalizeDirs(dirs: readonly string[]): string[] {
 
 /** Length-prefixed so no two different file sets can produce the same byte stream. */
 function digest(entries: readonly Entry[]): string {
-  const unique = new Map(entries.map((e) => [e.path, e]));
-  const sorted = [...unique.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const unique = new Map(entries.map((e) => [e.path, e.bytes]));
   const hash = createHash("sha256");
-  for (const e of sorted) {
+  // The default sort: UTF-16 code-unit order, the same on every machine and locale.
+  for (const p of [...unique.keys()].sort()) {
+    const bytes = unique.get(p) as Uint8Array;
     // Stryker disable next-line StringLiteral: Buffer.from defaults to utf8
-    const name = Buffer.from(e.path, "utf8");
-    hash.update(`${name.byteLength}:`).update(name).update(`${e.bytes.byteLength}:`).update(e.bytes);
+    const name = Buffer.from(p, "utf8");
+    hash.update(`${name.byteLength}:`).update(name).update(`${bytes.byteLength}:`).update(bytes);
   }
   return hash.digest("hex");
 }
@@ -130,16 +131,17 @@ async function resolveCommit(repoRoot: string, ref: string): Promise<string> {
 }
 
 /** Reads `git cat-file --batch` output: "<sha> <type> <size>\n<bytes>\n" per object. */
-function parseBatch(out: Buffer, count: number): Buffer[] {
+function parseBatch(repoRoot: string, out: Buffer, count: number): Buffer[] {
   const blobs: Buffer[] = [];
   let at = 0;
   for (let i = 0; i < count; i++) {
     const nl = out.indexOf(0x0a, at);
     const header = out.subarray(at, nl).toString("utf8").split(" ");
-    const size = Number(header[2]);
-    if (nl < 0 || header[1] !== "blob" || !Number.isInteger(size)) {
-      throw new LoomError("GIT_FAILED", `unexpected git cat-file output: ${header.join(" ")}`);
+    // "<sha> missing" for an object the store lacks (a damaged repository); a blob's size is always there.
+    if (header[1] !== "blob") {
+      throw new LoomError("GIT_FAILED", `git cat-file in ${repoRoot}: ${header.join(" ")}`);
     }
+    const size = Number(header[2]);
     blobs.push(out.subarray(nl + 1, nl + 1 + size));
     at = nl + 1 + size + 1;
   }
@@ -163,18 +165,19 @@ export async function schemaFingerprintAtRef(
     );
   }
   const commit = await resolveCommit(repoRoot, ref);
+  // ls-tree matches each folder as written and only at a path boundary (no glob, "schemas2" is not
+  // under "schemas"), just as the working-tree walk does.
   const listing = await git(repoRoot, ["ls-tree", "-r", "-z", "--full-tree", commit, "--", ...wanted]);
   const files: { path: string; sha: string }[] = [];
   for (const line of listing.toString("utf8").split("\0")) {
     const m = line.match(/^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s);
     // Submodules ("commit" entries) have no bytes here; the working tree walk would see their files.
     if (m?.[2] !== "blob") continue;
-    const p = m[4] ?? "";
-    if (wanted.some((d) => p === d || p.startsWith(`${d}/`))) files.push({ path: p, sha: m[3] ?? "" });
+    files.push({ path: m[4] as string, sha: m[3] as string });
   }
   const batch = await git(repoRoot, ["cat-file", "--batch"], files.map((f) => `${f.sha}\n`).join(""));
-  const blobs = parseBatch(batch, files.length);
-  return digest(files.map((f, i) => ({ path: f.path, bytes: blobs[i] ?? Buffer.alloc(0) })));
+  const blobs = parseBatch(repoRoot, batch, files.length);
+  return digest(files.map((f, i) => ({ path: f.path, bytes: blobs[i] as Buffer })));
 }
 
 /**

