@@ -8,6 +8,7 @@ import {
 } from "./autonomous.ts";
 import { ChatRequest } from "./chat.ts";
 import { EvalRequest, EvalResponse } from "./eval.ts";
+import { AgentEvent, PrimeLogEvent, PrimeLogLine, SupervisorEvent } from "./events.ts";
 import { GateStage } from "./gate.ts";
 import { GenerationNumber, GenerationOutcome, LabBranch } from "./generation.ts";
 import { DeclarationChange, DeclarationSummary, GenerationDiff } from "./generation-diff.ts";
@@ -46,6 +47,7 @@ import {
 export * from "./autonomous.ts";
 export * from "./chat.ts";
 export * from "./eval.ts";
+export * from "./events.ts";
 export * from "./gate.ts";
 export * from "./generation.ts";
 export * from "./generation-diff.ts";
@@ -108,4 +110,8 @@ export const fixedPointSchemas: Record<string, z.ZodType> = {
   AutonomousOptions,
   AutonomousGeneration,
   AutonomousState,
+  AgentEvent,
+  SupervisorEvent,
+  PrimeLogLine,
+  PrimeLogEvent,
 };

@@ -1,5 +1,6 @@
 import { mkdir, stat } from "node:fs/promises";
 import path from "node:path";
+import type { PrimeLogEvent } from "../../schemas/events.ts";
 import type { PrimeStats } from "../../schemas/prime.ts";
 import { createModelClient, type ModelClient } from "../agent/model-client.ts";
 import { ToolRegistry } from "../agent/tool-registry.ts";
@@ -15,7 +16,7 @@ import { ChatSession } from "./chat/chat-session.ts";
 import { codeCommit } from "./code-commit.ts";
 import type { AutonomousEngine, PrimeCoreDeps, PrimeToolDeps, ReflectFn, ReviewFn } from "./ports.ts";
 import { primeSystemPrompt } from "./prompt.ts";
-import { logLine, type PrimeLogEvent } from "./server/log-event.ts";
+import { logLine } from "./server/log-event.ts";
 import { type PrimeServer, startPrimeServer } from "./server/server.ts";
 import { SupervisorClient } from "./supervisor-client.ts";
 

@@ -1,19 +1,18 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { SupervisorEvent } from "../../schemas/events.ts";
 import type { Config } from "../shared/config.ts";
 import { httpLimitsOf } from "../shared/http/limits.ts";
-import { SseSlots } from "../shared/http/sse.ts";
+import { SseHub, SseSlots } from "../shared/http/sse.ts";
 import { fetchLabBranch, prepareWorkspace, promote, rollback } from "./git/index.ts";
 import { GenerationController } from "./lifecycle/controller.ts";
-import type { SupervisorEvent } from "./lifecycle/events.ts";
 import { DEFAULT_LAB_IMAGE } from "./lifecycle/lab-spec.ts";
 import { type ReapResult, reapLeftovers } from "./lifecycle/reap.ts";
 import { type ReconcileResult, reconcileIntents } from "./lifecycle/reconcile.ts";
 import { createModelProxy, DEFAULT_UPSTREAM } from "./model-proxy/index.ts";
 import { PrimeKeeper } from "./prime/prime-keeper.ts";
 import { type ContainerRuntime, selectRuntime } from "./runtime/index.ts";
-import { EventHub } from "./server/event-hub.ts";
 import { assertBindAllowed, startSupervisorServer } from "./server/server.ts";
 import { GenerationStore, IntentJournal } from "./store/index.ts";
 
@@ -97,7 +96,7 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
   const runtime =
     options.runtime ?? (await selectRuntime(config.runtime, { log, stateDir: config.stateDir }));
   // Limits from the config, so a value in .env applies as it does for Prime.
-  const hub = new EventHub(200, new SseSlots(config.sseMaxClients));
+  const hub = new SseHub<SupervisorEvent>(200, new SseSlots(config.sseMaxClients));
   const emit = (event: SupervisorEvent): void => {
     hub.publish(event);
     options.onEvent?.(event);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { GenerationRecord } from "../../schemas/generation-record.ts";
+import { ConflictError } from "../../src/supervisor/errors.ts";
+import { toHttpError } from "../../src/supervisor/server/error-status.ts";
 import { assertGateRule, isHeldForPerson } from "../../src/supervisor/verify/gate-hold.ts";
 import { passedVerification } from "../supervisor/passed-verification.ts";
 
@@ -35,7 +37,10 @@ describe("assertGateRule", () => {
       } catch (err) {
         caught = err;
       }
-      expect(caught, String(approval)).toMatchObject({ status: 409, code: "GATE_CHANGE_HELD" });
+      // The domain's refusal, which the HTTP edge answers with 409.
+      expect(caught, String(approval)).toBeInstanceOf(ConflictError);
+      expect(caught, String(approval)).toMatchObject({ code: "GATE_CHANGE_HELD" });
+      expect(toHttpError(caught)).toMatchObject({ status: 409, code: "GATE_CHANGE_HELD" });
       const message = (caught as Error).message;
       expect(message).toContain("src/shared/fitness.ts, test/fitness.test.ts");
       expect(message).toContain('"approveGateChange": true');
@@ -51,8 +56,13 @@ describe("assertGateRule", () => {
   it("refuses any approval field for a generation that does not touch the gate", () => {
     for (const approval of [true, false]) {
       expect(() => assertGateRule(4, untouched, approval)).toThrow(
-        expect.objectContaining({ status: 409, code: "GATE_APPROVAL_UNEXPECTED" }),
+        expect.objectContaining({ code: "GATE_APPROVAL_UNEXPECTED" }),
       );
+      try {
+        assertGateRule(4, untouched, approval);
+      } catch (err) {
+        expect(toHttpError(err).status).toBe(409);
+      }
     }
     expect(() => assertGateRule(4, untouched, true)).toThrow(/generation 4 does not change the gate/);
   });

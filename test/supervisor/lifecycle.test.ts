@@ -3,9 +3,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import type { SupervisorEvent } from "../../schemas/events.ts";
 import { LabReport } from "../../schemas/index.ts";
 import { fetchLabBranch, prepareWorkspace } from "../../src/supervisor/git/index.ts";
-import type { SupervisorEvent } from "../../src/supervisor/lifecycle/events.ts";
 import {
   type LifecyclePorts,
   reportPath,

@@ -1,8 +1,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { expect, it } from "vitest";
+import type { SupervisorEvent } from "../../schemas/events.ts";
 import { GenerationRecord, SupervisorStats } from "../../schemas/index.ts";
-import type { SupervisorEvent } from "../../src/supervisor/lifecycle/events.ts";
 import { freePort } from "../../src/supervisor/lifecycle/free-port.ts";
 import { checkoutOf, primeLabels } from "../../src/supervisor/prime/index.ts";
 import type { ContainerRuntime } from "../../src/supervisor/runtime/index.ts";

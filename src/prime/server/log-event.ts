@@ -1,9 +1,4 @@
-import type { AgentEvent } from "../../shared/events.ts";
-
-/** What GET /logs streams: every agent event of every chat turn, and Prime's own log lines. */
-export type PrimeLogEvent =
-  | AgentEvent
-  | { readonly type: "log"; readonly at: string; readonly message: string };
+import type { PrimeLogEvent } from "../../../schemas/events.ts";
 
 export const logLine = (message: string): PrimeLogEvent => ({
   type: "log",

@@ -1,4 +1,5 @@
 import { ChatRequest } from "../../../schemas/chat.ts";
+import type { PrimeLogEvent } from "../../../schemas/events.ts";
 import type { PrimeHealth, PrimeStats } from "../../../schemas/prime.ts";
 import { LoomError } from "../../shared/errors.ts";
 import { readJson } from "../../shared/http/body.ts";
@@ -7,7 +8,6 @@ import type { Route } from "../../shared/http/router.ts";
 import { openSse, type SseHub, writeSse } from "../../shared/http/sse.ts";
 import type { ChatSession } from "../chat/chat-session.ts";
 import { renderChatPage } from "./chat-page.ts";
-import type { PrimeLogEvent } from "./log-event.ts";
 
 export interface PrimeRoutesInput {
   readonly session: ChatSession;

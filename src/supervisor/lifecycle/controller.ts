@@ -5,10 +5,10 @@ import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type { PromoteResponse, RollbackResponse, SpawnResponse } from "../../../schemas/supervisor.ts";
 import type { MechanicalVerification, ReviewRequest, Verification } from "../../../schemas/verification.ts";
 import { addUsage, totalTokens, zeroUsage } from "../../shared/events.ts";
+import type { SupervisorApi, SupervisorStats } from "../api.ts";
+import { ConflictError, generationNotFound, notVerifying, ShuttingDownError } from "../errors.ts";
 import type { PromoteInput, PromoteResult, RollbackInput } from "../git/index.ts";
 import type { PrimeHooks } from "../prime/prime-keeper.ts";
-import type { SupervisorApi, SupervisorStats } from "../server/api.ts";
-import { HttpError } from "../server/http-io.ts";
 import type { IntentJournal } from "../store/index.ts";
 import { Verifier } from "../verify/verifier.ts";
 import { type LifecyclePorts, runGeneration } from "./run-generation.ts";
@@ -45,8 +45,7 @@ export class GenerationController implements SupervisorApi {
     this.refuseWhileClosing("spawned");
     if (this.current) {
       const n = this.current.n;
-      throw new HttpError(
-        409,
+      throw new ConflictError(
         "GENERATION_RUNNING",
         `generation ${n ?? "(starting)"} is still running; spawn again when it has finished (GET /generations/${n ?? ""})`,
       );
@@ -103,19 +102,8 @@ export class GenerationController implements SupervisorApi {
 
   private async verifying(n: number, action: string): Promise<GenerationRecord> {
     const record = await this.ports.store.get(n);
-    if (!record)
-      throw new HttpError(
-        404,
-        "GENERATION_NOT_FOUND",
-        `generation ${n} does not exist; GET /generations lists them`,
-      );
-    if (record.outcome !== "verifying") {
-      throw new HttpError(
-        409,
-        "NOT_VERIFYING",
-        `generation ${n} is ${record.outcome}; only a verifying generation (its Lab done, branch fetched) can be ${action}`,
-      );
-    }
+    if (!record) throw generationNotFound(n);
+    if (record.outcome !== "verifying") throw notVerifying(n, record.outcome, action);
     return record;
   }
 
@@ -140,9 +128,7 @@ export class GenerationController implements SupervisorApi {
 
   private refuseWhileClosing(action: string): void {
     if (this.closing) {
-      throw new HttpError(
-        503,
-        "SHUTTING_DOWN",
+      throw new ShuttingDownError(
         `the Supervisor is shutting down, so nothing can be ${action} now; try again once it has restarted`,
       );
     }
@@ -153,8 +139,7 @@ export class GenerationController implements SupervisorApi {
     const { journal } = this.ports;
     const record = await this.verifying(n, "promoted");
     if (this.verifier.isRunning(n) || !record.verification?.passed) {
-      throw new HttpError(
-        409,
+      throw new ConflictError(
         "NOT_VERIFIED",
         `generation ${n} has not passed verification${record.verification ? ` (${record.verification.review ? "stage 1 or the review did not pass" : "no review yet"})` : ""}; POST /verify {"generation": ${n}} and then POST /review with the verdict first, and promote only when verification.passed is true`,
       );

@@ -1,9 +1,12 @@
+import type { SupervisorEvent } from "../../../schemas/events.ts";
 import { PromoteRequest, RollbackRequest, SpawnRequest } from "../../../schemas/supervisor.ts";
 import { ReviewRequest, VerifyRequest } from "../../../schemas/verification.ts";
+import { readJson } from "../../shared/http/body.ts";
+import { HttpError, sendJson } from "../../shared/http/http-error.ts";
+import type { Route } from "../../shared/http/router.ts";
+import type { SseHub } from "../../shared/http/sse.ts";
+import type { SupervisorApi } from "../api.ts";
 import { isHeldForPerson } from "../verify/gate-hold.ts";
-import type { SupervisorApi } from "./api.ts";
-import type { EventHub } from "./event-hub.ts";
-import { HttpError, readJson, sendJson } from "./http-io.ts";
 import {
   type PageOptions,
   pageNonce,
@@ -13,7 +16,6 @@ import {
   sendHtml,
   wantsHtml,
 } from "./pages/index.ts";
-import type { Route } from "./router.ts";
 
 function generationParam(raw: string | undefined): number {
   if (raw === undefined || !/^[1-9][0-9]{0,8}$/.test(raw)) {
@@ -29,7 +31,7 @@ function generationParam(raw: string | undefined): number {
 /** The Supervisor's HTTP surface, one entry per route. */
 export function supervisorRoutes(
   api: SupervisorApi,
-  hub: EventHub,
+  hub: SseHub<SupervisorEvent>,
   page: PageOptions = { promoteMode: "auto", tokenRequired: false },
 ): Route[] {
   return [

@@ -1,10 +1,11 @@
+import type { SupervisorEvent } from "../../../schemas/events.ts";
 import { LoomError } from "../../shared/errors.ts";
 import { checkBearer } from "../../shared/http/bearer.ts";
 import type { HttpLimits } from "../../shared/http/limits.ts";
 import { isLoopback, startHttpServer } from "../../shared/http/serve.ts";
-import type { SupervisorApi } from "./api.ts";
+import type { SseHub } from "../../shared/http/sse.ts";
+import type { SupervisorApi } from "../api.ts";
 import { toHttpError } from "./error-status.ts";
-import type { EventHub } from "./event-hub.ts";
 import { supervisorRoutes } from "./routes.ts";
 
 export interface SupervisorServerOptions {
@@ -16,7 +17,7 @@ export interface SupervisorServerOptions {
   readonly api: SupervisorApi;
   /** LOOM_PROMOTE: manual puts Promote / Roll back buttons on the pages (default auto). */
   readonly promoteMode?: "auto" | "manual";
-  readonly hub: EventHub;
+  readonly hub: SseHub<SupervisorEvent>;
   /** Header and body timeouts; default the LOOM_HTTP_* variables of the environment. */
   readonly limits?: Partial<HttpLimits>;
   readonly log?: (line: string) => void;

@@ -1,6 +1,6 @@
 import type { GateStage } from "../../../schemas/gate.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
-import { HttpError } from "../server/http-io.ts";
+import { ConflictError } from "../errors.ts";
 
 /**
  * A generation waiting for a person: verified and approved by the review, still `verifying`, and its
@@ -21,8 +21,7 @@ export function isHeldForPerson(record: GenerationRecord): boolean {
  */
 export function assertGateRule(n: number, gate: GateStage, approveGateChange: boolean | undefined): void {
   if (gate.touched && approveGateChange !== true) {
-    throw new HttpError(
-      409,
+    throw new ConflictError(
       "GATE_CHANGE_HELD",
       `generation ${n} changes the gate (${gate.files.join(", ")}), so it is held for a person: ` +
         `read its diff, then POST /promote {"generation": ${n}, "approveGateChange": true} to approve it, ` +
@@ -30,8 +29,7 @@ export function assertGateRule(n: number, gate: GateStage, approveGateChange: bo
     );
   }
   if (!gate.touched && approveGateChange !== undefined) {
-    throw new HttpError(
-      409,
+    throw new ConflictError(
       "GATE_APPROVAL_UNEXPECTED",
       `generation ${n} does not change the gate (the paths in schemas/gate.ts), so approveGateChange is ` +
         `not accepted for it; promote it with {"generation": ${n}} alone`,

@@ -1,8 +1,8 @@
 import { DIFF_MAX_CHARS, type GenerationDiff } from "../../../schemas/generation-diff.ts";
 import { summarizeDeclarations } from "../../analyze/declaration-diff.ts";
+import { NotFoundError } from "../errors.ts";
 import { labRef, MAIN_REF, resolveRef, tagRef } from "../git/repo-state.ts";
 import { git, tryGit } from "../git/run-git.ts";
-import { HttpError } from "../server/http-io.ts";
 import { mergeBase, numstat, readBlobs } from "./verify-git.ts";
 
 /** Files larger than this are left out of the declaration summary (still in the diff and the stat). */
@@ -23,8 +23,7 @@ async function locate(repo: string, n: number, outcome: string): Promise<{ base:
     outcome === "pending" || outcome === "running"
       ? "its Lab is still running; the branch is fetched when it ends"
       : "rolled back, or its branch was never fetched";
-  throw new HttpError(
-    404,
+  throw new NotFoundError(
     "DIFF_NOT_FOUND",
     `generation ${n} has neither a branch lab/gen-${n} nor a merge tag gen-${n} in the repo (${why}); there is no diff to show`,
   );

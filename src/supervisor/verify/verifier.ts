@@ -5,12 +5,12 @@ import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type { MechanicalVerification, ReviewRequest, Verification } from "../../../schemas/verification.ts";
 import type { Config } from "../../shared/config.ts";
 import { computeFitness } from "../../shared/fitness.ts";
+import { ConflictError, generationNotFound, notVerifying, ShuttingDownError } from "../errors.ts";
 import { gateChanges } from "../git/fixed-points.ts";
 import { resolveRef } from "../git/repo-state.ts";
 import type { SupervisorEmit } from "../lifecycle/events.ts";
 import { DEFAULT_LAB_IMAGE } from "../lifecycle/lab-spec.ts";
 import type { ContainerRuntime } from "../runtime/index.ts";
-import { HttpError } from "../server/http-io.ts";
 import type { GenerationStore } from "../store/index.ts";
 import { baselineAt, readBaseline, writeBaseline } from "./baseline.ts";
 import { assertGateRule } from "./gate-hold.ts";
@@ -26,9 +26,6 @@ export interface VerifierPorts {
   /** The image verification containers run (default loom-lab:latest). */
   readonly image?: string;
 }
-
-const notFound = (n: number) =>
-  new HttpError(404, "GENERATION_NOT_FOUND", `generation ${n} does not exist; GET /generations lists them`);
 
 /**
  * Verification of generations on the Supervisor's side: stage 1 in fresh containers (POST /verify),
@@ -50,20 +47,13 @@ export class Verifier {
 
   private async verifyingRecord(n: number, action: string): Promise<GenerationRecord> {
     const record = await this.ports.store.get(n);
-    if (!record) throw notFound(n);
-    if (record.outcome !== "verifying") {
-      throw new HttpError(
-        409,
-        "NOT_VERIFYING",
-        `generation ${n} is ${record.outcome}; only a verifying generation (its Lab done, branch fetched) can be ${action}`,
-      );
-    }
+    if (!record) throw generationNotFound(n);
+    if (record.outcome !== "verifying") throw notVerifying(n, record.outcome, action);
     return record;
   }
 
-  private busy(n: number): HttpError {
-    return new HttpError(
-      409,
+  private busy(n: number): ConflictError {
+    return new ConflictError(
       "VERIFY_RUNNING",
       `generation ${n} is being verified now; wait for that POST /verify to answer, then try again`,
     );
@@ -98,9 +88,7 @@ export class Verifier {
       const mechanical = await work.catch((err: unknown) => {
         // Stopped by a shutdown: not the candidate's failure, and not ours either.
         if (!abort.signal.aborted) throw err;
-        throw new HttpError(
-          503,
-          "SHUTTING_DOWN",
+        throw new ShuttingDownError(
           `verification of gen-${n} was stopped because the Supervisor is shutting down; the generation stays verifying: POST /verify {"generation": ${n}} again once it has restarted`,
         );
       });
@@ -125,8 +113,7 @@ export class Verifier {
     if (this.running.has(n)) throw this.busy(n);
     const current = record.verification;
     if (!current) {
-      throw new HttpError(
-        409,
+      throw new ConflictError(
         "NOT_VERIFIED",
         `generation ${n} has no stage-1 verification yet; POST /verify {"generation": ${n}} first, then POST /review`,
       );
@@ -158,7 +145,7 @@ export class Verifier {
 
   diff(n: number): Promise<GenerationDiff> {
     return this.ports.store.get(n).then((record) => {
-      if (!record) throw notFound(n);
+      if (!record) throw generationNotFound(n);
       return generationDiff(this.ports.config.repoPath, n, record.outcome);
     });
   }

@@ -1,6 +1,6 @@
 import type { GenerationRecord } from "../../../../schemas/generation-record.ts";
 import { html, type SafeHtml } from "../../../shared/web/html.ts";
-import type { SupervisorStats } from "../api.ts";
+import type { SupervisorStats } from "../../api.ts";
 import { type PageOptions, renderTokenField } from "./actions.ts";
 import { CHART_CSS, renderChart } from "./chart.ts";
 import { DASHBOARD_SCRIPT } from "./client-scripts.ts";

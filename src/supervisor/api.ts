@@ -1,16 +1,16 @@
-import type { GenerationDiff } from "../../../schemas/generation-diff.ts";
-import type { GenerationRecord } from "../../../schemas/generation-record.ts";
+import type { GenerationDiff } from "../../schemas/generation-diff.ts";
+import type { GenerationRecord } from "../../schemas/generation-record.ts";
 import type {
   PromoteResponse,
   RollbackResponse,
   SpawnResponse,
   SupervisorStats,
-} from "../../../schemas/supervisor.ts";
-import type { MechanicalVerification, ReviewRequest, Verification } from "../../../schemas/verification.ts";
+} from "../../schemas/supervisor.ts";
+import type { MechanicalVerification, ReviewRequest, Verification } from "../../schemas/verification.ts";
 
 export type { SupervisorStats };
 
-/** What the HTTP server asks of the Supervisor; failures are HttpError, StoreError or GitOpError. */
+/** What the HTTP server asks of the Supervisor; failures are the domain's errors (errors.ts), StoreError or GitOpError. */
 export interface SupervisorApi {
   spawn(program: string): Promise<SpawnResponse>;
   /** `approveGateChange`: a person's explicit approval, required for (and only for) a generation that touches the gate. */

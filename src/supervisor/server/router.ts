@@ -1,1 +1,0 @@
-export { type Handler, type Route, resolve } from "../../shared/http/router.ts";
