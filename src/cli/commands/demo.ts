@@ -12,22 +12,26 @@ export function registerDemo(program: Command): void {
     .action(async (opts: { keep?: boolean; json?: boolean; labOnly?: boolean }) => {
       const out = (line: string) => process.stdout.write(`${line}\n`);
       if (opts.labOnly) {
-        const [{ runDemo }, { formatEvent }] = await Promise.all([
+        const [{ runDemo }, { formatEvent }, { keptHint }] = await Promise.all([
           import("../../demo/run-demo.ts"),
           import("../print-events.ts"),
+          import("../../demo/kept-hint.ts"),
         ]);
         const result = await runDemo({
           keep: opts.keep ?? false,
           log: out,
           emit: (e) => out(opts.json ? JSON.stringify(e) : formatEvent(e)),
         });
-        if (opts.keep) out(`\nkept: ${result.scratch}`);
+        if (opts.keep) out(`\n${keptHint(result.scratch, "lab-only").join("\n")}`);
         if (result.report.status !== "done" || result.evalResponse.status !== "ok") process.exitCode = 1;
         return;
       }
-      const { runDemoCycle } = await import("../../demo/run-cycle.ts");
+      const [{ runDemoCycle }, { keptHint }] = await Promise.all([
+        import("../../demo/run-cycle.ts"),
+        import("../../demo/kept-hint.ts"),
+      ]);
       const result = await runDemoCycle({ keep: opts.keep ?? false, log: out });
-      if (opts.keep) out(`\nkept: ${result.scratch}`);
+      if (opts.keep) out(`\n${keptHint(result.scratch, "cycle").join("\n")}`);
       if (result.record.outcome !== "promoted") {
         out(
           `\ndemo: gen-1 ended ${result.record.outcome}${result.record.reason ? `: ${result.record.reason}` : ""}`,
