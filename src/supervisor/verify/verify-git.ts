@@ -1,6 +1,6 @@
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
+import { tryGit as tryGitBytes } from "../../shared/git/run-git.ts";
 import { git, tryGit } from "../git/run-git.ts";
 
 /** The object `rev:path` names (a blob or tree sha), or undefined when that path is absent at rev. */
@@ -57,14 +57,11 @@ export async function numstat(repo: string, base: string, head: string): Promise
 export async function readBlobs(repo: string, specs: readonly string[]): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   if (specs.length === 0) return found;
-  const r = await execa("git", ["cat-file", "--batch"], {
-    cwd: repo,
+  const r = await tryGitBytes(repo, ["cat-file", "--batch"], {
     input: specs.map((s) => `${s}\n`).join(""),
     encoding: "buffer",
-    reject: false,
-    stripFinalNewline: false,
   });
-  const out = Buffer.from(r.stdout);
+  const out = r.stdout;
   let at = 0;
   for (const spec of specs) {
     const nl = out.indexOf(0x0a, at);
