@@ -7,7 +7,7 @@ import {
   TERMINAL_OUTCOMES,
 } from "./generation.ts";
 import { ModelUsage, Usage } from "./usage.ts";
-import { Verification } from "./verification.ts";
+import { Verification, VerificationRun } from "./verification.ts";
 
 /**
  * One generation in the lineage. Versioned so older records migrate stepwise; strict so a record
@@ -30,6 +30,8 @@ export const GenerationRecord = z
     modelUsage: ModelUsage.optional(),
     fitness: z.number().nullable(),
     verification: Verification.nullable(),
+    /** The last stage-1 run started by POST /verify; absent before the first. */
+    verificationRun: VerificationRun.optional(),
   })
   .superRefine((r, ctx) => {
     if (r.branch !== `lab/gen-${r.generation}`) {

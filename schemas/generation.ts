@@ -21,18 +21,33 @@ export const GenerationOutcome = z.enum([
 ]);
 export type GenerationOutcome = z.infer<typeof GenerationOutcome>;
 
-export const TERMINAL_OUTCOMES: readonly GenerationOutcome[] = [
-  "promoted",
-  "rolled_back",
-  "failed",
-  "aborted",
-  "timed_out",
-];
+/**
+ * What each outcome means for whoever waits on a generation: its Lab still works (`lab`), it waits for
+ * verification and a decision (`decision`), or it is over (`final`). Every predicate and list below is
+ * derived from this one table.
+ */
+const PHASE_OF_OUTCOME = {
+  pending: "lab",
+  running: "lab",
+  verifying: "decision",
+  promoted: "final",
+  rolled_back: "final",
+  failed: "final",
+  aborted: "final",
+  timed_out: "final",
+} as const satisfies Record<GenerationOutcome, "lab" | "decision" | "final">;
+
+/** Its Lab has not finished: the record will still change by itself. */
+export const isLabInProgress = (outcome: GenerationOutcome): boolean => PHASE_OF_OUTCOME[outcome] === "lab";
+
+/** Nothing changes a generation with this outcome any more. */
+export const isTerminalOutcome = (outcome: GenerationOutcome): boolean =>
+  PHASE_OF_OUTCOME[outcome] === "final";
+
+export const TERMINAL_OUTCOMES: readonly GenerationOutcome[] =
+  GenerationOutcome.options.filter(isTerminalOutcome);
 
 /** Outcomes that must carry a reason, because the next reflect turns it into a lesson. */
-export const OUTCOMES_NEEDING_REASON: readonly GenerationOutcome[] = [
-  "rolled_back",
-  "failed",
-  "aborted",
-  "timed_out",
-];
+export const OUTCOMES_NEEDING_REASON: readonly GenerationOutcome[] = GenerationOutcome.options.filter(
+  (o) => isTerminalOutcome(o) && o !== "promoted",
+);

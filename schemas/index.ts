@@ -41,6 +41,8 @@ import {
   StepResult,
   TestStage,
   Verification,
+  VerificationRun,
+  VerificationRunState,
   VerifyRequest,
 } from "./verification.ts";
 
@@ -95,6 +97,8 @@ export const fixedPointSchemas: Record<string, z.ZodType> = {
   ReviewStage,
   Fitness,
   Verification,
+  VerificationRunState,
+  VerificationRun,
   VerifyRequest,
   ReviewRequest,
   GenerationRecord,

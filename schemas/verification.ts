@@ -86,7 +86,28 @@ export const Verification = z.object({
 });
 export type Verification = z.infer<typeof Verification>;
 
-/** `POST /verify`: run stage 1 of a verifying generation in a fresh container. */
+/**
+ * Where the last stage-1 verification of a generation is: `POST /verify` answers 202 with the record
+ * showing `running`; it ends `done` (the result is the record's `verification`), `stopped` (a shutdown
+ * or restart cut it short; POST /verify again) or `error` (it could not run; `error` says why).
+ */
+export const VerificationRunState = z.enum(["running", "done", "stopped", "error"]);
+export type VerificationRunState = z.infer<typeof VerificationRunState>;
+
+export const VerificationRun = z.strictObject({
+  state: VerificationRunState,
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime().nullable(),
+  /** Why it was stopped or could not run, as an ErrorBody's code and message; null otherwise. */
+  error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
+});
+export type VerificationRun = z.infer<typeof VerificationRun>;
+
+/** Whether a verification is still running; every other state is final for that run. */
+export const isVerificationRunning = (run: VerificationRun | null | undefined): boolean =>
+  run?.state === "running";
+
+/** `POST /verify`: start stage 1 of a verifying generation in a fresh container (202; follow the record). */
 export const VerifyRequest = z.strictObject({ generation: z.number().int().min(1) });
 export type VerifyRequest = z.infer<typeof VerifyRequest>;
 

@@ -20,6 +20,7 @@ export const GenerationPatch = z
     modelUsage: fields.modelUsage,
     fitness: fields.fitness,
     verification: fields.verification,
+    verificationRun: fields.verificationRun,
   })
   .partial();
 export type GenerationPatch = z.infer<typeof GenerationPatch>;
