@@ -2,7 +2,6 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { simpleGit } from "simple-git";
 import { closeSharedEvalEngines } from "../../lab-runtime/eval/shared-engines.ts";
 import { startLabServer } from "../../lab-runtime/server.ts";
 import type { EvalResponse, LabReport } from "../../schemas/index.ts";
@@ -12,13 +11,15 @@ import { ToolRegistry } from "../agent/tool-registry.ts";
 import { LabStatusTracker } from "../lab/status-tracker.ts";
 import { runLabWorker } from "../lab/worker.ts";
 import type { EventSink } from "../shared/events.ts";
+import { runGit } from "../shared/git/run-git.ts";
 import { startScriptedModel } from "../shared/scripted-model/index.ts";
 import { demoProgram, demoRepoFiles } from "./demo-repo.ts";
 import { demoLabScript } from "./demo-script.ts";
 
 /** Loom's installed packages (found through tsx, which the demo repo's tests run on), from source or a bundle. */
 const loomNodeModules = () => dirname(dirname(createRequire(import.meta.url).resolve("tsx/package.json")));
-const GIT_IDENTITY = { config: ["user.name=Loom Demo", "user.email=demo@loom.invalid"] };
+const GIT_IDENTITY = { name: "Loom Demo", email: "demo@loom.invalid" };
+const git = (cwd: string, args: string[]) => runGit(cwd, args, { identity: GIT_IDENTITY });
 
 export interface DemoResult {
   readonly scratch: string;
@@ -53,15 +54,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       await mkdir(dirname(join(repo, rel)), { recursive: true });
       await writeFile(join(repo, rel), content);
     }
-    const git = simpleGit(repo, GIT_IDENTITY);
-    await git.init(["-q", "-b", "main"]).add(".").commit("Initial demo repository");
+    await git(repo, ["init", "-q", "-b", "main"]);
+    await git(repo, ["add", "."]);
+    await git(repo, ["commit", "-q", "-m", "Initial demo repository"]);
     log(`scratch repository: ${repo}`);
 
-    await simpleGit(scratch).clone(repo, workspace, ["-q"]);
-    const lab = simpleGit(workspace, GIT_IDENTITY);
-    await lab.checkout(["-q", "-b", "lab/gen-1"]);
+    await git(scratch, ["clone", "-q", repo, workspace]);
+    await git(workspace, ["checkout", "-q", "-b", "lab/gen-1"]);
     await writeFile(join(workspace, "program.md"), demoProgram);
-    await lab.add("program.md").commit("gen-1: program.md");
+    await git(workspace, ["add", "program.md"]);
+    await git(workspace, ["commit", "-q", "-m", "gen-1: program.md"]);
     // The demo repo's tests run through tsx; borrow Loom's installed packages instead of installing.
     await symlink(loomNodeModules(), join(workspace, "node_modules"), "dir");
     log(`Lab workspace: ${workspace} (branch lab/gen-1, program.md committed)`);
@@ -97,9 +99,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     log(`\nPOST /eval greetUser("Ada") → ${JSON.stringify(evalResponse)}`);
 
     // What the Supervisor does for every generation, whatever its outcome: fetch the branch back.
-    await git.fetch(workspace, "lab/gen-1:lab/gen-1");
-    const fetchedHead = (await git.revparse(["lab/gen-1"])).trim();
-    const diffStat = (await git.raw(["diff", "--stat", "main", "lab/gen-1"])).trimEnd();
+    await git(repo, ["fetch", "-q", workspace, "lab/gen-1:lab/gen-1"]);
+    const fetchedHead = (await git(repo, ["rev-parse", "lab/gen-1"])).trim();
+    const diffStat = (await git(repo, ["diff", "--stat", "main", "lab/gen-1"])).trimEnd();
     log(`\nlab/gen-1 fetched back at ${fetchedHead.slice(0, 12)}:\n${diffStat}`);
     log(
       `\nLab report: ${report.status} (${report.stopReason}), ${report.modelCalls} model calls, tools ${JSON.stringify(report.toolCalls)}`,
