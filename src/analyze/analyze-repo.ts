@@ -8,6 +8,7 @@ import { collectImports, existsOnDisk, isRelativeSpecifier, resolveSpecifier } f
 import { AnalyzeInputError, loadProject } from "./load-project.ts";
 import type {
   AnalysisReport,
+  Cycle,
   DeclarationMetric,
   FileInfo,
   ImportEdge,
@@ -23,8 +24,18 @@ export const AnalyzeOptionsSchema = z.strictObject({
 });
 export type AnalyzeOptions = z.input<typeof AnalyzeOptionsSchema>;
 
-/** Test files: under a test/tests/__tests__ directory, or named *.test.* / *.spec.*. */
-const TEST_FILE = /(^|\/)(test|tests|__tests__)\/|\.(test|spec)\.[cm]?tsx?$/;
+/** Test files: named *.test.* / *.spec.* (or rxjs's *-spec.*), or anywhere under __tests__ (jest runs those). */
+const TEST_FILE = /(^|\/)__tests__\/|[.-](test|spec)\.[cm]?tsx?$/;
+/** Folders of fixtures and helpers: their files serve the tests but are not tests themselves. */
+const FIXTURE_DIR = /(^|\/)(fixtures|__fixtures__|__mocks__)\//;
+const TEST_DIR = /(^|\/)(test|tests|spec|specs|__tests__)\//;
+
+/** A file's part: a test the runner runs, support for tests (fixtures, helpers), or a source. */
+function fileRole(file: string): { isTest: boolean; testSupport: boolean } {
+  const fixture = FIXTURE_DIR.test(file);
+  const isTest = !fixture && TEST_FILE.test(file);
+  return { isTest, testSupport: !isTest && (fixture || TEST_DIR.test(file)) };
+}
 
 /** Offline structural analysis of any TypeScript repo: sizes, complexity, API, import graph, tests. */
 export async function analyzeRepo(dir: string, opts: AnalyzeOptions = {}): Promise<AnalysisReport> {
@@ -46,6 +57,8 @@ export async function analyzeRepo(dir: string, opts: AnalyzeOptions = {}): Promi
   const declarations: DeclarationMetric[] = [];
   const used = new Map<string, Set<string>>();
   const graph = new Map<string, string[]>();
+  // What runs: `import type` / `export type` edges are erased at compile time and close no cycle.
+  const runtimeGraph = new Map<string, string[]>();
   for (const sf of loaded.files) {
     const abs = sf.getFilePath() as string;
     const file = rel(abs);
@@ -58,23 +71,28 @@ export async function analyzeRepo(dir: string, opts: AnalyzeOptions = {}): Promi
       for (const name of names) seen.add(name);
       used.set(target, seen);
     }
-    graph.set(file, [...new Set(imports.flatMap((i) => (i.target === null ? [] : [i.target])))].sort());
+    const targets = (edges: typeof imports) => [
+      ...new Set(edges.flatMap((i) => (i.target === null ? [] : [i.target]))),
+    ];
+    graph.set(file, targets(imports).sort());
+    runtimeGraph.set(file, targets(imports.filter((i) => !i.typeOnly)).sort());
     files.push({
       path: file,
       lines: node.getLineAndCharacterOfPosition(node.getEnd()).line + 1,
-      isTest: TEST_FILE.test(file),
+      ...fileRole(file),
       exports: collectExports(node),
       imports: imports.map(({ specifier, target, typeOnly }) => ({ specifier, target, typeOnly })),
     });
   }
   files.sort((a, b) => a.path.localeCompare(b.path));
 
-  const cycles = cyclicComponents(graph as Graph)
-    .map((component) => ({ files: component, path: loopThrough(graph, component) }))
-    .sort((a, b) => b.files.length - a.files.length || a.files[0]!.localeCompare(b.files[0]!));
+  const cycles = cyclesOf(runtimeGraph);
+  // Components of the whole graph that are not runtime cycles close only through a type-only import.
+  const runtimeKeys = new Set(cycles.map((c) => c.files.join("\0")));
+  const typeOnlyCycles = cyclesOf(graph).filter((c) => !runtimeKeys.has(c.files.join("\0")));
   const { tests, untested } = testReach(files, graph);
   const unusedExports = findUnused(files, used);
-  const sources = new Set(files.filter((f) => !f.isTest).map((f) => f.path));
+  const sources = new Set(files.filter(isSource).map((f) => f.path));
   const ranked = declarations.filter((d) => sources.has(d.file));
 
   return {
@@ -85,11 +103,13 @@ export async function analyzeRepo(dir: string, opts: AnalyzeOptions = {}): Promi
     summary: {
       files: files.length,
       testFiles: files.filter((f) => f.isTest).length,
+      testSupportFiles: files.filter((f) => f.testSupport).length,
       lines: files.reduce((sum, f) => sum + f.lines, 0),
       declarations: declarations.length,
       exports: files.reduce((sum, f) => sum + f.exports.length, 0),
       importEdges: [...graph.values()].reduce((sum, t) => sum + t.length, 0),
       cycles: cycles.length,
+      typeOnlyCycles: typeOnlyCycles.length,
       unusedExports: unusedExports.length,
     },
     files,
@@ -107,6 +127,7 @@ export async function analyzeRepo(dir: string, opts: AnalyzeOptions = {}): Promi
       (d) => d.lines,
     ),
     cycles,
+    typeOnlyCycles,
     tests,
     untested,
     unusedExports,
@@ -131,21 +152,29 @@ function resolveImports(
   return out;
 }
 
+const isSource = (f: FileInfo): boolean => !f.isTest && !f.testSupport;
+
+function cyclesOf(graph: ReadonlyMap<string, string[]>): Cycle[] {
+  return cyclicComponents(graph as Graph)
+    .map((component) => ({ files: component, path: loopThrough(graph as Graph, component) }))
+    .sort((a, b) => b.files.length - a.files.length || a.files[0]!.localeCompare(b.files[0]!));
+}
+
 function testReach(files: FileInfo[], graph: Graph): { tests: TestCoverage[]; untested: string[] } {
-  const isTest = new Map(files.map((f) => [f.path, f.isTest]));
+  const source = new Map(files.map((f) => [f.path, isSource(f)]));
   const reached = new Set<string>();
   const tests: TestCoverage[] = [];
   for (const f of files) {
     if (!f.isTest) continue;
-    const direct = (graph.get(f.path) ?? []).filter((t) => isTest.get(t) === false);
+    const direct = (graph.get(f.path) ?? []).filter((t) => source.get(t) === true);
     // Helpers under test/ still lead to sources; only sources are reported.
-    const all = [...reachable(graph, f.path)].filter((t) => isTest.get(t) === false);
+    const all = [...reachable(graph, f.path)].filter((t) => source.get(t) === true);
     if (all.length === 0) continue;
     for (const s of all) reached.add(s);
     const directSet = new Set(direct);
     tests.push({ test: f.path, direct, transitive: all.filter((s) => !directSet.has(s)).sort() });
   }
-  const untested = files.filter((f) => !f.isTest && !reached.has(f.path)).map((f) => f.path);
+  const untested = files.filter((f) => isSource(f) && !reached.has(f.path)).map((f) => f.path);
   return { tests, untested };
 }
 
@@ -156,7 +185,7 @@ function testReach(files: FileInfo[], graph: Graph): { tests: TestCoverage[]; un
 function findUnused(files: FileInfo[], used: ReadonlyMap<string, ReadonlySet<string>>): UnusedExport[] {
   const out: UnusedExport[] = [];
   for (const f of files) {
-    if (f.isTest) continue;
+    if (!isSource(f)) continue;
     const names = used.get(f.path);
     if (names?.has("*")) continue;
     for (const e of f.exports) {

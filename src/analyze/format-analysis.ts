@@ -17,8 +17,9 @@ export function formatAnalysis(report: AnalysisReport, opts: FormatOptions = {})
   const s = report.summary;
   const out: string[] = [
     `Analysis of ${report.root} (${report.tsconfig ? `files from ${report.tsconfig}` : "files found by walking the tree"}, ${report.durationMs} ms)`,
-    `${s.files} files (${s.testFiles} tests), ${s.lines} lines, ${s.declarations} declarations, ` +
-      `${s.exports} exports, ${s.importEdges} import edges, ${s.cycles} import cycles, ${s.unusedExports} unused exports`,
+    `${s.files} files (${s.testFiles} tests, ${s.testSupportFiles} test fixtures/helpers), ${s.lines} lines, ` +
+      `${s.declarations} declarations, ${s.exports} exports, ${s.importEdges} import edges, ` +
+      `${s.cycles} import cycles (+${s.typeOnlyCycles} through type-only imports), ${s.unusedExports} unused exports`,
   ];
 
   section(out, `Largest declarations (lines, non-test)`, report.largest.map(decl), max);
@@ -32,6 +33,14 @@ export function formatAnalysis(report: AnalysisReport, opts: FormatOptions = {})
     ),
     max,
   );
+  if (report.typeOnlyCycles.length > 0) {
+    section(
+      out,
+      `Cycles through type-only imports (${report.typeOnlyCycles.length}; erased at compile time, no runtime cycle)`,
+      report.typeOnlyCycles.map((c) => c.path.join(" → ")),
+      max,
+    );
+  }
   section(
     out,
     `Unused exports (${report.unusedExports.length}; exported but imported by no other file — entry points may be intended)`,

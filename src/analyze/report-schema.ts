@@ -52,7 +52,10 @@ export const ImportEdgeSchema = z.object({
 export const FileInfoSchema = z.object({
   path: z.string(),
   lines: z.number().int().nonnegative(),
+  /** A test file the runner runs (*.test.*, *.spec.*, under __tests__), fixtures excluded. */
   isTest: z.boolean(),
+  /** Not a test but there for tests: fixtures and helpers under test folders. Neither test nor source. */
+  testSupport: z.boolean(),
   exports: z.array(ExportEntrySchema),
   /** Relative imports only; bare package specifiers are not part of the project graph. */
   imports: z.array(ImportEdgeSchema),
@@ -88,18 +91,23 @@ export const AnalysisReportSchema = z.object({
   summary: z.object({
     files: z.number().int().nonnegative(),
     testFiles: z.number().int().nonnegative(),
+    testSupportFiles: z.number().int().nonnegative(),
     lines: z.number().int().nonnegative(),
     declarations: z.number().int().nonnegative(),
     exports: z.number().int().nonnegative(),
     importEdges: z.number().int().nonnegative(),
     cycles: z.number().int().nonnegative(),
+    typeOnlyCycles: z.number().int().nonnegative(),
     unusedExports: z.number().int().nonnegative(),
   }),
   files: z.array(FileInfoSchema),
   declarations: z.array(DeclarationMetricSchema),
   largest: z.array(DeclarationMetricSchema),
   mostComplex: z.array(DeclarationMetricSchema),
+  /** Import cycles through runtime edges only (what module loading actually goes round). */
   cycles: z.array(CycleSchema),
+  /** Cycles that close only through `import type` / `export type` edges: harmless at run time. */
+  typeOnlyCycles: z.array(CycleSchema),
   tests: z.array(TestCoverageSchema),
   /** Non-test sources that no test file reaches, directly or transitively. */
   untested: z.array(z.string()),
