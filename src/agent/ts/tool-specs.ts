@@ -29,7 +29,8 @@ export const tsAddImportSpec = {
   description:
     'Add an import to a file (`path` is the file, e.g. "src/x.ts"): `module` is the specifier as written in code ' +
     '("./util.ts", "node:path", "zod"); `named` lists "name", "name as alias" or "type Name"; `default` is the ' +
-    "default import's local name. Merges into an existing import from the same module, then sorts the file's imports.",
+    "default import's local name. Merges into an existing import from the same module or adds one after the last import, " +
+    "in the file's own quotes and semicolons; other imports stay as written.",
   input: z.object({
     path: z.string().min(1).describe('The file to edit, e.g. "src/x.ts"'),
     module: z.string().min(1).describe('Module specifier, e.g. "./util.ts" or "node:fs"'),
