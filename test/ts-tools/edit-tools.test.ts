@@ -234,7 +234,7 @@ describe("ts_replace_declaration / ts_remove_declaration", () => {
 });
 
 describe("ts_add_import", () => {
-  it("merges into an existing import from the same module and sorts the imports", async () => {
+  it("merges into an existing import from the same module", async () => {
     const uses = await call(ws, "ts_replace_body", {
       path: "src/app.ts#summary",
       body: "const rect = new Rect(scale(2), 3);\nreturn { area: area(rect), add };",

@@ -204,15 +204,24 @@ class Collector {
   private classMembers(cls: Node, prefix: string, depth: number): void {
     if (!Node.isClassDeclaration(cls) && !Node.isClassExpression(cls)) return;
     for (const m of cls.getMembers()) {
-      if (Node.isConstructorDeclaration(m)) {
-        this.add(`${prefix}constructor`, "constructor", m, undefined, depth, { callable: m });
-      } else if (Node.isPropertyDeclaration(m)) {
-        const name = memberName(m.getNameNode())!;
-        const at = this.add(prefix + name, "property", m, m.getNameNode(), depth);
-        this.value(at, unwrap(m.getInitializer()), `${prefix}${name}.`, depth);
-      } else {
-        this.accessorOrMethod(m, prefix, depth);
+      // ts-morph lists an overloaded method or constructor once, as its implementation; its overload
+      // signatures belong to the same path (as a top-level function's do), so they are read and replaced with it.
+      if ((Node.isMethodDeclaration(m) || Node.isConstructorDeclaration(m)) && m.isImplementation()) {
+        for (const o of m.getOverloads()) this.member(o, prefix, depth);
       }
+      this.member(m, prefix, depth);
+    }
+  }
+
+  private member(m: Node, prefix: string, depth: number): void {
+    if (Node.isConstructorDeclaration(m)) {
+      this.add(`${prefix}constructor`, "constructor", m, undefined, depth, { callable: m });
+    } else if (Node.isPropertyDeclaration(m)) {
+      const name = memberName(m.getNameNode())!;
+      const at = this.add(prefix + name, "property", m, m.getNameNode(), depth);
+      this.value(at, unwrap(m.getInitializer()), `${prefix}${name}.`, depth);
+    } else {
+      this.accessorOrMethod(m, prefix, depth);
     }
   }
 

@@ -33,6 +33,14 @@ function filesUnder(dir: string): string[] {
   return out.sort();
 }
 
+/** Lines as `wc -l` and editors count them: a final newline ends the last line, it does not start one. */
+export function lineCount(text: string): number {
+  if (text === "") return 0;
+  let n = 0;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  return text.endsWith("\n") ? n : n + 1;
+}
+
 function lineSpan(d: Decl): { startLine: number; endLine: number } {
   return { startLine: d.node.getStartLineNumber(true), endLine: d.node.getEndLineNumber() };
 }
@@ -62,7 +70,7 @@ function outlineFile(
   // Overload signatures are shown once, through the implementation (or the first signature).
   const seen = new Set<string>();
   const entries: OutlineEntry[] = [];
-  const lines = [`${rel} (${sf.getEndLineNumber()} lines)`];
+  const lines = [`${rel} (${lineCount(sf.getFullText())} lines)`];
   const minDepth = Math.min(...decls.map((d) => d.depth));
   for (const d of decls) {
     const key = `${d.kind}:${d.path}`;
