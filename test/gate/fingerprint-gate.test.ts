@@ -84,6 +84,13 @@ describe("the fixed-point fingerprint", () => {
     expect(await schemaFingerprintAtRef(repo, "main", ["schemas/[ab].ts"])).toBe(empty);
   });
 
+  it("a folder under a file is absent, as git sees it; a name no filesystem holds is an error", async () => {
+    const empty = createHash("sha256").digest("hex");
+    expect(await schemaFingerprint(repo, ["schemas/a.ts/x"])).toBe(empty);
+    expect(await schemaFingerprintAtRef(repo, "main", ["schemas/a.ts/x"])).toBe(empty);
+    await expect(schemaFingerprint(repo, ["x".repeat(300)])).rejects.toMatchObject({ code: "ENAMETOOLONG" });
+  });
+
   it("names a damaged repository whose schema blob is missing instead of hashing garbage", async () => {
     const broken = path.join(root, "broken");
     await sh(root, ["init", "-q", "-b", "main", broken]);
