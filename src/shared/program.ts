@@ -1,5 +1,6 @@
 import { ProgramContract } from "../../schemas/program.ts";
 import { LoomError } from "./errors.ts";
+import { formatIssues } from "./zod-issues.ts";
 
 export { ProgramContract };
 
@@ -123,7 +124,7 @@ const headingOf = (key: string): string => SECTIONS.find((s) => s.key === key)?.
 export function renderProgram(contract: ProgramContract): string {
   const checked = ProgramContract.safeParse(contract);
   if (!checked.success) {
-    const where = checked.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    const where = formatIssues(checked.error);
     throw invalid(
       `cannot render program.md: ${where}. Every section needs non-empty text or at least one item.`,
     );

@@ -3,6 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import { GenerationRecord } from "../../../schemas/generation-record.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
+import { formatIssues } from "../../shared/zod-issues.ts";
 import { appendLineage, type LineageEvent, readLineage } from "./lineage-log.ts";
 import { readRecord, writeRecord } from "./record-file.ts";
 import { StoreError } from "./store-error.ts";
@@ -113,7 +114,7 @@ export class GenerationStore {
       if (!parsed.success) {
         throw new StoreError(
           "RECORD_INVALID",
-          `cannot allocate generation ${n}:\n${z.prettifyError(parsed.error)}`,
+          `cannot allocate generation ${n}: ${formatIssues(parsed.error)}`,
         );
       }
       // Counter first: a crash after it skips N, which is harmless; reusing N would not be.
@@ -144,8 +145,8 @@ export class GenerationStore {
       if (!parsedPatch.success) {
         throw new StoreError(
           "RECORD_INVALID",
-          `patch for generation ${g} is not accepted (patchable: ${Object.keys(GenerationPatch.shape).join(", ")}):\n` +
-            z.prettifyError(parsedPatch.error),
+          `patch for generation ${g} is not accepted (patchable: ${Object.keys(GenerationPatch.shape).join(", ")}): ` +
+            formatIssues(parsedPatch.error),
         );
       }
       const current = await readRecord(this.fileOf(g), g);

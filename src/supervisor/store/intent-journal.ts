@@ -4,6 +4,7 @@ import { z } from "zod";
 import { GenerationNumber } from "../../../schemas/generation.ts";
 import { CommitSha } from "../../../schemas/supervisor.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
+import { formatIssues } from "../../shared/zod-issues.ts";
 import { StoreError } from "./store-error.ts";
 
 const ObjectId = z.string().regex(/^[0-9a-f]{40,64}$/, "expected a full object id");
@@ -70,7 +71,7 @@ export class IntentJournal {
     if (!parsed.success) {
       throw new StoreError(
         "RECORD_INVALID",
-        `refusing to journal ${JSON.stringify(input.op)} for generation ${input.generation}:\n${z.prettifyError(parsed.error)}`,
+        `refusing to journal ${JSON.stringify(input.op)} for generation ${input.generation}: ${formatIssues(parsed.error)}`,
       );
     }
     try {
@@ -115,7 +116,7 @@ export class IntentJournal {
       if (!parsed.success || parsed.data.generation !== n) {
         throw new StoreError(
           "RECORD_CORRUPT",
-          `intent ${file} is not a valid intent for generation ${n}${parsed.success ? "" : `:\n${z.prettifyError(parsed.error)}`}`,
+          `intent ${file} is not a valid intent for generation ${n}${parsed.success ? "" : `: ${formatIssues(parsed.error)}`}`,
         );
       }
       out.push(parsed.data);

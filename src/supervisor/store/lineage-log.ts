@@ -1,6 +1,7 @@
 import { appendFile, readFile } from "node:fs/promises";
 import { z } from "zod";
 import { GenerationNumber, GenerationOutcome } from "../../../schemas/generation.ts";
+import { formatIssues } from "../../shared/zod-issues.ts";
 import { StoreError } from "./store-error.ts";
 
 /** One state change in the append-only audit trail: `lineage.jsonl`, one JSON object per line. */
@@ -44,7 +45,7 @@ export async function readLineage(file: string): Promise<LineageEvent[]> {
     if (!parsed.success) {
       throw new StoreError(
         "LINEAGE_CORRUPT",
-        `${file} line ${i + 1} is not a lineage event: ${z.prettifyError(parsed.error)}`,
+        `${file} line ${i + 1} is not a lineage event: ${formatIssues(parsed.error)}`,
       );
     }
     return parsed.data;

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
 import { GenerationRecord } from "../../../schemas/generation-record.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
+import { formatIssues } from "../../shared/zod-issues.ts";
 import { migrate } from "./migrate.ts";
 import { StoreError } from "./store-error.ts";
 
@@ -11,7 +11,7 @@ export async function writeRecord(file: string, record: unknown): Promise<Genera
   if (!parsed.success) {
     throw new StoreError(
       "RECORD_INVALID",
-      `refusing to write ${file}: not a valid generation record:\n${z.prettifyError(parsed.error)}`,
+      `refusing to write ${file}: not a valid generation record: ${formatIssues(parsed.error)}`,
     );
   }
   await atomicWriteFile(file, `${JSON.stringify(parsed.data, null, 2)}\n`);
@@ -45,7 +45,7 @@ export async function readRecord(file: string, generation: number): Promise<Gene
   if (!parsed.success) {
     throw new StoreError(
       "RECORD_CORRUPT",
-      `generation record ${file} is not a valid generation record:\n${z.prettifyError(parsed.error)}`,
+      `generation record ${file} is not a valid generation record: ${formatIssues(parsed.error)}`,
     );
   }
   if (parsed.data.generation !== generation) {
