@@ -1,5 +1,6 @@
 import { execa } from "execa";
 import type { z } from "zod";
+import { formatIssues } from "../../shared/zod-issues.ts";
 import { RuntimeError } from "./runtime.ts";
 
 /**
@@ -95,10 +96,9 @@ export function parseEngineJson<S extends z.ZodType>(text: string, schema: S, co
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
     throw new RuntimeError(
       "BAD_ENGINE_OUTPUT",
-      `${command} output has an unexpected shape at ${issue?.path.join(".")}: ${issue?.message}`,
+      `${command} output has an unexpected shape: ${formatIssues(parsed.error, { limit: 3 })}`,
     );
   }
   return parsed.data;
