@@ -34,8 +34,8 @@ describe("parseRunSpec", () => {
       "image:",
       "command: command needs",
       "env.1BAD",
-      "mounts.0.host: must be an absolute path",
-      "ports.0.container",
+      "mounts[0].host: must be an absolute path",
+      "ports[0].container",
       "limits.memoryMb",
     ]) {
       expect(message).toContain(part);
@@ -230,6 +230,6 @@ describe("docker/podman inspect parsing", () => {
 
   it("fails BAD_ENGINE_OUTPUT naming the field", () => {
     expect(() => parseEngineInspect("{oops")).toThrow(expect.objectContaining({ code: "BAD_ENGINE_OUTPUT" }));
-    expect(() => parseEngineInspect(sample({ State: {} }))).toThrow(/0\.State\.Status/);
+    expect(() => parseEngineInspect(sample({ State: {} }))).toThrow(/\[0\]\.State\.Status/);
   });
 });

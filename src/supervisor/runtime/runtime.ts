@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { LoomError } from "../../shared/errors.ts";
+import { formatIssues } from "../../shared/zod-issues.ts";
 
 /**
  * One interface over container engines (docker, podman, Apple's `container`) and the embedded `local`
@@ -97,8 +98,10 @@ export type RunSpec = z.infer<typeof RunSpec>;
 export function parseRunSpec(input: RunSpecInput): RunSpec {
   const parsed = RunSpec.safeParse(input);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(spec)"}: ${i.message}`);
-    throw new RuntimeError("INVALID_SPEC", `invalid container spec: ${problems.join("; ")}`);
+    throw new RuntimeError(
+      "INVALID_SPEC",
+      `invalid container spec: ${formatIssues(parsed.error, { root: "(spec)" })}`,
+    );
   }
   return parsed.data;
 }
