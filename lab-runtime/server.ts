@@ -1,5 +1,4 @@
 import type { IncomingMessage } from "node:http";
-import type { z } from "zod";
 import { EvalRequest, type EvalResponse, LabStatus } from "../schemas/index.ts";
 import { ConfigError } from "../src/shared/errors.ts";
 import { checkBearer } from "../src/shared/http/bearer.ts";
@@ -8,6 +7,7 @@ import { HttpError, sendJson } from "../src/shared/http/http-error.ts";
 import type { HttpLimits } from "../src/shared/http/limits.ts";
 import type { Route } from "../src/shared/http/router.ts";
 import { startHttpServer } from "../src/shared/http/serve.ts";
+import { formatIssues } from "../src/shared/zod-issues.ts";
 import { EvalEngine, type EvalEngineOptions } from "./eval/engine.ts";
 
 export const DEFAULT_LAB_PORT = 8402;
@@ -81,10 +81,6 @@ function labToken(option: string | undefined): string | undefined {
   return token;
 }
 
-function describeIssues(issues: z.core.$ZodIssue[]): string {
-  return issues.map((i) => `${i.path.length > 0 ? i.path.join(".") : "(body)"}: ${i.message}`).join("; ");
-}
-
 const badRequest = (message: string) => new HttpError(400, "INVALID_BODY", message);
 
 async function readEvalRequest(req: IncomingMessage, maxBody: number): Promise<EvalRequest> {
@@ -99,7 +95,7 @@ async function readEvalRequest(req: IncomingMessage, maxBody: number): Promise<E
   const parsed = EvalRequest.safeParse(json);
   if (!parsed.success) {
     throw badRequest(
-      `invalid eval request: ${describeIssues(parsed.error.issues)}; expected ${ACCEPTED_REQUEST}`,
+      `invalid eval request: ${formatIssues(parsed.error, { root: "(body)" })}; expected ${ACCEPTED_REQUEST}`,
     );
   }
   return parsed.data;

@@ -105,12 +105,12 @@ describe("POST /eval input validation", () => {
 
   it("answers 400 naming the path and reason for wrong types, unknown fields and bad timeouts", async () => {
     const cases: [unknown, string][] = [
-      [{ form: 1 }, "form: Invalid input: expected string, received number"],
+      [{ form: 1 }, "form: expected string, received number"],
       [{ form: "1", extra: true }, '(body): Unrecognized key: "extra"'],
       [{ form: "1", timeout: 0 }, "timeout: Too small"],
       [{ form: "1", timeout: 60_001 }, "timeout: Too big"],
-      [{ form: "1", timeout: 1.5 }, "timeout: Invalid input: expected int"],
-      [[1], "(body): Invalid input: expected object, received array"],
+      [{ form: "1", timeout: 1.5 }, "timeout: expected int"],
+      [[1], "(body): expected object, received array"],
     ];
     for (const [payload, expected] of cases) {
       const res = await evalForm(payload);
