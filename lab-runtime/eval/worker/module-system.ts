@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import vm from "node:vm";
 import { type ColumnShift, IMPORT_META_PARAM, RUN_PARAM } from "../protocol.ts";
+import { checkNamedImports, namedImports } from "./links.ts";
 import { isLocalSpecifier, notFound, resolveFile, SOURCE_EXTENSIONS } from "./resolve.ts";
 import type { StackMapper } from "./stack.ts";
 import type { TransformPort } from "./sync-transform.ts";
@@ -127,7 +128,7 @@ export class ModuleSystem {
     const fn = this.compile(file, code);
     fn(
       module.exports,
-      this.requireFor(file, undefined),
+      this.requireFor(file, undefined, namedImports(code)),
       module,
       file,
       path.dirname(file),
@@ -146,7 +147,12 @@ export class ModuleSystem {
     return found;
   }
 
-  private requireFor(file: string, record: ModuleRecord | undefined): RequireFn {
+  /** `links`: the export names this module imports from each local specifier, checked as Node links them. */
+  private requireFor(
+    file: string,
+    record: ModuleRecord | undefined,
+    links: ReadonlyMap<string, ReadonlySet<string>>,
+  ): RequireFn {
     const nodeRequire = createRequire(file);
     const dir = path.dirname(file);
     const resolveLocal = (spec: string): string => {
@@ -160,7 +166,12 @@ export class ModuleSystem {
       if (isBuiltin(spec) || !isLocal(spec)) return nodeRequire(spec);
       const target = resolveLocal(spec);
       record?.deps.add(target);
-      return this.load(target, nodeRequire);
+      const exports = this.load(target, nodeRequire);
+      // A module still running (an import cycle) may not have all its names yet: as in Node, no check.
+      if (this.records.get(target)?.module.loaded !== false) {
+        checkNamedImports(spec, target, exports, links.get(spec));
+      }
+      return exports;
     }) as RequireFn;
     req.resolve = (spec: string) =>
       isBuiltin(spec) || !isLocal(spec) ? nodeRequire.resolve(spec) : resolveLocal(spec);
@@ -245,7 +256,7 @@ export class ModuleSystem {
       fn.call(
         module.exports,
         module.exports,
-        this.requireFor(file, record),
+        this.requireFor(file, record, namedImports(answer.code)),
         module,
         file,
         path.dirname(file),
