@@ -1,20 +1,19 @@
-import { LAB_EFFECTS, labToolsAround } from "./lab-catalog.ts";
+import { LAB_EFFECTS, labCatalog, labToolsAround } from "./lab-catalog.ts";
 import type { Tool } from "./tool.ts";
-import { baseTools } from "./tools/base.ts";
-import { evalTool } from "./tools/eval.ts";
-import { tsTools } from "./ts/index.ts";
+import { toolManifest } from "./tool-manifest.ts";
 
 export { LAB_EFFECTS };
 
 /**
- * The tools a Lab agent gets: base file/shell tools, the structural TypeScript tools and eval. `ts`
- * stands in for the in-process ts tools (the Lab passes their worker-thread twins, src/agent/ts/worker/).
+ * The tools a Lab agent gets (the manifest filtered to the Lab). `ts` stands in for the structural
+ * TypeScript tools (the Lab passes their worker-thread twins, src/agent/ts/worker/); without it they run
+ * in this thread, ts-morph loaded on their first call.
  */
 export function labTools(options: { readonly ts?: readonly Tool[] } = {}): Tool[] {
-  return labToolsAround(options.ts ?? tsTools);
+  return options.ts ? labToolsAround(options.ts) : labCatalog();
 }
 
-/** Every tool this build of Loom has, for `loom tool` and docs. */
+/** Every agent tool this build has (the whole manifest), for `loom tool` and docs. */
 export function allTools(): Tool[] {
-  return [...baseTools, ...tsTools, evalTool] as Tool[];
+  return [...toolManifest];
 }

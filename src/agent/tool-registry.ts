@@ -2,6 +2,7 @@ import type Anthropic from "@anthropic-ai/sdk";
 import { z } from "zod";
 import { LoomError } from "../shared/errors.ts";
 import { type Tool, type ToolEffect, ToolError, type ToolResult } from "./tool.ts";
+import { checkConfinement, exclusively, shapeFailure } from "./tool-policy.ts";
 import { DEFAULT_LIMITS, type TruncateLimits, truncateOutput } from "./truncate.ts";
 
 /** One tool call as the loop and `loom tool` see it: content for the model, details for people. */
@@ -37,7 +38,10 @@ export function filterByEffect<T extends Tool>(tools: readonly T[], allowed: rea
   return tools.filter((t) => allowed.includes(t.effect));
 }
 
-/** The one choke point between the model and the tools: lookup, validation, timeout, truncation. */
+/**
+ * The one choke point between the model and the tools: lookup, validation, the policy hooks each tool's
+ * declared properties choose (confinement, one call at a time, failure shaping), timeout, truncation.
+ */
 export class ToolRegistry {
   readonly #tools = new Map<string, Tool>();
   readonly #defaultTimeoutMs: number;
@@ -120,9 +124,10 @@ export class ToolRegistry {
       return finish({ content: `the ${name} tool was not run: the run was aborted`, isError: true });
     const timeoutMs = ctx.timeoutMs ?? tool.timeoutMs ?? this.#defaultTimeoutMs;
     try {
+      await checkConfinement(tool, parsed.data, ctx.workspace);
       return finish(await runWithLimits(tool, parsed.data, ctx, timeoutMs, this.#abortGraceMs));
     } catch (err) {
-      return finish({ content: describeThrow(name, err), isError: true });
+      return finish({ content: describeThrow(name, shapeFailure(tool, err)), isError: true });
     }
   }
 }
@@ -151,7 +156,9 @@ async function runWithLimits(
   ctx.signal.addEventListener("abort", onAbort, { once: true });
   const timer = setTimeout(() => halt("timeout"), timeoutMs);
   const run = Promise.resolve().then(() =>
-    tool.run(input, { workspace: ctx.workspace, signal: controller.signal }),
+    exclusively(tool, ctx.workspace, controller.signal, () =>
+      tool.run(input, { workspace: ctx.workspace, signal: controller.signal }),
+    ),
   );
   let late: ToolResult | undefined;
   // Also keeps a run that rejects after we have answered from becoming an unhandled rejection.

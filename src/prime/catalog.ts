@@ -1,10 +1,9 @@
-import type { Tool, ToolEffect } from "../agent/tool.ts";
+import { type Tool, type ToolEffect, type ToolProperties, withProperties } from "../agent/tool.ts";
+import { toolManifest, toolsFor } from "../agent/tool-manifest.ts";
 import { filterByEffect } from "../agent/tool-registry.ts";
-import { readFileTool } from "../agent/tools/read-file.ts";
-import { tsTools } from "../agent/ts/index.ts";
 import type { PrimeToolDeps } from "./ports.ts";
 import { analyzeTool } from "./tools/analyze.ts";
-import { asToolError } from "./tools/describe.ts";
+import { supervisorRefusal } from "./tools/describe.ts";
 import { promoteGenerationTool } from "./tools/promote-generation.ts";
 import { reflectAndProposeTool } from "./tools/reflect-and-propose.ts";
 import { rollbackGenerationTool } from "./tools/rollback-generation.ts";
@@ -18,22 +17,30 @@ import { verifyGenerationTool } from "./tools/verify-generation.ts";
  */
 export const PRIME_EFFECTS: readonly ToolEffect[] = ["read", "self-modify"];
 
+/** Prime's only; a Supervisor refusal reaches the model as its code and message, which say what to do instead. */
+const SELF_MODIFY: ToolProperties = { roles: ["prime"], shapeError: supervisorRefusal };
+
 /** The self-modify tools, bound to the Supervisor client and Prime's thinking functions. */
 export function selfModifyTools(deps: PrimeToolDeps): Tool[] {
-  const tools = [
-    spawnLabTool(deps),
-    verifyGenerationTool(deps),
-    promoteGenerationTool(deps),
-    rollbackGenerationTool(deps),
-    reflectAndProposeTool(deps),
-    runAutonomousLoopTool(deps),
-  ] as unknown as Tool[];
-  // A Supervisor refusal reaches the model as its code and message, which say what to do instead.
-  return tools.map((tool) => ({ ...tool, run: (input, ctx) => tool.run(input, ctx).catch(asToolError) }));
+  return [
+    withProperties(spawnLabTool(deps), SELF_MODIFY),
+    withProperties(verifyGenerationTool(deps), SELF_MODIFY),
+    withProperties(promoteGenerationTool(deps), SELF_MODIFY),
+    withProperties(rollbackGenerationTool(deps), SELF_MODIFY),
+    withProperties(reflectAndProposeTool(deps), SELF_MODIFY),
+    withProperties(runAutonomousLoopTool(deps), SELF_MODIFY),
+  ];
 }
 
-/** Prime's catalog: read tools on the repository (read_file, ts_* readers, analyze) plus self-modify. */
+/**
+ * The tool manifest as Prime's process has it: the agent tools (src/agent/tool-manifest.ts) plus
+ * Prime's own, which live here so that no Lab code can reach them.
+ */
+export function primeManifest(deps: PrimeToolDeps): Tool[] {
+  return [...toolManifest, analyzeTool, ...selfModifyTools(deps)];
+}
+
+/** Prime's catalog: the manifest's tools offered to Prime (read_file, ts_* readers, analyze, self-modify). */
 export function primeTools(deps: PrimeToolDeps): Tool[] {
-  const candidates = [readFileTool, ...tsTools, analyzeTool, ...selfModifyTools(deps)] as Tool[];
-  return filterByEffect(candidates, PRIME_EFFECTS);
+  return filterByEffect(toolsFor("prime", primeManifest(deps)), PRIME_EFFECTS);
 }

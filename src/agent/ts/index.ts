@@ -1,31 +1,25 @@
-import type { Tool, ToolContext } from "../tool.ts";
+import type { Tool, ToolRun } from "../tool.ts";
 import { exclusive } from "./project-cache.ts";
-import { tsAddImport } from "./tool-add-import.ts";
-import { tsInsertMember } from "./tool-insert-member.ts";
-import { tsRename } from "./tool-rename.ts";
-import { tsReplaceBody } from "./tool-replace-body.ts";
-import { TS_TOOL_TIMEOUT_MS } from "./tool-specs.ts";
-import { tsRemoveDeclaration, tsReplaceDeclaration } from "./tools-declaration.ts";
-import { tsOutline, tsRead } from "./tools-read.ts";
 
-/** Structural TypeScript tools: code addressed by symbol path, every edit checked before it is written. */
-export const tsTools: readonly Tool[] = (
-  [
-    tsOutline,
-    tsRead,
-    tsReplaceBody,
-    tsInsertMember,
-    tsReplaceDeclaration,
-    tsRemoveDeclaration,
-    tsAddImport,
-    tsRename,
-  ] as unknown as readonly Tool[]
-).map((tool) => ({
-  ...tool,
-  timeoutMs: tool.timeoutMs ?? TS_TOOL_TIMEOUT_MS,
-  // One call at a time per workspace: the Project is shared state.
-  run: (input: unknown, ctx: ToolContext) => exclusive(ctx.workspace, () => tool.run(input, ctx)),
-}));
+/**
+ * The structural TypeScript tools' code, loaded in this thread (ts-morph with it): what their manifest
+ * entries (tool-specs.ts) load on a first call, in-process or in the TypeScript worker thread.
+ */
+export { tsAddImport } from "./tool-add-import.ts";
+export { tsInsertMember } from "./tool-insert-member.ts";
+export { tsRename } from "./tool-rename.ts";
+export { tsReplaceBody } from "./tool-replace-body.ts";
+export { tsToolSpecs as tsTools } from "./tool-specs.ts";
+export { tsRemoveDeclaration, tsReplaceDeclaration } from "./tools-declaration.ts";
+export { tsOutline, tsRead } from "./tools-read.ts";
+
+/**
+ * A tool's code as run in this thread: calls on one workspace take turns in the Project cache's own
+ * queue, which also orders the worker thread's warm-ups, and holds for callers that bypass the registry.
+ */
+export function inProcess<I>(tool: Tool<I>): ToolRun<I> {
+  return (input, ctx) => exclusive(ctx.workspace, () => tool.run(input, ctx));
+}
 
 export { disposeProjects, getProject } from "./project-cache.ts";
 export { unifiedDiff } from "./unified-diff.ts";

@@ -1,12 +1,13 @@
 import { z } from "zod";
-import type { Tool } from "../tool.ts";
+import { lazyTool, type Tool, type ToolRole, type ToolSpec } from "../tool.ts";
+import type * as InProcess from "./index.ts";
 
 /**
  * What the model and the registry see of each structural TypeScript tool — name, description, input
  * schema, effect — apart from the code that runs it, so a process that only lists the tools (the Lab's
  * main thread, whose ts_* calls run in the TypeScript worker thread) never loads ts-morph.
  */
-export type ToolSpec = Pick<Tool, "name" | "description" | "input" | "effect" | "timeoutMs" | "truncate">;
+export type { ToolSpec };
 
 export const MemberPosition = z.union([
   z.enum(["first", "last"]),
@@ -138,14 +139,45 @@ export const tsReadSpec = {
 /** The first call on a workspace loads its whole Project (seconds on a big one). */
 export const TS_TOOL_TIMEOUT_MS = 60_000;
 
-/** Every structural tool's spec, in the order the tools are offered (src/agent/ts/index.ts). */
-export const tsToolSpecs: readonly ToolSpec[] = [
-  tsOutlineSpec,
-  tsReadSpec,
-  tsReplaceBodySpec,
-  tsInsertMemberSpec,
-  tsReplaceDeclarationSpec,
-  tsRemoveDeclarationSpec,
-  tsAddImportSpec,
-  tsRenameSpec,
-].map((spec: ToolSpec) => ({ ...spec, timeoutMs: spec.timeoutMs ?? TS_TOOL_TIMEOUT_MS }));
+type SymbolPathInput = { readonly path: string };
+
+/** The file part of a symbol path ("src/x.ts#A.b" → "src/x.ts"), which the registry confines. */
+export function symbolPathFile(input: SymbolPathInput): string | undefined {
+  return input.path.split("#")[0]!.trim() || undefined;
+}
+
+/** Readers are Prime's too; every ts_* tool is hosted by the TypeScript worker thread when there is one. */
+const READER: readonly ToolRole[] = ["lab", "prime", "worker"];
+const EDITOR: readonly ToolRole[] = ["lab", "worker"];
+
+/**
+ * The manifest entry of a structural tool: confined to the workspace (edits as writes: never under
+ * schemas/), one call at a time per workspace (the Project is shared state), its code loaded with
+ * ts-morph on the first call.
+ */
+function tsEntry<I extends SymbolPathInput>(
+  spec: ToolSpec<I>,
+  roles: readonly ToolRole[],
+  implementation: (loaded: typeof InProcess) => Tool<I>,
+): Tool<I> {
+  return lazyTool({
+    ...spec,
+    timeoutMs: spec.timeoutMs ?? TS_TOOL_TIMEOUT_MS,
+    roles,
+    confine: { access: spec.effect === "read" ? "read" : "write", path: symbolPathFile },
+    exclusive: true,
+    load: () => import("./index.ts").then((loaded) => loaded.inProcess(implementation(loaded))),
+  });
+}
+
+/** The structural tools' part of the tool manifest (src/agent/tool-manifest.ts), in the order offered. */
+export const tsToolSpecs: readonly Tool[] = [
+  tsEntry(tsOutlineSpec, READER, (m) => m.tsOutline),
+  tsEntry(tsReadSpec, READER, (m) => m.tsRead),
+  tsEntry(tsReplaceBodySpec, EDITOR, (m) => m.tsReplaceBody),
+  tsEntry(tsInsertMemberSpec, EDITOR, (m) => m.tsInsertMember),
+  tsEntry(tsReplaceDeclarationSpec, EDITOR, (m) => m.tsReplaceDeclaration),
+  tsEntry(tsRemoveDeclarationSpec, EDITOR, (m) => m.tsRemoveDeclaration),
+  tsEntry(tsAddImportSpec, EDITOR, (m) => m.tsAddImport),
+  tsEntry(tsRenameSpec, EDITOR, (m) => m.tsRename),
+];

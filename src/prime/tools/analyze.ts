@@ -1,9 +1,8 @@
 import { z } from "zod";
-import { defineTool } from "../../agent/tool.ts";
-import { analyzeRepo } from "../../analyze/analyze-repo.ts";
-import { formatAnalysis } from "../../analyze/format-analysis.ts";
+import { lazyTool } from "../../agent/tool.ts";
 
-export const analyzeTool = defineTool({
+/** Prime's read tool on the repository; the analysis (ts-morph) loads on its first call. */
+export const analyzeTool = lazyTool({
   name: "analyze",
   description:
     "Offline analysis of the repository: the largest and most complex declarations, exported API, import graph and cycles, which tests import which sources, unused exports.",
@@ -12,8 +11,15 @@ export const analyzeTool = defineTool({
   }),
   effect: "read",
   timeoutMs: 5 * 60_000,
-  run: async ({ top }, { workspace }) => {
-    const report = await analyzeRepo(workspace, { top });
-    return { content: formatAnalysis(report, { maxItems: top }), details: report };
+  roles: ["prime"],
+  load: async () => {
+    const [{ analyzeRepo }, { formatAnalysis }] = await Promise.all([
+      import("../../analyze/analyze-repo.ts"),
+      import("../../analyze/format-analysis.ts"),
+    ]);
+    return async ({ top }, { workspace }) => {
+      const report = await analyzeRepo(workspace, { top });
+      return { content: formatAnalysis(report, { maxItems: top }), details: report };
+    };
   },
 });

@@ -59,11 +59,9 @@ export function describeVerification(generation: number, v: Verification): strin
 
 /**
  * A Supervisor refusal as the tool's answer: its code and message, which say what to change
- * (e.g. NOT_VERIFIED: verify first). Other errors go to the registry unchanged.
+ * (e.g. NOT_VERIFIED: verify first). Other failures are left to the registry's wording.
  */
-export function asToolError(err: unknown): never {
-  if (err instanceof SupervisorError) {
-    throw new ToolError(err.code, `the Supervisor answered ${err.code}: ${err.message}`);
-  }
-  throw err;
+export function supervisorRefusal(err: unknown): ToolError | undefined {
+  if (!(err instanceof SupervisorError)) return undefined;
+  return new ToolError(err.code, `the Supervisor answered ${err.code}: ${err.message}`);
 }

@@ -1,6 +1,5 @@
 import { Worker } from "node:worker_threads";
 import { type Tool, type ToolContext, ToolError, type ToolResult } from "../../tool.ts";
-import type { ToolSpec } from "../tool-specs.ts";
 import type { MainToWorker, ThrownError, WorkerStats, WorkerToMain } from "./protocol.ts";
 import { type TsWorkerFile, tsWorkerFile } from "./worker-file.ts";
 
@@ -82,8 +81,11 @@ export class TsWorker {
     return this.#started;
   }
 
-  /** Tools for these specs (the ones the in-process tools are built from) whose `run` happens in the worker thread. */
-  bind(tools: readonly ToolSpec[]): Tool[] {
+  /**
+   * Twins of these manifest tools (tool-specs.ts) whose `run` happens in the worker thread; spec and
+   * declared properties stay, so the calling thread's registry validates, confines and orders calls.
+   */
+  bind(tools: readonly Tool[]): Tool[] {
     return tools.map((tool) => ({ ...tool, run: (input, ctx) => this.call(tool.name, input, ctx) }));
   }
 

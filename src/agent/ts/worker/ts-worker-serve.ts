@@ -1,18 +1,19 @@
 import { parentPort } from "node:worker_threads";
 import type { Tool } from "../../tool.ts";
-import { tsTools } from "../index.ts";
+import { toolsFor } from "../../tool-manifest.ts";
 import { exclusive, openWorkspaceProject, projectsBuilt } from "../project-cache.ts";
 import type { MainToWorker, ThrownError, WorkerToMain } from "./protocol.ts";
 
 /**
- * The TypeScript tools' worker thread (see ts-worker-client.ts; started by ts-worker-main.ts): runs the in-process `tsTools`, with
- * their Project cache, folder watches and per-workspace queue, off the Lab's main thread.
+ * The TypeScript tools' worker thread (see ts-worker-client.ts; started by ts-worker-main.ts): hosts the
+ * manifest's worker tools, with their Project cache, folder watches and per-workspace queue, off the
+ * Lab's main thread. Input arrives validated and confined by the calling thread's registry.
  */
 
 const port = parentPort;
 if (!port) throw new Error("ts-worker-serve.ts runs only as a worker thread");
 
-const tools = new Map<string, Tool>(tsTools.map((t) => [t.name, t]));
+const tools = new Map<string, Tool>(toolsFor("worker").map((t) => [t.name, t]));
 const running = new Map<number, AbortController>();
 
 function thrown(err: unknown): ThrownError {
