@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { MessageParam, ModelPort, ModelResponse, ToolDefinition } from "../agent/model-port.ts";
+import { formatIssues } from "../shared/zod-issues.ts";
 
 /**
  * One model call whose answer must come as the input of one named tool (tool_choice forces it), checked
@@ -68,16 +69,12 @@ export async function callForcedTool<S extends z.ZodType>(args: {
     return {
       ok: false,
       kind: "invalid_input",
-      why: `${args.tool.name} input is invalid: ${formatIssues(parsed.error)}`,
+      why: `${args.tool.name} input is invalid: ${formatIssues(parsed.error, { root: "(input)" })}`,
       response,
       toolUseId: use.id,
     };
   }
   return { ok: true, value: parsed.data, response, toolUseId: use.id };
-}
-
-export function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join(".") || "(input)"}: ${i.message}`).join("; ");
 }
 
 export function clip(text: string, max: number): string {
