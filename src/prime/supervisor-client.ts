@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { SupervisorEvent } from "../../schemas/events.ts";
+import { isLabInProgress } from "../../schemas/generation.ts";
 import { GenerationDiff } from "../../schemas/generation-diff.ts";
 import { GenerationRecord } from "../../schemas/generation-record.ts";
 import {
@@ -8,13 +10,20 @@ import {
   SpawnResponse,
   SupervisorStats,
 } from "../../schemas/supervisor.ts";
-import { MechanicalVerification, type ReviewRequest, Verification } from "../../schemas/verification.ts";
+import {
+  isVerificationRunning,
+  type MechanicalVerification,
+  type ReviewRequest,
+  Verification,
+} from "../../schemas/verification.ts";
 import { LoomError } from "../shared/errors.ts";
+import { readSseEvents } from "../shared/http/sse-read.ts";
 
 /**
  * A failure talking to the Supervisor. For a non-2xx answer `code` and `message` are the ErrorBody's
- * (e.g. GENERATION_NOT_FOUND, NOT_VERIFYING); otherwise one of SUPERVISOR_UNREACHABLE,
- * SUPERVISOR_TIMEOUT, SUPERVISOR_ABORTED, SUPERVISOR_BAD_RESPONSE, GENERATION_WAIT_TIMEOUT.
+ * (e.g. GENERATION_NOT_FOUND, NOT_VERIFYING), or a verification run's error (SHUTTING_DOWN,
+ * SUPERVISOR_RESTARTED); otherwise one of SUPERVISOR_UNREACHABLE, SUPERVISOR_TIMEOUT,
+ * SUPERVISOR_ABORTED, SUPERVISOR_BAD_RESPONSE, GENERATION_WAIT_TIMEOUT.
  */
 export class SupervisorError extends LoomError {
   /** The HTTP status when the Supervisor answered. */
@@ -32,7 +41,7 @@ export interface SupervisorClientOptions {
   readonly token?: string | undefined;
   /** Limit for one request (default 30 s). */
   readonly timeoutMs?: number;
-  /** Limit for POST /verify, which runs the tests in a fresh container (default 30 min). */
+  /** How long a verification (the tests in a fresh container) is awaited (default 30 min). */
   readonly verifyTimeoutMs?: number;
   readonly fetch?: typeof globalThis.fetch;
 }
@@ -45,10 +54,9 @@ export interface WaitOptions {
   readonly signal?: AbortSignal;
   /** Each record seen while waiting (progress for people). */
   readonly onPoll?: (record: GenerationRecord) => void;
+  /** A `/logs` frame that is not a SupervisorEvent: why, before it is skipped (the polls go on). */
+  readonly onBadEvent?: (problem: string) => void;
 }
-
-/** Outcomes a generation passes through while its Lab works; anything else means the Lab is done. */
-const IN_PROGRESS = new Set(["pending", "running"]);
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_VERIFY_TIMEOUT_MS = 30 * 60_000;
@@ -64,9 +72,6 @@ interface Call<S extends z.ZodType> {
 }
 
 /** A typed client of the Supervisor's HTTP API: every answer parsed with its schema from `schemas/`. */
-/** Between looks at the record while a verification started elsewhere finishes. */
-const VERIFY_POLL_MS = 1000;
-
 export class SupervisorClient {
   readonly baseUrl: string;
   readonly #token: string | undefined;
@@ -120,57 +125,29 @@ export class SupervisorClient {
   }
 
   /**
-   * Stage 1 in a fresh container; may take many minutes. A long stage 1 can outlive one HTTP exchange
-   * (fetch gives up waiting for headers after 300 s), and a restarted Prime may find its earlier request
-   * still running (409 VERIFY_RUNNING): the Supervisor goes on either way and stores the result on the
-   * record, so then the record is polled until the new result is there.
+   * Stage 1 in a fresh container, a job like spawn: POST /verify answers 202 with the record showing
+   * the run, which is then awaited like a Lab (awaitRecord). One already running — a restarted Prime's
+   * earlier request — answers 409 VERIFY_RUNNING and is joined the same way. A run stopped by a
+   * shutdown or that could not run throws its error (SHUTTING_DOWN, SUPERVISOR_RESTARTED, ...).
    */
   async verify(generation: number, signal?: AbortSignal): Promise<MechanicalVerification> {
-    const before = JSON.stringify(
-      (await this.getGeneration(generation, signal)).verification?.mechanical ?? null,
-    );
     try {
-      return await this.#call({
+      await this.#call({
         method: "POST",
         path: "/verify",
         body: { generation },
-        schema: MechanicalVerification,
-        timeoutMs: this.#verifyTimeoutMs,
+        schema: GenerationRecord,
         signal,
       });
     } catch (err) {
-      const recoverable =
-        err instanceof SupervisorError &&
-        (err.code === "VERIFY_RUNNING" || err.code === "SUPERVISOR_UNREACHABLE");
-      if (!recoverable) throw err;
-      return this.#awaitVerification(generation, before, signal);
+      if (!(err instanceof SupervisorError && err.code === "VERIFY_RUNNING")) throw err;
     }
-  }
-
-  async #awaitVerification(
-    generation: number,
-    before: string,
-    signal: AbortSignal | undefined,
-  ): Promise<MechanicalVerification> {
-    const deadline = Date.now() + this.#verifyTimeoutMs;
-    for (;;) {
-      const record = await this.getGeneration(generation, signal);
-      const mechanical = record.verification?.mechanical;
-      if (mechanical && JSON.stringify(mechanical) !== before) return mechanical;
-      if (record.outcome !== "verifying") {
-        throw new SupervisorError(
-          "NOT_VERIFYING",
-          `generation ${generation} became ${record.outcome} while its verification was awaited; GET /generations/${generation} shows why`,
-        );
-      }
-      if (Date.now() > deadline) {
-        throw new SupervisorError(
-          "SUPERVISOR_TIMEOUT",
-          `no verification of generation ${generation} was recorded within ${this.#verifyTimeoutMs} ms`,
-        );
-      }
-      await sleep(VERIFY_POLL_MS, signal);
-    }
+    const record = await this.awaitRecord(
+      generation,
+      (r) => r.outcome !== "verifying" || !isVerificationRunning(r.verificationRun),
+      { timeoutMs: this.#verifyTimeoutMs, ...(signal ? { signal } : {}) },
+    );
+    return verificationOf(record);
   }
 
   /** Records stage 2 (the review, or why there is none); answers the whole Verification. */
@@ -198,14 +175,25 @@ export class SupervisorClient {
     });
   }
 
+  /** Awaits a spawned generation's Lab: the record once its outcome has left pending/running. */
+  waitForGeneration(generation: number, options: WaitOptions = {}): Promise<GenerationRecord> {
+    return this.awaitRecord(generation, (r) => !isLabInProgress(r.outcome), options);
+  }
+
   /**
-   * Reads GET /generations/:n until the outcome leaves pending/running; returns that record. It reads
-   * again at once whenever the Supervisor's event stream (GET /logs) says something of generation n,
-   * so the Lab's end is seen as it happens; every `pollMs` otherwise (or when the stream is not there).
+   * The one way a job of the Supervisor (a spawned Lab, a verification) is awaited: reads
+   * GET /generations/:n until `done(record)` and returns that record. It reads again at once whenever
+   * the Supervisor's event stream (GET /logs) names generation n, so the end is seen as it happens;
+   * every `pollMs` otherwise (or when the stream is not there).
    */
-  async waitForGeneration(generation: number, options: WaitOptions = {}): Promise<GenerationRecord> {
+  async awaitRecord(
+    generation: number,
+    done: (record: GenerationRecord) => boolean,
+    options: WaitOptions = {},
+  ): Promise<GenerationRecord> {
     const pollMs = options.pollMs ?? 1000;
-    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_WAIT_MS);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_MS;
+    const deadline = Date.now() + timeoutMs;
     const stop = new AbortController();
     let wake: (() => void) | undefined;
     let woken = false;
@@ -216,17 +204,18 @@ export class SupervisorClient {
         wake?.();
       },
       options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal,
+      options.onBadEvent,
     );
     try {
       for (;;) {
         woken = false;
         const record = await this.getGeneration(generation, options.signal);
         options.onPoll?.(record);
-        if (!IN_PROGRESS.has(record.outcome)) return record;
+        if (done(record)) return record;
         if (Date.now() + pollMs > deadline) {
           throw new SupervisorError(
             "GENERATION_WAIT_TIMEOUT",
-            `generation ${generation} is still ${record.outcome} after ${options.timeoutMs ?? DEFAULT_WAIT_MS} ms; GET /generations/${generation} shows it`,
+            `generation ${generation} is still ${record.outcome}${isVerificationRunning(record.verificationRun) ? " with its verification running" : ""} after ${timeoutMs} ms; GET /generations/${generation} shows it`,
           );
         }
         // An event that arrived while the record was being read is not lost: read again now.
@@ -242,33 +231,24 @@ export class SupervisorClient {
   }
 
   /** Calls `onEvent` for each event of GET /logs naming `generation`, until `signal`; failures end it quietly. */
-  async #followEvents(generation: number, onEvent: () => void, signal: AbortSignal): Promise<void> {
+  async #followEvents(
+    generation: number,
+    onEvent: () => void,
+    signal: AbortSignal,
+    onBadEvent: ((problem: string) => void) | undefined,
+  ): Promise<void> {
     try {
       const res = await this.#fetch(`${this.baseUrl}/logs`, {
         headers: { accept: "text/event-stream" },
         signal,
       });
       if (!res.ok || !res.body) return;
-      const decoder = new TextDecoder();
-      let buffered = "";
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffered += decoder.decode(chunk, { stream: true });
-        const frames = buffered.split("\n\n");
-        buffered = frames.pop() ?? "";
-        for (const frame of frames) {
-          const data = frame
-            .split("\n")
-            .filter((l) => l.startsWith("data: "))
-            .map((l) => l.slice(6))
-            .join("\n");
-          if (data === "") continue;
-          try {
-            if ((JSON.parse(data) as { generation?: unknown }).generation === generation) onEvent();
-          } catch {
-            // Not JSON: not an event this client knows.
-          }
-        }
-      }
+      await readSseEvents(res.body as unknown as AsyncIterable<Uint8Array>, SupervisorEvent, {
+        event: (e) => {
+          if ("generation" in e && e.generation === generation) onEvent();
+        },
+        invalid: (problem) => onBadEvent?.(`GET ${this.baseUrl}/logs: ${problem}`),
+      });
     } catch {
       // Aborted, or the stream went away: the polls go on.
     }
@@ -351,6 +331,24 @@ const snippet = (text: string): string => {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat === "" ? "(empty body)" : flat.length > 200 ? `${flat.slice(0, 199)}…` : flat;
 };
+
+/** What an awaited verification ended in: stage 1's result, or its run's error. */
+function verificationOf(record: GenerationRecord): MechanicalVerification {
+  const n = record.generation;
+  if (record.outcome !== "verifying") {
+    throw new SupervisorError(
+      "NOT_VERIFYING",
+      `generation ${n} became ${record.outcome} while its verification was awaited; GET /generations/${n} shows why`,
+    );
+  }
+  const run = record.verificationRun;
+  if (run?.state === "done" && record.verification) return record.verification.mechanical;
+  throw new SupervisorError(
+    run?.error?.code ?? "SUPERVISOR_BAD_RESPONSE",
+    run?.error?.message ??
+      `generation ${n}'s verification ended ${run?.state ?? "unrecorded"} without a result; GET /generations/${n} shows it`,
+  );
+}
 
 /** Waits `ms`; rejects when `signal` aborts; resolves early when `cut` does. */
 function sleep(ms: number, signal: AbortSignal | undefined, cut?: AbortSignal): Promise<void> {

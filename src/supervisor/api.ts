@@ -6,7 +6,7 @@ import type {
   SpawnResponse,
   SupervisorStats,
 } from "../../schemas/supervisor.ts";
-import type { MechanicalVerification, ReviewRequest, Verification } from "../../schemas/verification.ts";
+import type { ReviewRequest, Verification } from "../../schemas/verification.ts";
 
 export type { SupervisorStats };
 
@@ -16,7 +16,8 @@ export interface SupervisorApi {
   /** `approveGateChange`: a person's explicit approval, required for (and only for) a generation that touches the gate. */
   promote(generation: number, approveGateChange?: boolean): Promise<PromoteResponse>;
   rollback(generation: number, reason: string | undefined): Promise<RollbackResponse>;
-  verify(generation: number): Promise<MechanicalVerification>;
+  /** Starts stage 1 (a job): answers the record with `verificationRun` running; the result lands on it. */
+  verify(generation: number): Promise<GenerationRecord>;
   review(request: ReviewRequest): Promise<Verification>;
   diff(generation: number): Promise<GenerationDiff>;
   list(): Promise<GenerationRecord[]>;

@@ -150,6 +150,10 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
     ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
   });
+  // Before anyone can ask: a verification the last process left running is over.
+  for (const n of await controller.recoverVerifications()) {
+    log(`supervisor: the verification of gen-${n} was cut short by the last stop; recorded stopped`);
+  }
   let server: Awaited<ReturnType<typeof startSupervisorServer>>;
   try {
     server = await startSupervisorServer({

@@ -184,6 +184,66 @@ describe("SupervisorClient failures that are not the Supervisor's answers", () =
     }
   });
 
+  it("parses every /logs frame as a SupervisorEvent: a bad one is reported and skipped, a good one naming the generation wakes the wait", async () => {
+    let outcome = "running";
+    const record = () => ({
+      version: 1,
+      generation: 3,
+      parent: null,
+      branch: "lab/gen-3",
+      programHash: "a".repeat(64),
+      outcome,
+      reason: null,
+      createdAt: "2026-01-01T00:00:00.000Z",
+      finishedAt: null,
+      containerId: null,
+      tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+      fitness: null,
+      verification: null,
+    });
+    const server = await tinyServer((req, res) => {
+      if (req.url === "/logs") {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write("data: {not json\n\n");
+        // Names the generation, but is no event of the schema: the client must not act on it.
+        res.write(`data: ${JSON.stringify({ generation: 3, outcome: "verifying" })}\n\n`);
+        res.write(": keep-alive\n\n");
+        setTimeout(() => {
+          outcome = "verifying";
+          const event = {
+            type: "generation",
+            at: new Date().toISOString(),
+            generation: 3,
+            outcome,
+            reason: null,
+          };
+          res.write(`data: ${JSON.stringify(event)}\n\n`);
+        }, 300);
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(record()));
+    });
+    try {
+      const problems: string[] = [];
+      const started = Date.now();
+      const c = new SupervisorClient({ baseUrl: server.url });
+      // Polls far apart: only the event can end the wait in time.
+      const ended = await c.waitForGeneration(3, {
+        pollMs: 60_000,
+        timeoutMs: 120_000,
+        onBadEvent: (p) => problems.push(p),
+      });
+      expect(ended.outcome).toBe("verifying");
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(problems).toHaveLength(2);
+      expect(problems[0]).toMatch(/\/logs: an event is not JSON, skipped: \{not json/);
+      expect(problems[1]).toMatch(/\/logs: an event does not match its schema \(type: .*\), skipped/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("refuses a base URL that is not a URL", () => {
     expect(() => new SupervisorClient({ baseUrl: "localhost 8400" })).toThrow(/LOOM_SUPERVISOR_URL/);
   });

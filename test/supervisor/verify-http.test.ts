@@ -10,6 +10,7 @@ import {
   PromoteResponse,
   Verification,
 } from "../../schemas/index.ts";
+import { isVerificationRunning } from "../../schemas/verification.ts";
 import { SupervisorClient } from "../../src/prime/supervisor-client.ts";
 import { LocalRuntime } from "../../src/supervisor/runtime/index.ts";
 import { GenerationStore } from "../../src/supervisor/store/index.ts";
@@ -164,14 +165,28 @@ describe("verification end to end over HTTP (local runtime)", () => {
     );
     expect(diff.declarations.otherFiles).toEqual(["program.md"]);
 
-    const [first, second] = await Promise.all([
-      call("POST", "/verify", { generation: n }),
-      new Promise((r) => setTimeout(r, 300)).then(() => call("POST", "/verify", { generation: n })),
-    ]);
+    // A job: 202 at once with the record showing the run, before any result exists.
+    const first = await call("POST", "/verify", { generation: n });
+    expect(first.status, first.text).toBe(202);
+    const running = GenerationRecord.parse(first.json);
+    expect(running.verificationRun).toMatchObject({ state: "running", finishedAt: null, error: null });
+    expect(running.verification).toBeNull();
+    const second = await call("POST", "/verify", { generation: n });
     expect(second.status, second.text).toBe(409);
     expect(ErrorBody.parse(second.json).error.code).toBe("VERIFY_RUNNING");
-    expect(first.status, first.text).toBe(200);
-    const mechanical = MechanicalVerification.parse(first.json);
+    expect(ErrorBody.parse(second.json).error.message).toMatch(/GET \/generations\/\d+ \(verificationRun\)/);
+    const events: string[] = [];
+    const client = new SupervisorClient({ baseUrl: sup.url, token: TOKEN });
+    const ended = await client.awaitRecord(n, (r) => !isVerificationRunning(r.verificationRun), {
+      onBadEvent: (problem) => events.push(problem),
+    });
+    expect(ended.verificationRun).toMatchObject({
+      state: "done",
+      startedAt: running.verificationRun?.startedAt,
+      error: null,
+    });
+    expect(events).toEqual([]);
+    const mechanical = MechanicalVerification.parse(ended.verification?.mechanical);
     expect(mechanical.failures).toEqual([]);
     expect(mechanical).toMatchObject({
       passed: true,
@@ -218,9 +233,8 @@ describe("verification end to end over HTTP (local runtime)", () => {
     const n = await verifyingGeneration({
       "src/math.ts": "export function add(a: number, b: number): number {\n  return a * b;\n}\n",
     });
-    const r = await call("POST", "/verify", { generation: n });
-    expect(r.status, r.text).toBe(200);
-    const mechanical = MechanicalVerification.parse(r.json);
+    const client = new SupervisorClient({ baseUrl: sup.url, token: TOKEN });
+    const mechanical = await client.verify(n);
     expect(mechanical.passed).toBe(false);
     expect(mechanical.failures).toEqual(
       expect.arrayContaining([expect.stringMatching(/^tests: `npm test` exited with code [1-9]/)]),
@@ -252,32 +266,67 @@ describe("verification end to end over HTTP (local runtime)", () => {
     });
     const client = new SupervisorClient({ baseUrl: sup.url, token: TOKEN });
     const first = call("POST", "/verify", { generation: n });
-    // The first request holds the verification; the client's own POST meets 409 VERIFY_RUNNING.
+    // The first request started the verification; the client's own POST meets 409 VERIFY_RUNNING.
     const deadline = Date.now() + 30_000;
     while (!(await sup.runtime.list({ "loom.verify": `gen-${n}` })).length && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
     }
+    expect((await first).status).toBe(202);
     const joined = await client.verify(n);
-    const held = MechanicalVerification.parse((await first).json);
-    expect(joined).toEqual(held);
+    const record = GenerationRecord.parse((await call("GET", `/generations/${n}`)).json);
+    expect(joined).toEqual(record.verification?.mechanical);
     expect(joined.passed).toBe(true);
+    // One run, joined: not a second one started after the first.
+    expect(record.verificationRun?.startedAt).toBe(
+      GenerationRecord.parse((await first).json).verificationRun?.startedAt,
+    );
   }, 180_000);
 });
 
 describe("a verification stopped by a shutdown", () => {
   // Last in the file: it closes the Supervisor the other tests share.
-  it("answers 503 SHUTTING_DOWN (not a 500) and leaves the generation verifying", async () => {
+  it("records the run stopped with SHUTTING_DOWN (the client throws it) and leaves the generation verifying; a restart closes a run a dead process left running", async () => {
     const n = await verifyingGeneration({
       "test/late.test.ts": tests(1).replaceAll('test("add', 'test("late'),
     });
-    const answer = call("POST", "/verify", { generation: n });
+    const client = new SupervisorClient({ baseUrl: sup.url, token: TOKEN });
+    const awaited = client.verify(n).catch((err: unknown) => err);
     const deadline = Date.now() + 30_000;
     while (!(await sup.runtime.list({ "loom.verify": `gen-${n}` })).length && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    const [res] = await Promise.all([answer, sup.close()]);
-    expect(res.status).toBe(503);
-    expect(ErrorBody.parse(res.json).error.code).toBe("SHUTTING_DOWN");
-    expect((await store.get(n))?.outcome).toBe("verifying");
+    await sup.close();
+    const stopped = await store.get(n);
+    expect(stopped?.outcome).toBe("verifying");
+    expect(stopped?.verificationRun).toMatchObject({ state: "stopped", error: { code: "SHUTTING_DOWN" } });
+    expect(stopped?.verificationRun?.error?.message).toMatch(/POST \/verify \{"generation": \d+\} again/);
+    expect(stopped?.verificationRun?.finishedAt).not.toBeNull();
+    // The client saw the stop or lost the Supervisor: either way it ends, naming why.
+    expect(await awaited).toMatchObject({
+      code: expect.stringMatching(/^(SHUTTING_DOWN|SUPERVISOR_UNREACHABLE)$/),
+    });
+    expect(await sup.runtime.list({ "loom.verify": `gen-${n}` })).toEqual([]);
+
+    // A process killed mid-run leaves the record running; the next start records it stopped.
+    await store.update(n, {
+      verificationRun: { ...stopped!.verificationRun!, state: "running", finishedAt: null, error: null },
+    });
+    const again = await startSupervisor({
+      config: fx.config({ LOOM_RUNTIME: "local", LOOM_SUPERVISOR_TOKEN: TOKEN }),
+      runtime: new LocalRuntime({ stateDir: fx.stateDir }),
+      port: 0,
+      log: () => {},
+    });
+    try {
+      const recovered = GenerationRecord.parse(
+        (await fetch(`${again.url}/generations/${n}`).then((r) => r.json())) as unknown,
+      );
+      expect(recovered.verificationRun).toMatchObject({
+        state: "stopped",
+        error: { code: "SUPERVISOR_RESTARTED" },
+      });
+    } finally {
+      await again.close();
+    }
   }, 120_000);
 });

@@ -5,6 +5,7 @@ import {
   type AutonomousState,
   type AutonomousStopReason,
 } from "../../../schemas/autonomous.ts";
+import { isLabInProgress } from "../../../schemas/generation.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import { REASON_MAX_CHARS } from "../../../schemas/supervisor.ts";
 import type { Verification } from "../../../schemas/verification.ts";
@@ -64,7 +65,6 @@ export const DEFAULT_AUTONOMOUS_OPTIONS: AutonomousOptions = {
 };
 
 const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
-const IN_LAB: readonly GenerationRecord["outcome"][] = ["pending", "running"];
 
 class Suspended extends Error {}
 
@@ -278,7 +278,7 @@ export async function runAutonomousLoop(
         }
         case "waiting_lab": {
           const record = await ports.waitForLab(n!, signal);
-          if (IN_LAB.includes(record.outcome)) {
+          if (isLabInProgress(record.outcome)) {
             throw new LoomError(
               "AUTONOMOUS_BAD_WAIT",
               `waitForLab(${n}) resolved while the generation is still ${record.outcome}`,

@@ -3,7 +3,7 @@ import { GenerationOutcome } from "../../../schemas/generation.ts";
 import type { GenerationDiff } from "../../../schemas/generation-diff.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type { PromoteResponse, RollbackResponse, SpawnResponse } from "../../../schemas/supervisor.ts";
-import type { MechanicalVerification, ReviewRequest, Verification } from "../../../schemas/verification.ts";
+import type { ReviewRequest, Verification } from "../../../schemas/verification.ts";
 import { addUsage, totalTokens, zeroUsage } from "../../shared/events.ts";
 import type { SupervisorApi, SupervisorStats } from "../api.ts";
 import { ConflictError, generationNotFound, notVerifying, ShuttingDownError } from "../errors.ts";
@@ -141,7 +141,7 @@ export class GenerationController implements SupervisorApi {
     if (this.verifier.isRunning(n) || !record.verification?.passed) {
       throw new ConflictError(
         "NOT_VERIFIED",
-        `generation ${n} has not passed verification${record.verification ? ` (${record.verification.review ? "stage 1 or the review did not pass" : "no review yet"})` : ""}; POST /verify {"generation": ${n}} and then POST /review with the verdict first, and promote only when verification.passed is true`,
+        `generation ${n} has not passed verification${record.verification ? ` (${record.verification.review ? "stage 1 or the review did not pass" : "no review yet"})` : ""}; POST /verify {"generation": ${n}}, wait for its verificationRun to be done, then POST /review with the verdict first, and promote only when verification.passed is true`,
       );
     }
     // A gate change waits for a person, whoever asks (the autonomous loop never approves).
@@ -212,9 +212,15 @@ export class GenerationController implements SupervisorApi {
     return { generation: n, outcome: "rolled_back", reason: why };
   }
 
-  /** Stage 1 of verification in fresh containers (POST /verify). */
-  verify(n: number): Promise<MechanicalVerification> {
+  /** Starts stage 1 of verification in fresh containers (POST /verify, 202): the record shows it running. */
+  async verify(n: number): Promise<GenerationRecord> {
+    this.refuseWhileClosing("verified");
     return this.verifier.verify(n);
+  }
+
+  /** Verifications an earlier process left `running` on their records, recorded as stopped (start-up). */
+  recoverVerifications(): Promise<number[]> {
+    return this.verifier.recoverInterrupted();
   }
 
   /** Prime's stage-2 verdict and the fitness (POST /review). */

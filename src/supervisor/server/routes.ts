@@ -90,7 +90,8 @@ export function supervisorRoutes(
       guarded: true,
       handle: async (req, res) => {
         const body = await readJson(req, VerifyRequest);
-        sendJson(res, 200, await api.verify(body.generation));
+        // A job like /spawn: the record shows it running; GET /generations/:n and /logs show its end.
+        sendJson(res, 202, await api.verify(body.generation));
       },
     },
     {

@@ -2,10 +2,15 @@ import { rm } from "node:fs/promises";
 import path from "node:path";
 import type { GenerationDiff } from "../../../schemas/generation-diff.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
-import type { MechanicalVerification, ReviewRequest, Verification } from "../../../schemas/verification.ts";
+import {
+  isVerificationRunning,
+  type ReviewRequest,
+  type Verification,
+} from "../../../schemas/verification.ts";
 import type { Config } from "../../shared/config.ts";
+import { LoomError } from "../../shared/errors.ts";
 import { computeFitness } from "../../shared/fitness.ts";
-import { ConflictError, generationNotFound, notVerifying, ShuttingDownError } from "../errors.ts";
+import { ConflictError, generationNotFound, notVerifying } from "../errors.ts";
 import { gateChanges } from "../git/fixed-points.ts";
 import { resolveRef } from "../git/repo-state.ts";
 import type { SupervisorEmit } from "../lifecycle/events.ts";
@@ -27,13 +32,20 @@ export interface VerifierPorts {
   readonly image?: string;
 }
 
+interface Slot {
+  readonly abort: AbortController;
+  /** Resolves once the run is on the record (or could not be). */
+  readonly started: Promise<void>;
+  done: Promise<unknown>;
+}
+
 /**
- * Verification of generations on the Supervisor's side: stage 1 in fresh containers (POST /verify),
+ * Verification of generations on the Supervisor's side: stage 1 in fresh containers (POST /verify, a job),
  * Prime's stage-2 verdict and the fitness (POST /review), and the diff a reviewer reads. At most one
  * verification per generation runs at a time.
  */
 export class Verifier {
-  private readonly running = new Map<number, { abort: AbortController; done: Promise<unknown> }>();
+  private readonly running = new Map<number, Slot>();
   /** Clones an earlier Supervisor left under <stateDir>/verify when it died mid-verification. */
   private sweep: Promise<void> | undefined;
   private warming: Promise<void> | undefined;
@@ -55,7 +67,7 @@ export class Verifier {
   private busy(n: number): ConflictError {
     return new ConflictError(
       "VERIFY_RUNNING",
-      `generation ${n} is being verified now; wait for that POST /verify to answer, then try again`,
+      `generation ${n} is being verified now; follow GET /generations/${n} (verificationRun) or GET /logs until it ends, then try again`,
     );
   }
 
@@ -63,47 +75,130 @@ export class Verifier {
     this.ports.emit({ type: "log", at: new Date().toISOString(), generation: n, message });
   }
 
-  /** Stage 1; stores `{passed: false, mechanical, review: null, fitness: null}` on the record. */
-  async verify(n: number): Promise<MechanicalVerification> {
+  /**
+   * Starts stage 1 and answers the record showing it `running`; the run goes on in the background and
+   * ends on the record: `verification` with `verificationRun.state` done, or stopped (a shutdown) or
+   * error (it could not run), each with why. Whoever waits follows the record and `GET /logs`.
+   */
+  async verify(n: number): Promise<GenerationRecord> {
     await this.verifyingRecord(n, "verified");
-    if (this.running.has(n)) throw this.busy(n);
+    const busy = this.running.get(n);
+    if (busy) {
+      // Answered once the running one is on the record, so whoever joins it finds it there.
+      await busy.started;
+      throw this.busy(n);
+    }
     const abort = new AbortController();
-    const slot = { abort, done: Promise.resolve() as Promise<unknown> };
+    let started!: () => void;
+    const slot: Slot = {
+      abort,
+      started: new Promise<void>((resolve) => {
+        started = resolve;
+      }),
+      done: Promise.resolve(),
+    };
     // Claimed before any further await so two concurrent requests cannot both start.
     this.running.set(n, slot);
+    const startedAt = new Date().toISOString();
+    let record: GenerationRecord;
+    try {
+      record = await this.ports.store.update(n, {
+        verificationRun: { state: "running", startedAt, finishedAt: null, error: null },
+      });
+    } catch (err) {
+      this.running.delete(n);
+      throw err;
+    } finally {
+      started();
+    }
+    this.emitRun(n, "running", `verifying gen-${n} in fresh ${this.ports.runtime.name} containers`);
+    slot.done = this.run(n, startedAt, abort.signal).finally(() => {
+      if (this.running.get(n) === slot) this.running.delete(n);
+    });
+    return record;
+  }
+
+  /** The background part of `verify`: never rejects; every end is written on the record. */
+  private async run(n: number, startedAt: string, signal: AbortSignal): Promise<void> {
+    const ended = (state: "done" | "stopped" | "error", error: { code: string; message: string } | null) => ({
+      state,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      error,
+    });
     try {
       // Started by the first verification, before any clone of this process exists; later ones wait for it.
       await this.sweepOnce(n);
-      const work = verifyMechanical(
+      const mechanical = await verifyMechanical(
         {
           runtime: this.ports.runtime,
           config: this.ports.config,
           image: this.ports.image ?? DEFAULT_LAB_IMAGE,
-          signal: abort.signal,
+          signal,
         },
         n,
       );
-      slot.done = work.catch(() => {});
-      this.log(n, `verifying gen-${n} in fresh ${this.ports.runtime.name} containers`);
-      const mechanical = await work.catch((err: unknown) => {
-        // Stopped by a shutdown: not the candidate's failure, and not ours either.
-        if (!abort.signal.aborted) throw err;
-        throw new ShuttingDownError(
-          `verification of gen-${n} was stopped because the Supervisor is shutting down; the generation stays verifying: POST /verify {"generation": ${n}} again once it has restarted`,
-        );
-      });
       const verification: Verification = { passed: false, mechanical, review: null, fitness: null };
-      await this.ports.store.update(n, { verification, fitness: null });
-      this.log(
+      await this.ports.store.update(n, { verification, fitness: null, verificationRun: ended("done", null) });
+      this.emitRun(
         n,
+        mechanical.passed ? "passed" : "failed",
         mechanical.passed
           ? `gen-${n} passed stage 1: ${mechanical.tests.testCount} tests (baseline ${mechanical.baselineTestCount})`
           : `gen-${n} failed stage 1: ${mechanical.failures.join("; ")}`,
       );
-      return mechanical;
-    } finally {
-      if (this.running.get(n) === slot) this.running.delete(n);
+    } catch (err) {
+      // Stopped by a shutdown: not the candidate's failure, and not ours either.
+      const error = signal.aborted
+        ? {
+            code: "SHUTTING_DOWN",
+            message: `verification of gen-${n} was stopped because the Supervisor is shutting down; the generation stays verifying: POST /verify {"generation": ${n}} again once it has restarted`,
+          }
+        : {
+            code: err instanceof LoomError ? err.code : "VERIFY_FAILED",
+            message: `verification of gen-${n} could not run: ${err instanceof Error ? err.message : String(err)}; POST /verify {"generation": ${n}} to try again`,
+          };
+      const state = signal.aborted ? "stopped" : "error";
+      await this.ports.store
+        .update(n, { verificationRun: ended(state, error) })
+        .then(() => this.emitRun(n, state, error.message))
+        .catch((failed: Error) => this.log(n, `${error.message} (not recorded: ${failed.message})`));
     }
+  }
+
+  /**
+   * Runs the record shows `running` though this process runs none: the Supervisor that started them
+   * died. Recorded as stopped before the server listens, so nobody waits on them.
+   */
+  async recoverInterrupted(): Promise<number[]> {
+    const recovered: number[] = [];
+    for (const r of await this.ports.store.list()) {
+      const run = r.verificationRun;
+      if (r.outcome !== "verifying" || !run || !isVerificationRunning(run) || this.running.has(r.generation))
+        continue;
+      const n = r.generation;
+      await this.ports.store.update(n, {
+        verificationRun: {
+          ...run,
+          state: "stopped",
+          finishedAt: new Date().toISOString(),
+          error: {
+            code: "SUPERVISOR_RESTARTED",
+            message: `the Supervisor stopped before the verification of gen-${n} finished; the generation stays verifying: POST /verify {"generation": ${n}} again`,
+          },
+        },
+      });
+      recovered.push(n);
+    }
+    return recovered;
+  }
+
+  private emitRun(
+    n: number,
+    state: "running" | "passed" | "failed" | "stopped" | "error",
+    message: string,
+  ): void {
+    this.ports.emit({ type: "verification", at: new Date().toISOString(), generation: n, state, message });
   }
 
   /** Stage 2: records Prime's verdict, decides `passed` and computes the fitness. */
@@ -188,7 +283,6 @@ export class Verifier {
     });
   }
 
-  /** Stops running verifications (their containers are removed) and waits for them. */
   /** Removes what an earlier process left under `<stateDir>/verify`, once, before the first clone. */
   private sweepOnce(n: number | null): Promise<void> {
     this.sweep ??= rm(path.join(this.ports.config.stateDir, "verify"), {
@@ -230,6 +324,7 @@ export class Verifier {
     this.warming = task;
   }
 
+  /** Stops running verifications (their containers are removed; each recorded stopped) and waits for them. */
   async close(): Promise<void> {
     this.warmAbort.abort();
     const all = [...this.running.values()];
