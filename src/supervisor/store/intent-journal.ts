@@ -4,6 +4,7 @@ import { z } from "zod";
 import { GenerationNumber } from "../../../schemas/generation.ts";
 import { CommitSha } from "../../../schemas/supervisor.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
+import { parseVersionedJson } from "../../shared/versioned-json.ts";
 import { formatIssues } from "../../shared/zod-issues.ts";
 import { StoreError } from "./store-error.ts";
 
@@ -102,24 +103,20 @@ export class IntentJournal {
     const out: Intent[] = [];
     for (const n of numbers.sort((a, b) => a - b)) {
       const file = this.fileOf(n);
-      const text = await readFile(file, "utf8");
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch (err) {
-        throw new StoreError(
+      const invalid = (why: string) =>
+        new StoreError(
           "RECORD_CORRUPT",
-          `intent ${file} is not valid JSON (${(err as Error).message}); it is written atomically, so something else changed it — move it away and check gen-${n} by hand`,
+          `intent ${file} is ${why}; it is written atomically, so something else changed it — move it away and check gen-${n} by hand`,
         );
-      }
-      const parsed = Intent.safeParse(raw);
-      if (!parsed.success || parsed.data.generation !== n) {
-        throw new StoreError(
-          "RECORD_CORRUPT",
-          `intent ${file} is not a valid intent for generation ${n}${parsed.success ? "" : `: ${formatIssues(parsed.error)}`}`,
-        );
-      }
-      out.push(parsed.data);
+      // Version 1 is the only one so far; the schema's literal refuses any other.
+      const intent = parseVersionedJson(await readFile(file, "utf8"), {
+        what: "intent",
+        schema: Intent,
+        upgrade: (raw) => raw,
+        invalid,
+      });
+      if (intent.generation !== n) throw invalid(`an intent for generation ${intent.generation}, not ${n}`);
+      out.push(intent);
     }
     return out;
   }

@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { GenerationRecord } from "../../../schemas/generation-record.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
+import { readVersionedJson } from "../../shared/versioned-json.ts";
 import { formatIssues } from "../../shared/zod-issues.ts";
 import { migrate } from "./migrate.ts";
 import { StoreError } from "./store-error.ts";
@@ -23,36 +23,21 @@ export async function writeRecord(file: string, record: unknown): Promise<Genera
  * Anything damaged is an error naming the file: a lineage with silent gaps would teach wrong lessons.
  */
 export async function readRecord(file: string, generation: number): Promise<GenerationRecord | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
+  const record = await readVersionedJson(file, {
+    what: "generation record",
+    schema: GenerationRecord,
+    upgrade: (raw) => migrate(raw, `generation record ${file}`),
+    invalid: (why) =>
+      new StoreError(
+        "RECORD_CORRUPT",
+        `generation record ${file} is ${why}; restore it or move it out of the generations folder`,
+      ),
+  });
+  if (record && record.generation !== generation) {
     throw new StoreError(
       "RECORD_CORRUPT",
-      `generation record ${file} is not valid JSON (${(err as Error).message}); ` +
-        "restore it or move it out of the generations folder",
+      `generation record ${file} holds generation ${record.generation}; expected ${generation}`,
     );
   }
-  const migrated = migrate(raw, `generation record ${file}`);
-  const parsed = GenerationRecord.safeParse(migrated);
-  if (!parsed.success) {
-    throw new StoreError(
-      "RECORD_CORRUPT",
-      `generation record ${file} is not a valid generation record: ${formatIssues(parsed.error)}`,
-    );
-  }
-  if (parsed.data.generation !== generation) {
-    throw new StoreError(
-      "RECORD_CORRUPT",
-      `generation record ${file} holds generation ${parsed.data.generation}; expected ${generation}`,
-    );
-  }
-  return parsed.data;
+  return record;
 }
