@@ -37,7 +37,7 @@ function waiter(name: string, seen: { aborted: boolean }, timeoutMs?: number): T
           resolve({ content: "stopped early, partial result" });
         });
       }),
-  }) as Tool;
+  });
 }
 
 const lines = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}`).join("\n");
@@ -49,7 +49,7 @@ const emitter = (name: string, text: string, truncate: "head" | "tail") =>
     effect: "read",
     truncate,
     run: async () => ({ content: text, details: { size: text.length } }),
-  }) as Tool;
+  });
 
 describe("ToolRegistry definitions", () => {
   it("derives a plain object JSON Schema per tool, without $schema", () => {
@@ -114,7 +114,7 @@ describe("ToolRegistry.execute", () => {
       input: z.object({ a: z.object({ b: z.array(z.number()) }) }),
       effect: "read",
       run: async () => ({ content: "ok" }),
-    }) as Tool;
+    });
     const reg = new ToolRegistry([...baseTools, nested]);
     const bad = await reg.execute("nested", { a: { b: [1, "2"] } }, ctx());
     expect(bad.content).toContain("a.b.1: expected number, received string");
@@ -134,7 +134,7 @@ describe("ToolRegistry.execute", () => {
         run: async () => {
           throw err;
         },
-      }) as Tool;
+      });
     const reg = new ToolRegistry([
       thrower("expected", new ToolError("NO_MATCH", "nothing matched")),
       thrower("bug", new TypeError("x is not a function")),
@@ -147,7 +147,7 @@ describe("ToolRegistry.execute", () => {
         run: () => {
           throw new RangeError("sync");
         },
-      }) as Tool,
+      }),
     ]);
     expect(await reg.execute("expected", {}, ctx())).toMatchObject({
       isError: true,
@@ -169,7 +169,7 @@ describe("ToolRegistry.execute", () => {
       input: z.object({}),
       effect: "read",
       run: async () => undefined as never,
-    }) as Tool;
+    });
     const r = await new ToolRegistry([broken]).execute("broken", {}, ctx());
     expect(r).toMatchObject({
       isError: true,
@@ -224,7 +224,7 @@ describe("ToolRegistry.execute", () => {
       effect: "read",
       timeoutMs: 20,
       run: () => new Promise<never>(() => {}),
-    }) as Tool;
+    });
     const r = await new ToolRegistry([stubborn], { abortGraceMs: 100 }).execute("stubborn", {}, ctx());
     expect(r.content).toBe("the stubborn tool timed out after 20 ms");
     expect(r.durationMs).toBeGreaterThanOrEqual(100);

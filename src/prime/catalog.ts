@@ -41,6 +41,6 @@ export function primeManifest(deps: PrimeToolDeps): Tool[] {
 }
 
 /** Prime's catalog: the manifest's tools offered to Prime (read_file, ts_* readers, analyze, self-modify). */
-export function primeTools(deps: PrimeToolDeps): Tool[] {
-  return filterByEffect(toolsFor("prime", primeManifest(deps)), PRIME_EFFECTS);
+export function primeTools(deps: PrimeToolDeps, manifest: readonly Tool[] = primeManifest(deps)): Tool[] {
+  return filterByEffect(toolsFor("prime", manifest), PRIME_EFFECTS);
 }

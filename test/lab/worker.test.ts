@@ -137,16 +137,6 @@ describe("Lab worker", () => {
     expect(b.server.requests).toHaveLength(0);
   });
 
-  it("the lazily loaded tool groups hold exactly the catalog's tools", async () => {
-    const { loadAllTools } = await import("../../src/agent/tool-groups.ts");
-    const { allTools } = await import("../../src/agent/catalog.ts");
-    expect((await loadAllTools()).map((t) => t.name).sort()).toEqual(
-      allTools()
-        .map((t) => t.name)
-        .sort(),
-    );
-  });
-
   it("never gets a self-modify tool", () => {
     expect(labTools().every((t) => t.effect !== "self-modify")).toBe(true);
     expect(labTools().map((t) => t.name)).toEqual(

@@ -2,12 +2,14 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { allTools, labTools } from "../../src/agent/catalog.ts";
 import { createModelClient } from "../../src/agent/model-client.ts";
+import { defineTool, type ToolEffect, type ToolRole } from "../../src/agent/tool.ts";
 import { ToolRegistry } from "../../src/agent/tool-registry.ts";
 import { autonomousEngine } from "../../src/prime/autonomous-engine.ts";
 import { AutonomousRunner } from "../../src/prime/autonomous-runner.ts";
-import { PRIME_EFFECTS, primeTools } from "../../src/prime/catalog.ts";
+import { PRIME_EFFECTS, primeManifest, primeTools } from "../../src/prime/catalog.ts";
 import type { PrimeCoreDeps, PrimeToolDeps } from "../../src/prime/ports.ts";
 import { SupervisorClient } from "../../src/prime/supervisor-client.ts";
 import { primeThinking } from "../../src/prime/thinking.ts";
@@ -19,6 +21,7 @@ let supervisor: http.Server;
 let supervisorUrl: string;
 const requests: string[] = [];
 let registry: ToolRegistry;
+let deps: PrimeToolDeps;
 let runner: AutonomousRunner;
 let dir: { dir: string; cleanup: () => Promise<void> };
 const ctx = () => ({ workspace: dir.dir, signal: new AbortController().signal });
@@ -59,7 +62,7 @@ beforeAll(async () => {
     autonomousEngine(core, config, () => 0),
     () => {},
   );
-  const deps: PrimeToolDeps = { ...core, autonomous: runner };
+  deps = { ...core, autonomous: runner };
   registry = new ToolRegistry(primeTools(deps));
 });
 afterAll(async () => {
@@ -89,6 +92,39 @@ describe("Prime's catalog", () => {
       expect(lab.map((t) => t.effect)).not.toContain("self-modify");
       for (const name of selfModify) expect(lab.map((t) => t.name)).not.toContain(name);
     }
+  });
+});
+
+describe("Prime's catalog is a filter of the manifest", () => {
+  const extra = (name: string, effect: ToolEffect, roles: readonly ToolRole[]) =>
+    defineTool({
+      name,
+      description: "added by the test",
+      input: z.object({}),
+      effect,
+      roles,
+      run: async () => ({ content: name }),
+    });
+
+  it("a tool added with role prime appears; one for the Lab only, or with an effect Prime may not use, does not", () => {
+    const manifest = primeManifest(deps);
+    const names = (m: typeof manifest) => primeTools(deps, m).map((t) => t.name);
+    expect(names(manifest)).toEqual(registry.names());
+    expect(
+      names([
+        ...manifest,
+        extra("prime_probe", "read", ["prime"]),
+        extra("lab_probe", "read", ["lab"]),
+        extra("prime_exec", "exec", ["prime"]),
+        extra("prime_edit", "edit", ["prime", "lab"]),
+      ]),
+    ).toEqual([...registry.names(), "prime_probe"]);
+  });
+
+  it("the self-modify tools are Prime's alone, never the Lab's", () => {
+    const selfModify = primeManifest(deps).filter((t) => t.effect === "self-modify");
+    expect(selfModify).toHaveLength(6);
+    for (const t of selfModify) expect(t.roles, t.name).toEqual(["prime"]);
   });
 });
 
