@@ -1,4 +1,5 @@
 import { startLabServer } from "../../lab-runtime/server.ts";
+import type { ModelPort } from "../agent/model-port.ts";
 import { useBundledCompileCache } from "../shared/compile-cache.ts";
 import type { Config } from "../shared/config.ts";
 import type { EventSink } from "../shared/events.ts";
@@ -107,10 +108,10 @@ export async function runLab(options: RunLabOptions) {
       const ts = (await useWorker)
         ? tsWorker.bind(tsToolSpecs)
         : (await import("../agent/ts/index.ts")).tsTools;
-      return await runLabWorker({
+      const report = await runLabWorker({
         workspace,
         generation: options.generation,
-        model: modelClientFor(config, "lab"),
+        model: modelOrFailure(() => modelClientFor(config, "lab"), config.labModel),
         tools: new ToolRegistry(labToolsAround(ts), { defaultTimeoutMs: config.toolTimeoutMs }),
         tracker,
         loop: {
@@ -121,8 +122,12 @@ export async function runLab(options: RunLabOptions) {
         ...(options.emit ? { emit: options.emit } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
+      if (report.status === "failed") options.log?.(`lab: failed: ${report.error ?? report.stopReason}`);
+      return report;
     } catch (err) {
-      tracker.finish({ ok: false, error: err instanceof Error ? err.message : String(err) });
+      const error = err instanceof Error ? err.message : String(err);
+      options.log?.(`lab: failed: ${error}`);
+      tracker.finish({ ok: false, error });
       return undefined;
     } finally {
       finished = true;
@@ -131,4 +136,17 @@ export async function runLab(options: RunLabOptions) {
     }
   })();
   return { server, tracker, done };
+}
+
+/**
+ * The Lab's model client, or, when it cannot be made (no key, a bad base URL), a model whose every
+ * call fails with that reason: the worker then ends the run as for any model error, writing the
+ * report, committing the branch and setting /status, so the reason reaches the Supervisor's record.
+ */
+function modelOrFailure(make: () => ModelPort, model: string): ModelPort {
+  try {
+    return make();
+  } catch (err) {
+    return { model, call: () => Promise.reject(err) };
+  }
 }
