@@ -2,11 +2,12 @@ import { z } from "zod";
 
 /**
  * The gate: the code that decides what reaches main (verification, fitness, the fixed-point checks,
- * promote / rollback / reset, path confinement, the tool catalog's effect filter) and the tests that
- * pin it. Repo-relative files and folders. The list lives here, beside the schemas, so a Lab can read
- * it but never change it (a branch that changes schemas/ is refused); a candidate whose diff touches
- * one of these paths passes through verification as usual but is never promoted automatically — it
- * waits for a person's explicit approval (`POST /promote` with `approveGateChange: true`) or a rollback.
+ * promote / rollback / reset, path confinement, the tool catalog's effect filter, the registry's policy
+ * hooks) and the tests that pin it. Repo-relative files and folders. The list lives here, beside the
+ * schemas, so a Lab can read it but never change it (a branch that changes schemas/ is refused); a
+ * candidate whose diff touches one of these paths passes through verification as usual but is never
+ * promoted automatically — it waits for a person's explicit approval (`POST /promote` with
+ * `approveGateChange: true`) or a rollback.
  */
 export const GATE_PATHS: readonly string[] = [
   "src/supervisor/verify",
@@ -20,12 +21,14 @@ export const GATE_PATHS: readonly string[] = [
   "src/supervisor/store/transitions.ts",
   "src/agent/tools/paths.ts",
   "src/agent/tool-registry.ts",
+  "src/agent/tool-policy.ts",
   "src/agent/lab-catalog.ts",
   "src/agent/catalog.ts",
   "test/gate",
   "test/fitness.test.ts",
   "test/fingerprint.test.ts",
   "test/tools/paths.test.ts",
+  "test/agent/tool-policy.test.ts",
   "test/supervisor/git-promote.test.ts",
   "test/supervisor/git-main-moves.test.ts",
   "stryker.config.mjs",
