@@ -44,7 +44,10 @@ export const AutonomousOptions = z.strictObject({
 });
 export type AutonomousOptions = z.infer<typeof AutonomousOptions>;
 
-/** One generation this run started, once its outcome is known. */
+/**
+ * One generation this run started, as the lineage tells it now (derived for the run's report, never
+ * persisted: the record is the one source).
+ */
 export const AutonomousGeneration = z.strictObject({
   generation: GenerationNumber,
   outcome: GenerationOutcome,
@@ -56,7 +59,8 @@ export type AutonomousGeneration = z.infer<typeof AutonomousGeneration>;
 
 export const AutonomousState = z
   .strictObject({
-    version: z.literal(1),
+    /** 2: what the lineage holds (outcomes, fitness, the best, Lab tokens) is no longer kept here. */
+    version: z.literal(2),
     runId: z.string().min(1),
     status: z.enum(["running", "stopped"]),
     phase: AutonomousPhase,
@@ -71,15 +75,13 @@ export const AutonomousState = z
     options: AutonomousOptions,
     startedAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
-    generations: z.array(AutonomousGeneration),
-    /** Best fitness of a promoted generation: the lineage's at the start, raised by this run. */
-    bestFitness: z.number().nullable(),
-    /** Promoted generations since bestFitness last improved. */
-    promotedWithoutGain: count,
-    /** Tokens Prime's own model used in this run, summed across restarts. */
+    /**
+     * The generations this run started and finished with, in order; their outcome, fitness, reason and
+     * tokens are read from the lineage, and so are the best fitness and the plateau count.
+     */
+    generations: z.array(GenerationNumber),
+    /** Tokens Prime's own model used in this run, summed across restarts (no record holds them). */
     primeTokens: count,
-    /** Tokens the run's Labs used, from their records. */
-    labTokens: count,
     stopReason: AutonomousStopReason.nullable(),
     /** What stopped the run, in words (the error's message for `error`). */
     stopDetail: z.string().nullable(),

@@ -172,6 +172,10 @@ describe("fault injection: spawns, Labs, verification and the model", () => {
       const again = await s.start();
       const o = await outcome(again, n);
       if (o !== "verifying") broken.push(`gen-${n} is ${o}, not verifying`);
+      // Nobody may wait on a verification that no process runs any more.
+      const run = ((await again.get(`/generations/${n}`)).body as { verificationRun?: { state?: string } })
+        .verificationRun;
+      if (run?.state !== "stopped") broken.push(`gen-${n}'s verification is ${run?.state}, not stopped`);
       await again.stop();
       log.add(`verify gen-${n}: SIG${trap.signal} ${trap.when} git clone → ${o}`, await s.damage(), broken);
     }

@@ -22,7 +22,12 @@ async function run(world: FakeSupervisor, touching: number[], promoteMode: "auto
     ...ports,
     verify: async (n, signal) => {
       const v = await verify(n, signal);
-      return touching.includes(n) ? { ...v, mechanical: { ...v.mechanical, gate: GATE } } : v;
+      if (!touching.includes(n)) return v;
+      // The Supervisor measures the gate and stores it on the record, where the run reads it from.
+      const held = { ...v, mechanical: { ...v.mechanical, gate: GATE } };
+      const i = world.lineage.findIndex((r) => r.generation === n);
+      world.lineage[i] = { ...world.lineage[i]!, verification: held };
+      return held;
     },
   };
   return runAutonomousLoop(withGate, {
@@ -58,11 +63,11 @@ describe("the autonomous loop and a generation held for a person", () => {
       ]);
       // Held: still verifying for the Supervisor, booked with the reason by the run.
       expect(world.get(1).outcome).toBe("verifying");
-      expect(result.state.generations[0]).toMatchObject({ generation: 1, outcome: "verifying" });
-      expect(result.state.generations[0]?.reason).toMatch(
+      expect(result.progress.generations[0]).toMatchObject({ generation: 1, outcome: "verifying" });
+      expect(result.progress.generations[0]?.reason).toMatch(
         /^held for a person: it changes the gate \(src\/shared\/fitness\.ts\)/,
       );
-      expect(result.state.generations[1]).toMatchObject({ generation: 2, outcome: "promoted" });
+      expect(result.progress.generations[1]).toMatchObject({ generation: 2, outcome: "promoted" });
     });
   }
 });

@@ -10,6 +10,8 @@ import {
   SpawnResponse,
   Verification,
 } from "../../schemas/index.ts";
+import { isVerificationRunning } from "../../schemas/verification.ts";
+import { SupervisorClient } from "../../src/prime/supervisor-client.ts";
 import { loadConfig } from "../../src/shared/config.ts";
 import type { computeFitness } from "../../src/shared/fitness.ts";
 import { type ScriptedModelServer, startScriptedModel } from "../../src/shared/scripted-model/index.ts";
@@ -159,8 +161,11 @@ describe("a candidate that weakens the gate and its unit tests together", () => 
     );
 
     const verified = await call("POST", "/verify", { generation: n });
-    expect(verified.status, JSON.stringify(verified.json)).toBe(200);
-    const m = MechanicalVerification.parse(verified.json);
+    expect(verified.status, JSON.stringify(verified.json)).toBe(202);
+    const client = new SupervisorClient({ baseUrl: sup.url, token: TOKEN });
+    const ended = await client.awaitRecord(n, (r) => !isVerificationRunning(r.verificationRun));
+    expect(ended.verificationRun?.state).toBe("done");
+    const m = MechanicalVerification.parse(ended.verification?.mechanical);
     expect(m.check.passed, m.check.output).toBe(true);
     // The candidate's own, adjusted unit tests pass: on its own terms it is fine.
     expect(m.tests.passed, m.tests.output).toBe(true);

@@ -91,11 +91,12 @@ describe("runAutonomousLoop: one generation after another", () => {
       phase: "stopped",
       stopReason: "max_generations",
       stopDetail: "4 of 4 generations run",
-      bestFitness: 0.5,
-      labTokens: 4 * LAB_TOKENS,
       primeTokens: 4 * REFLECT_TOKENS,
     });
-    expect(saved.generations).toEqual([
+    // Only the numbers are kept; outcomes, fitness, reasons, the best and the Labs' tokens are the lineage's.
+    expect(saved.generations).toEqual([1, 2, 3, 4]);
+    expect(result.progress).toMatchObject({ bestFitness: 0.5, labTokens: 4 * LAB_TOKENS });
+    expect(result.progress.generations).toEqual([
       { generation: 1, outcome: "promoted", fitness: 0.5, reason: null },
       { generation: 2, outcome: "failed", fitness: null, reason: "Lab stopped: no commit" },
       {
@@ -134,8 +135,8 @@ describe("runAutonomousLoop: one generation after another", () => {
     ]);
     const result = await run(world, await stateDir(), { maxGenerations: 0, plateauWindow: 2 });
     expect(result.stopReason).toBe("plateau");
-    expect(result.state.generations.map((g) => g.generation)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(result.state).toMatchObject({ bestFitness: 0.6, promotedWithoutGain: 2 });
+    expect(result.state.generations).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(result.progress).toMatchObject({ bestFitness: 0.6, promotedWithoutGain: 2 });
   });
 
   it("counts the lineage's best fitness from before the run", async () => {
@@ -143,8 +144,8 @@ describe("runAutonomousLoop: one generation after another", () => {
     const world = new FakeSupervisor([{ fitness: 0.5 }, { fitness: 0.8 }, { fitness: 0.95 }], before);
     const result = await run(world, await stateDir(), { maxGenerations: 0, plateauWindow: 2 });
     expect(result.stopReason).toBe("plateau");
-    expect(result.state.generations.map((g) => g.generation)).toEqual([3, 4]);
-    expect(result.state.bestFitness).toBe(0.9);
+    expect(result.state.generations).toEqual([3, 4]);
+    expect(result.progress.bestFitness).toBe(0.9);
   });
 
   it("stops after too many generations in a row that were not promoted", async () => {
@@ -230,7 +231,7 @@ describe("runAutonomousLoop: manual promotion", () => {
       "verify 2",
       "sleep",
     ]);
-    expect(result.state.generations).toEqual([
+    expect(result.progress.generations).toEqual([
       { generation: 1, outcome: "promoted", fitness: 0.7, reason: null },
       { generation: 2, outcome: "rolled_back", fitness: 0.8, reason: "not what I wanted" },
     ]);
@@ -283,7 +284,7 @@ describe("runAutonomousLoop: resumes after Prime restarts in any phase", () => {
       expect(second.state.runId).toBe(saved.runId);
       // The resumed run keeps the options it was started with.
       expect(second.state.options.maxGenerations).toBe(2);
-      expect(second.state.generations.map((g) => [g.generation, g.outcome])).toEqual([
+      expect(second.progress.generations.map((g) => [g.generation, g.outcome])).toEqual([
         [1, "promoted"],
         [2, "rolled_back"],
       ]);
@@ -311,7 +312,7 @@ describe("runAutonomousLoop: resumes after Prime restarts in any phase", () => {
     world.onSleep = () => world.personPromotes(1);
     const second = await run(world, dir);
     expect(second.stopReason).toBe("max_generations");
-    expect(second.state.generations).toEqual([
+    expect(second.progress.generations).toEqual([
       { generation: 1, outcome: "promoted", fitness: 0.7, reason: null },
     ]);
     expect(world.calls.filter((c) => c.startsWith("promote"))).toEqual([]);
@@ -326,7 +327,7 @@ describe("runAutonomousLoop: resumes after Prime restarts in any phase", () => {
     world.prime = 0;
     const second = await run(world, dir);
     expect(second.state.primeTokens).toBe(2 * REFLECT_TOKENS);
-    expect(second.state.labTokens).toBe(2 * LAB_TOKENS);
+    expect(second.progress.labTokens).toBe(2 * LAB_TOKENS);
   });
 });
 
@@ -348,10 +349,62 @@ describe("file-backed state", () => {
       ),
     });
     await writeFile(file, JSON.stringify({ version: 7 }));
-    await expect(port.load()).rejects.toThrow(/version 7 is not one this Loom reads \(it reads version 1\)/);
-    await writeFile(file, JSON.stringify({ version: 1, status: "running" }));
+    await expect(port.load()).rejects.toThrow(
+      /version 7 is not one this Loom reads \(it reads versions 1 and 2\)/,
+    );
+    await writeFile(file, JSON.stringify({ version: 2, status: "running" }));
     await expect(port.load()).rejects.toThrow(/autonomous\.json: runId: .*; phase: /);
     expect(await fileStatePort(path.join(dir, "none.json")).load()).toBeNull();
+  });
+});
+
+describe("a state saved by the version that copied the lineage", () => {
+  it("is read as version 2: the run's generation numbers kept, its stale copies dropped and read from the lineage", async () => {
+    const dir = await stateDir();
+    const file = path.join(dir, "autonomous.json");
+    const at = "2026-01-01T00:00:00.000Z";
+    const v1 = {
+      version: 1,
+      runId: "run-1",
+      status: "running",
+      phase: "reflecting",
+      generation: null,
+      program: null,
+      spawnFloor: null,
+      reason: null,
+      options: {
+        maxGenerations: 2,
+        tokenBudget: 0,
+        plateauWindow: 0,
+        maxConsecutiveFailures: 0,
+        promoteMode: "auto",
+      },
+      startedAt: at,
+      updatedAt: at,
+      // A stale copy: the lineage says generation 1 was promoted since (by a person).
+      generations: [{ generation: 1, outcome: "verifying", fitness: 0.7, reason: "held for a person" }],
+      bestFitness: 0.1,
+      promotedWithoutGain: 5,
+      primeTokens: 10,
+      labTokens: 999_999,
+      stopReason: null,
+      stopDetail: null,
+    };
+    await writeFile(file, JSON.stringify(v1));
+    const loaded = await fileStatePort(file).load();
+    expect(loaded).toMatchObject({ version: 2, runId: "run-1", generations: [1], primeTokens: 10 });
+    expect(loaded).not.toHaveProperty("bestFitness");
+    expect(loaded).not.toHaveProperty("labTokens");
+    const world = new FakeSupervisor([{ fitness: 0.8 }], [record(1, "promoted", { fitness: 0.7 })]);
+    const resumed = await run(world, dir);
+    expect(resumed.state.runId).toBe("run-1");
+    expect(resumed.stopReason).toBe("max_generations");
+    expect(resumed.progress.generations.map((g) => [g.generation, g.outcome, g.fitness])).toEqual([
+      [1, "promoted", 0.7],
+      [2, "promoted", 0.8],
+    ]);
+    expect(resumed.progress).toMatchObject({ bestFitness: 0.8, promotedWithoutGain: 0 });
+    expect(AutonomousState.parse(await readStateFile(dir)).version).toBe(2);
   });
 });
 

@@ -1,4 +1,5 @@
 export { AutonomousEvent, describeAutonomousEvent } from "./events.ts";
+export { heldReason, type RunProgress, runProgress } from "./progress.ts";
 export {
   type AutonomousPorts,
   type AutonomousResult,

@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
 import {
-  type AutonomousGeneration,
   AutonomousOptions,
   type AutonomousState,
   type AutonomousStopReason,
@@ -10,8 +9,8 @@ import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import { REASON_MAX_CHARS } from "../../../schemas/supervisor.ts";
 import type { Verification } from "../../../schemas/verification.ts";
 import { LoomError } from "../../shared/errors.ts";
-import { totalTokens } from "../../shared/events.ts";
 import type { AutonomousEvent } from "./events.ts";
+import { type RunProgress, runProgress } from "./progress.ts";
 import type { AutonomousStatePort } from "./state-file.ts";
 
 /**
@@ -54,6 +53,8 @@ export interface AutonomousResult {
   /** Why the run ended here; "suspended" means it was left active for the next Prime to resume. */
   readonly stopReason: AutonomousStopReason | "suspended";
   readonly state: AutonomousState;
+  /** The run's generations, best fitness and Lab tokens as the lineage last read says. */
+  readonly progress: RunProgress;
 }
 
 export const DEFAULT_AUTONOMOUS_OPTIONS: AutonomousOptions = {
@@ -74,24 +75,27 @@ export function isActive(state: AutonomousState | null): boolean {
 }
 
 /** The stop rule that holds before starting another generation, if any. */
-export function stopRuleFor(state: AutonomousState): { reason: AutonomousStopReason; detail: string } | null {
+export function stopRuleFor(
+  state: AutonomousState,
+  progress: RunProgress,
+): { reason: AutonomousStopReason; detail: string } | null {
   const o = state.options;
   const n = state.generations.length;
   if (o.maxGenerations > 0 && n >= o.maxGenerations) {
     return { reason: "max_generations", detail: `${n} of ${o.maxGenerations} generations run` };
   }
-  const tokens = state.primeTokens + state.labTokens;
+  const tokens = state.primeTokens + progress.labTokens;
   if (o.tokenBudget > 0 && tokens >= o.tokenBudget) {
     return { reason: "token_budget", detail: `${tokens} tokens used of a budget of ${o.tokenBudget}` };
   }
-  if (o.plateauWindow > 0 && state.promotedWithoutGain >= o.plateauWindow) {
+  if (o.plateauWindow > 0 && progress.promotedWithoutGain >= o.plateauWindow) {
     return {
       reason: "plateau",
-      detail: `${state.promotedWithoutGain} promoted generations without beating fitness ${state.bestFitness ?? "(none)"}`,
+      detail: `${progress.promotedWithoutGain} promoted generations without beating fitness ${progress.bestFitness ?? "(none)"}`,
     };
   }
   let failures = 0;
-  for (const g of [...state.generations].reverse()) {
+  for (const g of [...progress.generations].reverse()) {
     if (g.outcome === "promoted") break;
     failures++;
   }
@@ -104,14 +108,6 @@ export function stopRuleFor(state: AutonomousState): { reason: AutonomousStopRea
 /** The rollback reason of a failed verification: stage-1 failures, else the review's issues or error. */
 export function rollbackReason(v: Verification): string {
   return rollbackReasonText(v).slice(0, REASON_MAX_CHARS);
-}
-
-/** Why a generation was left for a person; it stays `verifying` until someone promotes or rolls it back. */
-export function heldReason(files: readonly string[]): string {
-  return `held for a person: it changes the gate (${files.join(", ")}); POST /promote with approveGateChange or roll it back`.slice(
-    0,
-    REASON_MAX_CHARS,
-  );
 }
 
 function rollbackReasonText(v: Verification): string {
@@ -158,10 +154,9 @@ export async function runAutonomousLoop(
       );
     }
     const runOptions = checked.data;
-    const lineage = await ports.records(signal);
     const at = now().toISOString();
     state = {
-      version: 1,
+      version: 2,
       runId: randomUUID(),
       status: "running",
       phase: "reflecting",
@@ -173,14 +168,18 @@ export async function runAutonomousLoop(
       startedAt: at,
       updatedAt: at,
       generations: [],
-      bestFitness: bestPromotedFitness(lineage),
-      promotedWithoutGain: 0,
       primeTokens: 0,
-      labTokens: 0,
       stopReason: null,
       stopDetail: null,
     };
   }
+  // The lineage as last read: what the run's progress (outcomes, best fitness, Lab tokens) is read from.
+  let lineage: GenerationRecord[] = [];
+  const records = async (): Promise<GenerationRecord[]> => {
+    lineage = await ports.records(signal);
+    return lineage;
+  };
+  const progress = (): RunProgress => runProgress(state, lineage);
   // Prime's usage counter restarts with the process: add this process's part to what was saved.
   const tokenBase = await ports.tokensUsed();
   const primeBefore = state.primeTokens;
@@ -204,10 +203,10 @@ export async function runAutonomousLoop(
       reason: null,
     });
     ports.emit({ type: "stopped", reason, detail });
-    return { stopReason: reason, state };
+    return { stopReason: reason, state, progress: progress() };
   };
   const recordOf = async (generation: number): Promise<GenerationRecord> => {
-    const found = (await ports.records(signal)).find((r) => r.generation === generation);
+    const found = (await records()).find((r) => r.generation === generation);
     if (!found) {
       throw new LoomError(
         "AUTONOMOUS_GENERATION_MISSING",
@@ -216,34 +215,16 @@ export async function runAutonomousLoop(
     }
     return found;
   };
-  /** Books a generation whose outcome is final and moves on to the next reflect. */
-  const complete = async (record: GenerationRecord, reason: string | null): Promise<void> => {
-    const fitness = record.fitness ?? record.verification?.fitness?.score ?? null;
-    const entry: AutonomousGeneration = {
-      generation: record.generation,
-      outcome: record.outcome,
-      fitness,
-      reason: record.outcome === "promoted" ? null : (record.reason ?? reason),
-    };
-    let { bestFitness, promotedWithoutGain } = state;
-    if (record.outcome === "promoted") {
-      if (fitness !== null && (bestFitness === null || fitness > bestFitness)) {
-        bestFitness = fitness;
-        promotedWithoutGain = 0;
-      } else {
-        promotedWithoutGain++;
-      }
-    }
+  /** Books a generation whose outcome is final (or held for a person) and moves on to the next reflect. */
+  const complete = async (record: GenerationRecord): Promise<void> => {
     await save({
       phase: "reflecting",
       generation: null,
       reason: null,
-      generations: [...state.generations, entry],
-      bestFitness,
-      promotedWithoutGain,
-      labTokens: state.labTokens + totalTokens(record.tokens),
+      generations: [...state.generations, record.generation],
     });
-    ports.emit({ type: "generation_done", ...entry });
+    const entry = progress().generations.at(-1);
+    if (entry) ports.emit({ type: "generation_done", ...entry });
   };
   const checkAbort = () => {
     if (stopSignal.aborted) throw stopSignal.reason ?? new Error("aborted");
@@ -258,10 +239,10 @@ export async function runAutonomousLoop(
       const n = state.generation;
       switch (state.phase) {
         case "reflecting": {
-          const stop = stopRuleFor(state);
+          const stop = stopRuleFor(state, runProgress(state, await records()));
           if (stop) return await finish(stop.reason, stop.detail);
           const program = await ports.reflect(signal);
-          const floor = Math.max(0, ...(await ports.records(signal)).map((r) => r.generation));
+          const floor = Math.max(0, ...(await records()).map((r) => r.generation));
           await save({ phase: "spawning", program, spawnFloor: floor, generation: null });
           break;
         }
@@ -269,7 +250,7 @@ export async function runAutonomousLoop(
           const program = state.program!;
           // A restart between the spawn and the save: the generation exists, found by its program's hash.
           const hash = sha256(program);
-          const existing = (await ports.records(signal)).find(
+          const existing = (await records()).find(
             (r) => r.generation > state.spawnFloor! && r.programHash === hash,
           );
           const generation = existing?.generation ?? (await ports.spawn(program, signal));
@@ -286,21 +267,21 @@ export async function runAutonomousLoop(
           }
           // failed / timed_out are terminal already: no rollback, but the lesson counts.
           if (record.outcome === "verifying") await save({ phase: "verifying" });
-          else await complete(record, null);
+          else await complete(await recordOf(n!));
           break;
         }
         case "verifying": {
           const record = await recordOf(n!);
           if (record.outcome !== "verifying") {
-            await complete(record, null);
+            await complete(record);
             break;
           }
           // Both stages already on the record (a restart after verify): no second container run.
           const v = record.verification?.review ? record.verification : await ports.verify(n!, signal);
           if (v.passed && v.mechanical.gate?.touched) {
             // A gate change waits for a person (the Supervisor refuses to promote it without an
-            // explicit approval); the run books it as held and moves on to the next generation.
-            await complete(await recordOf(n!), heldReason(v.mechanical.gate.files));
+            // explicit approval); the run books it as held (the lineage says why) and moves on.
+            await complete(await recordOf(n!));
           } else if (v.passed) {
             await save({ phase: state.options.promoteMode === "auto" ? "promoting" : "awaiting_approval" });
           } else {
@@ -316,7 +297,7 @@ export async function runAutonomousLoop(
             checkAbort();
             record = await recordOf(n!);
           }
-          await complete(record, null);
+          await complete(record);
           break;
         }
         case "promoting": {
@@ -325,7 +306,7 @@ export async function runAutonomousLoop(
             await ports.promote(n!, signal);
             record = await recordOf(n!);
           }
-          await complete(record, null);
+          await complete(record);
           break;
         }
         case "rolling_back": {
@@ -335,7 +316,7 @@ export async function runAutonomousLoop(
             await ports.rollback(n!, reason, signal);
             record = await recordOf(n!);
           }
-          await complete(record, reason);
+          await complete(record);
           break;
         }
         case "stopped":
@@ -350,7 +331,7 @@ export async function runAutonomousLoop(
     }
     if (suspendSignal.aborted || error instanceof Suspended) {
       ports.emit({ type: "suspended", phase: state.phase, generation: state.generation });
-      return { stopReason: "suspended", state };
+      return { stopReason: "suspended", state, progress: progress() };
     }
     const message = error instanceof Error ? error.message : String(error);
     const code = (error as { code?: unknown }).code;
@@ -359,15 +340,6 @@ export async function runAutonomousLoop(
       `${typeof code === "string" ? `${code}: ` : ""}${message} (during ${state.phase})`,
     );
   }
-}
-
-function bestPromotedFitness(records: readonly GenerationRecord[]): number | null {
-  let best: number | null = null;
-  for (const r of records) {
-    if (r.outcome === "promoted" && r.fitness !== null && (best === null || r.fitness > best))
-      best = r.fitness;
-  }
-  return best;
 }
 
 function defined<T extends object>(o: T): Partial<T> {

@@ -46,14 +46,37 @@ function parseState(text: string, file: string): AutonomousState {
   } catch (error) {
     throw invalid(`not valid JSON (${(error as Error).message})`);
   }
-  const version = (json as { version?: unknown } | null)?.version;
-  if (version !== 1) {
-    throw invalid(`version ${JSON.stringify(version)} is not one this Loom reads (it reads version 1)`);
-  }
-  const parsed = AutonomousState.safeParse(json);
+  const upgraded = upgradeAutonomousState(json, invalid);
+  const parsed = AutonomousState.safeParse(upgraded);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
     throw invalid(issues.join("; "));
   }
   return parsed.data;
+}
+
+/**
+ * Brings a saved state to version 2, step by step. Version 1 also kept copies of what the lineage
+ * holds (each generation's outcome, fitness and reason, the best fitness, the plateau count, the Labs'
+ * tokens); from version 2 only the run's generation numbers are kept and the rest is read from it.
+ */
+export function upgradeAutonomousState(raw: unknown, invalid: (why: string) => Error): unknown {
+  const version = (raw as { version?: unknown } | null)?.version;
+  if (version === 2) return raw;
+  if (version === 1) {
+    const {
+      bestFitness: _b,
+      promotedWithoutGain: _p,
+      labTokens: _l,
+      generations,
+      ...rest
+    } = raw as Record<string, unknown>;
+    const numbers = Array.isArray(generations)
+      ? generations.map((g) =>
+          g !== null && typeof g === "object" ? (g as { generation?: unknown }).generation : g,
+        )
+      : generations;
+    return { ...rest, version: 2, generations: numbers };
+  }
+  throw invalid(`version ${JSON.stringify(version)} is not one this Loom reads (it reads versions 1 and 2)`);
 }
