@@ -151,4 +151,18 @@ describe("lazy code: listing or refusing a call loads no ts-morph; the first rea
     expect(out.outline.content).toContain("#f");
     expect(out.called).toBe(true);
   }, 60_000);
+
+  it("Prime's catalog module loads none either: analyze and reflection load it when called", async () => {
+    const code = `
+      import { createRequire } from "node:module";
+      await import(${JSON.stringify(`file://${ROOT}/src/prime/catalog.ts`)});
+      const cache = Object.keys(createRequire(import.meta.url).cache);
+      console.log(cache.some((k) => k.includes("/node_modules/ts-morph/")));
+      process.exit(0);
+    `;
+    const r = await execa(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+      cwd: ROOT,
+    });
+    expect(r.stdout.trim()).toBe("false");
+  }, 60_000);
 });

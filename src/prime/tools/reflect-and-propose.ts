@@ -3,7 +3,6 @@ import path from "node:path";
 import { z } from "zod";
 import type { ProgramContract } from "../../../schemas/program.ts";
 import { defineTool } from "../../agent/tool.ts";
-import { analyzeRepo } from "../../analyze/analyze-repo.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
 import type { PrimeCoreDeps, PrimeToolDeps } from "../ports.ts";
 
@@ -20,6 +19,8 @@ export async function reflectAndPropose(
   options: { guidance?: string | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<Proposal> {
   const { guidance, signal } = options;
+  // ts-morph loads with the analysis, when a reflection needs it, not with Prime's catalog.
+  const { analyzeRepo } = await import("../../analyze/analyze-repo.ts");
   const [analysis, lineage] = await Promise.all([
     analyzeRepo(deps.repo),
     deps.client.listGenerations(signal),
