@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { GenerationRecord } from "../../schemas/index.ts";
+import { type GenerationRecord, SupervisorEvent } from "../../schemas/index.ts";
 import { html, raw, scriptJson } from "../../src/shared/web/html.ts";
 import { renderChart } from "../../src/supervisor/server/pages/chart.ts";
 import { renderDashboard, renderGenerationPage, wantsHtml } from "../../src/supervisor/server/pages/index.ts";
@@ -136,5 +136,49 @@ describe("page rendering", () => {
     expect(out).not.toContain('id="token-input"');
     expect(out).not.toContain("<img src=x");
     expect(out.match(/&lt;img src=x onerror=alert\(1\)&gt;/g)?.length).toBe(2);
+  });
+});
+
+describe("the pages and the /logs events they act on", () => {
+  const config = (page: string) =>
+    JSON.parse(
+      /<script type="application\/json" id="page-config">(.*?)<\/script>/s.exec(page)?.[1] ?? "null",
+    );
+
+  it("give their script the event kinds of schemas/events.ts, so anything else is skipped", () => {
+    const kinds = SupervisorEvent.options.map((o) => o.shape.type.value);
+    expect(kinds).toContain("verification");
+    const nonce = "n0nce";
+    const page = { promoteMode: "auto", tokenRequired: false } as const;
+    const dashboard = renderDashboard({ records: [rec(1)], stats, page, nonce, held: [] });
+    expect(config(dashboard).eventTypes).toEqual(kinds);
+    expect(config(renderGenerationPage({ record: rec(1), page, nonce })).eventTypes).toEqual(kinds);
+    expect(dashboard).toContain("cfg.eventTypes.indexOf(e.type) < 0");
+  });
+
+  it("say a verification is running, or why the last run ended without a result", () => {
+    const page = { promoteMode: "auto", tokenRequired: false } as const;
+    const startedAt = "2026-12-01T10:05:00.000Z";
+    const running = renderGenerationPage({
+      record: rec(2, { verificationRun: { state: "running", startedAt, finishedAt: null, error: null } }),
+      page,
+      nonce: "n",
+    });
+    expect(running).toContain(`Stage 1 running since ${startedAt}`);
+    const stopped = renderGenerationPage({
+      record: rec(2, {
+        verificationRun: {
+          state: "stopped",
+          startedAt,
+          finishedAt: startedAt,
+          error: { code: "SHUTTING_DOWN", message: "stopped because the Supervisor is shutting down" },
+        },
+      }),
+      page,
+      nonce: "n",
+    });
+    expect(stopped).toContain(
+      "The last stage-1 run was stopped: stopped because the Supervisor is shutting down",
+    );
   });
 });

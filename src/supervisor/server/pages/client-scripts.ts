@@ -96,8 +96,13 @@ function connect(onEvent, onOpen) {
   };
   es.onmessage = function (m) {
     var e;
-    try { e = JSON.parse(m.data); } catch (_) { return; }
-    if (e && typeof e.type === "string") onEvent(e);
+    try { e = JSON.parse(m.data); } catch (_) { e = null; }
+    // Only the kinds schemas/events.ts declares (cfg.eventTypes); anything else is said and skipped.
+    if (!e || typeof e.type !== "string" || cfg.eventTypes.indexOf(e.type) < 0) {
+      console.warn("/logs: skipped an event that is not a Supervisor event: " + String(m.data).slice(0, 120));
+      return;
+    }
+    onEvent(e);
   };
   return es;
 }
@@ -279,6 +284,7 @@ connect(function (e) {
   if (liveLine && e.type === "lab_status") liveLine.textContent = "Lab " + e.status + ": " + e.progress;
   if (liveLine && e.type === "lab_tool") liveLine.textContent = "tool " + e.tool + " (" + e.totalCalls + " calls so far)";
   if (e.type === "generation" && e.outcome !== cfg.outcome && isNew(e)) { keepNotice(); location.reload(); }
+  if (e.type === "verification" && e.state !== "running" && isNew(e)) { keepNotice(); location.reload(); }
 });
 `;
 

@@ -6,7 +6,7 @@ import { CHART_CSS, renderChart } from "./chart.ts";
 import { DASHBOARD_SCRIPT } from "./client-scripts.ts";
 import { formatTokens } from "./format.ts";
 import { GATE_HOLD_CSS, type HeldGeneration, renderHeld } from "./gate-hold-view.ts";
-import { renderPage } from "./layout.ts";
+import { EVENT_TYPES, renderPage } from "./layout.ts";
 import { LINEAGE_CSS, renderLineage } from "./lineage.ts";
 
 export interface DashboardInput {
@@ -93,6 +93,7 @@ export function renderDashboard(input: DashboardInput): string {
     body,
     config: {
       page: "dashboard",
+      eventTypes: EVENT_TYPES,
       promoteMode: page.promoteMode,
       tokenRequired: page.tokenRequired,
       renderedAt: (input.now ?? new Date()).toISOString(),

@@ -1,5 +1,5 @@
 import type { GenerationRecord } from "../../../../schemas/generation-record.ts";
-import { html } from "../../../shared/web/html.ts";
+import { html, type SafeHtml } from "../../../shared/web/html.ts";
 import { type PageOptions, renderActions, renderTokenField } from "./actions.ts";
 import { GENERATION_SCRIPT } from "./client-scripts.ts";
 import {
@@ -10,8 +10,17 @@ import {
   formatTokens,
   generationDuration,
 } from "./format.ts";
-import { renderPage } from "./layout.ts";
+import { EVENT_TYPES, renderPage } from "./layout.ts";
 import { renderVerification } from "./verification-view.ts";
+
+/** Where the last stage-1 run is (POST /verify is a job): running, or why it ended without a result. */
+function renderRun(r: GenerationRecord): SafeHtml {
+  const run = r.verificationRun;
+  if (!run || run.state === "done") return html``;
+  if (run.state === "running")
+    return html`<p class="muted" id="verification-run">Stage 1 running since ${run.startedAt}; this page reloads when it ends.</p>`;
+  return html`<p class="muted" id="verification-run">The last stage-1 run ${run.state === "stopped" ? "was stopped" : "could not run"}: ${run.error?.message ?? "no reason recorded"}</p>`;
+}
 
 export interface GenerationPageInput {
   readonly record: GenerationRecord;
@@ -82,7 +91,7 @@ ${actions ? html`<h3>Decision</h3>${renderTokenField(page)}<div class="actions">
 </div>
 <section class="panel" aria-labelledby="verification-title">
 <h2 id="verification-title">Verification</h2>
-${renderVerification(r.verification)}
+${renderRun(r)}${renderVerification(r.verification)}
 </section>
 <section class="panel" aria-labelledby="program-title">
 <h2 id="program-title">program.md</h2>
@@ -100,6 +109,7 @@ ${renderVerification(r.verification)}
     body,
     config: {
       page: "generation",
+      eventTypes: EVENT_TYPES,
       generation: r.generation,
       outcome: r.outcome,
       promoteMode: page.promoteMode,

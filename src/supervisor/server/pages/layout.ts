@@ -1,5 +1,9 @@
+import { SupervisorEvent } from "../../../../schemas/events.ts";
 import { BASE_CSS } from "../../../shared/web/base-css.ts";
 import { html, raw, type SafeHtml, scriptJson } from "../../../shared/web/html.ts";
+
+/** The kinds of /logs event a page's script acts on, from the one schema: anything else is skipped. */
+export const EVENT_TYPES: readonly string[] = SupervisorEvent.options.map((o) => o.shape.type.value);
 
 export interface PageInput {
   readonly title: string;
