@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SupervisorEvent } from "../../schemas/events.ts";
 import {
   ErrorBody,
   GenerationRecord,
@@ -8,6 +9,7 @@ import {
   RollbackResponse,
   SpawnResponse,
 } from "../../schemas/index.ts";
+import { parseSseData } from "../../src/shared/http/sse-read.ts";
 import { GenerationStore } from "../../src/supervisor/store/index.ts";
 import { type Supervisor, startSupervisor } from "../../src/supervisor/supervisor.ts";
 import { LOOM_BIN, loom } from "../helpers/cli.ts";
@@ -266,6 +268,13 @@ describe("Supervisor HTTP: generations end to end (local runtime)", () => {
     expect(text).toMatch(/data: \{"type":"generation".*"outcome":"verifying"/);
     expect(text).toContain('"type":"lab_status"');
     expect(text).toContain('"outcome":"rolled_back"');
+    // Every event the Supervisor produced is one of schemas/events.ts, as every consumer parses it.
+    const frames = text.split("\n\n").filter((f) => f.startsWith("data: "));
+    expect(frames.length).toBeGreaterThan(3);
+    for (const f of frames) {
+      const parsed = parseSseData(f.slice(6), SupervisorEvent);
+      expect(parsed.ok, parsed.ok ? "" : parsed.problem).toBe(true);
+    }
   }, 90_000);
 });
 
