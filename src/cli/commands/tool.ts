@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 
 export function registerTool(program: Command): void {
   program
@@ -10,7 +10,23 @@ export function registerTool(program: Command): void {
     .option("--input <json>", "the tool's input as a JSON object", "{}")
     .option("--workspace <dir>", "workspace root the tool is confined to", ".")
     .option("--list", "list every tool with its effect class and input fields")
-    .action(async (name: string | undefined, opts: { input: string; workspace: string; list?: boolean }) => {
+    .option(
+      "--no-warm",
+      "run a ts_* tool in this process (a fresh TypeScript project) instead of the workspace's warm server",
+    )
+    .option("--warm-idle <seconds>", "seconds the warm server waits for another call before it exits", "300")
+    .option("--stop-warm", "stop the workspace's warm TypeScript server, if one runs")
+    .addOption(
+      new Option(
+        "--serve-warm",
+        "run the workspace's warm TypeScript server (started by a ts_* call)",
+      ).hideHelp(),
+    )
+    .action(async (name: string | undefined, opts: ToolOptions) => {
+      if (opts.serveWarm || opts.stopWarm) {
+        const { serveOrStop } = await import("./tool-warm.ts");
+        return serveOrStop(opts);
+      }
       const [{ findTool, loadAllTools }, { ToolRegistry }, { LoomError }, { resolve }, { stat }, { z }] =
         await Promise.all([
           import("../../agent/tool-groups.ts"),
@@ -47,6 +63,15 @@ export function registerTool(program: Command): void {
       if (!(await stat(workspace).catch(() => undefined))?.isDirectory()) {
         throw new LoomError("WORKSPACE_NOT_FOUND", `--workspace ${opts.workspace}: not a directory`);
       }
+      if (name.startsWith("ts_") && opts.warm) {
+        const { runWarm } = await import("./tool-warm.ts");
+        const result = await runWarm(name, input, workspace, opts);
+        if (result) {
+          process.stdout.write(`${JSON.stringify({ tool: name, ...result }, null, 2)}\n`);
+          if (result.isError) process.exitCode = 1;
+          return;
+        }
+      }
       const tool = await findTool(name);
       if (!tool) {
         const names = (await loadAllTools()).map((t) => t.name);
@@ -60,4 +85,14 @@ export function registerTool(program: Command): void {
       process.stdout.write(`${JSON.stringify({ tool: name, ...result }, null, 2)}\n`);
       if (result.isError) process.exitCode = 1;
     });
+}
+
+export interface ToolOptions {
+  input: string;
+  workspace: string;
+  list?: boolean;
+  warm: boolean;
+  warmIdle: string;
+  stopWarm?: boolean;
+  serveWarm?: boolean;
 }
