@@ -117,7 +117,7 @@ describe("ToolRegistry.execute", () => {
     });
     const reg = new ToolRegistry([...baseTools, nested]);
     const bad = await reg.execute("nested", { a: { b: [1, "2"] } }, ctx());
-    expect(bad.content).toContain("a.b.1: expected number, received string");
+    expect(bad.content).toContain("a.b[1]: expected number, received string");
     const extra = await reg.execute("read_file", { path: "x", file_path: "x" }, ctx());
     expect(extra.content).toContain('(input): Unrecognized key: "file_path"');
     const notObject = await reg.execute("bash", "ls", ctx());

@@ -1,6 +1,7 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { z } from "zod";
 import { LoomError } from "../shared/errors.ts";
+import { formatIssues } from "../shared/zod-issues.ts";
 import { type Tool, type ToolEffect, ToolError, type ToolResult } from "./tool.ts";
 import { checkConfinement, exclusively, shapeFailure } from "./tool-policy.ts";
 import { DEFAULT_LIMITS, type TruncateLimits, truncateOutput } from "./truncate.ts";
@@ -114,7 +115,7 @@ export class ToolRegistry {
     }
     const parsed = tool.input.safeParse(rawInput);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map(formatIssue).join("; ");
+      const issues = formatIssues(parsed.error, { root: "(input)" });
       return finish({
         content: `the ${name} tool was called with invalid input: ${issues} — rewrite the input`,
         isError: true,
@@ -186,15 +187,6 @@ async function runWithLimits(
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-function formatIssue(issue: z.core.$ZodIssue): string {
-  const where = issue.path.length > 0 ? issue.path.map(String).join(".") : "(input)";
-  let message = issue.message.replace(/^Invalid input: /, "");
-  if (issue.code === "invalid_type" && message.endsWith("received undefined")) {
-    message = `required (expected ${issue.expected})`;
-  }
-  return `${where}: ${message}`;
 }
 
 function describeThrow(name: string, err: unknown): string {

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { z } from "zod";
+import { formatIssues } from "../zod-issues.ts";
 import { HttpError } from "./http-error.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -73,10 +74,8 @@ export async function readJson<S extends z.ZodType>(
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (i) => `${i.path.length ? i.path.join(".") : "(body)"}: ${i.message}`,
-    );
-    throw new HttpError(400, "INVALID_BODY", `request body is not accepted: ${problems.join("; ")}`);
+    const problems = formatIssues(parsed.error, { root: "(body)" });
+    throw new HttpError(400, "INVALID_BODY", `request body is not accepted: ${problems}`);
   }
   return parsed.data;
 }
