@@ -26,8 +26,8 @@ export interface ControllerPorts extends LifecyclePorts {
 
 /**
  * The Supervisor's decisions over generations. One Lab at a time: a spawn while a generation runs is
- * refused with 409 GENERATION_RUNNING (the caller retries later) rather than queued, so a crash never
- * leaves a hidden backlog.
+ * refused as a GENERATION_RUNNING conflict (the caller retries later) rather than queued, so a crash
+ * never leaves a hidden backlog.
  */
 export class GenerationController implements SupervisorApi {
   private current: { n: number | null; done: Promise<unknown>; abort: AbortController } | undefined;
@@ -268,8 +268,8 @@ export class GenerationController implements SupervisorApi {
   }
 
   /**
-   * Refuses new spawns, promotions and rollbacks (503 SHUTTING_DOWN) and waits up to `graceMs` for the
-   * promotion or rollback in flight to finish; true when it did. One that outlasts the grace is left to
+   * Refuses new spawns, verifications, promotions and rollbacks (SHUTTING_DOWN) and waits up to
+   * `graceMs` for the promotion or rollback in flight to finish; true when it did. One that outlasts the grace is left to
    * its journal: the next start finishes or undoes it.
    */
   async drain(graceMs: number): Promise<boolean> {

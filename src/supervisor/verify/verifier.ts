@@ -248,7 +248,7 @@ export class Verifier {
   /**
    * The gate's rule for promoting a verified record: measured again from git on the commit that was
    * verified (not read from the record), so a record written before the gate was measured, or edited,
-   * cannot let a gate change through. Throws 409 GATE_CHANGE_HELD / GATE_APPROVAL_UNEXPECTED.
+   * cannot let a gate change through. Throws a ConflictError GATE_CHANGE_HELD / GATE_APPROVAL_UNEXPECTED.
    */
   async assertGateRule(record: GenerationRecord, approveGateChange: boolean | undefined): Promise<void> {
     const m = record.verification?.mechanical;
