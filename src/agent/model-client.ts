@@ -8,6 +8,7 @@ import { z } from "zod";
 import { ConfigError, LoomError } from "../shared/errors.ts";
 import { addUsage, type Usage, zeroUsage } from "../shared/events.ts";
 import { TOKEN_BUDGET_ERROR_CODE } from "../shared/model-proxy-protocol.ts";
+import { formatIssues } from "../shared/zod-issues.ts";
 import type {
   ContentBlock,
   MessageBlock,
@@ -79,8 +80,7 @@ const EPHEMERAL = { type: "ephemeral" } as const;
 export function createModelClient(options: ModelClientOptions): ModelClient {
   const parsed = ModelClientConfig.safeParse(options);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`model client option ${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`model client option ${formatIssues(parsed.error, { root: "(options)" })}`);
   }
   const config = parsed.data;
   const sdk = new Anthropic({
@@ -233,11 +233,10 @@ const ApiMessage = z.looseObject({
 function toResponse(message: unknown): ModelResponse {
   const parsed = ApiMessage.safeParse(message);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
     throw new ModelError(
       "MODEL_BAD_RESPONSE",
-      `the model API answered 200 but not with a Messages response (${issue.path.join(".") || "body"}: ` +
-        `${issue.message}); check baseURL points at the Messages API`,
+      `the model API answered 200 but not with a Messages response (${formatIssues(parsed.error, { root: "(body)", limit: 3 })}); ` +
+        "check baseURL points at the Messages API",
     );
   }
   const { content, stop_reason, model, usage } = parsed.data;

@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { ts } from "ts-morph";
 import { z } from "zod";
+import { formatIssues } from "../shared/zod-issues.ts";
 import { collectDeclarations } from "./declarations.ts";
 import { collectExports } from "./exports.ts";
 import { cyclicComponents, type Graph, loopThrough, reachable } from "./graph.ts";
@@ -41,10 +42,9 @@ function fileRole(file: string): { isTest: boolean; testSupport: boolean } {
 export async function analyzeRepo(dir: string, opts: AnalyzeOptions = {}): Promise<AnalysisReport> {
   const parsed = AnalyzeOptionsSchema.safeParse(opts);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
     throw new AnalyzeInputError(
       "ANALYZE_BAD_OPTION",
-      `analyze: option ${issue.path.join(".") || "(root)"}: ${issue.message}; accepted: { top?: integer 1..1000, tsconfig?: path }`,
+      `analyze: option ${formatIssues(parsed.error, { root: "(options)" })}; accepted: { top?: integer 1..1000, tsconfig?: path }`,
     );
   }
   const { top, tsconfig } = parsed.data;
