@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { formatIssue } from "../zod-issues.ts";
 
 /**
  * A script for the scripted model server: a list of turns, each a reply or an injected fault.
@@ -145,20 +146,7 @@ export function parseScript(
     const isFaultTurn = typeof turn === "object" && turn !== null && "fault" in turn;
     const result = (isFaultTurn ? FaultTurn : ReplyTurn).safeParse(turn);
     if (result.success) script.push(result.data);
-    else
-      for (const issue of result.error.issues)
-        problems.push(formatIssue([index, ...issue.path], issue.message));
+    else for (const issue of result.error.issues) problems.push(formatIssue(issue, { prefix: [index] }));
   });
   return problems.length === 0 ? { ok: true, script } : { ok: false, problems };
-}
-
-function formatIssue(path: readonly PropertyKey[], message: string): string {
-  const where =
-    path.length === 0
-      ? "(script)"
-      : path
-          .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
-          .join("")
-          .replace(/^\./, "");
-  return `${where}: ${message}`;
 }
