@@ -1,6 +1,7 @@
 import { realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { Node, type SourceFile } from "ts-morph";
+import { editDistance } from "../../shared/edit-distance.ts";
 import { ToolError } from "../tool.ts";
 import { isUnderSchemas } from "../tools/paths.ts";
 import { collectDeclarations, type Decl, findDeclarations } from "./declarations.ts";
@@ -42,21 +43,6 @@ export function parseSymbolPath(root: string, input: string): ParsedPath {
     throw new ToolError("TS_OUTSIDE_WORKSPACE", `path "${filePart}" is outside the workspace ${root}`);
   }
   return { file, rel: rel.split(path.sep).join("/") || ".", symbol };
-}
-
-/** Classic edit distance; inputs are short names, so the O(n·m) table is cheap. */
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
 }
 
 /** The `limit` candidates closest to `wanted` (case-insensitive; a shared last segment counts). */
