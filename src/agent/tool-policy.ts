@@ -50,6 +50,11 @@ export function exclusively<T>(
 }
 
 /** The failure as the tool declares it should be shown, or unchanged. */
-export function shapeFailure(tool: Tool | undefined, err: unknown): unknown {
-  return tool?.shapeError?.(err) ?? err;
+export function shapeFailure(tool: Tool, err: unknown): unknown {
+  return tool.shapeError?.(err) ?? err;
+}
+
+/** How many workspaces have an exclusive call running or waiting (none once all have answered). */
+export function workspacesInTurn(): number {
+  return queues.size;
 }

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defineTool, type Tool, ToolError, type ToolProperties } from "../../src/agent/tool.ts";
+import { offeredTo, workspacesInTurn } from "../../src/agent/tool-policy.ts";
 import { ToolRegistry } from "../../src/agent/tool-registry.ts";
 
 /**
@@ -107,6 +108,21 @@ describe("confinement: a tool that declares its path is refused by the registry,
   });
 });
 
+describe("roles: a tool is in the catalogs of the roles it declares, and no other", () => {
+  it("declared roles only; none declared means no catalog", () => {
+    const base = { name: "t", description: "d", input: z.object({}), effect: "read" as const };
+    const run = async () => ({ content: "" });
+    const some: Tool = defineTool({ ...base, roles: ["lab", "worker"], run });
+    expect([offeredTo(some, "lab"), offeredTo(some, "worker"), offeredTo(some, "prime")]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    const none: Tool = defineTool({ ...base, run });
+    for (const role of ["lab", "prime", "worker"] as const) expect(offeredTo(none, role)).toBe(false);
+  });
+});
+
 describe("exclusivity: calls of exclusive tools on one workspace take turns", () => {
   it("an exclusive tool's second call starts only after the first ended; other workspaces do not wait", async () => {
     const log: string[] = [];
@@ -124,6 +140,30 @@ describe("exclusivity: calls of exclusive tools on one workspace take turns", ()
     release();
     release();
     await Promise.all([b, c]);
+  });
+
+  it("a call made while the second one runs still waits for it; nothing is held once all have answered", async () => {
+    const log: string[] = [];
+    const { tool, release, started } = gated("serial", true, log);
+    const registry = new ToolRegistry([tool]);
+    const a = registry.execute("serial", { id: "a" }, ctx());
+    const b = registry.execute("serial", { id: "b" }, ctx());
+    await started(1);
+    expect(workspacesInTurn()).toBe(1);
+    release();
+    await a;
+    await started(1);
+    const c = registry.execute("serial", { id: "c" }, ctx());
+    await new Promise((r) => setTimeout(r, 30));
+    expect(log).toEqual(["start a", "end a", "start b"]);
+    release();
+    await b;
+    await started(1);
+    release();
+    await c;
+    expect(log).toEqual(["start a", "end a", "start b", "end b", "start c", "end c"]);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(workspacesInTurn()).toBe(0);
   });
 
   it("two registries in one process share the turn: the Project is per process, not per registry", async () => {
