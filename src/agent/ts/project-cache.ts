@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { IndentationText, Project, QuoteKind, type SourceFile, ts } from "ts-morph";
+import { KeyedQueue } from "../../shared/keyed-queue.ts";
 import type { LocatedDiagnostic } from "./diagnostics.ts";
 import { createDirWatch, type DirWatch, settleEvents } from "./dir-watch.ts";
 
@@ -363,25 +364,14 @@ export function getProject(workspace: string): Project {
   return getWorkspaceProject(workspace).project;
 }
 
-const queues = new Map<string, Promise<unknown>>();
+const queue = new KeyedQueue();
 
 /**
  * Runs calls on one workspace one at a time: an edit awaits its file writes, and a second call must
  * not see (or change) the Project halfway through the first.
  */
 export function exclusive<T>(workspace: string, fn: () => Promise<T>): Promise<T> {
-  const root = path.resolve(workspace);
-  const previous = queues.get(root) ?? Promise.resolve();
-  const next = previous.then(fn, fn);
-  const settled = next.then(
-    () => {},
-    () => {},
-  );
-  queues.set(root, settled);
-  void settled.then(() => {
-    if (queues.get(root) === settled) queues.delete(root);
-  });
-  return next;
+  return queue.run(path.resolve(workspace), fn);
 }
 
 /** How many Projects this thread has built (a rebuilt one counts again): proves a warm-up was reused. */

@@ -3,6 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import { GenerationRecord } from "../../../schemas/generation-record.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
+import { KeyedQueue } from "../../shared/keyed-queue.ts";
 import { formatIssues } from "../../shared/zod-issues.ts";
 import { appendLineage, type LineageEvent, readLineage } from "./lineage-log.ts";
 import { readRecord, writeRecord } from "./record-file.ts";
@@ -36,16 +37,8 @@ const RECORD_NAME = /^gen-([1-9][0-9]*)\.json$/;
 const ZERO_USAGE = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
 
 /** One queue per state dir, so two stores opened on the same folder still never race. */
-const queues = new Map<string, Promise<unknown>>();
-
-function serialized<T>(key: string, task: () => Promise<T>): Promise<T> {
-  const run = (queues.get(key) ?? Promise.resolve()).then(task);
-  queues.set(
-    key,
-    run.catch(() => {}),
-  );
-  return run;
-}
+const queue = new KeyedQueue();
+const serialized = <T>(key: string, task: () => Promise<T>): Promise<T> => queue.run(key, task);
 
 function checkGeneration(n: unknown): number {
   if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
