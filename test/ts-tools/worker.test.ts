@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { ExecuteContext } from "../../src/agent/tool-registry.ts";
@@ -192,6 +192,8 @@ describe("ts_* tools in a worker thread", () => {
     const { worker, registry } = startWorker({ file: await crashingWorker(), log: (l) => log.push(l) });
     const ws = await fixture();
     expect((await registry.execute("ts_outline", { path: "src/math.ts" }, ctx(ws))).isError).toBe(false);
+    // A real folder: the registry refuses a workspace that does not exist before any thread sees it.
+    await mkdir(path.join(ws, "exit-now"));
     // Both are posted before this thread can see the exit: the second dies with the first.
     const [crashed, alongside] = await Promise.all([
       registry.execute("ts_outline", { path: "src" }, ctx(path.join(ws, "exit-now"))),
