@@ -1,4 +1,4 @@
-// Records the V8 code cache the Lab's TypeScript thread reads (src/shared/compile-cache.ts): ts-morph
+// Records the V8 code cache the Lab's TypeScript thread reads (src/lab/compile-cache.ts): ts-morph
 // loaded and run over `loom demo`'s repository — a type check and a rename — so the functions a Lab's
 // first ts_* calls need are in the cache compiled. Run by `npm run build`: node --import tsx this <dir>.
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { demoRepoFiles } from "../src/demo/demo-repo.ts";
-import { useCompileCache } from "../src/shared/compile-cache.ts";
+import { useCompileCache } from "../src/lab/compile-cache.ts";
 
 const out = process.argv[2];
 if (!out) {

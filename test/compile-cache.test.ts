@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const CACHE_MODULE = fileURLToPath(new URL("../src/shared/compile-cache.ts", import.meta.url));
+const CACHE_MODULE = fileURLToPath(new URL("../src/lab/compile-cache.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 let dir: string;
 const cacheDir = () => path.join(dir, "cache");

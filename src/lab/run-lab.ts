@@ -1,8 +1,8 @@
 import { startLabServer } from "../../lab-runtime/server.ts";
 import type { ModelPort } from "../agent/model-port.ts";
-import { useBundledCompileCache } from "../shared/compile-cache.ts";
 import type { Config } from "../shared/config.ts";
 import type { EventSink } from "../shared/events.ts";
+import { useBundledCompileCache } from "./compile-cache.ts";
 import { takeLabSecrets } from "./lab-secrets.ts";
 import { bridgeSocket } from "./socket-bridge.ts";
 import { LabStatusTracker } from "./status-tracker.ts";
