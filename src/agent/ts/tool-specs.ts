@@ -4,10 +4,10 @@ import type * as InProcess from "./index.ts";
 
 /**
  * What the model and the registry see of each structural TypeScript tool — name, description, input
- * schema, effect — apart from the code that runs it, so a process that only lists the tools (the Lab's
- * main thread, whose ts_* calls run in the TypeScript worker thread) never loads ts-morph.
+ * schema, effect, declared properties — apart from the code that runs it, so a process that only lists
+ * the tools (the Lab's main thread, whose ts_* calls run in the TypeScript worker thread) never loads
+ * ts-morph. `./index.ts` is imported only dynamically, by the first call.
  */
-export type { ToolSpec };
 
 export const MemberPosition = z.union([
   z.enum(["first", "last"]),
