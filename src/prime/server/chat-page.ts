@@ -242,7 +242,7 @@ box.focus();
  * from the server is set as text, never as markup; no configuration or secret is in the page, and a
  * bearer token (when Prime needs one) is asked for and kept in this tab only.
  */
-export function renderChatPage(): string {
+export function renderChatPage(nonce: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Loom Prime</title>
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -274,7 +274,7 @@ export function renderChatPage(): string {
 <section class="panel"><h2>Log <span id="conn" class="conn">connecting…</span></h2><ol id="activity" aria-label="Prime's log, newest first"></ol></section>
 </aside>
 </main>
-<script>${CHAT_SCRIPT}</script>
+<script nonce="${nonce}">${CHAT_SCRIPT}</script>
 </body></html>
 `;
 }

@@ -3,7 +3,8 @@ import type { PrimeLogEvent } from "../../../schemas/events.ts";
 import type { PrimeHealth, PrimeStats } from "../../../schemas/prime.ts";
 import { LoomError } from "../../shared/errors.ts";
 import { readJson } from "../../shared/http/body.ts";
-import { HttpError, sendHtml, sendJson } from "../../shared/http/http-error.ts";
+import { pageNonce, sendHtml } from "../../shared/http/html-page.ts";
+import { HttpError, sendJson } from "../../shared/http/http-error.ts";
 import type { Route } from "../../shared/http/router.ts";
 import { openSse, type SseHub, writeSse } from "../../shared/http/sse.ts";
 import type { ChatSession } from "../chat/chat-session.ts";
@@ -27,7 +28,14 @@ const busy = () =>
 export function primeRoutes(input: PrimeRoutesInput): Route[] {
   const { session, hub } = input;
   return [
-    { method: "GET", path: "/", handle: async (_req, res) => sendHtml(res, renderChatPage()) },
+    {
+      method: "GET",
+      path: "/",
+      handle: async (_req, res) => {
+        const nonce = pageNonce();
+        sendHtml(res, 200, renderChatPage(nonce), nonce);
+      },
+    },
     { method: "GET", path: "/health", handle: async (_req, res) => sendJson(res, 200, input.health()) },
     { method: "GET", path: "/stats", handle: async (_req, res) => sendJson(res, 200, await input.stats()) },
     { method: "GET", path: "/logs", handle: async (_req, res) => hub.attach(res) },

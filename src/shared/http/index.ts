@@ -1,7 +1,8 @@
 export { checkBearer } from "./bearer.ts";
 export { MAX_BODY_BYTES, readBody, readJson } from "./body.ts";
 export { requireJsonBody } from "./content-type.ts";
-export { HttpError, sendError, sendHtml, sendJson } from "./http-error.ts";
+export { pageNonce, sendHtml } from "./html-page.ts";
+export { HttpError, sendError, sendJson } from "./http-error.ts";
 export { type HttpLimits, httpLimitsFromEnv, httpLimitsOf } from "./limits.ts";
 export type { ErrorBodyOf } from "./refuse.ts";
 export { describeRoutes, type Handler, type Route, resolve } from "./router.ts";

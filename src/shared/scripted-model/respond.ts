@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import { sendJson } from "../http-json.ts";
+import { sendJson } from "../http/http-error.ts";
 
 export { sendJson };
 

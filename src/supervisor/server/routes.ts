@@ -2,6 +2,7 @@ import type { SupervisorEvent } from "../../../schemas/events.ts";
 import { PromoteRequest, RollbackRequest, SpawnRequest } from "../../../schemas/supervisor.ts";
 import { ReviewRequest, VerifyRequest } from "../../../schemas/verification.ts";
 import { readJson } from "../../shared/http/body.ts";
+import { pageNonce, sendHtml } from "../../shared/http/html-page.ts";
 import { HttpError, sendJson } from "../../shared/http/http-error.ts";
 import type { Route } from "../../shared/http/router.ts";
 import type { SseHub } from "../../shared/http/sse.ts";
@@ -9,11 +10,9 @@ import type { SupervisorApi } from "../api.ts";
 import { isHeldForPerson } from "../verify/gate-hold.ts";
 import {
   type PageOptions,
-  pageNonce,
   renderDashboard,
   renderGenerationPage,
   renderMissingGenerationPage,
-  sendHtml,
   wantsHtml,
 } from "./pages/index.ts";
 

@@ -2,4 +2,4 @@ export type { PageOptions } from "./actions.ts";
 export { renderDashboard } from "./dashboard-page.ts";
 export { type HeldGeneration, renderHeld } from "./gate-hold-view.ts";
 export { renderGenerationPage, renderMissingGenerationPage } from "./generation-page.ts";
-export { pageNonce, sendHtml, wantsHtml } from "./send-html.ts";
+export { wantsHtml } from "./send-html.ts";
