@@ -353,7 +353,9 @@ describe("file-backed state", () => {
       /version 7 is not one this Loom reads \(it reads versions 1 and 2\)/,
     );
     await writeFile(file, JSON.stringify({ version: 2, status: "running" }));
-    await expect(port.load()).rejects.toThrow(/autonomous\.json: runId: .*; phase: /);
+    await expect(port.load()).rejects.toThrow(
+      /autonomous\.json: not a valid autonomous state: runId: .*; phase: /,
+    );
     expect(await fileStatePort(path.join(dir, "none.json")).load()).toBeNull();
   });
 });

@@ -1,8 +1,9 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { AutonomousState } from "../../../schemas/autonomous.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
 import { LoomError } from "../../shared/errors.ts";
+import { readVersionedJson } from "../../shared/versioned-json.ts";
 
 /** Where the autonomous loop keeps its state; written before every step so a restart can go on. */
 export interface AutonomousStatePort {
@@ -17,14 +18,18 @@ export const AUTONOMOUS_STATE_FILE = "autonomous.json";
 export function fileStatePort(file: string): AutonomousStatePort {
   return {
     async load() {
-      let text: string;
-      try {
-        text = await readFile(file, "utf8");
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-        throw error;
-      }
-      return parseState(text, file);
+      const invalid = (why: string) =>
+        new LoomError(
+          "AUTONOMOUS_STATE_INVALID",
+          `${file}: ${why}; fix the file or remove it to start a new autonomous run`,
+        );
+      const state = await readVersionedJson(file, {
+        what: "autonomous state",
+        schema: AutonomousState,
+        upgrade: (raw) => upgradeAutonomousState(raw, invalid),
+        invalid,
+      });
+      return state ?? null;
     },
     async save(state) {
       const checked = AutonomousState.parse(state);
@@ -32,27 +37,6 @@ export function fileStatePort(file: string): AutonomousStatePort {
       await atomicWriteFile(file, `${JSON.stringify(checked, null, 2)}\n`);
     },
   };
-}
-
-function parseState(text: string, file: string): AutonomousState {
-  const invalid = (why: string) =>
-    new LoomError(
-      "AUTONOMOUS_STATE_INVALID",
-      `${file}: ${why}; fix the file or remove it to start a new autonomous run`,
-    );
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw invalid(`not valid JSON (${(error as Error).message})`);
-  }
-  const upgraded = upgradeAutonomousState(json, invalid);
-  const parsed = AutonomousState.safeParse(upgraded);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw invalid(issues.join("; "));
-  }
-  return parsed.data;
 }
 
 /**
