@@ -1,10 +1,8 @@
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { SupervisorEvent } from "../../schemas/events.ts";
 import type { Config } from "../shared/config.ts";
 import { httpLimitsOf } from "../shared/http/limits.ts";
 import { SseHub, SseSlots } from "../shared/http/sse.ts";
+import { loomRoot as installedLoomRoot } from "../shared/loom-root.ts";
 import { fetchLabBranch, prepareWorkspace, promote, rollback } from "./git/index.ts";
 import { GenerationController } from "./lifecycle/controller.ts";
 import { DEFAULT_LAB_IMAGE } from "./lifecycle/lab-spec.ts";
@@ -70,20 +68,6 @@ export interface Supervisor {
   close(): Promise<void>;
 }
 
-/**
- * This installation of Loom, what the local runtime runs as a Lab: the nearest folder above this module
- * holding bin/loom.js (sources run from src/supervisor/, a bundle from dist/).
- */
-function findLoomRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, "bin", "loom.js"))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-}
-
 /** The composition root: store + runtime + git + lifecycle + HTTP server; reaps leftovers before serving. */
 export async function startSupervisor(options: StartSupervisorOptions): Promise<Supervisor> {
   const { config, log } = options;
@@ -111,7 +95,8 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
       `supervisor: reaped ${reaped.containers.length} container(s), ${reaped.workspaces.length} workspace(s); aborted ${reaped.aborted.length} generation(s)`,
     );
   }
-  const loomRoot = findLoomRoot();
+  // This installation of Loom: what the local runtime runs as a Lab.
+  const loomRoot = installedLoomRoot() ?? process.cwd();
   const prime = options.prime
     ? new PrimeKeeper({
         runtime,

@@ -1,6 +1,7 @@
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { loomRoot } from "../../shared/loom-root.ts";
 
 /**
  * What a contained local process (spec.network "none") sees of the host under bubblewrap: the
@@ -38,22 +39,9 @@ const ETC_FILES = [
   "os-release",
 ];
 
-/** The folder holding this Loom installation's package.json: what a local Lab runs. */
+/** This Loom installation: what a local Lab runs. */
 export function loomInstallation(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = path.join(dir, "package.json");
-    if (existsSync(manifest)) {
-      try {
-        if ((JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "loom") return dir;
-      } catch {
-        // Not ours; keep looking upwards.
-      }
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return path.resolve(fileURLToPath(import.meta.url), "../../../..");
-    dir = up;
-  }
+  return loomRoot() ?? path.resolve(fileURLToPath(import.meta.url), "../../../..");
 }
 
 const real = (p: string): string => {
