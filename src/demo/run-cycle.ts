@@ -9,6 +9,7 @@ import { createPrimeCore } from "../prime/start-prime.ts";
 import { primeThinking } from "../prime/thinking.ts";
 import { type Config, loadConfig } from "../shared/config.ts";
 import { totalTokens } from "../shared/events.ts";
+import { runGit } from "../shared/git/run-git.ts";
 import { type ScriptTurnInput, startScriptedModel } from "../shared/scripted-model/index.ts";
 import { DEFAULT_LAB_IMAGE } from "../supervisor/lifecycle/lab-spec.ts";
 import { startSupervisor } from "../supervisor/supervisor.ts";
@@ -18,7 +19,7 @@ import { demoLabScript } from "./demo-script.ts";
 
 /** Loom's installed packages (the demo repo's tests and type check borrow them instead of installing). */
 const loomNodeModules = () => dirname(dirname(createRequire(import.meta.url).resolve("tsx/package.json")));
-const GIT = ["-c", "user.name=Loom Demo", "-c", "user.email=demo@loom.invalid"];
+const GIT_IDENTITY = { name: "Loom Demo", email: "demo@loom.invalid" };
 
 export interface CycleResult {
   readonly scratch: string;
@@ -79,7 +80,7 @@ async function makeRepo(repo: string, files: Readonly<Record<string, string>>): 
     await mkdir(dirname(join(repo, rel)), { recursive: true });
     await writeFile(join(repo, rel), content);
   }
-  const git = (args: string[]) => execa("git", [...GIT, ...args], { cwd: repo, stdin: "ignore" });
+  const git = (args: string[]) => runGit(repo, args, { identity: GIT_IDENTITY });
   await git(["init", "-q", "-b", "main"]);
   await git(["add", "-A"]);
   await git(["commit", "-q", "-m", "Initial demo repository"]);
@@ -172,8 +173,7 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
       log: (line) => log(`prime: ${line}`),
       pollMs: 100,
     });
-    const git = async (args: string[]) =>
-      (await execa("git", args, { cwd: repo, stdin: "ignore" })).stdout.trim();
+    const git = async (args: string[]) => (await runGit(repo, args)).trim();
     const mainBefore = await git(["rev-parse", "main"]);
     const engine = primeThinking.autonomous(core.deps, config, () => totalTokens(core.model.usage));
     const result = (await engine.run({
