@@ -1,4 +1,5 @@
 import path from "node:path";
+import { KeyedQueue } from "../shared/keyed-queue.ts";
 import type { Tool, ToolRole } from "./tool.ts";
 import { resolveInWorkspace } from "./tools/paths.ts";
 
@@ -19,7 +20,7 @@ export async function checkConfinement<I>(tool: Tool<I>, input: I, workspace: st
   if (confine && target !== undefined) await resolveInWorkspace(workspace, target, confine.access);
 }
 
-const queues = new Map<string, Promise<void>>();
+const turns = new KeyedQueue();
 
 /**
  * Runs `fn` now, or for an exclusive tool after every earlier exclusive call on the same workspace
@@ -32,21 +33,10 @@ export function exclusively<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   if (!tool.exclusive) return fn();
-  const key = path.resolve(workspace);
-  const previous = queues.get(key) ?? Promise.resolve();
-  const mine = previous.then(() => {
+  return turns.run(path.resolve(workspace), () => {
     signal.throwIfAborted();
     return fn();
   });
-  const tail = mine.then(
-    () => {},
-    () => {},
-  );
-  queues.set(key, tail);
-  void tail.then(() => {
-    if (queues.get(key) === tail) queues.delete(key);
-  });
-  return mine;
 }
 
 /** The failure as the tool declares it should be shown, or unchanged. */
@@ -56,5 +46,5 @@ export function shapeFailure(tool: Tool, err: unknown): unknown {
 
 /** How many workspaces have an exclusive call running or waiting (none once all have answered). */
 export function workspacesInTurn(): number {
-  return queues.size;
+  return turns.size;
 }
