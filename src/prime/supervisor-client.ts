@@ -18,6 +18,7 @@ import {
 } from "../../schemas/verification.ts";
 import { LoomError } from "../shared/errors.ts";
 import { readSseEvents } from "../shared/http/sse-read.ts";
+import { formatIssues } from "../shared/zod-issues.ts";
 
 /**
  * A failure talking to the Supervisor. For a non-2xx answer `code` and `message` are the ErrorBody's
@@ -305,10 +306,7 @@ export class SupervisorClient {
     }
     const parsed = call.schema.safeParse(json);
     if (!parsed.success) {
-      const issues = parsed.error.issues
-        .slice(0, 5)
-        .map((i) => `${i.path.length ? i.path.join(".") : "(body)"}: ${i.message}`)
-        .join("; ");
+      const issues = formatIssues(parsed.error, { root: "(body)", limit: 5 });
       throw new SupervisorError(
         "SUPERVISOR_BAD_RESPONSE",
         `the Supervisor's answer to ${what} does not match its schema: ${issues}`,

@@ -147,7 +147,7 @@ describe("SupervisorClient failures that are not the Supervisor's answers", () =
       expect(gateway.message).toContain("bad gateway");
       const shape = await failure(c.listGenerations());
       expect(shape.code).toBe("SUPERVISOR_BAD_RESPONSE");
-      expect(shape.message).toMatch(/0\.generation/);
+      expect(shape.message).toMatch(/\[0\]\.generation/);
     } finally {
       await odd.close();
     }

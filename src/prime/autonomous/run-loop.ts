@@ -9,6 +9,7 @@ import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import { REASON_MAX_CHARS } from "../../../schemas/supervisor.ts";
 import type { Verification } from "../../../schemas/verification.ts";
 import { LoomError } from "../../shared/errors.ts";
+import { formatIssues } from "../../shared/zod-issues.ts";
 import type { AutonomousEvent } from "./events.ts";
 import { type RunProgress, runProgress } from "./progress.ts";
 import type { AutonomousStatePort } from "./state-file.ts";
@@ -146,10 +147,9 @@ export async function runAutonomousLoop(
     const { signal: _s, suspendSignal: _u, pollMs: _p, now: _n, ...requested } = options;
     const checked = AutonomousOptions.safeParse({ ...DEFAULT_AUTONOMOUS_OPTIONS, ...defined(requested) });
     if (!checked.success) {
-      const issue = checked.error.issues[0]!;
       throw new LoomError(
         "AUTONOMOUS_BAD_OPTION",
-        `autonomous option ${issue.path.join(".") || "(options)"}: ${issue.message}; accepted: maxGenerations, ` +
+        `autonomous option ${formatIssues(checked.error, { root: "(options)" })}; accepted: maxGenerations, ` +
           "tokenBudget, plateauWindow, maxConsecutiveFailures (whole numbers, 0 = no limit), promoteMode auto|manual",
       );
     }

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { formatIssues } from "../zod-issues.ts";
 
 export interface SseHandlers<T> {
   /** Each frame whose data parses with the schema. */
@@ -25,10 +26,7 @@ export function parseSseData<S extends z.ZodType>(
   }
   const parsed = schema.safeParse(json);
   if (parsed.success) return { ok: true, event: parsed.data };
-  const issues = parsed.error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.length ? i.path.join(".") : "(event)"}: ${i.message}`)
-    .join("; ");
+  const issues = formatIssues(parsed.error, { root: "(event)", limit: 3 });
   return { ok: false, problem: `an event does not match its schema (${issues}), skipped: ${snippet(data)}` };
 }
 
