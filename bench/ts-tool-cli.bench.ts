@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   if (workspace) {
     if (!file || !edit) throw new Error("--workspace needs --file <rel.ts> and --edit <rel.ts#function>");
     workspace = path.resolve(workspace);
-    label = `${path.basename(workspace)} (given with --workspace)`;
+    label = `${path.basename(path.dirname(workspace))}/${path.basename(workspace)} (given with --workspace)`;
   } else {
     tmp = await mkdtemp(path.join(os.tmpdir(), "loom-bench-tool-cli-"));
     const g = await generateProject(tmp, { files: 1000, seed: 42 });

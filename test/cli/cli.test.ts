@@ -111,6 +111,9 @@ describe("loom CLI", () => {
     ]);
     expect(res.code, res.stdout + res.stderr).toBe(0);
     expect(await readFile(join(dir, "src/x.ts"), "utf8")).toContain("return 2;");
+    // The call started the workspace's warm TypeScript server; it must not outlive the test.
+    const stop = await loom(["tool", "--stop-warm", "--workspace", dir]);
+    expect(stop.stdout).toMatch(/^stopped the warm server of /);
   });
 
   it("loom tool --list lists tools with effect class and input fields", async () => {

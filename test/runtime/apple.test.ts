@@ -97,7 +97,7 @@ describe("apple inspect parsing", () => {
       expect.objectContaining({ code: "BAD_ENGINE_OUTPUT" }),
     );
     expect(() => parseAppleInspect('[{"status":"running","configuration":{}}]')).toThrow(
-      /0\.configuration\.id/,
+      /\[0\]\.configuration\.id/,
     );
   });
 });

@@ -45,21 +45,21 @@ describe("ts tools on a copy of Loom itself", { timeout: 180_000 }, () => {
     const outline = await call(ws, "ts_outline", { path: "src/agent/ts" });
     expect(outline.content).toContain("#checkedEdit function");
     expect(outline.content).toContain("#tsRename variable");
-    const read = await call(ws, "ts_read", { path: "src/agent/ts/symbol-path.ts#editDistance" });
+    const read = await call(ws, "ts_read", { path: "src/shared/edit-distance.ts#editDistance" });
     expect(read.content).toMatch(
-      /^src\/agent\/ts\/symbol-path\.ts#editDistance \(function, lines \d+-\d+\)\n/,
+      /^src\/shared\/edit-distance\.ts#editDistance \(function, lines \d+-\d+\)\n/,
     );
     expect(read.content).toContain("export function editDistance(a: string, b: string): number {");
   });
 
   it("replaces a body, keeping the project's type-check unchanged", async () => {
     const fn = getProject(ws)
-      .getSourceFileOrThrow(path.join(ws, "src/agent/ts/symbol-path.ts"))
+      .getSourceFileOrThrow(path.join(ws, "src/shared/edit-distance.ts"))
       .getFunctionOrThrow("editDistance");
     const body = `if (a === b) return 0;\n${fn.getBodyText()}`;
-    const out = await edit("ts_replace_body", { path: "src/agent/ts/symbol-path.ts#editDistance", body });
+    const out = await edit("ts_replace_body", { path: "src/shared/edit-distance.ts#editDistance", body });
     expect(out).toContain("+  if (a === b) return 0;");
-    expect(await readFile(path.join(ws, "src/agent/ts/symbol-path.ts"), "utf8")).toContain(
+    expect(await readFile(path.join(ws, "src/shared/edit-distance.ts"), "utf8")).toContain(
       "): number {\n  if (a === b) return 0;\n  const prev",
     );
   });

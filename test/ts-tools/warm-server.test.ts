@@ -73,6 +73,8 @@ afterAll(async () => {
     const s = await warmStatus(dir).catch(() => undefined);
     await stopWarm(dir).catch(() => false);
     if (s) expect(await gone(s.pid, 30_000)).toBe(true);
+    // A test that failed halfway may leave the socket file it planted.
+    await rm(socketPathFor(dir), { force: true });
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { ToolResult } from "../../agent/tool.ts";
 import { callWarm, stopWarm, WarmUnreachable } from "../../agent/ts/warm-client.ts";
@@ -71,6 +72,9 @@ export async function runWarm(
 /** `--serve-warm` (the server process itself) and `--stop-warm`. */
 export async function serveOrStop(opts: ToolOptions): Promise<void> {
   const workspace = path.resolve(opts.workspace);
+  if (!(await stat(workspace).catch(() => undefined))?.isDirectory()) {
+    throw new LoomError("WORKSPACE_NOT_FOUND", `--workspace ${opts.workspace}: not a directory`);
+  }
   if (opts.stopWarm) {
     const stopped = await stopWarm(workspace);
     process.stdout.write(
