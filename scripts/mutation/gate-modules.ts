@@ -67,8 +67,12 @@ export const GATE_MODULES: readonly GateModule[] = [
   },
   { mutate: "src/agent/catalog.ts", tests: ["test/gate/catalog.test.ts", "acceptance/gate-verify.test.ts"] },
   {
-    mutate: "src/agent/tool-registry.ts:35-38",
+    mutate: "src/agent/tool-registry.ts:37-40",
     tests: ["test/gate/catalog.test.ts", "test/tool-registry.test.ts"],
+  },
+  {
+    mutate: "src/agent/tool-policy.ts",
+    tests: ["test/agent/tool-policy.test.ts", "test/gate/catalog.test.ts"],
   },
 ];
 

@@ -1,7 +1,7 @@
-import type Anthropic from "@anthropic-ai/sdk";
 import { z } from "zod";
 import { LoomError } from "../shared/errors.ts";
 import { formatIssues } from "../shared/zod-issues.ts";
+import type { ToolDefinition } from "./model-port.ts";
 import { type Tool, type ToolEffect, ToolError, type ToolResult } from "./tool.ts";
 import { checkConfinement, exclusively, shapeFailure } from "./tool-policy.ts";
 import { DEFAULT_LIMITS, type TruncateLimits, truncateOutput } from "./truncate.ts";
@@ -64,18 +64,11 @@ export class ToolRegistry {
     this.#abortGraceMs = options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS;
   }
 
-  definitions(): Anthropic.Messages.Tool[] {
+  definitions(): ToolDefinition[] {
     return [...this.#tools.values()].map((tool) => {
-      // io "input": fields with defaults are optional for the caller.
-      const { $schema: _drop, ...schema } = z.toJSONSchema(tool.input, { io: "input" }) as Record<
-        string,
-        unknown
-      >;
-      return {
-        name: tool.name,
-        description: tool.description,
-        input_schema: schema as Anthropic.Messages.Tool.InputSchema,
-      };
+      // io "input": fields with defaults are optional for the caller. A tool's input is an object schema.
+      const { $schema: _drop, ...schema } = z.toJSONSchema(tool.input, { io: "input" });
+      return { name: tool.name, description: tool.description, input_schema: { ...schema, type: "object" } };
     });
   }
 
