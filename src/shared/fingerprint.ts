@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { lstat, readdir, readFile, readlink } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { GATE_PATHS } from "../../schemas/gate.ts";
 import { LoomError } from "./errors.ts";
+import { GitCommandError, runGit } from "./git/run-git.ts";
 
 /** One file as both sources see it: repo-relative posix path and its bytes (a symlink's bytes are its target). */
 interface Entry {
@@ -88,40 +88,12 @@ export async function schemaFingerprint(
   return digest(entries);
 }
 
-/** A failed git command; keeps stderr so callers can tell "unknown ref" from "not a repository". */
-class GitError extends LoomError {
-  constructor(
-    message: string,
-    readonly stderr: string,
-  ) {
-    super("GIT_FAILED", message);
-  }
-}
-
-async function git(repoRoot: string, args: string[], input?: string): Promise<Buffer> {
-  const r = await execa("git", args, {
-    cwd: repoRoot,
-    input,
-    encoding: "buffer",
-    reject: false,
-    // Stryker disable next-line BooleanLiteral: outputs are parsed by sizes and NUL bytes, a stripped final newline changes nothing
-    stripFinalNewline: false,
-  });
-  if (r.exitCode !== 0) {
-    const stderr = Buffer.from(r.stderr).toString("utf8").trim();
-    throw new GitError(`git ${args[0]} failed in ${repoRoot}: ${stderr || r.shortMessage}`, stderr);
-  }
-  return Buffer.from(r.stdout);
-}
-
 async function resolveCommit(repoRoot: string, ref: string): Promise<string> {
   try {
-    return (await git(repoRoot, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]))
-      .toString("utf8")
-      .trim();
+    return await runGit(repoRoot, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
   } catch (err) {
     // --quiet keeps stderr empty for a merely unknown ref; anything else (not a repo...) is reported as is.
-    if (err instanceof GitError && err.stderr === "") {
+    if (err instanceof GitCommandError && err.stderr === "") {
       throw new LoomError(
         "REF_NOT_FOUND",
         `ref ${JSON.stringify(ref)} does not name a commit in ${repoRoot}`,
@@ -168,16 +140,19 @@ export async function schemaFingerprintAtRef(
   const commit = await resolveCommit(repoRoot, ref);
   // ls-tree matches each folder as written and only at a path boundary (no glob, "schemas2" is not
   // under "schemas"), just as the working-tree walk does.
-  const listing = await git(repoRoot, ["ls-tree", "-r", "-z", "--full-tree", commit, "--", ...wanted]);
+  const listing = await runGit(repoRoot, ["ls-tree", "-r", "-z", "--full-tree", commit, "--", ...wanted]);
   const files: { path: string; sha: string }[] = [];
-  for (const line of listing.toString("utf8").split("\0")) {
+  for (const line of listing.split("\0")) {
     // Stryker disable next-line Regex: each -z record is one whole entry, so the anchors change nothing
     const m = line.match(/^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s);
     // Submodules ("commit" entries) have no bytes here; the working tree walk would see their files.
     if (m?.[2] !== "blob") continue;
     files.push({ path: m[4] as string, sha: m[3] as string });
   }
-  const batch = await git(repoRoot, ["cat-file", "--batch"], files.map((f) => `${f.sha}\n`).join(""));
+  const batch = await runGit(repoRoot, ["cat-file", "--batch"], {
+    input: files.map((f) => `${f.sha}\n`).join(""),
+    encoding: "buffer",
+  });
   const blobs = parseBatch(repoRoot, batch, files.length);
   return digest(files.map((f, i) => ({ path: f.path, bytes: blobs[i] as Buffer })));
 }

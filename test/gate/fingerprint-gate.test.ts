@@ -126,7 +126,9 @@ describe("the fixed-point fingerprint", () => {
     const plain = path.join(root, "plain");
     await mkdir(plain);
     const err = (await schemaFingerprintAtRef(plain, "main").catch((e: unknown) => e)) as Error;
-    expect(err.message).toMatch(/^git rev-parse failed in .*plain: fatal: not a git repository/);
+    expect(err.message).toMatch(
+      /^git rev-parse --verify --quiet "main\^\{commit\}" failed in .*plain \(exit code 128\): fatal: not a git repository/,
+    );
     expect(err.message).not.toMatch(/\s$/);
   });
 });
