@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { MechanicalVerification, ReviewStage } from "../schemas/verification.ts";
-import { computeFitness, type FitnessInput } from "../src/shared/fitness.ts";
+import { computeFitness, type FitnessInput } from "../src/supervisor/verify/fitness.ts";
 
 /**
  * The gate's contract for fitness, pinned on the candidate's own code: each gate component alone —

@@ -53,7 +53,7 @@ beforeAll(async () => {
     "README.md": "# repo\n",
     "schemas/thing.ts": "export const thing = 1;\n",
     "acceptance/contract.test.ts": "// frozen\n",
-    "src/shared/fitness.ts": "export const gate = true;\n",
+    "src/supervisor/verify/fitness.ts": "export const gate = true;\n",
   });
   await git(repo, ["init", "-q", "-b", "main"]);
   await git(repo, ["add", "-A"]);
@@ -94,9 +94,9 @@ describe("verification refuses a branch that changes schemas/ or acceptance/, or
       unchanged: true,
       gate: { touched: false, files: [] },
     });
-    const gate = await labBranch(5, { "src/shared/fitness.ts": "export const gate = false;\n" });
+    const gate = await labBranch(5, { "src/supervisor/verify/fitness.ts": "export const gate = false;\n" });
     expect(await fixedPoints(repo, 5, gate, failures)).toMatchObject({
-      gate: { touched: true, files: ["src/shared/fitness.ts"] },
+      gate: { touched: true, files: ["src/supervisor/verify/fitness.ts"] },
     });
     expect(failures).toEqual([]);
   });
@@ -205,7 +205,7 @@ describe("promote refuses an unverified generation, and a gate change without a 
     const held = await promote({ generation: 5 });
     expect(held.status).toBe(409);
     expect(held.body.error?.code).toBe("GATE_CHANGE_HELD");
-    expect(held.body.error?.message).toContain("src/shared/fitness.ts");
+    expect(held.body.error?.message).toContain("src/supervisor/verify/fitness.ts");
     expect((await promote({ generation: 5, approveGateChange: false })).body.error?.code).toBe(
       "GATE_CHANGE_HELD",
     );

@@ -9,8 +9,8 @@ import { Session } from "node:inspector";
 import os from "node:os";
 import path from "node:path";
 import type { ToolContext } from "../src/agent/tool.ts";
-import { tsInsertMember } from "../src/agent/ts/tool-insert-member.ts";
-import { tsReplaceBody } from "../src/agent/ts/tool-replace-body.ts";
+import { tsInsertMember } from "../src/agent/ts/tools/insert-member.ts";
+import { tsReplaceBody } from "../src/agent/ts/tools/replace-body.ts";
 import { generateProject } from "./gen-project.ts";
 
 const session = new Session();

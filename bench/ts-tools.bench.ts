@@ -90,7 +90,9 @@ function memoryMb(): { rss: number; heap: number } {
 
 async function loadTools(): Promise<Map<string, Tool> | null> {
   try {
-    const mod = (await import(path.join(repoRoot, "src/agent/ts/index.ts"))) as { tsTools?: readonly Tool[] };
+    const mod = (await import(path.join(repoRoot, "src/agent/ts/tools/index.ts"))) as {
+      tsTools?: readonly Tool[];
+    };
     return new Map((mod.tsTools ?? []).map((t) => [t.name, t]));
   } catch (err) {
     process.stderr.write(`ts tools unavailable: ${(err as Error).message.split("\n")[0]}\n`);
@@ -101,7 +103,7 @@ async function loadTools(): Promise<Map<string, Tool> | null> {
 /** Calls a tool the way the registry does: validate once, run, and treat is_error as a failed run. */
 async function call(tools: Map<string, Tool>, name: string, input: unknown, ctx: ToolContext): Promise<void> {
   const tool = tools.get(name);
-  if (!tool) throw new Error(`tool ${name} not exported by src/agent/ts/index.ts`);
+  if (!tool) throw new Error(`tool ${name} not exported by src/agent/ts/tools/index.ts`);
   const result = await tool.run(tool.input.parse(input), ctx);
   if (result.isError) throw new Error(`${name} failed: ${result.content.slice(0, 500)}`);
 }

@@ -11,8 +11,7 @@ import { z } from "zod";
  */
 export const GATE_PATHS: readonly string[] = [
   "src/supervisor/verify",
-  "src/shared/fitness.ts",
-  "src/shared/fingerprint.ts",
+  "src/supervisor/git/fingerprint.ts",
   "src/supervisor/git/fixed-points.ts",
   "src/supervisor/git/promote.ts",
   "src/supervisor/git/rollback.ts",
@@ -25,12 +24,12 @@ export const GATE_PATHS: readonly string[] = [
   "src/agent/lab-catalog.ts",
   "src/agent/catalog.ts",
   "test/gate",
-  "test/fitness.test.ts",
-  "test/fingerprint.test.ts",
-  "test/tools/paths.test.ts",
+  "test/supervisor/verify/fitness.test.ts",
+  "test/supervisor/git/fingerprint.test.ts",
+  "test/agent/tools/paths.test.ts",
   "test/agent/tool-policy.test.ts",
-  "test/supervisor/git-promote.test.ts",
-  "test/supervisor/git-main-moves.test.ts",
+  "test/supervisor/git/promote.test.ts",
+  "test/supervisor/git/main-moves.test.ts",
   "stryker.config.mjs",
   "scripts/mutation",
 ];

@@ -9,11 +9,14 @@ export interface GateModule {
 }
 
 export const GATE_MODULES: readonly GateModule[] = [
-  { mutate: "src/shared/fitness.ts", tests: ["test/fitness.test.ts", "acceptance/gate-fitness.test.ts"] },
   {
-    mutate: "src/shared/fingerprint.ts",
+    mutate: "src/supervisor/verify/fitness.ts",
+    tests: ["test/supervisor/verify/fitness.test.ts", "acceptance/gate-fitness.test.ts"],
+  },
+  {
+    mutate: "src/supervisor/git/fingerprint.ts",
     tests: [
-      "test/fingerprint.test.ts",
+      "test/supervisor/git/fingerprint.test.ts",
       "test/gate/fingerprint-gate.test.ts",
       "test/gate/fixed-points.test.ts",
     ],
@@ -25,7 +28,7 @@ export const GATE_MODULES: readonly GateModule[] = [
   {
     mutate: "src/supervisor/git/promote.ts",
     tests: [
-      "test/supervisor/git-promote.test.ts",
+      "test/supervisor/git/promote.test.ts",
       "test/gate/git-decisions.test.ts",
       "test/gate/git-promote-paths.test.ts",
     ],
@@ -33,11 +36,11 @@ export const GATE_MODULES: readonly GateModule[] = [
   { mutate: "src/supervisor/git/rollback.ts", tests: ["test/gate/git-decisions.test.ts"] },
   {
     mutate: "src/supervisor/git/reset-main.ts",
-    tests: ["test/supervisor/git-main-moves.test.ts", "test/gate/git-decisions.test.ts"],
+    tests: ["test/supervisor/git/main-moves.test.ts", "test/gate/git-decisions.test.ts"],
   },
   {
     mutate: "src/supervisor/verify/test-count.ts",
-    tests: ["test/supervisor/verify-test-count.test.ts", "test/gate/test-count.test.ts"],
+    tests: ["test/supervisor/verify/test-count.test.ts", "test/gate/test-count.test.ts"],
   },
   {
     mutate: "src/supervisor/verify/gate-hold.ts",
@@ -56,7 +59,7 @@ export const GATE_MODULES: readonly GateModule[] = [
   {
     mutate: "src/agent/tools/paths.ts",
     tests: [
-      "test/tools/paths.test.ts",
+      "test/agent/tools/paths.test.ts",
       "test/gate/paths-confinement.test.ts",
       "acceptance/gate-verify.test.ts",
     ],
@@ -68,7 +71,7 @@ export const GATE_MODULES: readonly GateModule[] = [
   { mutate: "src/agent/catalog.ts", tests: ["test/gate/catalog.test.ts", "acceptance/gate-verify.test.ts"] },
   {
     mutate: "src/agent/tool-registry.ts:37-40",
-    tests: ["test/gate/catalog.test.ts", "test/tool-registry.test.ts"],
+    tests: ["test/gate/catalog.test.ts", "test/agent/tool-registry.test.ts"],
   },
   {
     mutate: "src/agent/tool-policy.ts",

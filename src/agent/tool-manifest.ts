@@ -2,7 +2,7 @@ import { lazyTool, runOf, type Tool, type ToolRole } from "./tool.ts";
 import { offeredTo } from "./tool-policy.ts";
 import { baseTools } from "./tools/base.ts";
 import { evalSpec } from "./tools/eval-spec.ts";
-import { tsToolSpecs } from "./ts/tool-specs.ts";
+import { tsToolSpecs } from "./ts/tools/tool-specs.ts";
 
 /** eval: the Lab's probe; its engine (esbuild, the evaluator process) loads on the first call. */
 export const evalEntry = lazyTool({

@@ -1,6 +1,6 @@
 import { type Node, Project, ts } from "ts-morph";
 import type { DeclarationChange, DeclarationSummary } from "../../schemas/generation-diff.ts";
-import { collectDeclarations, type Decl } from "../agent/ts/declarations.ts";
+import { collectDeclarations, type Decl } from "../agent/ts/syntax/declarations.ts";
 
 /**
  * The AST-level view of a diff: which declarations a change added, changed or removed, named by the

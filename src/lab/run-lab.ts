@@ -99,7 +99,7 @@ export async function runLab(options: RunLabOptions) {
       const [{ labToolsAround }, { tsToolSpecs }, { modelClientFor }, { ToolRegistry }, { runLabWorker }] =
         await Promise.all([
           import("../agent/lab-catalog.ts"),
-          import("../agent/ts/tool-specs.ts"),
+          import("../agent/ts/tools/tool-specs.ts"),
           import("../agent/model-for-role.ts"),
           import("../agent/tool-registry.ts"),
           import("./worker.ts"),
@@ -107,7 +107,7 @@ export async function runLab(options: RunLabOptions) {
       // Without a worker file (a bundle other than the Lab's), the ts tools run in-process as before.
       const ts = (await useWorker)
         ? tsWorker.bind(tsToolSpecs)
-        : (await import("../agent/ts/index.ts")).tsTools;
+        : (await import("../agent/ts/tools/index.ts")).tsTools;
       const report = await runLabWorker({
         workspace,
         generation: options.generation,

@@ -11,7 +11,7 @@ import { defineTool, type Tool, type ToolEffect, type ToolRole } from "../../src
 import { findTool, loadAllTools } from "../../src/agent/tool-groups.ts";
 import { toolManifest, toolsFor } from "../../src/agent/tool-manifest.ts";
 import { ToolRegistry } from "../../src/agent/tool-registry.ts";
-import { tsToolSpecs } from "../../src/agent/ts/tool-specs.ts";
+import { tsToolSpecs } from "../../src/agent/ts/tools/tool-specs.ts";
 import { TsWorker } from "../../src/agent/ts/worker/ts-worker-client.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));

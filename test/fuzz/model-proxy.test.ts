@@ -1,6 +1,6 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LAB_MODEL, type ProxyRig, proxyRig } from "../model-proxy/proxy-fixture.ts";
+import { LAB_MODEL, type ProxyRig, proxyRig } from "../supervisor/model-proxy/proxy-fixture.ts";
 import { type FuzzRequest, type FuzzRoute, fuzzRequest, Rng } from "./generate.ts";
 
 /**

@@ -2,7 +2,7 @@ import http from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorBody } from "../../schemas/supervisor.ts";
-import { startThreeServers, type ThreeServers } from "../http/servers.ts";
+import { startThreeServers, type ThreeServers } from "../shared/http/servers.ts";
 import { type FuzzRequest, type FuzzRoute, fuzzRequest, malformedRequest, Rng } from "./generate.ts";
 
 /**

@@ -9,7 +9,7 @@ afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((c) => c()));
 });
 
-const GATE = { touched: true, files: ["src/shared/fitness.ts"] };
+const GATE = { touched: true, files: ["src/supervisor/verify/fitness.ts"] };
 
 /** The fake Supervisor's ports, with the generations in `touching` verified as touching the gate. */
 async function run(world: FakeSupervisor, touching: number[], promoteMode: "auto" | "manual") {
@@ -65,7 +65,7 @@ describe("the autonomous loop and a generation held for a person", () => {
       expect(world.get(1).outcome).toBe("verifying");
       expect(result.progress.generations[0]).toMatchObject({ generation: 1, outcome: "verifying" });
       expect(result.progress.generations[0]?.reason).toMatch(
-        /^held for a person: it changes the gate \(src\/shared\/fitness\.ts\)/,
+        /^held for a person: it changes the gate \(src\/supervisor\/verify\/fitness\.ts\)/,
       );
       expect(result.progress.generations[1]).toMatchObject({ generation: 2, outcome: "promoted" });
     });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { schemaFingerprint, schemaFingerprintAtRef } from "../../src/shared/fingerprint.ts";
+import { schemaFingerprint, schemaFingerprintAtRef } from "../../src/supervisor/git/fingerprint.ts";
 import { commitFiles, sh } from "../supervisor/git-repo-fixture.ts";
 
 let root: string;

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GATE_PATHS } from "../../schemas/gate.ts";
-import { gateFingerprintAtRef } from "../../src/shared/fingerprint.ts";
+import { gateFingerprintAtRef } from "../../src/supervisor/git/fingerprint.ts";
 import {
   assertSchemasUnchanged,
   checkFixedPoints,
@@ -37,7 +37,7 @@ beforeAll(async () => {
     repo,
     {
       "schemas/a.ts": "export const a = 1;\n",
-      "src/shared/fitness.ts": "export const f = 1;\n",
+      "src/supervisor/verify/fitness.ts": "export const f = 1;\n",
       "src/supervisor/verify/mechanical.ts": "export const m = 1;\n",
       "src/other.ts": "export const o = 1;\n",
     },
@@ -51,7 +51,7 @@ afterAll(async () => {
 describe("gateChanges", () => {
   it("lists the gate's files a branch adds, edits or removes, and nothing else", async () => {
     await branch(1, {
-      "src/shared/fitness.ts": "export const f = 2;\n",
+      "src/supervisor/verify/fitness.ts": "export const f = 2;\n",
       "src/supervisor/verify/new-step.ts": "export {};\n",
       "src/supervisor/verify/mechanical.ts": null,
       "src/other.ts": "export const o = 2;\n",
@@ -59,7 +59,7 @@ describe("gateChanges", () => {
     const gate = await gateChanges(repo, "refs/heads/lab/gen-1");
     expect(gate.touched).toBe(true);
     expect([...gate.files].sort()).toEqual([
-      "src/shared/fitness.ts",
+      "src/supervisor/verify/fitness.ts",
       "src/supervisor/verify/mechanical.ts",
       "src/supervisor/verify/new-step.ts",
     ]);
@@ -68,7 +68,7 @@ describe("gateChanges", () => {
   it("is untouched for a branch changing only other files, and for a mode-only change of a gate file", async () => {
     await branch(2, { "src/other.ts": "export const o = 3;\n" });
     expect(await gateChanges(repo, "refs/heads/lab/gen-2")).toEqual({ touched: false, files: [] });
-    await branch(3, {}, "src/shared/fitness.ts");
+    await branch(3, {}, "src/supervisor/verify/fitness.ts");
     expect(await gateChanges(repo, "refs/heads/lab/gen-3")).toEqual({ touched: false, files: [] });
   });
 
@@ -77,7 +77,7 @@ describe("gateChanges", () => {
       touched: true,
       files: ["src/other.ts"],
     });
-    expect(GATE_PATHS).toContain("src/shared/fitness.ts");
+    // The fitness lives in src/supervisor/verify/, which the list names as a folder.
     expect(GATE_PATHS).toContain("src/supervisor/verify");
   });
 });

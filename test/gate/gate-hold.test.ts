@@ -5,7 +5,10 @@ import { toHttpError } from "../../src/supervisor/server/error-status.ts";
 import { assertGateRule, isHeldForPerson } from "../../src/supervisor/verify/gate-hold.ts";
 import { passedVerification } from "../supervisor/passed-verification.ts";
 
-const touched = { touched: true, files: ["src/shared/fitness.ts", "test/fitness.test.ts"] };
+const touched = {
+  touched: true,
+  files: ["src/supervisor/verify/fitness.ts", "test/supervisor/verify/fitness.test.ts"],
+};
 const untouched = { touched: false, files: [] };
 
 const record = (over: Partial<GenerationRecord> = {}, gate = touched): GenerationRecord => {
@@ -42,7 +45,7 @@ describe("assertGateRule", () => {
       expect(caught, String(approval)).toMatchObject({ code: "GATE_CHANGE_HELD" });
       expect(toHttpError(caught)).toMatchObject({ status: 409, code: "GATE_CHANGE_HELD" });
       const message = (caught as Error).message;
-      expect(message).toContain("src/shared/fitness.ts, test/fitness.test.ts");
+      expect(message).toContain("src/supervisor/verify/fitness.ts, test/supervisor/verify/fitness.test.ts");
       expect(message).toContain('"approveGateChange": true');
       expect(message).toContain("POST /rollback");
     }

@@ -23,7 +23,7 @@ browserSuite("a gate change approved by a person in the dashboard", () => {
     root = await mkdtemp(path.join(tmpdir(), "loom-held-browser-"));
     repo = path.join(root, "repo");
     await sh(root, ["init", "-q", "-b", "main", repo]);
-    await commitFiles(repo, { "src/shared/fitness.ts": "export const gate = 1;\n" }, "initial");
+    await commitFiles(repo, { "src/supervisor/verify/fitness.ts": "export const gate = 1;\n" }, "initial");
     // Auto mode: the held panel brings its own token field and buttons.
     const config = loadConfig({
       cwd: root,
@@ -55,7 +55,11 @@ browserSuite("a gate change approved by a person in the dashboard", () => {
       parent: null,
     });
     await sh(repo, ["checkout", "-q", "-b", `lab/gen-${n}`, "main"]);
-    const commit = await commitFiles(repo, { "src/shared/fitness.ts": "export const gate = 2;\n" }, "relax");
+    const commit = await commitFiles(
+      repo,
+      { "src/supervisor/verify/fitness.ts": "export const gate = 2;\n" },
+      "relax",
+    );
     await sh(repo, ["checkout", "-q", "main"]);
     const v = passedVerification(commit, (await sh(repo, ["rev-parse", "main"])).trim());
     await store.update(n, { outcome: "running" });
@@ -63,7 +67,7 @@ browserSuite("a gate change approved by a person in the dashboard", () => {
     await store.update(n, {
       verification: {
         ...v,
-        mechanical: { ...v.mechanical, gate: { touched: true, files: ["src/shared/fitness.ts"] } },
+        mechanical: { ...v.mechanical, gate: { touched: true, files: ["src/supervisor/verify/fitness.ts"] } },
       },
     });
 
@@ -77,7 +81,7 @@ browserSuite("a gate change approved by a person in the dashboard", () => {
     await page.locator(`#held button[data-action="promote"][data-generation="${n}"]`).click();
     await expect.poll(() => page.locator("#notice").textContent(), { timeout: 20_000 }).toMatch(/promoted/);
     expect((await store.get(n))?.outcome).toBe("promoted");
-    expect(await sh(repo, ["show", "main:src/shared/fitness.ts"])).toBe("export const gate = 2;");
+    expect(await sh(repo, ["show", "main:src/supervisor/verify/fitness.ts"])).toBe("export const gate = 2;");
     expect(problems).toEqual([]);
   });
 });

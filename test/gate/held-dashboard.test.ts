@@ -22,7 +22,10 @@ beforeAll(async () => {
   await sh(root, ["init", "-q", "-b", "main", repo]);
   await commitFiles(
     repo,
-    { "src/shared/fitness.ts": "export const gate = 1;\n", "src/other.ts": "export const o = 1;\n" },
+    {
+      "src/supervisor/verify/fitness.ts": "export const gate = 1;\n",
+      "src/other.ts": "export const o = 1;\n",
+    },
     "initial",
   );
   const config = loadConfig({
@@ -58,7 +61,7 @@ async function verified(files: Record<string, string>): Promise<number> {
   await sh(repo, ["checkout", "-q", "main"]);
   const base = (await sh(repo, ["rev-parse", "main"])).trim();
   const v = passedVerification(commit, base);
-  const gateFiles = Object.keys(files).filter((f) => f === "src/shared/fitness.ts");
+  const gateFiles = Object.keys(files).filter((f) => f === "src/supervisor/verify/fitness.ts");
   await store.update(n, { outcome: "running" });
   await store.update(n, { outcome: "verifying" });
   await store.update(n, {
@@ -82,14 +85,14 @@ const post = (route: string, body: unknown) =>
 describe("a generation held for a person, on the pages", () => {
   it("the dashboard shows it as touching the gate, with the diff of the gate's files only, until decided", async () => {
     const held = await verified({
-      "src/shared/fitness.ts": "export const gate = 2; // relaxed\n",
+      "src/supervisor/verify/fitness.ts": "export const gate = 2; // relaxed\n",
       "src/other.ts": "export const o = 2; // unrelated\n",
     });
     const plain = await verified({ "src/other.ts": "export const o = 3;\n" });
     const html = await page("/");
     expect(html).toContain("Held for a person: touches the gate");
     expect(html).toContain(`data-generation="${held}"`);
-    expect(html).toContain("<code>src/shared/fitness.ts</code>");
+    expect(html).toContain("<code>src/supervisor/verify/fitness.ts</code>");
     expect(html).toContain("+export const gate = 2; // relaxed");
     expect(html).not.toContain("unrelated");
     expect(html).toContain('data-approve-gate="true"');

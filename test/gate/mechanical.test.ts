@@ -39,7 +39,7 @@ beforeAll(async () => {
     COUNT: "3\n",
     "schemas/a.ts": "export {};\n",
     "acceptance/a.test.ts": "// frozen\n",
-    "src/shared/fitness.ts": "export {};\n",
+    "src/supervisor/verify/fitness.ts": "export {};\n",
   });
   await git(repo, ["init", "-q", "-b", "main"]);
   await git(repo, ["add", "-A"]);
@@ -132,9 +132,9 @@ describe("stage 1's verdict", () => {
     expect(acceptance.failures).toEqual([
       expect.stringMatching(/^acceptance: lab\/gen-\d+ changes acceptance\//),
     ]);
-    const gate = await verify({ "src/shared/fitness.ts": "export const relaxed = 1;\n" });
+    const gate = await verify({ "src/supervisor/verify/fitness.ts": "export const relaxed = 1;\n" });
     expect(gate.passed).toBe(true);
-    expect(gate.gate).toEqual({ touched: true, files: ["src/shared/fitness.ts"] });
+    expect(gate.gate).toEqual({ touched: true, files: ["src/supervisor/verify/fitness.ts"] });
   });
 
   it("a step past LOOM_VERIFY_TIMEOUT_MS is killed and fails with the limit named", async () => {

@@ -33,14 +33,18 @@ describe("a mutation run that cannot start says why", () => {
   });
 
   it("no tests found: a module listing none or a test file that does not exist", () => {
-    expect(fails(() => preflight(ROOT, [{ mutate: "src/shared/fitness.ts", tests: [] }]))).toBe(
-      "no tests found for src/shared/fitness.ts: it lists none",
+    expect(fails(() => preflight(ROOT, [{ mutate: "src/supervisor/verify/fitness.ts", tests: [] }]))).toBe(
+      "no tests found for src/supervisor/verify/fitness.ts: it lists none",
     );
     expect(
-      fails(() => preflight(ROOT, [{ mutate: "src/shared/fitness.ts:1-5", tests: ["test/gone.test.ts"] }])),
-    ).toMatch(/^no tests found for src\/shared\/fitness\.ts: test\/gone\.test\.ts/);
+      fails(() =>
+        preflight(ROOT, [{ mutate: "src/supervisor/verify/fitness.ts:1-5", tests: ["test/gone.test.ts"] }]),
+      ),
+    ).toMatch(/^no tests found for src\/supervisor\/verify\/fitness\.ts: test\/gone\.test\.ts/);
     expect(
-      fails(() => preflight(ROOT, [{ mutate: "src/gone.ts", tests: ["test/fitness.test.ts"] }])),
+      fails(() =>
+        preflight(ROOT, [{ mutate: "src/gone.ts", tests: ["test/supervisor/verify/fitness.test.ts"] }]),
+      ),
     ).toMatch(/gate module src\/gone\.ts does not exist/);
     expect(fails(() => preflight(ROOT, []))).toMatch(/no gate module to mutate/);
   });
@@ -54,7 +58,7 @@ describe("a mutation run that cannot start says why", () => {
     const unknown = await run(["--module", "src/nope.ts"]);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toMatch(
-      /cannot start: src\/nope\.ts is not a gate module; accepted: src\/shared\/fitness\.ts/,
+      /cannot start: src\/nope\.ts is not a gate module; accepted: src\/supervisor\/verify\/fitness\.ts/,
     );
     const bogus = await run(["--bogus"]);
     expect(bogus.exitCode).toBe(2);

@@ -13,9 +13,9 @@ import {
 import { isVerificationRunning } from "../../schemas/verification.ts";
 import { SupervisorClient } from "../../src/prime/supervisor-client.ts";
 import { loadConfig } from "../../src/shared/config.ts";
-import type { computeFitness } from "../../src/shared/fitness.ts";
 import { type ScriptedModelServer, startScriptedModel } from "../../src/shared/scripted-model/index.ts";
 import { type Supervisor, startSupervisor } from "../../src/supervisor/supervisor.ts";
+import type { computeFitness } from "../../src/supervisor/verify/fitness.ts";
 
 /**
  * The end-to-end proof that a candidate cannot weaken the gate: a scripted Lab, run for real by a
@@ -67,7 +67,11 @@ beforeAll(async () => {
   repo = path.join(root, "repo");
   await mkdir(repo, { recursive: true });
   const schemas = (await execa("git", ["ls-files", "schemas"], { cwd: LOOM })).stdout.split("\n");
-  for (const f of [...schemas.filter(Boolean), "src/shared/fitness.ts", "test/fitness.test.ts"])
+  for (const f of [
+    ...schemas.filter(Boolean),
+    "src/supervisor/verify/fitness.ts",
+    "test/supervisor/verify/fitness.test.ts",
+  ])
     await copy(f);
   await copy("acceptance/gate-fitness.test.ts");
   const tsconfig = JSON.parse(await readFile(path.join(LOOM, "tsconfig.json"), "utf8"));
@@ -96,11 +100,17 @@ beforeAll(async () => {
   await git(repo, ["add", "-A"]);
   await git(repo, ["commit", "-q", "-m", "a small Loom"]);
 
-  const fitness = await readFile(path.join(repo, "src/shared/fitness.ts"), "utf8");
-  const tests = await readFile(path.join(repo, "test/fitness.test.ts"), "utf8");
+  const fitness = await readFile(path.join(repo, "src/supervisor/verify/fitness.ts"), "utf8");
+  const tests = await readFile(path.join(repo, "test/supervisor/verify/fitness.test.ts"), "utf8");
   model = await startScriptedModel([
-    { tool: "write_file", input: { path: "src/shared/fitness.ts", content: weakenFitness(fitness) } },
-    { tool: "write_file", input: { path: "test/fitness.test.ts", content: adjustTests(tests) } },
+    {
+      tool: "write_file",
+      input: { path: "src/supervisor/verify/fitness.ts", content: weakenFitness(fitness) },
+    },
+    {
+      tool: "write_file",
+      input: { path: "test/supervisor/verify/fitness.test.ts", content: adjustTests(tests) },
+    },
     { text: "made the test-count gate always hold and adjusted its tests" },
   ]);
   const stateDir = path.join(root, "state");
@@ -156,7 +166,7 @@ describe("a candidate that weakens the gate and its unit tests together", () => 
     const n = SpawnResponse.parse(spawned.json).generation;
     const record = await outcomeOf(n, "verifying");
     expect(record.outcome, record.reason ?? "").toBe("verifying");
-    expect(await git(repo, ["show", `lab/gen-${n}:src/shared/fitness.ts`])).toContain(
+    expect(await git(repo, ["show", `lab/gen-${n}:src/supervisor/verify/fitness.ts`])).toContain(
       `"gate.testCount": true,`,
     );
 
@@ -176,7 +186,10 @@ describe("a candidate that weakens the gate and its unit tests together", () => 
     expect(m.passed).toBe(false);
     expect(m.failures.some((f) => f.startsWith("acceptance:"))).toBe(true);
     expect(m.failures.some((f) => f.startsWith("tests:") && f.includes("fewer than"))).toBe(true);
-    expect(m.gate).toEqual({ touched: true, files: ["src/shared/fitness.ts", "test/fitness.test.ts"] });
+    expect(m.gate).toEqual({
+      touched: true,
+      files: ["src/supervisor/verify/fitness.ts", "test/supervisor/verify/fitness.test.ts"],
+    });
 
     const reviewed = await call("POST", "/review", {
       generation: n,
@@ -191,7 +204,7 @@ describe("a candidate that weakens the gate and its unit tests together", () => 
     expect(v.fitness?.components).toMatchObject({ "gate.testCount": 0, "gate.acceptance": 0 });
     // …where the candidate's own fitness, loaded from its branch, would have let the count through.
     const theirs = path.join(repo, "candidate-fitness.ts");
-    await writeFile(theirs, await git(repo, ["show", `lab/gen-${n}:src/shared/fitness.ts`]));
+    await writeFile(theirs, await git(repo, ["show", `lab/gen-${n}:src/supervisor/verify/fitness.ts`]));
     const candidate = (await import(pathToFileURL(theirs).href)) as { computeFitness: typeof computeFitness };
     expect(
       candidate.computeFitness({ mechanical: m, review: v.review, diff: null, baselineDurationMs: null }),
@@ -205,6 +218,6 @@ describe("a candidate that weakens the gate and its unit tests together", () => 
     const rolled = await call("POST", "/rollback", { generation: n, reason: "weakens the gate" });
     expect(rolled.status).toBe(200);
     expect(GenerationRecord.parse((await call("GET", `/generations/${n}`)).json).outcome).toBe("rolled_back");
-    expect(await git(repo, ["show", "main:src/shared/fitness.ts"])).toContain(TESTCOUNT_LINE);
+    expect(await git(repo, ["show", "main:src/supervisor/verify/fitness.ts"])).toContain(TESTCOUNT_LINE);
   }, 240_000);
 });

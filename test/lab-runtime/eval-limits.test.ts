@@ -132,7 +132,9 @@ await new Promise((r) => setTimeout(r, 20));
       "require('node:fs').readFile(__filename + '-missing', () => process.exit(9)); 'scheduled'",
     );
     expect(res).toEqual({ status: "ok", value: "scheduled" });
-    await new Promise((r) => setTimeout(r, 500));
+    // Wait (bounded) until the engine has seen the exit: a fixed pause lost the race on a loaded machine.
+    const seen = () => (engine as unknown as { notes: string[] }).notes.length > 0;
+    for (let i = 0; i < 200 && !seen(); i++) await new Promise((r) => setTimeout(r, 50));
     const next = await engine.eval(COUNT);
     expect(next.value).toBe(1);
     expect(next.message).toMatch(/^\[lab\] module state was reset: the eval worker exited with code 9/);

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const RUN_LAB = fileURLToPath(new URL("../../src/lab/run-lab.ts", import.meta.url));
 /** The in-process ts tools: runLab imports them only when no worker thread can be had. */
-const FALLBACK = "../agent/ts/index.ts";
+const FALLBACK = "../agent/ts/tools/index.ts";
 
 /** Whether ts-morph is loaded after importing `modules` (relative to src/lab/) in a fresh node. */
 async function loadsTsMorph(modules: readonly string[]): Promise<boolean> {

@@ -81,7 +81,7 @@ describe("loom lab readiness", () => {
     const evalThread = trace.indexOf("trace: start thread loom-eval");
     if (evalThread !== -1) expect(evalThread).toBeGreaterThan(tsThread);
     expect(agentLoads.some((l) => l.includes("/src/lab/worker.ts"))).toBe(true);
-    expect(agentLoads.some((l) => l.includes("/src/agent/ts/tool-specs.ts"))).toBe(true);
+    expect(agentLoads.some((l) => l.includes("/src/agent/ts/tools/tool-specs.ts"))).toBe(true);
 
     expect((await git.revparse(["--abbrev-ref", "HEAD"])).trim()).toBe("lab/gen-3");
     expect(await git.raw(["show", "HEAD:b.txt"])).toBe("b\n");

@@ -51,7 +51,7 @@ const PROGRAM = [
   "## Objective",
   "Clearer names.",
   "## Files",
-  "- src/agent/ts/declarations.ts",
+  "- src/agent/ts/syntax/declarations.ts",
   "## Acceptance criteria",
   "- tests pass",
   "## Constraints",
@@ -59,7 +59,7 @@ const PROGRAM = [
   "",
 ].join("\n");
 
-const DECLS = "src/agent/ts/declarations.ts";
+const DECLS = "src/agent/ts/syntax/declarations.ts";
 const small = () => {
   const text = readRepoFile(DECLS);
   return generationDiff(
@@ -164,7 +164,7 @@ describe("reviewGeneration over the real SDK and the scripted model", () => {
   it("summarises a huge diff within budget and says exactly what was left out", async () => {
     const files = [
       DECLS,
-      "src/agent/ts/symbol-path.ts",
+      "src/agent/ts/syntax/symbol-path.ts",
       "src/agent/model-client.ts",
       "src/agent/loop.ts",
       "src/shared/program.ts",
@@ -251,7 +251,7 @@ describe("digestDiff", () => {
 describe("renderDeclarations", () => {
   it("lists removals and changes first, at most 120 lines, and counts what it did not list", () => {
     const files = [
-      "src/agent/ts/symbol-path.ts",
+      "src/agent/ts/syntax/symbol-path.ts",
       "src/agent/model-client.ts",
       "src/agent/loop.ts",
       "src/shared/scripted-model/script.ts",

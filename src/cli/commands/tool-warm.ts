@@ -1,12 +1,12 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { ToolResult } from "../../agent/tool.ts";
-import { callWarm, stopWarm, WarmUnreachable } from "../../agent/ts/warm-client.ts";
+import { callWarm, stopWarm, WarmUnreachable } from "../../agent/ts/warm/client.ts";
 import { LoomError } from "../../shared/errors.ts";
 import type { ToolOptions } from "./tool.ts";
 
 /**
- * `loom tool ts_*` through the workspace's warm TypeScript server (src/agent/ts/warm-server.ts): the
+ * `loom tool ts_*` through the workspace's warm TypeScript server (src/agent/ts/warm/server.ts): the
  * first call starts it, later calls reuse its Project instead of building one per process.
  */
 
@@ -83,8 +83,8 @@ export async function serveOrStop(opts: ToolOptions): Promise<void> {
     return;
   }
   const [{ serveWarm }, { socketPathFor }] = await Promise.all([
-    import("../../agent/ts/warm-server.ts"),
-    import("../../agent/ts/warm-socket.ts"),
+    import("../../agent/ts/warm/server.ts"),
+    import("../../agent/ts/warm/socket.ts"),
   ]);
   await serveWarm({ workspace, socketPath: socketPathFor(workspace), idleMs: idleMs(opts.warmIdle) });
   // Nothing may keep a server alive past its idle exit (a handle left by a tool would leak the process).

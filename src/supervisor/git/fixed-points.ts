@@ -1,5 +1,5 @@
 import { GATE_PATHS, type GateStage } from "../../../schemas/gate.ts";
-import { schemaFingerprintAtRef } from "../../shared/fingerprint.ts";
+import { schemaFingerprintAtRef } from "./fingerprint.ts";
 import { GitOpError } from "./git-op-error.ts";
 import {
   assertRepo,

@@ -50,7 +50,7 @@ const nothingToMerge = (n: number) =>
 const MERGE_HOOKS = ["pre-merge-commit", "prepare-commit-msg", "commit-msg", "post-merge"];
 
 async function hasMergeHooks(repo: string): Promise<boolean> {
-  const dir = (await git(repo, ["rev-parse", "--path-format=absolute", "--git-path", "hooks"])).trim();
+  const dir = await git(repo, ["rev-parse", "--path-format=absolute", "--git-path", "hooks"]);
   const found = await Promise.allSettled(MERGE_HOOKS.map((h) => access(path.join(dir, h), constants.X_OK)));
   return found.some((r) => r.status === "fulfilled");
 }
@@ -76,11 +76,9 @@ async function mergeInObjectStore(
   const r = await tryGit(repo, ["merge-tree", "--write-tree", "--name-only", "--no-messages", base, lab]);
   // 0: clean; 1: conflicts (the tree, then the conflicted paths); anything else: a git without --write-tree.
   if (r.exitCode > 1) return undefined;
-  const [tree, ...paths] = r.stdout.trim().split("\n");
+  const [tree, ...paths] = r.stdout.split("\n");
   if (r.exitCode === 1) throw conflictError(n, [...new Set(paths)]);
-  return (
-    await git(repo, ["commit-tree", tree as string, "-p", base, "-p", lab, "-m", `Promote gen-${n}`])
-  ).trim();
+  return git(repo, ["commit-tree", tree as string, "-p", base, "-p", lab, "-m", `Promote gen-${n}`]);
 }
 
 /** Merges in a throwaway worktree (git before 2.38) so the user's checkout is never left half-merged. */
@@ -99,13 +97,13 @@ async function mergeInWorktree(repo: string, base: string, lab: string, n: numbe
       if (conflicts.length > 0) throw conflictError(n, conflicts);
       throw new GitOpError(
         "MERGE_FAILED",
-        `merging lab/gen-${n} into main failed: ${(r.stderr || r.stdout).trim()}; nothing was changed`,
+        `merging lab/gen-${n} into main failed: ${r.stderr || r.stdout}; nothing was changed`,
       );
     }
-    return (await git(tree, ["rev-parse", "HEAD"])).trim();
+    return await git(tree, ["rev-parse", "HEAD"]);
   } finally {
     // The folder first, then git forgets the worktree whose folder is gone.
-    await rm(root, { recursive: true, force: true });
+    await rm(root, { recursive: true });
     await tryGit(repo, ["worktree", "prune"]);
   }
 }
@@ -115,7 +113,7 @@ async function makeTagObject(repo: string, commit: string, n: number): Promise<s
   const body =
     `object ${commit}\ntype commit\ntag gen-${n}\n` +
     `tagger ${SUPERVISOR_IDENTITY.name} <${SUPERVISOR_IDENTITY.email}> ${when}\n\nGeneration ${n}\n`;
-  return (await git(repo, ["mktag"], { input: body })).trim();
+  return git(repo, ["mktag"], { input: body });
 }
 
 /**

@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import type { MechanicalVerification, StepResult } from "../../../schemas/verification.ts";
-import { schemaFingerprintAtRef } from "../../shared/fingerprint.ts";
+import { schemaFingerprintAtRef } from "../git/fingerprint.ts";
 import { assertSchemasUnchanged, gateChanges } from "../git/fixed-points.ts";
 import { GitOpError } from "../git/git-op-error.ts";
 import { MAIN_REF, requireLabBranch, requireMain } from "../git/repo-state.ts";

@@ -9,7 +9,6 @@ import {
 } from "../../../schemas/verification.ts";
 import type { Config } from "../../shared/config.ts";
 import { LoomError } from "../../shared/errors.ts";
-import { computeFitness } from "../../shared/fitness.ts";
 import { ConflictError, generationNotFound, notVerifying } from "../errors.ts";
 import { gateChanges } from "../git/fixed-points.ts";
 import { resolveRef } from "../git/repo-state.ts";
@@ -18,6 +17,7 @@ import { DEFAULT_LAB_IMAGE } from "../lifecycle/lab-spec.ts";
 import type { ContainerRuntime } from "../runtime/index.ts";
 import type { GenerationStore } from "../store/index.ts";
 import { baselineAt, readBaseline, writeBaseline } from "./baseline.ts";
+import { computeFitness } from "./fitness.ts";
 import { assertGateRule } from "./gate-hold.ts";
 import { generationDiff } from "./generation-diff.ts";
 import { verifyMechanical } from "./mechanical.ts";

@@ -1,7 +1,7 @@
 import { parentPort } from "node:worker_threads";
 import type { Tool } from "../../tool.ts";
 import { toolsFor } from "../../tool-manifest.ts";
-import { exclusive, openWorkspaceProject, projectsBuilt } from "../project-cache.ts";
+import { exclusive, openWorkspaceProject, projectsBuilt } from "../project/project-cache.ts";
 import type { MainToWorker, ThrownError, WorkerToMain } from "./protocol.ts";
 
 /**

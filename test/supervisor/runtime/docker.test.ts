@@ -1,0 +1,103 @@
+import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DockerRuntime } from "../../../src/supervisor/runtime/docker.ts";
+import { ensureTestImage } from "./test-image.ts";
+
+/** Docker-only behaviour the conformance suite does not cover: user networks, published ports, failed runs. */
+
+const docker = await new DockerRuntime().available();
+if (!docker.ok) console.warn(`[docker runtime] skipped: ${docker.reason}`);
+const required = process.env.LOOM_REQUIRE_ENGINES === "1";
+
+describe("DockerRuntime without an engine", () => {
+  it("reports why it is unavailable and fails calls with ENGINE_NOT_FOUND", async () => {
+    const rt = new DockerRuntime({ binary: "/nonexistent/docker" });
+    expect(await rt.available()).toEqual({
+      ok: false,
+      reason: expect.stringContaining("/nonexistent/docker is not installed"),
+    });
+    await expect(rt.run({ image: "i", command: ["x"] })).rejects.toMatchObject({ code: "ENGINE_NOT_FOUND" });
+  });
+});
+
+describe.skipIf(!docker.ok && !required)("DockerRuntime on a user network", () => {
+  const run = randomBytes(6).toString("hex");
+  const labels = { "loom.test.run": run };
+  const network = `loom-test-${run}`;
+  const rt = new DockerRuntime();
+  let image: string;
+
+  beforeAll(async () => {
+    image = await ensureTestImage();
+  });
+  afterAll(async () => {
+    for (const c of await rt.list(labels)) await rt.remove(c.id);
+    await execa("docker", ["network", "rm", network], { reject: false });
+  });
+
+  it("creates the named network, publishes the port on loopback and reports the real host port", async () => {
+    const server = "require('http').createServer((q, s) => s.end('on ' + process.env.NET)).listen(8402)";
+    const h = await rt.run({
+      image,
+      command: ["node", "-e", server],
+      env: { NET: network },
+      labels,
+      network,
+      ports: [{ container: 8402 }],
+    });
+    const ep = h.endpoints[0];
+    expect(ep).toMatchObject({ containerPort: 8402, host: "127.0.0.1" });
+    let body = "";
+    for (let i = 0; i < 20 && body === ""; i++) {
+      body = await fetch(`http://127.0.0.1:${ep?.port}/`, { signal: AbortSignal.timeout(1_000) }).then(
+        (r) => r.text(),
+        () => "",
+      );
+      if (body === "") await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(body).toBe(`on ${network}`);
+    const nets = await execa("docker", [
+      "network",
+      "inspect",
+      "--format",
+      '{{ index .Labels "loom.managed" }}',
+      network,
+    ]);
+    expect(nets.stdout.trim()).toBe("true");
+  });
+
+  it("a background-priority container gets an eighth of the default CPU weight", async () => {
+    const h = await rt.run({
+      image,
+      command: ["sleep", "5"],
+      labels,
+      network: "host",
+      limits: { priority: "background" },
+    });
+    const shares = await execa("docker", ["inspect", "--format", "{{.HostConfig.CpuShares}}", h.id]);
+    expect(shares.stdout.trim()).toBe("128");
+    await rt.remove(h.id);
+  });
+
+  it("a run that fails after creating the container leaves nothing behind", async () => {
+    // A file mounted over a directory passes `create` and fails at start, leaving a Created container.
+    const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), "loom-docker-")), "file");
+    await fs.writeFile(file, "x");
+    const spec = {
+      image,
+      command: ["sh"],
+      labels: { ...labels, bad: "1" },
+      mounts: [{ host: file, container: "/bin" }],
+    };
+    await expect(rt.run(spec)).rejects.toMatchObject({
+      code: "ENGINE_FAILED",
+      message: expect.stringContaining("not a directory"),
+    });
+    await fs.rm(path.dirname(file), { recursive: true, force: true });
+    expect(await rt.list({ ...labels, bad: "1" })).toEqual([]);
+  });
+});

@@ -1,0 +1,235 @@
+import { describe, expect, it } from "vitest";
+import { engineListArgs, engineRunArgs } from "../../../src/supervisor/runtime/engine-args.ts";
+import { parseEngineInspect } from "../../../src/supervisor/runtime/engine-inspect.ts";
+import { parseRunSpec } from "../../../src/supervisor/runtime/runtime.ts";
+
+describe("parseRunSpec", () => {
+  it("fills defaults: no env, no mounts, no-new-privileges on", () => {
+    expect(parseRunSpec({ image: "i", command: ["x"] })).toMatchObject({
+      env: {},
+      labels: {},
+      mounts: [],
+      ports: [],
+      limits: {},
+      noNewPrivileges: true,
+    });
+  });
+
+  it("names every bad field and what is accepted", () => {
+    let message = "";
+    try {
+      parseRunSpec({
+        image: "",
+        command: [],
+        env: { "1BAD": "x" },
+        mounts: [{ host: "relative", container: "/c" }],
+        ports: [{ container: 70000 }],
+        limits: { memoryMb: 1 },
+      });
+    } catch (err) {
+      expect(err).toMatchObject({ code: "INVALID_SPEC", name: "RuntimeError" });
+      message = (err as Error).message;
+    }
+    for (const part of [
+      "image:",
+      "command: command needs",
+      "env.1BAD",
+      "mounts[0].host: must be an absolute path",
+      "ports[0].container",
+      "limits.memoryMb",
+    ]) {
+      expect(message).toContain(part);
+    }
+  });
+
+  it("refuses unknown fields rather than ignoring them", () => {
+    expect(() => parseRunSpec({ image: "i", command: ["x"], privileged: true } as never)).toThrow(
+      /privileged/,
+    );
+  });
+});
+
+describe("docker/podman command lines", () => {
+  const spec = parseRunSpec({
+    image: "loom:main",
+    command: ["node", "server.js"],
+    env: { ANTHROPIC_API_KEY: "sk-secret", MODE: "lab" },
+    labels: { "loom.role": "lab" },
+    workdir: "/workspace",
+    mounts: [
+      { host: "/srv/ws", container: "/workspace" },
+      { host: "/srv/schemas", container: "/workspace/schemas", readOnly: true },
+    ],
+    ports: [{ container: 8402 }],
+    network: "host",
+    limits: { memoryMb: 512, pids: 256, cpus: 1.5 },
+  });
+
+  it("pins the docker run line; env values never appear on it", () => {
+    const args = engineRunArgs(spec, "loom-x", { init: true });
+    expect(args).toEqual([
+      "run",
+      "-d",
+      "--name",
+      "loom-x",
+      "--init",
+      "--label",
+      "loom.role=lab",
+      "-e",
+      "ANTHROPIC_API_KEY",
+      "-e",
+      "MODE",
+      "-w",
+      "/workspace",
+      "-v",
+      "/srv/ws:/workspace",
+      "-v",
+      "/srv/schemas:/workspace/schemas:ro",
+      "--network",
+      "host",
+      "--expose",
+      "8402",
+      "--memory",
+      "512m",
+      "--memory-swap",
+      "512m",
+      "--pids-limit",
+      "256",
+      "--cpus",
+      "1.5",
+      "--security-opt",
+      "no-new-privileges",
+      "loom:main",
+      "node",
+      "server.js",
+    ]);
+    expect(args.join(" ")).not.toContain("sk-secret");
+  });
+
+  it("without network: --network none, nothing published, every capability dropped", () => {
+    const args = engineRunArgs({ ...spec, network: "none" }, "loom-x", { init: true });
+    expect(args.join(" ")).toContain("--network none");
+    expect(args.join(" ")).toContain("--cap-drop ALL");
+    expect(args).not.toContain("-p");
+    expect(args).not.toContain("--expose");
+  });
+
+  it("a background priority becomes low CPU shares", () => {
+    const args = engineRunArgs({ ...spec, limits: { priority: "background" } }, "loom-x", { init: true });
+    expect(args.slice(args.indexOf("--cpu-shares"), args.indexOf("--cpu-shares") + 2)).toEqual([
+      "--cpu-shares",
+      "128",
+    ]);
+    expect(engineRunArgs(spec, "loom-x", { init: true })).not.toContain("--cpu-shares");
+  });
+
+  it("publishes on loopback with an engine-chosen port off the host network; podman has no --init", () => {
+    const args = engineRunArgs(
+      parseRunSpec({
+        image: "i",
+        command: ["x"],
+        ports: [{ container: 8402 }],
+        network: "loom-net",
+        noNewPrivileges: false,
+      }),
+      "n",
+      { init: false },
+    );
+    expect(args).toEqual([
+      "run",
+      "-d",
+      "--name",
+      "n",
+      "--network",
+      "loom-net",
+      "-p",
+      "127.0.0.1::8402",
+      "i",
+      "x",
+    ]);
+  });
+
+  it("replaces the image's entrypoint when the spec names one, keeping command as its arguments", () => {
+    const args = engineRunArgs(
+      parseRunSpec({ image: "i", entrypoint: "sh", command: ["-c", "npm test"], noNewPrivileges: false }),
+      "n",
+      { init: false },
+    );
+    expect(args).toEqual(["run", "-d", "--name", "n", "--entrypoint", "sh", "i", "-c", "npm test"]);
+  });
+
+  it("refuses mount paths the -v syntax cannot express", () => {
+    const bad = parseRunSpec({ image: "i", command: ["x"], mounts: [{ host: "/a:b", container: "/c" }] });
+    expect(() => engineRunArgs(bad, "n", { init: true })).toThrow(
+      expect.objectContaining({ code: "INVALID_SPEC" }),
+    );
+  });
+
+  it("filters ps by every label", () => {
+    expect(engineListArgs({ a: "1", b: "2" })).toEqual([
+      "ps",
+      "-a",
+      "--no-trunc",
+      "--format",
+      "{{.ID}}",
+      "--filter",
+      "label=a=1",
+      "--filter",
+      "label=b=2",
+    ]);
+  });
+});
+
+describe("docker/podman inspect parsing", () => {
+  const sample = (over: Record<string, unknown>) =>
+    JSON.stringify([
+      {
+        Id: "abc",
+        Name: "/loom-x",
+        State: { Status: "exited", ExitCode: 137, OOMKilled: true, StartedAt: "2026-01-01T00:00:00Z" },
+        Config: { Labels: { a: "1" }, ExposedPorts: { "8402/tcp": {} } },
+        HostConfig: { NetworkMode: "bridge" },
+        NetworkSettings: {
+          Ports: { "8402/tcp": [{ HostIp: "127.0.0.1", HostPort: "49153" }], "53/udp": null },
+        },
+        ...over,
+      },
+    ]);
+
+  it("reads state, exit code, OOM, labels and the published host port", () => {
+    expect(parseEngineInspect(sample({}))).toEqual([
+      {
+        id: "abc",
+        name: "loom-x",
+        state: "exited",
+        exitCode: 137,
+        oomKilled: true,
+        labels: { a: "1" },
+        startedAt: "2026-01-01T00:00:00Z",
+        endpoints: [{ containerPort: 8402, host: "127.0.0.1", port: 49153 }],
+      },
+    ]);
+  });
+
+  it("host networking: the exposed port itself; never-started and podman state names", () => {
+    const [info] = parseEngineInspect(
+      sample({
+        State: { Status: "configured", ExitCode: 0, StartedAt: "0001-01-01T00:00:00Z" },
+        HostConfig: { NetworkMode: "host" },
+        NetworkSettings: {},
+      }),
+    );
+    expect(info).toMatchObject({
+      state: "created",
+      exitCode: undefined,
+      startedAt: undefined,
+      oomKilled: false,
+    });
+    expect(info?.endpoints).toEqual([{ containerPort: 8402, host: "127.0.0.1", port: 8402 }]);
+  });
+
+  it("fails BAD_ENGINE_OUTPUT naming the field", () => {
+    expect(() => parseEngineInspect("{oops")).toThrow(expect.objectContaining({ code: "BAD_ENGINE_OUTPUT" }));
+    expect(() => parseEngineInspect(sample({ State: {} }))).toThrow(/\[0\]\.State\.Status/);
+  });
+});
