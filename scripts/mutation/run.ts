@@ -2,6 +2,7 @@ import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
+import { runGit, tryGit } from "../../src/shared/git/run-git.ts";
 import { fileOf, GATE_MODULES, type GateModule } from "./gate-modules.ts";
 import { MutationSetupError, preflight } from "./preflight.ts";
 import { belowFloors, type ModuleScore, type MutationReport, scoresOf } from "./scores.ts";
@@ -52,17 +53,17 @@ function parseArgs(argv: readonly string[]): Args {
 
 /** Files that differ from `base` in commits or in the working tree. */
 async function changedFiles(base: string): Promise<Set<string>> {
-  const run = (args: string[]) => execa("git", args, { cwd: ROOT, reject: false });
-  const known = await run(["rev-parse", "--verify", "--quiet", `${base}^{commit}`]);
+  const known = await tryGit(ROOT, ["rev-parse", "--verify", "--quiet", `${base}^{commit}`]);
   if (known.exitCode !== 0) {
     throw new MutationSetupError(
       `the base ${base} is not a commit in this clone (a shallow clone?), so the changed gate files are unknown; ` +
         "fetch more history or name the base with --base <ref> or GATE_MUTATION_BASE",
     );
   }
-  const out = await run(["diff", "--name-only", base, "--"]);
-  const untracked = await run(["ls-files", "--others", "--exclude-standard"]);
-  return new Set(`${out.stdout}\n${untracked.stdout}`.split("\n").filter(Boolean));
+  // A git that fails here must stop the run: an empty list would pass the gate's check untested.
+  const changed = await runGit(ROOT, ["diff", "--name-only", base, "--"]);
+  const untracked = await runGit(ROOT, ["ls-files", "--others", "--exclude-standard"]);
+  return new Set(`${changed}\n${untracked}`.split("\n").filter(Boolean));
 }
 
 async function chooseModules(args: Args): Promise<GateModule[]> {

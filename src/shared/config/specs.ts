@@ -118,7 +118,7 @@ export const configSpecs = [
   }),
   spec({
     name: "LOOM_PLATEAU_WINDOW",
-    purpose: "Stop after this many generations without fitness improvement",
+    purpose: "Stop after this many promoted generations in a row bring no fitness improvement",
     type: wholeNumber(1, 100),
     default: "3",
   }),

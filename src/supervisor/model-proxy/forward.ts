@@ -64,7 +64,12 @@ export async function forward(input: ForwardInput): Promise<ForwardResult> {
     } else if (!signal.aborted) {
       const cause =
         err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-      sendProxyError(res, 502, "api_error", `the model proxy could not reach the model API: ${cause}`);
+      sendProxyError(
+        res,
+        502,
+        "api_error",
+        `the model proxy could not reach the model API at ${new URL(input.url).origin}: ${cause}`,
+      );
     } else res.destroy();
     return { status: undefined, metered: undefined };
   }

@@ -101,7 +101,9 @@ describe("model proxy: upstream faults pass through as the client expects", () =
     const r = await rig([], { proxy: { upstream: `http://127.0.0.1:${port}` } });
     const error = await failure(r.client({ maxRetries: 0 }).call(hi));
     expect(error).toMatchObject({ code: "MODEL_SERVER_ERROR", status: 502 });
-    expect(error.message).toMatch(/could not reach the model API/);
+    // Where it tried and why it failed: the origin (never the key) and the connection's own error.
+    expect(error.message).toContain(`could not reach the model API at http://127.0.0.1:${port}: `);
+    expect(error.message).toMatch(/ECONNREFUSED/);
     expect(error.message).not.toContain(REAL_KEY);
   });
 });
