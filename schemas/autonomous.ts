@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { GenerationNumber, GenerationOutcome } from "./generation.ts";
+import { CandidateCount } from "./round.ts";
 
 /**
  * The autonomous loop's persisted state. A fixed point because the Prime that reads it after a
@@ -41,6 +42,8 @@ export const AutonomousOptions = z.strictObject({
   /** Stop after this many generations in a row that were not promoted; 0 = never. */
   maxConsecutiveFailures: count,
   promoteMode: z.enum(["auto", "manual"]),
+  /** Candidates each round spawns (LOOM_CANDIDATES, --candidates); absent in runs from before rounds: 1. */
+  candidates: CandidateCount.optional(),
 });
 export type AutonomousOptions = z.infer<typeof AutonomousOptions>;
 

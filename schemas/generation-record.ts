@@ -6,6 +6,7 @@ import {
   OUTCOMES_NEEDING_REASON,
   TERMINAL_OUTCOMES,
 } from "./generation.ts";
+import { Candidate, RoundNumber } from "./round.ts";
 import { ModelUsage, Usage } from "./usage.ts";
 import { Verification, VerificationRun } from "./verification.ts";
 
@@ -18,6 +19,10 @@ export const GenerationRecord = z
     version: z.literal(1),
     generation: GenerationNumber,
     parent: GenerationNumber.nullable(),
+    /** The round (one spawn) this generation was a candidate of; absent in records from before rounds. */
+    round: RoundNumber.optional(),
+    /** Its place in the round and what set it apart (model, temperature, hint); absent before rounds. */
+    candidate: Candidate.optional(),
     branch: LabBranch,
     programHash: z.string().regex(/^[0-9a-f]{64}$/, "expected a lowercase sha256 hex digest"),
     outcome: GenerationOutcome,
@@ -39,6 +44,13 @@ export const GenerationRecord = z
     }
     if (r.parent !== null && r.parent >= r.generation) {
       ctx.addIssue({ code: "custom", path: ["parent"], message: "parent must be an earlier generation" });
+    }
+    if ((r.round === undefined) !== (r.candidate === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [r.round === undefined ? "round" : "candidate"],
+        message: "round and candidate go together: a generation of a round has both",
+      });
     }
     if (TERMINAL_OUTCOMES.includes(r.outcome) && r.finishedAt === null) {
       ctx.addIssue({

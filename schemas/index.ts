@@ -18,6 +18,7 @@ import { LabState, LabStatus, ToolCallCounts } from "./lab-status.ts";
 import { PrimeHealth, PrimeStats } from "./prime.ts";
 import { ProgramContract } from "./program.ts";
 import { ReviewVerdict } from "./review.ts";
+import { Candidate, CandidateCount, CandidateHint, RoundNumber } from "./round.ts";
 import {
   CommitSha,
   ErrorBody,
@@ -27,6 +28,7 @@ import {
   PromoteResponse,
   RollbackRequest,
   RollbackResponse,
+  SpawnedGeneration,
   SpawnRequest,
   SpawnResponse,
   SupervisorStats,
@@ -59,6 +61,7 @@ export * from "./lab-status.ts";
 export * from "./prime.ts";
 export * from "./program.ts";
 export * from "./review.ts";
+export * from "./round.ts";
 export * from "./supervisor.ts";
 export * from "./usage.ts";
 export * from "./verification.ts";
@@ -77,8 +80,13 @@ export const fixedPointSchemas: Record<string, z.ZodType> = {
   GenerationNumber,
   LabBranch,
   GenerationOutcome,
+  RoundNumber,
+  CandidateCount,
+  CandidateHint,
+  Candidate,
   CommitSha,
   SpawnRequest,
+  SpawnedGeneration,
   SpawnResponse,
   PromoteRequest,
   PromoteResponse,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { GenerationNumber, GenerationOutcome, LabBranch } from "./generation.ts";
+import { Candidate, CandidateCount, CandidateHint, MAX_CANDIDATES, RoundNumber } from "./round.ts";
 import { Usage } from "./usage.ts";
 
 /** program.md travels in the spawn body; 64 KiB of UTF-8 is far beyond any useful contract. */
@@ -13,8 +14,14 @@ export const CommitSha = z
   .string()
   .regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, "expected a full lowercase commit sha");
 
-/** `POST /spawn`: start a Lab on a new generation from this program.md. */
+/**
+ * `POST /spawn`: start a round — `candidates` Labs at once (absent: LOOM_CANDIDATES), each a new
+ * generation on this program.md. `hints[i]` is candidate i+1's approach hint, added to its program.md;
+ * there may be fewer hints than candidates, never more (checked against the round's size).
+ */
 export const SpawnRequest = z.strictObject({
+  candidates: CandidateCount.optional(),
+  hints: z.array(CandidateHint).max(MAX_CANDIDATES, `expected at most ${MAX_CANDIDATES} hints`).optional(),
   program: z
     .string()
     .min(1)
@@ -33,14 +40,42 @@ const branchMatchesGeneration = (v: { generation: number; branch: string }, ctx:
   }
 };
 
+/** One candidate of a spawned round, as it stood when the spawn was answered. */
+export const SpawnedGeneration = z
+  .object({
+    generation: GenerationNumber,
+    branch: LabBranch,
+    outcome: GenerationOutcome,
+    reason: z.string().nullable(),
+    candidate: Candidate,
+  })
+  .superRefine(branchMatchesGeneration);
+export type SpawnedGeneration = z.infer<typeof SpawnedGeneration>;
+
+/**
+ * The round a spawn started: `generations` lists every candidate in index order; the top-level
+ * generation, branch, outcome and reason repeat the first, so a caller that runs one Lab at a time
+ * reads what it always read.
+ */
 export const SpawnResponse = z
   .object({
     generation: GenerationNumber,
     branch: LabBranch,
     outcome: GenerationOutcome,
     reason: z.string().nullable(),
+    round: RoundNumber,
+    generations: z.array(SpawnedGeneration).min(1).max(MAX_CANDIDATES),
   })
-  .superRefine(branchMatchesGeneration);
+  .superRefine(branchMatchesGeneration)
+  .superRefine((v, ctx) => {
+    if (v.generations[0]?.generation !== v.generation) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["generations", 0],
+        message: `the first candidate must be generation ${v.generation}`,
+      });
+    }
+  });
 export type SpawnResponse = z.infer<typeof SpawnResponse>;
 
 /**
@@ -124,8 +159,10 @@ export const SupervisorStats = z.object({
   byOutcome: z.record(GenerationOutcome, count),
   tokens: Usage,
   totalTokens: count,
-  /** The generation whose Lab is running now, if any. */
+  /** The generation whose Lab is running now, if any (the first still running of a round). */
   running: GenerationNumber.nullable(),
+  /** Every generation of the running round whose Lab has not finished, in order; absent from older Supervisors. */
+  runningGenerations: z.array(GenerationNumber).optional(),
   runtime: z.string(),
   prime: PrimeStatus,
 });

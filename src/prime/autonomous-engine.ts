@@ -12,7 +12,7 @@ import { verifyGeneration } from "./tools/verify-generation.ts";
  * The autonomous loop bound to Prime's parts: the Supervisor client for spawn/wait/promote/rollback and
  * the lineage, the same reflect and two-stage verify the tools use, and `<state>/autonomous.json`.
  * Limits come from the configuration (LOOM_MAX_GENERATIONS, LOOM_TOKEN_BUDGET, LOOM_PLATEAU_WINDOW,
- * LOOM_PROMOTE); a resumed run keeps the limits it was started with.
+ * LOOM_PROMOTE, LOOM_CANDIDATES); a resumed run keeps the limits it was started with.
  */
 export function autonomousEngine(
   deps: PrimeCoreDeps,
@@ -22,11 +22,11 @@ export function autonomousEngine(
   const state = fileStatePort(path.join(deps.stateDir, AUTONOMOUS_STATE_FILE));
   const { client } = deps;
   return {
-    run: ({ maxGenerations, signal, suspendSignal, log }) =>
+    run: ({ maxGenerations, candidates, signal, suspendSignal, log }) =>
       runAutonomousLoop(
         {
           reflect: async (s) => (await reflectAndPropose(deps, { signal: s })).program,
-          spawn: async (program, s) => (await client.spawn(program, s)).generation,
+          spawn: async (program, s, k) => (await client.spawn({ program, candidates: k }, s)).generation,
           waitForLab: (n, s) =>
             client.waitForGeneration(n, {
               signal: s,
@@ -46,6 +46,7 @@ export function autonomousEngine(
           tokenBudget: config.tokenBudget,
           plateauWindow: config.plateauWindow,
           promoteMode: config.promote,
+          candidates: candidates ?? config.candidates,
           signal,
           suspendSignal,
           ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),

@@ -30,6 +30,8 @@ export type ReflectFn = (args: {
 export interface AutonomousEngine {
   run(options: {
     maxGenerations?: number;
+    /** Candidates each round spawns (default LOOM_CANDIDATES). */
+    candidates?: number;
     /** A person's stop: the run ends and is not resumed. */
     signal: AbortSignal;
     /** Prime shutting down: the state stays active, for the next Prime to resume. */

@@ -7,6 +7,7 @@ import {
   ErrorBody,
   PromoteResponse,
   RollbackResponse,
+  type SpawnRequest,
   SpawnResponse,
   SupervisorStats,
 } from "../../schemas/supervisor.ts";
@@ -120,9 +121,21 @@ export class SupervisorClient {
     return this.#call({ method: "GET", path: "/stats", schema: SupervisorStats, signal });
   }
 
-  /** Starts a generation (202); its Lab runs asynchronously: follow it with waitForGeneration. */
-  spawn(program: string, signal?: AbortSignal): Promise<SpawnResponse> {
-    return this.#call({ method: "POST", path: "/spawn", body: { program }, schema: SpawnResponse, signal });
+  /**
+   * Starts a round (202): `candidates` Labs (absent: the Supervisor's LOOM_CANDIDATES) on one
+   * program.md, each its own generation, listed in the answer's `generations`; they run
+   * asynchronously: follow them with waitForRound (or one with waitForGeneration).
+   */
+  spawn(request: SpawnRequest, signal?: AbortSignal): Promise<SpawnResponse> {
+    return this.#call({ method: "POST", path: "/spawn", body: request, schema: SpawnResponse, signal });
+  }
+
+  /** Awaits every candidate of a spawned round: their records, in candidate order, once each Lab is over. */
+  waitForRound(
+    spawned: Pick<SpawnResponse, "generations">,
+    options: WaitOptions = {},
+  ): Promise<GenerationRecord[]> {
+    return Promise.all(spawned.generations.map((g) => this.waitForGeneration(g.generation, options)));
   }
 
   /**

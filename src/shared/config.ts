@@ -19,13 +19,15 @@ export { diffEnvTemplate, renderEnvTemplate } from "./config/template.ts";
 export type ConfigSource = "environment" | "dotenv" | "default" | "unset";
 
 /** Raw variables that only feed the resolved fields below; one name per meaning. */
-type Superseded = "model" | "labModel" | "labApiKey" | "labApiBase" | "anthropicBaseUrl";
+type Superseded = "model" | "labModel" | "labModels" | "labApiKey" | "labApiBase" | "anthropicBaseUrl";
 
 export type Config = Omit<ConfigValues, Superseded> & {
   /** LOOM_MODEL. */
   readonly primeModel: string;
   /** LOOM_LAB_MODEL → LOOM_MODEL (if set) → LAB_MODEL_DEFAULT. */
   readonly labModel: string;
+  /** LOOM_LAB_MODELS → [labModel]: candidate i of a round runs labModels[(i - 1) % length]. */
+  readonly labModels: readonly string[];
   /** LOOM_LAB_API_KEY → ANTHROPIC_API_KEY; use requireApiKey to insist on one. */
   readonly labApiKey: string | undefined;
   /** LOOM_LAB_API_BASE; undefined lets the SDK choose its default. */
@@ -121,11 +123,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
 
   const parsed = values as unknown as ConfigValues;
   const repoPath = path.resolve(cwd, parsed.repoPath);
-  const { model, labModel, labApiKey, labApiBase, anthropicBaseUrl, ...rest } = parsed;
+  const { model, labModel, labModels, labApiKey, labApiBase, anthropicBaseUrl, ...rest } = parsed;
+  const resolvedLabModel = labModel ?? (sources.LOOM_MODEL === "default" ? LAB_MODEL_DEFAULT : model);
   return {
     ...rest,
     primeModel: model,
-    labModel: labModel ?? (sources.LOOM_MODEL === "default" ? LAB_MODEL_DEFAULT : model),
+    labModel: resolvedLabModel,
+    labModels: labModels ?? [resolvedLabModel],
     labApiKey: labApiKey ?? parsed.anthropicApiKey,
     labApiBase,
     primeBaseUrl: anthropicBaseUrl,

@@ -12,7 +12,11 @@ export type { SupervisorStats };
 
 /** What the HTTP server asks of the Supervisor; failures are the domain's errors (errors.ts), StoreError or GitOpError. */
 export interface SupervisorApi {
-  spawn(program: string): Promise<SpawnResponse>;
+  /** Starts a round of `candidates` Labs (default LOOM_CANDIDATES) on this program.md. */
+  spawn(
+    program: string,
+    request?: { candidates?: number; hints?: readonly string[] },
+  ): Promise<SpawnResponse>;
   /** `approveGateChange`: a person's explicit approval, required for (and only for) a generation that touches the gate. */
   promote(generation: number, approveGateChange?: boolean): Promise<PromoteResponse>;
   rollback(generation: number, reason: string | undefined): Promise<RollbackResponse>;

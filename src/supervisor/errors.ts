@@ -31,7 +31,7 @@ export class ConflictError extends LoomError {
 }
 
 /** The request itself is wrong, whatever the state. */
-export type InvalidInputCode = "INVALID_GENERATION";
+export type InvalidInputCode = "INVALID_GENERATION" | "INVALID_SPAWN";
 export class InvalidInputError extends LoomError {
   declare readonly code: InvalidInputCode;
   constructor(code: InvalidInputCode, message: string) {

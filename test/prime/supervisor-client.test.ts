@@ -63,7 +63,7 @@ describe("SupervisorClient against the real Supervisor", () => {
     expect(missing).toMatchObject({ code: "GENERATION_NOT_FOUND", status: 404 });
     expect(missing.message).toMatch(/generation 99 does not exist/);
     const anonymous = new SupervisorClient({ baseUrl: sup.url });
-    const refused = await failure(anonymous.spawn("# Task\nwrite hello.txt\n"));
+    const refused = await failure(anonymous.spawn({ program: "# Task\nwrite hello.txt\n" }));
     expect(refused).toMatchObject({ code: "UNAUTHORIZED", status: 401 });
     expect(refused.message).toMatch(/LOOM_SUPERVISOR_TOKEN/);
     expect(await client.listGenerations()).toEqual([]);
@@ -73,7 +73,7 @@ describe("SupervisorClient against the real Supervisor", () => {
   });
 
   it("spawns, waits for the Lab, reads the diff, refuses an unverified promotion, rolls back", async () => {
-    const spawned = await client.spawn("# Task\nwrite hello.txt\n");
+    const spawned = await client.spawn({ program: "# Task\nwrite hello.txt\n" });
     expect(spawned).toMatchObject({ generation: 1, branch: "lab/gen-1" });
     const seen: string[] = [];
     const t0 = Date.now();

@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
+  Candidate,
   ChatRequest,
   ErrorBody,
   EvalRequest,
   EvalResponse,
   fixedPointSchemas,
+  GenerationRecord,
+  HINT_MAX_CHARS,
   LabStatus,
   PROGRAM_MAX_BYTES,
   ProgramContract,
@@ -120,16 +123,90 @@ describe("Supervisor bodies", () => {
     bad(SpawnRequest, { program: "x", programm: "x" }, "", "unrecognized_keys");
   });
 
-  it("SpawnResponse: branch must be lab/gen-N for its generation", () => {
-    ok(SpawnResponse, { generation: 3, branch: "lab/gen-3", outcome: "running", reason: null });
+  it("SpawnRequest: candidates 1–16, at most 16 non-blank hints", () => {
+    ok(SpawnRequest, { program: "x", candidates: 1 });
+    ok(SpawnRequest, { program: "x", candidates: 16, hints: ["try a table", "try a map"] });
+    bad(SpawnRequest, { program: "x", candidates: 0 }, "candidates", "too_small");
+    bad(SpawnRequest, { program: "x", candidates: 17 }, "candidates", "too_big");
+    bad(SpawnRequest, { program: "x", candidates: "3" }, "candidates", "invalid_type");
+    bad(SpawnRequest, { program: "x", candidates: 2.5 }, "candidates", "invalid_type");
+    bad(SpawnRequest, { program: "x", hints: [" "] }, "hints.0", "custom");
+    bad(SpawnRequest, { program: "x", hints: Array(17).fill("h") }, "hints", "too_big");
+    bad(SpawnRequest, { program: "x", hints: ["a".repeat(HINT_MAX_CHARS + 1)] }, "hints.0", "too_big");
+  });
+
+  it("SpawnResponse: branch must be lab/gen-N for its generation; the first candidate is the top-level one", () => {
+    const candidate = (n: number, index: number) => ({
+      generation: n,
+      branch: `lab/gen-${n}`,
+      outcome: "pending",
+      reason: null,
+      candidate: { index, of: 2, model: "m" },
+    });
+    const round = { round: 1, generations: [candidate(3, 1), candidate(4, 2)] };
+    ok(SpawnResponse, { generation: 3, branch: "lab/gen-3", outcome: "running", reason: null, ...round });
     bad(
       SpawnResponse,
-      { generation: 3, branch: "lab/gen-4", outcome: "running", reason: null },
+      { generation: 3, branch: "lab/gen-4", outcome: "running", reason: null, ...round },
       "branch",
       "custom",
     );
-    bad(SpawnResponse, { generation: 3, branch: "gen-3", outcome: "running", reason: null }, "branch");
-    bad(SpawnResponse, { generation: 3, branch: "lab/gen-3", outcome: "done", reason: null }, "outcome");
+    bad(
+      SpawnResponse,
+      { generation: 3, branch: "gen-3", outcome: "running", reason: null, ...round },
+      "branch",
+    );
+    bad(
+      SpawnResponse,
+      { generation: 3, branch: "lab/gen-3", outcome: "done", reason: null, ...round },
+      "outcome",
+    );
+    bad(
+      SpawnResponse,
+      { generation: 4, branch: "lab/gen-4", outcome: "pending", reason: null, ...round },
+      "generations.0",
+      "custom",
+    );
+    bad(SpawnResponse, { generation: 3, branch: "lab/gen-3", outcome: "pending", reason: null }, "round");
+    bad(
+      SpawnResponse,
+      { generation: 3, branch: "lab/gen-3", outcome: "pending", reason: null, round: 1, generations: [] },
+      "generations",
+      "too_small",
+    );
+  });
+
+  it("Candidate: index within of, temperature 0–1, no unknown fields", () => {
+    ok(Candidate, { index: 1, of: 1 });
+    ok(Candidate, { index: 3, of: 4, model: "m", temperature: 0.7, hint: "smaller diff" });
+    bad(Candidate, { index: 3, of: 2 }, "index", "custom");
+    bad(Candidate, { index: 0, of: 2 }, "index", "too_small");
+    bad(Candidate, { index: 1, of: 17 }, "of", "too_big");
+    bad(Candidate, { index: 1, of: 1, temperature: 1.5 }, "temperature", "too_big");
+    bad(Candidate, { index: 1, of: 1, seed: 1 }, "", "unrecognized_keys");
+  });
+
+  it("GenerationRecord: round and candidate are optional, but go together", () => {
+    const base = {
+      version: 1,
+      generation: 2,
+      parent: null,
+      branch: "lab/gen-2",
+      programHash: "a".repeat(64),
+      outcome: "pending",
+      reason: null,
+      createdAt: "2026-01-01T00:00:00.000Z",
+      finishedAt: null,
+      containerId: null,
+      tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+      fitness: null,
+      verification: null,
+    };
+    ok(GenerationRecord, base);
+    ok(GenerationRecord, { ...base, round: 1, candidate: { index: 2, of: 3, model: "m" } });
+    bad(GenerationRecord, { ...base, round: 1 }, "candidate", "custom");
+    bad(GenerationRecord, { ...base, candidate: { index: 1, of: 1 } }, "round", "custom");
+    bad(GenerationRecord, { ...base, round: 0, candidate: { index: 1, of: 1 } }, "round", "too_small");
   });
 
   it("PromoteRequest / PromoteResponse", () => {

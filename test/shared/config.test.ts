@@ -49,6 +49,8 @@ describe("loadConfig defaults", () => {
       labApiKey: undefined,
       labApiBase: undefined,
       labModel: "claude-haiku-4-5-20251001",
+      labModels: ["claude-haiku-4-5-20251001"],
+      candidates: 1,
       labModelSocket: undefined,
       labTimeoutMs: 300000,
       verifyTimeoutMs: 1200000,
@@ -113,6 +115,13 @@ describe("precedence chains", () => {
       primeModel: "claude-sonnet-4-20250514",
       labModel: "l",
     });
+  });
+
+  it("labModels: LOOM_LAB_MODELS as listed (items trimmed), else the one Lab model", async () => {
+    const cwd = await cwdWith();
+    expect(loadConfig({ env: { LOOM_LAB_MODELS: "a, b ,c" }, cwd }).labModels).toEqual(["a", "b", "c"]);
+    expect(loadConfig({ env: { LOOM_LAB_MODEL: "solo" }, cwd }).labModels).toEqual(["solo"]);
+    expect(loadConfig({ env: { LOOM_CANDIDATES: "16" }, cwd }).candidates).toBe(16);
   });
 
   it("labApiKey: LOOM_LAB_API_KEY, then ANTHROPIC_API_KEY", async () => {
@@ -223,6 +232,20 @@ describe("bad values", () => {
       'LOOM_RUNTIME="vmware" is not valid: expected one of auto, docker, podman, apple, local (default auto)',
     ],
     [{ LOOM_PROMOTE: "yes" }, 'LOOM_PROMOTE="yes" is not valid: expected one of auto, manual (default auto)'],
+    [
+      { LOOM_CANDIDATES: "0" },
+      'LOOM_CANDIDATES="0" is not valid: expected a whole number from 1 to 16 (default 1)',
+    ],
+    [
+      { LOOM_CANDIDATES: "17" },
+      'LOOM_CANDIDATES="17" is not valid: expected a whole number from 1 to 16 (default 1)',
+    ],
+    ...["a,,b", "a,", "a,a", "a b,c", Array.from({ length: 17 }, (_, i) => `m${i}`).join(",")].map(
+      (value): [Record<string, string>, string] => [
+        { LOOM_LAB_MODELS: value },
+        `LOOM_LAB_MODELS=${JSON.stringify(value)} is not valid: expected a comma-separated list of 1 to 16 distinct model ids without spaces or empty items, e.g. claude-haiku-4-5,claude-sonnet-4-5 (if unset: LOOM_LAB_MODEL for every candidate)`,
+      ],
+    ),
     [
       { LOOM_SUPERVISOR_PORT: "70000" },
       'LOOM_SUPERVISOR_PORT="70000" is not valid: expected a whole number from 1 to 65535 (default 8400)',

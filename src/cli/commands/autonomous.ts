@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { MAX_CANDIDATES } from "../../../schemas/round-limits.ts";
 import { parsePositiveInt } from "../options.ts";
 
 export function registerAutonomous(program: Command): void {
@@ -12,7 +13,12 @@ export function registerAutonomous(program: Command): void {
       "stop after this many generations (default LOOM_MAX_GENERATIONS)",
       parsePositiveInt("--max-generations", 1, 100_000),
     )
-    .action(async (opts: { maxGenerations?: number }) => {
+    .option(
+      "--candidates <k>",
+      `Labs each round starts at once on the same program.md (default LOOM_CANDIDATES, 1 to ${MAX_CANDIDATES})`,
+      parsePositiveInt("--candidates", 1, MAX_CANDIDATES),
+    )
+    .action(async (opts: { maxGenerations?: number; candidates?: number }) => {
       const [{ loadConfig }, { createPrimeCore, primePlace }, { primeThinking }, { totalTokens }] =
         await Promise.all([
           import("../../shared/config.ts"),
@@ -40,6 +46,7 @@ export function registerAutonomous(program: Command): void {
       try {
         const result = await engine.run({
           ...(opts.maxGenerations ? { maxGenerations: opts.maxGenerations } : {}),
+          ...(opts.candidates ? { candidates: opts.candidates } : {}),
           signal: stop.signal,
           suspendSignal: suspend.signal,
           log,

@@ -30,7 +30,7 @@ export function registerSpawn(program: Command): void {
       const onSignal = () => abort.abort();
       process.on("SIGINT", onSignal);
       try {
-        const spawned = await client.spawn(programText, abort.signal);
+        const spawned = await client.spawn({ program: programText }, abort.signal);
         process.stderr.write(
           `loom: generation ${spawned.generation} started (${spawned.branch}); waiting for its Lab\n`,
         );

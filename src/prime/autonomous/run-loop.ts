@@ -22,8 +22,8 @@ import type { AutonomousStatePort } from "./state-file.ts";
 export interface AutonomousPorts {
   /** The next program.md (reflect on the analysis, lineage and lessons). */
   reflect(signal: AbortSignal): Promise<string>;
-  /** Starts a generation; answers its number. */
-  spawn(program: string, signal: AbortSignal): Promise<number>;
+  /** Starts a round of `candidates` generations; answers the first one's number. */
+  spawn(program: string, signal: AbortSignal, candidates: number): Promise<number>;
   /** Resolves when the generation's record has left pending/running. */
   waitForLab(generation: number, signal: AbortSignal): Promise<GenerationRecord>;
   /** Both verification stages, recorded on the generation. */
@@ -150,7 +150,8 @@ export async function runAutonomousLoop(
       throw new LoomError(
         "AUTONOMOUS_BAD_OPTION",
         `autonomous option ${formatIssues(checked.error, { root: "(options)" })}; accepted: maxGenerations, ` +
-          "tokenBudget, plateauWindow, maxConsecutiveFailures (whole numbers, 0 = no limit), promoteMode auto|manual",
+          "tokenBudget, plateauWindow, maxConsecutiveFailures (whole numbers, 0 = no limit), promoteMode auto|manual, " +
+          "candidates (a whole number from 1 to 16)",
       );
     }
     const runOptions = checked.data;
@@ -253,7 +254,8 @@ export async function runAutonomousLoop(
           const existing = (await records()).find(
             (r) => r.generation > state.spawnFloor! && r.programHash === hash,
           );
-          const generation = existing?.generation ?? (await ports.spawn(program, signal));
+          const generation =
+            existing?.generation ?? (await ports.spawn(program, signal, state.options.candidates ?? 1));
           await save({ phase: "waiting_lab", generation, program: null, spawnFloor: null });
           break;
         }

@@ -7,18 +7,28 @@ export function spawnLabTool(deps: PrimeToolDeps) {
   return defineTool({
     name: "spawn_lab",
     description:
-      "Start a new generation: the Supervisor runs a Lab on a clone of main with this program.md, and this tool waits until the Lab is done. Returns the generation's number, outcome (verifying when the Lab committed work, else failed/timed_out with a reason) and tokens.",
+      "Start a round: the Supervisor runs `candidates` Labs at once (default LOOM_CANDIDATES, 1 to 16), each a new generation on a clone of main with this program.md (hints[i], when given, is added to candidate i+1's program.md as an approach hint), and this tool waits until every Lab is done. Returns each generation's number, outcome (verifying when the Lab committed work, else failed/timed_out with a reason) and tokens.",
     input: SpawnRequest,
     effect: "self-modify",
     timeoutMs: deps.labWaitMs + 60_000,
-    run: async ({ program }, { signal }) => {
-      const spawned = await deps.client.spawn(program, signal);
-      const record = await deps.client.waitForGeneration(spawned.generation, {
+    run: async (request, { signal }) => {
+      const spawned = await deps.client.spawn(request, signal);
+      const records = await deps.client.waitForRound(spawned, {
         signal,
         timeoutMs: deps.labWaitMs,
         ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),
       });
-      return { content: describeGeneration(record), details: record };
+      if (records.length === 1) {
+        const [record] = records as [(typeof records)[number]];
+        return { content: describeGeneration(record), details: record };
+      }
+      const content = [
+        `round ${spawned.round}: ${records.length} candidates`,
+        ...records.map(
+          (r) => `candidate ${r.candidate?.index} (model ${r.candidate?.model}): ${describeGeneration(r)}`,
+        ),
+      ].join("\n");
+      return { content, details: { round: spawned.round, generations: records } };
     },
   });
 }

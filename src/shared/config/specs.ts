@@ -1,8 +1,10 @@
+import { MAX_CANDIDATES } from "../../../schemas/round-limits.ts";
 import {
   absolutePath,
   bindHost,
   filePath,
   httpUrl,
+  modelList,
   networkName,
   oneOf,
   type ValueType,
@@ -77,6 +79,19 @@ export const configSpecs = [
     purpose: `Model for Labs (empty = LOOM_MODEL if set, else ${LAB_MODEL_DEFAULT})`,
     type: word("a model id"),
     ifUnset: `LOOM_MODEL if set, else ${LAB_MODEL_DEFAULT}`,
+  }),
+  spec({
+    name: "LOOM_LAB_MODELS",
+    purpose:
+      "Models the candidates of a round draw from, in turn by candidate index (a comma list, e.g. a,b; empty = LOOM_LAB_MODEL for every candidate)",
+    type: modelList(MAX_CANDIDATES),
+    ifUnset: "LOOM_LAB_MODEL for every candidate",
+  }),
+  spec({
+    name: "LOOM_CANDIDATES",
+    purpose: `Labs a spawn starts at once on the same program.md, each a generation of one round (1 to ${MAX_CANDIDATES})`,
+    type: wholeNumber(1, MAX_CANDIDATES),
+    default: "1",
   }),
   spec({
     name: "LOOM_LAB_MODEL_SOCKET",

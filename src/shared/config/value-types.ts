@@ -75,3 +75,18 @@ export const networkName: ValueType<string> = {
   accepted: "a network name of letters, digits, '_', '.' or '-', starting with a letter or digit",
   parse: (raw) => (/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(raw.trim()) ? raw.trim() : undefined),
 };
+
+/**
+ * A comma list of model ids (`a,b`): no empty item, no spaces inside an id, no id twice (a slip like
+ * `a,,b` is refused rather than read as two models).
+ */
+export function modelList(max: number): ValueType<readonly string[]> {
+  return {
+    accepted: `a comma-separated list of 1 to ${max} distinct model ids without spaces or empty items, e.g. claude-haiku-4-5,claude-sonnet-4-5`,
+    parse: (raw) => {
+      const items = raw.split(",").map((item) => item.trim());
+      if (items.length > max || items.some((item) => item === "" || /\s/.test(item))) return undefined;
+      return new Set(items).size === items.length ? items : undefined;
+    },
+  };
+}

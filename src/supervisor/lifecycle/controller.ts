@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { GenerationOutcome } from "../../../schemas/generation.ts";
 import type { GenerationDiff } from "../../../schemas/generation-diff.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
+import type { Candidate } from "../../../schemas/round.ts";
 import type { PromoteResponse, RollbackResponse, SpawnResponse } from "../../../schemas/supervisor.ts";
 import type { ReviewRequest, Verification } from "../../../schemas/verification.ts";
 import { addUsage, totalTokens, zeroUsage } from "../../shared/events.ts";
@@ -11,6 +12,7 @@ import type { PromoteInput, PromoteResult, RollbackInput } from "../git/index.ts
 import type { PrimeHooks } from "../prime/prime-keeper.ts";
 import type { IntentJournal } from "../store/index.ts";
 import { Verifier } from "../verify/verifier.ts";
+import { candidateProgram, planRound, type RoundRequest } from "./round.ts";
 import { type LifecyclePorts, runGeneration } from "./run-generation.ts";
 
 export interface ControllerPorts extends LifecyclePorts {
@@ -24,13 +26,22 @@ export interface ControllerPorts extends LifecyclePorts {
   readonly journal: IntentJournal;
 }
 
+/** The round whose Labs run now: its generations leave `running` as each Lab ends. */
+interface RoundSlot {
+  round: number | null;
+  readonly running: Set<number>;
+  done: Promise<unknown>;
+  readonly abort: AbortController;
+}
+
 /**
- * The Supervisor's decisions over generations. One Lab at a time: a spawn while a generation runs is
+ * The Supervisor's decisions over generations. One round at a time: a spawn starts K Labs at once
+ * (each its own generation, Lab, proxy token and sockets), and a spawn while any of them still runs is
  * refused as a GENERATION_RUNNING conflict (the caller retries later) rather than queued, so a crash
  * never leaves a hidden backlog.
  */
 export class GenerationController implements SupervisorApi {
-  private current: { n: number | null; done: Promise<unknown>; abort: AbortController } | undefined;
+  private current: RoundSlot | undefined;
   /** Promotions and rollbacks, one at a time; shutdown waits for the one in flight. */
   private deciding: Promise<unknown> = Promise.resolve();
   private closing = false;
@@ -41,63 +52,102 @@ export class GenerationController implements SupervisorApi {
     this.verifier = new Verifier(ports);
   }
 
-  async spawn(program: string): Promise<SpawnResponse> {
+  /**
+   * Starts a round on this program.md: `candidates` Labs (default LOOM_CANDIDATES), candidate i on
+   * LOOM_LAB_MODELS' model in turn and with hints[i - 1] added to its program.md. Answers at once (202)
+   * with every candidate pending; one Lab failing never stops its siblings.
+   */
+  async spawn(program: string, request: RoundRequest = {}): Promise<SpawnResponse> {
     this.refuseWhileClosing("spawned");
     if (this.current) {
-      const n = this.current.n;
+      const running = [...this.current.running];
+      const named = running.length > 0 ? running.map((n) => `gen-${n}`).join(", ") : "(starting)";
       throw new ConflictError(
         "GENERATION_RUNNING",
-        `generation ${n ?? "(starting)"} is still running; spawn again when it has finished (GET /generations/${n ?? ""})`,
+        `round ${this.current.round ?? "(starting)"} is still running (${named}); spawn again when it has finished (GET /generations${running.length === 1 ? `/${running[0]}` : ""})`,
       );
     }
+    const candidates = planRound(this.ports.config, request);
     const abort = new AbortController();
     // Claimed before the first await so two concurrent spawns cannot both start.
-    const slot: { n: number | null; done: Promise<unknown>; abort: AbortController } = {
-      n: null,
-      done: Promise.resolve(),
-      abort,
-    };
+    const slot: RoundSlot = { round: null, running: new Set(), done: Promise.resolve(), abort };
     this.current = slot;
-    let record: GenerationRecord;
+    let allocated: { round: number; records: GenerationRecord[] };
     try {
       // A Lab must not start from a main whose promotion may still be reverted (Prime being restarted).
       await this.ports.prime?.idle();
       const parent = (await this.ports.store.latestPromoted())?.generation ?? null;
       const programHash = createHash("sha256").update(program).digest("hex");
-      record = await this.ports.store.allocate({ programHash, parent });
+      allocated = await this.ports.store.allocateRound({ programHash, parent, candidates });
     } catch (err) {
       this.current = undefined;
       throw err;
     }
-    const n = record.generation;
-    slot.n = n;
-    this.ports.emit({
-      type: "generation",
-      at: new Date().toISOString(),
-      generation: n,
-      outcome: "pending",
-      reason: null,
-    });
-    slot.done = runGeneration(this.ports, {
-      generation: n,
-      program,
-      signal: abort.signal,
-      // Main's test count, measured while the Lab works, once its container is up (so the two starts
-      // do not compete), at background priority.
-      onLabStarted: () => this.verifier.warmBaseline(n),
-    })
-      .catch((err: Error) =>
-        this.ports.emit({
-          type: "log",
-          at: new Date().toISOString(),
-          generation: n,
-          message: `gen-${n} failed unexpectedly: ${err.message}`,
-        }),
-      )
-      .finally(() => {
-        if (this.current === slot) this.current = undefined;
+    const { round, records } = allocated;
+    slot.round = round;
+    const at = () => new Date().toISOString();
+    for (const r of records) {
+      slot.running.add(r.generation);
+      this.ports.emit({
+        type: "generation",
+        at: at(),
+        generation: r.generation,
+        outcome: "pending",
+        reason: null,
       });
-    return { generation: n, branch: record.branch, outcome: record.outcome, reason: record.reason };
+    }
+    if (records.length > 1) {
+      this.ports.emit({
+        type: "log",
+        at: at(),
+        generation: null,
+        message: `round ${round}: ${records.length} candidates, ${records.map((r) => `gen-${r.generation} (${r.candidate?.model})`).join(", ")}`,
+      });
+    }
+    const runs = records.map((record, i) => {
+      const n = record.generation;
+      const candidate = candidates[i] as Candidate;
+      return runGeneration(this.ports, {
+        generation: n,
+        program: candidateProgram(program, candidate),
+        signal: abort.signal,
+        ...(candidate.model ? { model: candidate.model } : {}),
+        ...(records.length > 1
+          ? { roundLabel: `round ${round}, candidate ${candidate.index} of ${candidate.of}` }
+          : {}),
+        // Main's test count, measured while the Labs work, once a container is up (so the starts do
+        // not compete), at background priority; the verifier measures it once however many ask.
+        onLabStarted: () => this.verifier.warmBaseline(n),
+      })
+        .catch((err: Error) =>
+          this.ports.emit({
+            type: "log",
+            at: at(),
+            generation: n,
+            message: `gen-${n} failed unexpectedly: ${err.message}`,
+          }),
+        )
+        .finally(() => slot.running.delete(n));
+    });
+    slot.done = Promise.allSettled(runs).finally(() => {
+      if (this.current === slot) this.current = undefined;
+    });
+    const generations = records.map((r, i) => ({
+      generation: r.generation,
+      branch: r.branch,
+      outcome: r.outcome,
+      reason: r.reason,
+      candidate: r.candidate ?? (candidates[i] as Candidate),
+    }));
+    const first = generations[0] as (typeof generations)[number];
+    return {
+      generation: first.generation,
+      branch: first.branch,
+      outcome: first.outcome,
+      reason: first.reason,
+      round,
+      generations,
+    };
   }
 
   private async verifying(n: number, action: string): Promise<GenerationRecord> {
@@ -256,13 +306,14 @@ export class GenerationController implements SupervisorApi {
       byOutcome,
       tokens,
       totalTokens: totalTokens(tokens),
-      running: this.current?.n ?? null,
+      running: this.current ? (this.current.running.values().next().value ?? null) : null,
+      runningGenerations: this.current ? [...this.current.running] : [],
       runtime: this.ports.runtime.name,
       prime: this.ports.prime?.status() ?? { state: "disabled", commit: null, url: null },
     };
   }
 
-  /** Resolves when no generation is running (tests and shutdown). */
+  /** Resolves when no round is running (tests and shutdown). */
   async idle(): Promise<void> {
     await this.current?.done;
   }
@@ -285,7 +336,7 @@ export class GenerationController implements SupervisorApi {
     return done;
   }
 
-  /** Stops a running Lab: its container is removed, its branch fetched and it is recorded aborted. */
+  /** Stops the running round's Labs: each container removed, each branch fetched, each recorded aborted. */
   async close(): Promise<void> {
     this.closing = true;
     await this.verifier.close();

@@ -61,6 +61,10 @@ export interface RunGenerationInput {
   readonly signal?: AbortSignal;
   /** Called once the Lab's container runs (work that should not slow its start waits for this). */
   readonly onLabStarted?: () => void;
+  /** The Lab's model when not LOOM_LAB_MODEL (a candidate's draw from LOOM_LAB_MODELS). */
+  readonly model?: string;
+  /** Named in the log lines of a round's candidate, e.g. "round 3, candidate 2 of 4". */
+  readonly roundLabel?: string;
 }
 
 export function workspaceOf(stateDir: string, n: number): string {
@@ -139,6 +143,7 @@ export async function runGeneration(
   const workspace = workspaceOf(config.stateDir, n);
   const at = () => new Date(now()).toISOString();
   const log = (text: string) => emit({ type: "log", at: at(), generation: n, message: text });
+  const labConfig = input.model ? { ...config, labModel: input.model } : config;
   const setOutcome = async (patch: GenerationPatch): Promise<GenerationRecord> => {
     const record = await store.update(n, patch);
     emit({ type: "generation", at: at(), generation: n, outcome: record.outcome, reason: record.reason });
@@ -196,7 +201,7 @@ export async function runGeneration(
         generation: n,
         port,
         workspace,
-        config,
+        config: labConfig,
         image: ports.image ?? DEFAULT_LAB_IMAGE,
         loomRoot: ports.loomRoot,
         ...(packages ? { packages } : {}),
@@ -215,7 +220,7 @@ export async function runGeneration(
       };
     }
     log(
-      `Lab ${handle.name} started on ${runtime.name}, /status at ${"url" in lab ? lab.url : `${lab.socketPath} (no network)`}`,
+      `Lab ${handle.name} started on ${runtime.name}${input.roundLabel ? ` (${input.roundLabel}, model ${labConfig.labModel})` : ""}, /status at ${"url" in lab ? lab.url : `${lab.socketPath} (no network)`}`,
     );
     const end = await watchLab({
       runtime,

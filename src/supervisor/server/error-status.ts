@@ -12,6 +12,7 @@ import type { StoreErrorCode } from "../store/store-error.ts";
  */
 export const HTTP_STATUS = {
   INVALID_GENERATION: 400,
+  INVALID_SPAWN: 400,
   INVALID_INPUT: 400,
   GENERATION_NOT_FOUND: 404,
   DIFF_NOT_FOUND: 404,

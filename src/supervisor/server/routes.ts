@@ -104,8 +104,8 @@ export function supervisorRoutes(
       path: "/spawn",
       guarded: true,
       handle: async (req, res) => {
-        const body = await readJson(req, SpawnRequest);
-        sendJson(res, 202, await api.spawn(body.program));
+        const { program, ...round } = await readJson(req, SpawnRequest);
+        sendJson(res, 202, await api.spawn(program, round));
       },
     },
     {

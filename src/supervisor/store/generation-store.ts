@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { GenerationRecord } from "../../../schemas/generation-record.ts";
+import { Candidate } from "../../../schemas/round.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
 import { KeyedQueue } from "../../shared/keyed-queue.ts";
 import { formatIssues } from "../../shared/zod-issues.ts";
@@ -31,6 +32,11 @@ export interface AllocateInput {
   readonly programHash: string;
   /** The promoted generation this one builds on; null before any promotion. */
   readonly parent: number | null;
+}
+
+export interface AllocateRoundInput extends AllocateInput {
+  /** One per candidate, in index order (index 1..of). */
+  readonly candidates: readonly Candidate[];
 }
 
 const RECORD_NAME = /^gen-([1-9][0-9]*)\.json$/;
@@ -79,43 +85,87 @@ export class GenerationStore {
     return path.join(this.stateDir, "next-generation");
   }
 
+  private get roundCounterFile(): string {
+    return path.join(this.stateDir, "next-round");
+  }
+
   private fileOf(n: number): string {
     return path.join(this.dir, `gen-${n}.json`);
   }
 
   /** Creates the next generation as `pending`; numbers only grow, across restarts and deletions. */
   allocate(input: AllocateInput): Promise<GenerationRecord> {
+    return serialized(this.stateDir, () => this.allocateNow(input));
+  }
+
+  /**
+   * Starts a round: the next round number and one `pending` generation per candidate, numbered in a
+   * row. Round numbers, like generation numbers, only grow (`next-round`, and above any on disk).
+   */
+  allocateRound(input: AllocateRoundInput): Promise<{ round: number; records: GenerationRecord[] }> {
     return serialized(this.stateDir, async () => {
-      const n = Math.max(await this.readCounter(), (await this.maxOnDisk()) + 1);
-      const record = {
-        version: 1,
-        generation: n,
-        parent: input.parent,
-        branch: `lab/gen-${n}`,
-        programHash: input.programHash,
-        outcome: "pending",
-        reason: null,
-        createdAt: new Date().toISOString(),
-        finishedAt: null,
-        containerId: null,
-        tokens: ZERO_USAGE,
-        fitness: null,
-        verification: null,
-      };
-      // Validate before spending the number, so bad input does not burn generations.
-      const parsed = GenerationRecord.safeParse(record);
-      if (!parsed.success) {
-        throw new StoreError(
-          "RECORD_INVALID",
-          `cannot allocate generation ${n}: ${formatIssues(parsed.error)}`,
-        );
-      }
-      // Counter first: a crash after it skips N, which is harmless; reusing N would not be.
-      await atomicWriteFile(this.counterFile, `${n + 1}\n`);
-      const written = await writeRecord(this.fileOf(n), parsed.data);
-      await this.log(written);
-      return written;
+      // Every candidate is checked before anything is written, so a bad one leaves no half a round.
+      if (input.candidates.length === 0)
+        throw new StoreError("INVALID_INPUT", "a round needs at least one candidate");
+      input.candidates.forEach((c, i) => {
+        const checked = Candidate.safeParse(c);
+        const problem = checked.success
+          ? c.index !== i + 1 || c.of !== input.candidates.length
+            ? `candidate ${i + 1} is given as ${c.index} of ${c.of}`
+            : undefined
+          : formatIssues(checked.error);
+        if (problem)
+          throw new StoreError(
+            "RECORD_INVALID",
+            `cannot allocate candidate ${i + 1} of the round: ${problem}`,
+          );
+      });
+      const round = Math.max(
+        await this.readCounter(this.roundCounterFile, "round"),
+        (await this.maxRoundOnDisk()) + 1,
+      );
+      await atomicWriteFile(this.roundCounterFile, `${round + 1}\n`);
+      const records: GenerationRecord[] = [];
+      for (const candidate of input.candidates)
+        records.push(await this.allocateNow({ ...input, round, candidate }));
+      return { round, records };
     });
+  }
+
+  private async allocateNow(
+    input: AllocateInput & { round?: number; candidate?: Candidate },
+  ): Promise<GenerationRecord> {
+    const n = Math.max(await this.readCounter(this.counterFile, "generation"), (await this.maxOnDisk()) + 1);
+    const record = {
+      version: 1,
+      generation: n,
+      parent: input.parent,
+      ...(input.round === undefined ? {} : { round: input.round }),
+      ...(input.candidate === undefined ? {} : { candidate: input.candidate }),
+      branch: `lab/gen-${n}`,
+      programHash: input.programHash,
+      outcome: "pending",
+      reason: null,
+      createdAt: new Date().toISOString(),
+      finishedAt: null,
+      containerId: null,
+      tokens: ZERO_USAGE,
+      fitness: null,
+      verification: null,
+    };
+    // Validate before spending the number, so bad input does not burn generations.
+    const parsed = GenerationRecord.safeParse(record);
+    if (!parsed.success) {
+      throw new StoreError(
+        "RECORD_INVALID",
+        `cannot allocate generation ${n}: ${formatIssues(parsed.error)}`,
+      );
+    }
+    // Counter first: a crash after it skips N, which is harmless; reusing N would not be.
+    await atomicWriteFile(this.counterFile, `${n + 1}\n`);
+    const written = await writeRecord(this.fileOf(n), parsed.data);
+    await this.log(written);
+    return written;
   }
 
   async get(n: number): Promise<GenerationRecord | undefined> {
@@ -237,10 +287,20 @@ export class GenerationStore {
     return Math.max(0, ...(await this.numbersOnDisk()));
   }
 
-  private async readCounter(): Promise<number> {
+  /** The highest round any readable record names (0 when none); a damaged record is skipped here. */
+  private async maxRoundOnDisk(): Promise<number> {
+    let max = 0;
+    for (const n of await this.numbersOnDisk()) {
+      const record = await readRecord(this.fileOf(n), n).catch(() => undefined);
+      max = Math.max(max, record?.round ?? 0);
+    }
+    return max;
+  }
+
+  private async readCounter(file: string, what: "generation" | "round"): Promise<number> {
     let text: string;
     try {
-      text = await readFile(this.counterFile, "utf8");
+      text = await readFile(file, "utf8");
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return 1;
       throw err;
@@ -249,8 +309,8 @@ export class GenerationStore {
     if (!/^[1-9][0-9]*$/.test(text.trim()) || !Number.isSafeInteger(value)) {
       throw new StoreError(
         "COUNTER_CORRUPT",
-        `${this.counterFile} holds ${JSON.stringify(text.slice(0, 40))}; expected the next generation number ` +
-          "(an integer ≥ 1) — set it above the highest generation ever allocated",
+        `${file} holds ${JSON.stringify(text.slice(0, 40))}; expected the next ${what} number ` +
+          `(an integer ≥ 1) — set it above the highest ${what} ever allocated`,
       );
     }
     return value;
