@@ -155,6 +155,61 @@ describe("GenerationStore", () => {
     expect((await store.allocate({ programHash: HASH, parent: null })).generation).toBe(1);
   });
 
+  it("allocates a round: consecutive generations, one round number, candidates in order; rounds only grow", async () => {
+    const store = await GenerationStore.open(stateDir);
+    await store.allocate({ programHash: HASH, parent: null });
+    const candidates = [
+      { index: 1, of: 2, model: "a" },
+      { index: 2, of: 2, model: "b", hint: "smaller" },
+    ];
+    const first = await store.allocateRound({ programHash: HASH, parent: null, candidates });
+    expect(first.round).toBe(1);
+    expect(first.records.map((r) => [r.generation, r.round, r.candidate])).toEqual([
+      [2, 1, candidates[0]],
+      [3, 1, candidates[1]],
+    ]);
+    for (const r of first.records) expect(await store.get(r.generation)).toEqual(r);
+    // A reopened store, and one whose round counter was lost, still never reuses a round.
+    const again = await GenerationStore.open(stateDir);
+    const one = [{ index: 1, of: 1 }];
+    expect((await again.allocateRound({ programHash: HASH, parent: null, candidates: one })).round).toBe(2);
+    await unlink(path.join(stateDir, "next-round"));
+    expect((await again.allocateRound({ programHash: HASH, parent: null, candidates: one })).round).toBe(3);
+    await writeFile(path.join(stateDir, "next-round"), "zero\n");
+    const corrupt = await rejection(
+      again.allocateRound({ programHash: HASH, parent: null, candidates: one }),
+    );
+    expect(corrupt.code).toBe("COUNTER_CORRUPT");
+    expect(corrupt.message).toMatch(/expected the next round number/);
+  });
+
+  it("refuses a bad round before writing anything", async () => {
+    const store = await GenerationStore.open(stateDir);
+    const empty = await rejection(store.allocateRound({ programHash: HASH, parent: null, candidates: [] }));
+    expect(empty.code).toBe("INVALID_INPUT");
+    const gap = await rejection(
+      store.allocateRound({
+        programHash: HASH,
+        parent: null,
+        candidates: [
+          { index: 1, of: 2 },
+          { index: 1, of: 2 },
+        ],
+      }),
+    );
+    expect(gap.message).toMatch(/candidate 2 is given as 1 of 2/);
+    const invalid = await rejection(
+      store.allocateRound({ programHash: HASH, parent: null, candidates: [{ index: 1, of: 1, hint: " " }] }),
+    );
+    expect(invalid).toMatchObject({ code: "RECORD_INVALID" });
+    expect(invalid.message).toMatch(/hint: a hint must not be empty/);
+    expect(await store.list()).toEqual([]);
+    expect(
+      (await store.allocateRound({ programHash: HASH, parent: null, candidates: [{ index: 1, of: 1 }] }))
+        .round,
+    ).toBe(1);
+  });
+
   it("lists in-progress records for restart reaping", async () => {
     const store = await GenerationStore.open(stateDir);
     for (let i = 0; i < 3; i++) await store.allocate({ programHash: HASH, parent: null });
