@@ -36,6 +36,9 @@ import {
 import { ModelUsage, Usage } from "./usage.ts";
 import {
   AcceptanceStage,
+  CascadeStage,
+  CascadeStageName,
+  CascadeStageState,
   Fitness,
   MechanicalVerification,
   ReviewRequest,
@@ -46,6 +49,7 @@ import {
   VerificationRun,
   VerificationRunState,
   VerifyRequest,
+  VerifyThrough,
 } from "./verification.ts";
 
 export * from "./autonomous.ts";
@@ -101,12 +105,16 @@ export const fixedPointSchemas: Record<string, z.ZodType> = {
   TestStage,
   AcceptanceStage,
   GateStage,
+  CascadeStageName,
+  CascadeStageState,
+  CascadeStage,
   MechanicalVerification,
   ReviewStage,
   Fitness,
   Verification,
   VerificationRunState,
   VerificationRun,
+  VerifyThrough,
   VerifyRequest,
   ReviewRequest,
   GenerationRecord,

@@ -32,6 +32,36 @@ export const AcceptanceStage = z.object({
 });
 export type AcceptanceStage = z.infer<typeof AcceptanceStage>;
 
+/** The stages of stage 1, cheapest first; the cascade stops at the first that fails. */
+export const CascadeStageName = z.enum([
+  "fixed_points",
+  "install",
+  "check",
+  "reachable_tests",
+  "full_tests",
+  "acceptance",
+]);
+export type CascadeStageName = z.infer<typeof CascadeStageName>;
+
+/** skipped: not needed or not narrower (detail says why); not_run: an earlier stage failed or the run stopped before it. */
+export const CascadeStageState = z.enum(["passed", "failed", "skipped", "not_run"]);
+export type CascadeStageState = z.infer<typeof CascadeStageState>;
+
+export const CascadeStage = z.object({
+  name: CascadeStageName,
+  state: CascadeStageState,
+  durationMs: z.number().nonnegative(),
+  /** Why it was skipped or not run, or what failed. */
+  detail: z.string().max(4_000).optional(),
+  /** Tests the stage ran (reachable_tests, full_tests). */
+  testsRun: z.number().int().nonnegative().optional(),
+});
+export type CascadeStage = z.infer<typeof CascadeStage>;
+
+/** How far `POST /verify` runs the cascade: through the reachable tests only, or every stage (default). */
+export const VerifyThrough = z.enum(["reachable", "full"]);
+export type VerifyThrough = z.infer<typeof VerifyThrough>;
+
 /**
  * Stage 1, mechanical: what a fresh container made of `lab/gen-N` shows, never what the Lab claims.
  * `failures` says in words why `passed` is false (empty when it passed).
@@ -53,6 +83,13 @@ export const MechanicalVerification = z.object({
   gate: GateStage.optional(),
   failures: z.array(z.string()),
   durationMs: z.number().nonnegative(),
+  /** Each stage of the cascade in order, with its time; absent on records verified before the cascade. */
+  stages: z.array(CascadeStage).optional(),
+  /**
+   * false when the run stopped after the reachable tests (`through: "reachable"`): `passed` then means
+   * it passed every stage it ran, and it can be neither given a fitness nor promoted. Absent = complete.
+   */
+  complete: z.boolean().optional(),
 });
 export type MechanicalVerification = z.infer<typeof MechanicalVerification>;
 
@@ -107,8 +144,15 @@ export type VerificationRun = z.infer<typeof VerificationRun>;
 export const isVerificationRunning = (run: VerificationRun | null | undefined): boolean =>
   run?.state === "running";
 
-/** `POST /verify`: start stage 1 of a verifying generation in a fresh container (202; follow the record). */
-export const VerifyRequest = z.strictObject({ generation: z.number().int().min(1) });
+/**
+ * `POST /verify`: start stage 1 of a verifying generation in fresh containers (202; follow the record).
+ * `through: "reachable"` stops the cascade after the tests the change can reach (cheap rejection of
+ * losers); the default "full" runs every stage, which a promotion requires.
+ */
+export const VerifyRequest = z.strictObject({
+  generation: z.number().int().min(1),
+  through: VerifyThrough.optional(),
+});
 export type VerifyRequest = z.infer<typeof VerifyRequest>;
 
 /** `POST /review`: record Prime's stage-2 verdict (or why there is none) on a verified generation. */

@@ -6,7 +6,7 @@ import type {
   SpawnResponse,
   SupervisorStats,
 } from "../../schemas/supervisor.ts";
-import type { ReviewRequest, Verification } from "../../schemas/verification.ts";
+import type { ReviewRequest, Verification, VerifyThrough } from "../../schemas/verification.ts";
 
 export type { SupervisorStats };
 
@@ -20,8 +20,11 @@ export interface SupervisorApi {
   /** `approveGateChange`: a person's explicit approval, required for (and only for) a generation that touches the gate. */
   promote(generation: number, approveGateChange?: boolean): Promise<PromoteResponse>;
   rollback(generation: number, reason: string | undefined): Promise<RollbackResponse>;
-  /** Starts stage 1 (a job): answers the record with `verificationRun` running; the result lands on it. */
-  verify(generation: number): Promise<GenerationRecord>;
+  /**
+   * Starts stage 1 (a job): answers the record with `verificationRun` running; the result lands on it.
+   * `through: "reachable"` stops the cascade after the reachable tests (not complete, not promotable).
+   */
+  verify(generation: number, through?: VerifyThrough): Promise<GenerationRecord>;
   review(request: ReviewRequest): Promise<Verification>;
   diff(generation: number): Promise<GenerationDiff>;
   list(): Promise<GenerationRecord[]>;

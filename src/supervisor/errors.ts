@@ -21,6 +21,7 @@ export type ConflictCode =
   | "NOT_VERIFYING"
   | "NOT_VERIFIED"
   | "VERIFY_RUNNING"
+  | "VERIFICATION_INCOMPLETE"
   | "GATE_CHANGE_HELD"
   | "GATE_APPROVAL_UNEXPECTED";
 export class ConflictError extends LoomError {

@@ -141,11 +141,25 @@ describe("stage 1's verdict", () => {
     const hung = await verify({ CHECK_HANGS: "", TESTS_HANG: "" }, { LOOM_VERIFY_TIMEOUT_MS: "1000" });
     expect(hung.passed).toBe(false);
     expect(hung.check.exitCode).toBeNull();
-    expect(hung.failures).toEqual([
-      "check: `npm run check` was killed after LOOM_VERIFY_TIMEOUT_MS=1000 ms",
+    // The cascade stops at the check: the tests never start.
+    expect(hung.failures).toEqual(["check: `npm run check` was killed after LOOM_VERIFY_TIMEOUT_MS=1000 ms"]);
+    expect(hung.tests).toMatchObject({
+      passed: false,
+      exitCode: null,
+      output: "not run: an earlier stage failed",
+    });
+    const slow = await verify({ TESTS_HANG: "" }, { LOOM_VERIFY_TIMEOUT_MS: "1000" });
+    expect(slow.failures).toEqual([
       "tests: `npm test` was killed after LOOM_VERIFY_TIMEOUT_MS=1000 ms",
       expect.stringMatching(/^tests: 0 passing test\(s\), fewer than the 3 main passes at [0-9a-f]{12}$/),
     ]);
+    expect(slow.stages?.find((s) => s.name === "full_tests")).toMatchObject({
+      state: "failed",
+      testsRun: 0,
+      detail: expect.stringMatching(
+        /^tests: `npm test` was killed after LOOM_VERIFY_TIMEOUT_MS=1000 ms; tests: 0 passing/,
+      ),
+    });
   });
 
   it("an install that fails stops the other steps, which are reported as not run", async () => {

@@ -4,7 +4,7 @@ import type { GenerationDiff } from "../../../schemas/generation-diff.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type { Candidate } from "../../../schemas/round.ts";
 import type { PromoteResponse, RollbackResponse, SpawnResponse } from "../../../schemas/supervisor.ts";
-import type { ReviewRequest, Verification } from "../../../schemas/verification.ts";
+import type { ReviewRequest, Verification, VerifyThrough } from "../../../schemas/verification.ts";
 import { addUsage, totalTokens, zeroUsage } from "../../shared/events.ts";
 import type { SupervisorApi, SupervisorStats } from "../api.ts";
 import { ConflictError, generationNotFound, notVerifying, ShuttingDownError } from "../errors.ts";
@@ -188,6 +188,13 @@ export class GenerationController implements SupervisorApi {
     await this.ports.prime?.idle();
     const { journal } = this.ports;
     const record = await this.verifying(n, "promoted");
+    // No stage is skipped for what reaches main: a run through the reachable tests only is not enough.
+    if (!this.verifier.isRunning(n) && record.verification?.mechanical.complete === false) {
+      throw new ConflictError(
+        "VERIFICATION_INCOMPLETE",
+        `generation ${n} was verified only through the reachable tests; POST /verify {"generation": ${n}, "through": "full"} to run every stage, then POST /review, before promoting it`,
+      );
+    }
     if (this.verifier.isRunning(n) || !record.verification?.passed) {
       throw new ConflictError(
         "NOT_VERIFIED",
@@ -263,9 +270,9 @@ export class GenerationController implements SupervisorApi {
   }
 
   /** Starts stage 1 of verification in fresh containers (POST /verify, 202): the record shows it running. */
-  async verify(n: number): Promise<GenerationRecord> {
+  async verify(n: number, through?: VerifyThrough): Promise<GenerationRecord> {
     this.refuseWhileClosing("verified");
-    return this.verifier.verify(n);
+    return this.verifier.verify(n, through);
   }
 
   /** Verifications an earlier process left `running` on their records, recorded as stopped (start-up). */

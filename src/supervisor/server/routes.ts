@@ -90,7 +90,7 @@ export function supervisorRoutes(
       handle: async (req, res) => {
         const body = await readJson(req, VerifyRequest);
         // A job like /spawn: the record shows it running; GET /generations/:n and /logs show its end.
-        sendJson(res, 202, await api.verify(body.generation));
+        sendJson(res, 202, await api.verify(body.generation, body.through));
       },
     },
     {

@@ -1,13 +1,20 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
-import type { MechanicalVerification, StepResult } from "../../../schemas/verification.ts";
+import {
+  type CascadeStage,
+  CascadeStageName,
+  type MechanicalVerification,
+  type StepResult,
+  type VerifyThrough,
+} from "../../../schemas/verification.ts";
 import { schemaFingerprintAtRef } from "../git/fingerprint.ts";
 import { assertSchemasUnchanged, gateChanges } from "../git/fixed-points.ts";
 import { GitOpError } from "../git/git-op-error.ts";
 import { MAIN_REF, requireLabBranch, requireMain } from "../git/repo-state.ts";
-import { baselineAt } from "./baseline.ts";
+import { baselineAt, readBaseline } from "./baseline.ts";
 import { prepareSteps, type StepsContext } from "./prepare-steps.ts";
-import { runSteps, type StepRun } from "./run-step.ts";
+import { changedFiles, reachablePlan } from "./reachable.ts";
+import { runStep, tail } from "./run-step.ts";
 import { scriptCommandFrom } from "./script-command.ts";
 import { parseTestCount } from "./test-count.ts";
 import { cloneAt, mergeBase, objectAt, readBlobs } from "./verify-git.ts";
@@ -77,82 +84,184 @@ export async function fixedPoints(repo: string, n: number, commit: string, failu
   return { schemaFingerprintOk, present, unchanged, gate };
 }
 
+/** The cascade's stages, cheapest first, as the record lists them. */
+export const CASCADE: readonly CascadeStageName[] = CascadeStageName.options;
+
+/** What a failed stage says in its `detail`: the first line of its failure. */
+const stageDetail = (failure: string): string => failure.slice(0, 4_000);
+
 /**
- * Stage 1 of verifying generation `n`: a fresh clone of lab/gen-N under `<stateDir>/verify/gen-N`,
- * packages reused or installed, then `npm run check`, `npm test` and (when main has acceptance/)
- * `npm run test:acceptance`, each in a fresh container; the test count against main's at the merge
- * base; schemas/ and acceptance/ against main. Nothing the Lab wrote about itself is read.
+ * Stage 1 of verifying generation `n`, a cascade that stops at the first failure, cheapest first:
+ * fixed points (schemas/ and acceptance/ against main) → install (only when the lockfile changed) →
+ * `npm run check` → the tests the change can reach (vitest related) → `npm test` with the test count
+ * against main's at the merge base → `npm run test:acceptance` (when main has acceptance/). Each in a
+ * fresh container on a fresh clone of lab/gen-N under `<stateDir>/verify/gen-N`; the scripts are
+ * main's. `through: "reachable"` stops after the reachable tests, and the result says it is not
+ * complete. Nothing the Lab wrote about itself is read.
  */
-export async function verifyMechanical(ctx: StepsContext, n: number): Promise<MechanicalVerification> {
+export async function verifyMechanical(
+  ctx: StepsContext,
+  n: number,
+  through: VerifyThrough = "full",
+): Promise<MechanicalVerification> {
   const started = performance.now();
   const repo = ctx.config.repoPath;
   const limit = ctx.config.verifyTimeoutMs;
   const [commit, main] = await Promise.all([requireLabBranch(repo, n), requireMain(repo)]);
   const base = await mergeBase(repo, main, commit);
   const failures: string[] = [];
+  const stages: CascadeStage[] = [];
   const clone = verifyCloneOf(ctx.config.stateDir, n);
+  /** Records a stage; false when it failed (the cascade stops). */
+  const stage = (
+    name: CascadeStageName,
+    state: CascadeStage["state"],
+    durationMs: number,
+    extra: Omit<CascadeStage, "name" | "state" | "durationMs"> = {},
+  ) => {
+    stages.push({ name, state, durationMs: Math.round(durationMs), ...extra });
+    return state !== "failed";
+  };
+  // main's baseline is needed only by the full suite; it is usually cached from spawn time.
+  const baselineRun =
+    through === "full"
+      ? baselineAt(ctx, base)
+      : readBaseline(ctx.config.stateDir, base).then((b) => b ?? null);
   try {
-    // Independent reads of the repo: side by side (the baseline is usually cached from spawn time).
+    const fixedStarted = performance.now();
+    // Independent reads of the repo: side by side.
     // allSettled: a failure of one must not let the clean-up below race a clone still being written.
-    const [fixedRun, baselineRun, cloned] = await Promise.allSettled([
+    const [fixedRun, cloned, baselineSettled] = await Promise.allSettled([
       fixedPoints(repo, n, commit, failures),
-      baselineAt(ctx, base),
       cloneAt(repo, commit, clone),
+      // Awaited with the rest (not left running), but only for its failure: its value is read below.
+      baselineRun.then(() => undefined),
     ]);
-    for (const r of [fixedRun, baselineRun, cloned]) if (r.status === "rejected") throw r.reason;
+    for (const r of [fixedRun, cloned, baselineSettled]) if (r.status === "rejected") throw r.reason;
     const fixed = (fixedRun as PromiseFulfilledResult<Awaited<ReturnType<typeof fixedPoints>>>).value;
-    const baseline = (baselineRun as PromiseFulfilledResult<Awaited<ReturnType<typeof baselineAt>>>).value;
-    const subject = `gen-${n}`;
-    const prepared = await prepareSteps(ctx, commit, clone, subject);
-    const install = prepared.install;
-    let check: StepResult;
-    let tests: StepResult & { testCount: number };
+    const baseline = await baselineRun;
+    let check: StepResult = notRun("an earlier stage failed");
+    let tests: StepResult & { testCount: number } = { ...notRun("an earlier stage failed"), testCount: 0 };
     let acceptanceRun: StepResult | null = null;
-    let counted: number | undefined;
-    if (install && !install.passed) {
-      const command = prepared.installCommand ?? "npm ci";
-      failures.push(why("install", command, install, prepared.installTimedOut, limit));
-      check = notRun("the install step failed");
-      tests = { ...notRun("the install step failed"), testCount: 0 };
-    } else {
-      const acceptance = fixed.present && fixed.unchanged;
-      // One container for all three; check and tests side by side on the two cores. The scripts are
-      // main's: a candidate's package.json cannot redefine what checking or testing it means.
+    let install: StepResult | null = null;
+    let stopped = false;
+    let complete = true;
+    const fixedOk = stage(
+      "fixed_points",
+      failures.length === 0 ? "passed" : "failed",
+      performance.now() - fixedStarted,
+      failures.length === 0 ? {} : { detail: stageDetail(failures.join("; ")) },
+    );
+    // The stages after the fixed points; each `return` stops the cascade.
+    const rest = async (): Promise<void> => {
+      if (!fixedOk) return;
+      const subject = `gen-${n}`;
+      const prepared = await prepareSteps(ctx, commit, clone, subject);
+      install = prepared.install;
+      if (!install) {
+        stage("install", "skipped", 0, {
+          detail: "the lockfile is main's: main's installed packages are reused",
+        });
+      } else if (!install.passed) {
+        const failure = why(
+          "install",
+          prepared.installCommand ?? "npm ci",
+          install,
+          prepared.installTimedOut,
+          limit,
+        );
+        failures.push(failure);
+        check = notRun("the install step failed");
+        tests = { ...notRun("the install step failed"), testCount: 0 };
+        stage("install", "failed", install.durationMs, { detail: stageDetail(failure) });
+        return;
+      } else stage("install", "passed", install.durationMs);
+      // The scripts are main's: a candidate's package.json cannot redefine what checking or testing it means.
       const mainPackage = (await readBlobs(repo, [`${main}:package.json`])).get(`${main}:package.json`);
       const [checkCmd, testCmd, acceptanceCmd] = ["check", "test", "test:acceptance"].map((s) =>
         scriptCommandFrom(mainPackage, s),
       ) as [string, string, string];
-      const runs = await runSteps(
-        prepared.context,
-        [
-          { name: "check", command: checkCmd, parallel: true },
-          { name: "test", command: testCmd, parallel: true },
-          ...(acceptance ? [{ name: "acceptance", command: acceptanceCmd }] : []),
-        ],
-        limit,
-      );
-      const ran = (name: string): StepRun => runs.get(name) as StepRun;
-      const checked = ran("check");
+
+      const checked = await runStep(prepared.context, "check", checkCmd, limit);
       check = checked.result;
-      if (!check.passed) failures.push(why("check", "npm run check", check, checked.timedOut, limit));
-      const tested = ran("test");
-      counted = parseTestCount(tested.output);
-      tests = { ...tested.result, testCount: counted ?? 0 };
-      if (!tests.passed) failures.push(why("tests", "npm test", tests, tested.timedOut, limit));
-      if (acceptance) {
-        const accepted = ran("acceptance");
-        acceptanceRun = accepted.result;
-        if (!acceptanceRun.passed) {
-          failures.push(
-            why("acceptance", "npm run test:acceptance", acceptanceRun, accepted.timedOut, limit),
-          );
-        }
+      if (!check.passed) {
+        const failure = why("check", "npm run check", check, checked.timedOut, limit);
+        failures.push(failure);
+        stage("check", "failed", check.durationMs, { detail: failure });
+        return;
       }
+      stage("check", "passed", check.durationMs);
+
+      const plan = reachablePlan(mainPackage, await changedFiles(repo, base, commit));
+      if (plan.kind === "skip") stage("reachable_tests", "skipped", 0, { detail: plan.reason });
+      else {
+        const reached = await runStep(prepared.context, "reachable", plan.command, limit);
+        const testsRun = parseTestCount(reached.output) ?? 0;
+        if (!reached.result.passed) {
+          const failure = why(
+            "reachable tests",
+            `vitest related (${plan.files.length} changed file(s))`,
+            reached.result,
+            reached.timedOut,
+            limit,
+          );
+          failures.push(failure);
+          tests = { ...notRun("the reachable tests failed"), testCount: 0 };
+          stage("reachable_tests", "failed", reached.result.durationMs, {
+            detail: `${failure}\n${tail(reached.output, 2_000)}`,
+            testsRun,
+          });
+          return;
+        }
+        stage("reachable_tests", "passed", reached.result.durationMs, { testsRun });
+      }
+      if (through === "reachable") {
+        complete = false;
+        tests = {
+          ...notRun('the verification ran through the reachable tests only (through: "reachable")'),
+          testCount: 0,
+        };
+        stopped = true;
+        return;
+      }
+
+      const tested = await runStep(prepared.context, "test", testCmd, limit);
+      const counted = parseTestCount(tested.output);
+      tests = { ...tested.result, testCount: counted ?? 0 };
+      const testFailures: string[] = [];
+      if (!tests.passed) testFailures.push(why("tests", "npm test", tests, tested.timedOut, limit));
+      const short = testCountShortfall(tests.testCount, baseline?.testCount ?? 0, base, {
+        summaryMissing: counted === undefined && tests.exitCode !== null,
+      });
+      if (short) testFailures.push(short);
+      failures.push(...testFailures);
+      const testsOk = stage("full_tests", testFailures.length === 0 ? "passed" : "failed", tests.durationMs, {
+        testsRun: tests.testCount,
+        ...(testFailures.length > 0 ? { detail: stageDetail(testFailures.join("; ")) } : {}),
+      });
+      if (!testsOk) return;
+
+      if (!fixed.present) {
+        stage("acceptance", "skipped", 0, { detail: "main has no acceptance/: nothing is frozen" });
+        return;
+      }
+      const accepted = await runStep(prepared.context, "acceptance", acceptanceCmd, limit);
+      acceptanceRun = accepted.result;
+      if (!acceptanceRun.passed) {
+        const failure = why("acceptance", "npm run test:acceptance", acceptanceRun, accepted.timedOut, limit);
+        failures.push(failure);
+        stage("acceptance", "failed", acceptanceRun.durationMs, { detail: failure });
+      } else stage("acceptance", "passed", acceptanceRun.durationMs);
+    };
+    await rest();
+    const reason = stopped
+      ? 'not run: the verification ran through the reachable tests only (through: "reachable")'
+      : "not run: an earlier stage failed";
+    for (const name of CASCADE) {
+      if (!stages.some((s) => s.name === name))
+        stages.push({ name, state: "not_run", durationMs: 0, detail: reason });
     }
-    const short = testCountShortfall(tests.testCount, baseline.testCount, base, {
-      summaryMissing: counted === undefined && tests.exitCode !== null,
-    });
-    if (short) failures.push(short);
+    stages.sort((a, b) => CASCADE.indexOf(a.name) - CASCADE.indexOf(b.name));
     return {
       passed: failures.length === 0,
       commit,
@@ -160,12 +269,14 @@ export async function verifyMechanical(ctx: StepsContext, n: number): Promise<Me
       install,
       check,
       tests,
-      baselineTestCount: baseline.testCount,
+      baselineTestCount: baseline?.testCount ?? 0,
       schemaFingerprintOk: fixed.schemaFingerprintOk,
       acceptance: { present: fixed.present, unchanged: fixed.unchanged, run: acceptanceRun },
       gate: fixed.gate,
       failures,
       durationMs: Math.round(performance.now() - started),
+      stages,
+      complete,
     };
   } finally {
     // A clone that cannot be removed (files a container's user made) must not hide the verdict.

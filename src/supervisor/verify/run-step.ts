@@ -1,6 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readFile, rm } from "node:fs/promises";
-import path from "node:path";
 import { type StepResult, TEST_OUTPUT_MAX_CHARS } from "../../../schemas/verification.ts";
 import type { Config } from "../../shared/config.ts";
 import { stopAndRemove } from "../lifecycle/lab-cleanup.ts";
@@ -101,16 +99,10 @@ interface SpecRun {
 
 /**
  * Runs one container to its end, at most `timeoutMs`: past that, or when the signal fires, it is
- * killed. Its end is the engine's own answer (`wait`), not a poll. Its output is read unless
- * `needsOutput` says the step left everything it needs elsewhere. The container is removed whatever
+ * killed. Its end is the engine's own answer (`wait`), not a poll. The container is removed whatever
  * happens; an abort throws.
  */
-async function runSpec(
-  ctx: StepContext,
-  spec: RunSpecInput,
-  timeoutMs: number,
-  needsOutput: () => Promise<boolean> = async () => true,
-): Promise<SpecRun> {
+async function runSpec(ctx: StepContext, spec: RunSpecInput, timeoutMs: number): Promise<SpecRun> {
   const started = performance.now();
   // Stopped already (a shutdown): a container started now could outlive the Supervisor.
   if (ctx.signal?.aborted)
@@ -124,10 +116,9 @@ async function runSpec(
     ended = await ctx.runtime.wait(handle.id, { timeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}) });
     if (ended.kind === "timeout" || ended.kind === "aborted")
       await ctx.runtime.stop(handle.id, { timeoutMs: STOP_GRACE_MS }).catch(() => {});
-    if (await needsOutput())
-      output = await ctx.runtime
-        .logs(handle.id)
-        .catch((err: Error) => `(the output could not be read: ${err.message})`);
+    output = await ctx.runtime
+      .logs(handle.id)
+      .catch((err: Error) => `(the output could not be read: ${err.message})`);
   } finally {
     // An exited container has nothing left to stop.
     if (ended?.kind === "exited" || ended?.kind === "gone")
@@ -169,108 +160,4 @@ export async function runStep(
     output: run.output,
     timedOut: run.timedOut,
   };
-}
-
-/** One command of a batch; batches run their `parallel` group together, then the rest in order. */
-export interface BatchStep {
-  readonly name: string;
-  readonly command: string;
-  /** Runs alongside the other parallel steps (at the start), instead of after them. */
-  readonly parallel?: boolean;
-}
-
-/** Where a batch's per-step output files appear inside a verification container. */
-export const VERIFY_OUT = "/verify-out";
-const TIMEOUT_CODES = new Set([124, 137]);
-const stepName = /^[a-z][a-z0-9-]*$/;
-
-/** POSIX sh quoting: the command is data inside the batch script. */
-const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-
-/**
- * The batch script: each step under coreutils `timeout` (its own LOOM_VERIFY_TIMEOUT_MS), its output,
- * exit code and duration written to files in `out`; the parallel steps first, together, then the rest.
- */
-export function batchScript(steps: readonly BatchStep[], out: string, timeoutMs: number): string {
-  const secs = Math.max(1, Math.ceil(timeoutMs / 1000));
-  const lines = [
-    "set +e",
-    `run() { s=$(date +%s%3N); timeout -k 5 ${secs} sh -c "$2" > ${quote(out)}/"$1".out 2>&1; echo $? > ${quote(out)}/"$1".rc; echo $(( $(date +%s%3N) - s )) > ${quote(out)}/"$1".ms; }`,
-  ];
-  const together = steps.filter((s) => s.parallel);
-  const after = steps.filter((s) => !s.parallel);
-  if (together.length > 0) {
-    lines.push(`${together.map((s) => `run ${s.name} ${quote(s.command)} &`).join(" ")} wait`);
-  }
-  for (const s of after) lines.push(`run ${s.name} ${quote(s.command)}`);
-  return lines.join("\n");
-}
-
-/**
- * Several commands in ONE fresh container (one start instead of one per step; the parallel ones use
- * both cores), each still with its own time limit, exit code, output and duration. The container is
- * removed whatever happens; engine failures throw, a command's failure is data.
- */
-export async function runSteps(
-  ctx: StepContext,
-  steps: readonly BatchStep[],
-  timeoutMs: number,
-): Promise<Map<string, StepRun>> {
-  for (const s of steps) {
-    if (!stepName.test(s.name))
-      throw new Error(`step name ${JSON.stringify(s.name)} is not a lowercase word`);
-  }
-  const local = ctx.runtime.name === "local";
-  const outHost = `${ctx.clone}-out`;
-  await rm(outHost, { recursive: true, force: true });
-  await mkdir(outHost, { recursive: true });
-  // The container's user writes the step files.
-  if (!local) await chmod(outHost, 0o777);
-  const out = local ? outHost : VERIFY_OUT;
-  const parallel = steps.filter((s) => s.parallel).length > 0 ? 1 : 0;
-  const serial = steps.filter((s) => !s.parallel).length;
-  // Each step is limited inside; the container's own limit only catches a stuck shell.
-  const overall = (parallel + serial) * (timeoutMs + 10_000);
-  const spec = stepSpec(ctx, steps.map((s) => s.name).join("+"), batchScript(steps, out, timeoutMs));
-  // local: a writable bind at its own host path (bwrap shows the rest of the host read-only).
-  spec.mounts = [...(spec.mounts ?? []), { host: outHost, container: VERIFY_OUT }];
-  try {
-    const read = (name: string, ext: string) =>
-      readFile(path.join(outHost, `${name}.${ext}`), "utf8").catch(() => undefined);
-    // Each step's files, read once the container has exited; its own output only explains a step that
-    // never finished.
-    let files: (string | undefined)[][] = [];
-    const someUnfinished = async () => {
-      files = await Promise.all(
-        steps.map((s) => Promise.all([read(s.name, "out"), read(s.name, "rc"), read(s.name, "ms")])),
-      );
-      return files.some(([, rc]) => rc === undefined);
-    };
-    const batch = await runSpec(ctx, spec, overall, someUnfinished);
-    const runs = new Map<string, StepRun>();
-    for (const [i, s] of steps.entries()) {
-      const [output = "", rc, ms] = files[i] ?? [];
-      const code = rc === undefined ? null : Number(rc.trim());
-      const timedOut = code !== null && TIMEOUT_CODES.has(code);
-      const missing = code === null || Number.isNaN(code);
-      const marker = timedOut
-        ? `\n[killed after ${timeoutMs} ms: LOOM_VERIFY_TIMEOUT_MS]\n`
-        : missing
-          ? `\n[the step did not finish: ${batch.timedOut ? "the verification container was killed" : "no exit code was written"}]\n${batch.output ? tail(batch.output, 2000) : ""}`
-          : "";
-      runs.set(s.name, {
-        result: {
-          passed: !timedOut && !missing && code === 0,
-          exitCode: timedOut || missing ? null : code,
-          output: tail(output + marker),
-          durationMs: Number(ms?.trim()) || 0,
-        },
-        output,
-        timedOut: timedOut || (missing && batch.timedOut),
-      });
-    }
-    return runs;
-  } finally {
-    await rm(outHost, { recursive: true, force: true }).catch(() => {});
-  }
 }

@@ -4,8 +4,10 @@ import type { GenerationDiff } from "../../../schemas/generation-diff.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import {
   isVerificationRunning,
+  type MechanicalVerification,
   type ReviewRequest,
   type Verification,
+  type VerifyThrough,
 } from "../../../schemas/verification.ts";
 import type { Config } from "../../shared/config.ts";
 import { LoomError } from "../../shared/errors.ts";
@@ -22,6 +24,10 @@ import { assertGateRule } from "./gate-hold.ts";
 import { generationDiff } from "./generation-diff.ts";
 import { verifyMechanical } from "./mechanical.ts";
 import { numstat } from "./verify-git.ts";
+
+/** Tests the reachable-tests stage ran. */
+const reachedCount = (m: MechanicalVerification): number =>
+  m.stages?.find((s) => s.name === "reachable_tests")?.testsRun ?? 0;
 
 export interface VerifierPorts {
   readonly store: GenerationStore;
@@ -80,7 +86,7 @@ export class Verifier {
    * ends on the record: `verification` with `verificationRun.state` done, or stopped (a shutdown) or
    * error (it could not run), each with why. Whoever waits follows the record and `GET /logs`.
    */
-  async verify(n: number): Promise<GenerationRecord> {
+  async verify(n: number, through: VerifyThrough = "full"): Promise<GenerationRecord> {
     await this.verifyingRecord(n, "verified");
     const busy = this.running.get(n);
     if (busy) {
@@ -111,15 +117,24 @@ export class Verifier {
     } finally {
       started();
     }
-    this.emitRun(n, "running", `verifying gen-${n} in fresh ${this.ports.runtime.name} containers`);
-    slot.done = this.run(n, startedAt, abort.signal).finally(() => {
+    this.emitRun(
+      n,
+      "running",
+      `verifying gen-${n} in fresh ${this.ports.runtime.name} containers${through === "reachable" ? " through the reachable tests" : ""}`,
+    );
+    slot.done = this.run(n, startedAt, abort.signal, through).finally(() => {
       if (this.running.get(n) === slot) this.running.delete(n);
     });
     return record;
   }
 
   /** The background part of `verify`: never rejects; every end is written on the record. */
-  private async run(n: number, startedAt: string, signal: AbortSignal): Promise<void> {
+  private async run(
+    n: number,
+    startedAt: string,
+    signal: AbortSignal,
+    through: VerifyThrough,
+  ): Promise<void> {
     const ended = (state: "done" | "stopped" | "error", error: { code: string; message: string } | null) => ({
       state,
       startedAt,
@@ -137,6 +152,7 @@ export class Verifier {
           signal,
         },
         n,
+        through,
       );
       const verification: Verification = { passed: false, mechanical, review: null, fitness: null };
       await this.ports.store.update(n, { verification, fitness: null, verificationRun: ended("done", null) });
@@ -144,7 +160,9 @@ export class Verifier {
         n,
         mechanical.passed ? "passed" : "failed",
         mechanical.passed
-          ? `gen-${n} passed stage 1: ${mechanical.tests.testCount} tests (baseline ${mechanical.baselineTestCount})`
+          ? mechanical.complete === false
+            ? `gen-${n} passed stage 1 through the reachable tests (${reachedCount(mechanical)} tests); not complete: POST /verify {"generation": ${n}, "through": "full"} before it can be promoted`
+            : `gen-${n} passed stage 1: ${mechanical.tests.testCount} tests (baseline ${mechanical.baselineTestCount})`
           : `gen-${n} failed stage 1: ${mechanical.failures.join("; ")}`,
       );
     } catch (err) {
@@ -218,22 +236,28 @@ export class Verifier {
     const diff = await numstat(repo, m.base, m.commit).catch(() => null);
     const baseline = await readBaseline(this.ports.config.stateDir, m.base);
     const review = { verdict: req.verdict, error: req.error, durationMs: req.durationMs };
-    const fitness = computeFitness({
-      mechanical: m,
-      review,
-      diff,
-      baselineDurationMs: baseline?.durationMs ?? null,
-    });
+    // No fitness from an incomplete run: it has not run every stage the gate weighs.
+    const complete = m.complete !== false;
+    const fitness = complete
+      ? computeFitness({
+          mechanical: m,
+          review,
+          diff,
+          baselineDurationMs: baseline?.durationMs ?? null,
+        })
+      : null;
     const verification: Verification = {
-      passed: m.passed && req.verdict?.approved === true,
+      passed: complete && m.passed && req.verdict?.approved === true,
       mechanical: m,
       review,
       fitness,
     };
-    await this.ports.store.update(n, { verification, fitness: fitness.score });
+    await this.ports.store.update(n, { verification, fitness: fitness?.score ?? null });
     this.log(
       n,
-      `gen-${n} reviewed: ${verification.passed ? "passed" : "not passed"}, fitness ${fitness.score}${fitness.gated ? " (gated)" : ""}`,
+      fitness
+        ? `gen-${n} reviewed: ${verification.passed ? "passed" : "not passed"}, fitness ${fitness.score}${fitness.gated ? " (gated)" : ""}`
+        : `gen-${n} reviewed: not passed, no fitness (its verification ran through the reachable tests only)`,
     );
     return verification;
   }
@@ -266,7 +290,7 @@ export class Verifier {
    */
   async seedBaseline(record: GenerationRecord, mergeCommit: string): Promise<void> {
     const m = record.verification?.mechanical;
-    if (!m?.passed) return;
+    if (!m?.passed || m.complete === false) return;
     const repo = this.ports.config.repoPath;
     const [first, second] = await Promise.all([
       resolveRef(repo, `${mergeCommit}^1`, true),
