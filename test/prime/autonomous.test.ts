@@ -206,6 +206,27 @@ describe("runAutonomousLoop: one generation after another", () => {
       code: "AUTONOMOUS_BAD_OPTION",
       message: expect.stringMatching(/^autonomous option maxGenerations: .*>=0/),
     });
+    for (const candidates of [0, 17, 1.5]) {
+      await expect(run(world, await stateDir(), { candidates })).rejects.toMatchObject({
+        code: "AUTONOMOUS_BAD_OPTION",
+        message: expect.stringMatching(
+          /^autonomous option candidates: .*candidates \(a whole number from 1 to 16\)/,
+        ),
+      });
+    }
+    expect(world.calls).toEqual([]);
+  });
+
+  it("carries its round size in its state and asks each spawn for it (1 for runs from before rounds)", async () => {
+    const world = new FakeSupervisor([{ fitness: 0.5 }]);
+    const dir = await stateDir();
+    const result = await run(world, dir, { maxGenerations: 1, candidates: 3 });
+    expect(result.state.options.candidates).toBe(3);
+    expect(AutonomousState.parse(await readStateFile(dir)).options.candidates).toBe(3);
+    expect(world.candidates).toEqual([3]);
+    const older = new FakeSupervisor([{ fitness: 0.5 }]);
+    await run(older, await stateDir(), { maxGenerations: 1 });
+    expect(older.candidates).toEqual([1]);
   });
 });
 

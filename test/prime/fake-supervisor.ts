@@ -37,6 +37,8 @@ export class FakeSupervisor {
   readonly calls: string[] = [];
   readonly events: AutonomousEvent[] = [];
   readonly programs: string[] = [];
+  /** The round size each spawn asked for. */
+  readonly candidates: number[] = [];
   prime = 0;
   crash: Crash | undefined;
   /** Called on each sleep of the manual-approval poll: a person acting. */
@@ -102,9 +104,10 @@ export class FakeSupervisor {
           this.prime += REFLECT_TOKENS;
           return `# Task\n\nImprovement ${this.calls.length}\n`;
         }),
-      spawn: (program) =>
+      spawn: (program, _signal, candidates) =>
         step("spawn", () => {
           this.programs.push(program);
+          this.candidates.push(candidates);
           const n = Math.max(0, ...this.lineage.map((r) => r.generation)) + 1;
           this.calls.push(`spawn ${n}`);
           const plan = this.plans[this.programs.length - 1] ?? {};

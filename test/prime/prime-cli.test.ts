@@ -61,6 +61,25 @@ describe("loom prime / spawn / reflect / autonomous: bad input", () => {
     expect(noArg.stderr).toContain("missing required argument 'program.md'");
   }, 120_000);
 
+  it("a bad round size: --candidates exits 2, LOOM_CANDIDATES and LOOM_LAB_MODELS exit 1, each named", async () => {
+    const [zero, many, text, env, models] = await Promise.all([
+      loom(["autonomous", "--candidates", "0"]),
+      loom(["autonomous", "--candidates", "17"]),
+      loom(["autonomous", "--candidates", "3x"]),
+      loom(["autonomous"], { env: { LOOM_CANDIDATES: "0" }, cwd: fx.root }),
+      loom(["autonomous"], { env: { LOOM_LAB_MODELS: "a,,b" }, cwd: fx.root }),
+    ]);
+    for (const r of [zero, many, text]) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("--candidates must be a whole number from 1 to 16");
+    }
+    expect(text.stderr).toContain('(got "3x")');
+    expect(env.code).toBe(1);
+    expect(env.stderr).toContain('LOOM_CANDIDATES="0" is not valid: expected a whole number from 1 to 16');
+    expect(models.code).toBe(1);
+    expect(models.stderr).toContain('LOOM_LAB_MODELS="a,,b" is not valid: expected a comma-separated list');
+  }, 120_000);
+
   it("configuration problems are one line, exit 1", async () => {
     const [noKey, badUrl, missing] = await Promise.all([
       loom(["prime", "--port", "0"], { cwd: fx.root }),
