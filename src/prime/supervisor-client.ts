@@ -16,6 +16,7 @@ import {
   type MechanicalVerification,
   type ReviewRequest,
   Verification,
+  type VerifyThrough,
 } from "../../schemas/verification.ts";
 import { LoomError } from "../shared/errors.ts";
 import { readSseEvents } from "../shared/http/sse-read.ts";
@@ -143,13 +144,19 @@ export class SupervisorClient {
    * the run, which is then awaited like a Lab (awaitRecord). One already running — a restarted Prime's
    * earlier request — answers 409 VERIFY_RUNNING and is joined the same way. A run stopped by a
    * shutdown or that could not run throws its error (SHUTTING_DOWN, SUPERVISOR_RESTARTED, ...).
+   * `through: "reachable"` stops after the tests the change can reach: cheap to reject a loser, but
+   * not complete (`complete: false`), so not promotable until verified again in full (the default).
    */
-  async verify(generation: number, signal?: AbortSignal): Promise<MechanicalVerification> {
+  async verify(
+    generation: number,
+    signal?: AbortSignal,
+    options: { readonly through?: VerifyThrough } = {},
+  ): Promise<MechanicalVerification> {
     try {
       await this.#call({
         method: "POST",
         path: "/verify",
-        body: { generation },
+        body: { generation, ...(options.through ? { through: options.through } : {}) },
         schema: GenerationRecord,
         signal,
       });

@@ -50,7 +50,8 @@ export function verifyGenerationTool(deps: PrimeToolDeps) {
     name: "verify_generation",
     description:
       "Verify a generation whose Lab is done (outcome verifying): stage 1 runs install, check, the tests and the frozen acceptance suite on lab/gen-N in a fresh container; if that passes, stage 2 is your independent LLM review of the diff against program.md. Records both on the generation and returns them. Takes minutes.",
-    input: VerifyRequest,
+    // Always the full cascade: a verification the tool returns is one a promotion can rest on.
+    input: VerifyRequest.pick({ generation: true }),
     effect: "self-modify",
     // Stage 1 plus the review's model calls.
     timeoutMs: (deps.verifyWaitMs ?? DEFAULT_VERIFY_WAIT_MS) + 30 * 60_000,
