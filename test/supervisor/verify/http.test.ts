@@ -93,6 +93,15 @@ describe("POST /verify, /review, /promote and GET /generations/:n/diff: bad inpu
     expect(
       await expectError(call("POST", "/verify", { generation: 1, extra: 1 }), 400, "INVALID_BODY"),
     ).toMatch(/extra/);
+    // A bad `through` is named with what is accepted.
+    const through = await expectError(
+      call("POST", "/verify", { generation: 1, through: "cheap" }),
+      400,
+      "INVALID_BODY",
+    );
+    expect(through).toMatch(/through/);
+    expect(through).toMatch(/"reachable"/);
+    expect(through).toMatch(/"full"/);
     const badVerdict = { ...approve(1), verdict: { ...approve(1).verdict, confidence: 2 } };
     expect(await expectError(call("POST", "/review", badVerdict), 400, "INVALID_BODY")).toMatch(
       /verdict\.confidence/,
@@ -280,6 +289,47 @@ describe("verification end to end over HTTP (local runtime)", () => {
     expect(record.verificationRun?.startedAt).toBe(
       GenerationRecord.parse((await first).json).verificationRun?.startedAt,
     );
+  }, 180_000);
+});
+
+describe('POST /verify {through: "reachable"}', () => {
+  it("is not complete: no fitness, promote refused with VERIFICATION_INCOMPLETE; a full run of the same generation makes it promotable", async () => {
+    const n = await verifyingGeneration({
+      "test/cheap.test.ts": tests(4).replaceAll('test("add', 'test("cheap'),
+    });
+    const client = new SupervisorClient({ baseUrl: sup.url, token: TOKEN });
+    const cheap = await client.verify(n, undefined, { through: "reachable" });
+    expect(cheap).toMatchObject({ passed: true, complete: false });
+    // This repo's tests are node:test, not vitest: the reachable stage says why it was skipped.
+    expect(cheap.stages?.map((s) => [s.name, s.state])).toEqual([
+      ["fixed_points", "passed"],
+      ["install", "skipped"],
+      ["check", "passed"],
+      ["reachable_tests", "skipped"],
+      ["full_tests", "not_run"],
+      ["acceptance", "not_run"],
+    ]);
+    expect(cheap.stages?.[3]?.detail).toMatch(/does not run vitest/);
+    const reviewed = Verification.parse((await call("POST", "/review", approve(n))).json);
+    expect(reviewed).toMatchObject({ passed: false, fitness: null });
+    expect((await store.get(n))?.fitness).toBeNull();
+    const refused = await expectError(
+      call("POST", "/promote", { generation: n }),
+      409,
+      "VERIFICATION_INCOMPLETE",
+    );
+    expect(refused).toContain(`POST /verify {"generation": ${n}, "through": "full"}`);
+
+    const full = await client.verify(n, undefined, { through: "full" });
+    expect(full).toMatchObject({ passed: true, complete: true, tests: { passed: true } });
+    expect(full.tests.testCount).toBe(full.baselineTestCount + 4);
+    expect(full.stages?.every((s) => s.state === "passed" || s.state === "skipped")).toBe(true);
+    expect(Verification.parse((await call("POST", "/review", approve(n))).json)).toMatchObject({
+      passed: true,
+      fitness: { gated: false },
+    });
+    const promoted = await call("POST", "/promote", { generation: n });
+    expect(promoted.status, promoted.text).toBe(200);
   }, 180_000);
 });
 
