@@ -11,7 +11,7 @@ import { schemaFingerprintAtRef } from "../git/fingerprint.ts";
 import { assertSchemasUnchanged, gateChanges } from "../git/fixed-points.ts";
 import { GitOpError } from "../git/git-op-error.ts";
 import { MAIN_REF, requireLabBranch, requireMain } from "../git/repo-state.ts";
-import { baselineAt, readBaseline } from "./baseline.ts";
+import { type Baseline, baselineAt, readBaseline } from "./baseline.ts";
 import { prepareSteps, type StepsContext } from "./prepare-steps.ts";
 import { changedFiles, reachablePlan } from "./reachable.ts";
 import { runStep, tail } from "./run-step.ts";
@@ -122,24 +122,25 @@ export async function verifyMechanical(
     stages.push({ name, state, durationMs: Math.round(durationMs), ...extra });
     return state !== "failed";
   };
-  // main's baseline is needed only by the full suite; it is usually cached from spawn time.
-  const baselineRun =
+  // main's baseline is needed only by the full suite, so nothing cheaper waits for it. It is usually
+  // cached from spawn time; when not, it is measured meanwhile (and cached for the next verification).
+  const baselineRun: Promise<Baseline | null> =
     through === "full"
       ? baselineAt(ctx, base)
       : readBaseline(ctx.config.stateDir, base).then((b) => b ?? null);
+  // Observed here: a cascade that stops early never awaits it.
+  baselineRun.catch(() => {});
+  let baseline: Baseline | null | undefined;
   try {
     const fixedStarted = performance.now();
     // Independent reads of the repo: side by side.
     // allSettled: a failure of one must not let the clean-up below race a clone still being written.
-    const [fixedRun, cloned, baselineSettled] = await Promise.allSettled([
+    const [fixedRun, cloned] = await Promise.allSettled([
       fixedPoints(repo, n, commit, failures),
       cloneAt(repo, commit, clone),
-      // Awaited with the rest (not left running), but only for its failure: its value is read below.
-      baselineRun.then(() => undefined),
     ]);
-    for (const r of [fixedRun, cloned, baselineSettled]) if (r.status === "rejected") throw r.reason;
+    for (const r of [fixedRun, cloned]) if (r.status === "rejected") throw r.reason;
     const fixed = (fixedRun as PromiseFulfilledResult<Awaited<ReturnType<typeof fixedPoints>>>).value;
-    const baseline = await baselineRun;
     let check: StepResult = notRun("an earlier stage failed");
     let tests: StepResult & { testCount: number } = { ...notRun("an earlier stage failed"), testCount: 0 };
     let acceptanceRun: StepResult | null = null;
@@ -225,6 +226,7 @@ export async function verifyMechanical(
         return;
       }
 
+      baseline = await baselineRun;
       const tested = await runStep(prepared.context, "test", testCmd, limit);
       const counted = parseTestCount(tested.output);
       tests = { ...tested.result, testCount: counted ?? 0 };
@@ -262,6 +264,8 @@ export async function verifyMechanical(
         stages.push({ name, state: "not_run", durationMs: 0, detail: reason });
     }
     stages.sort((a, b) => CASCADE.indexOf(a.name) - CASCADE.indexOf(b.name));
+    // Stopped before the full suite: the count main passes, when it is known already.
+    baseline ??= (await readBaseline(ctx.config.stateDir, base)) ?? null;
     return {
       passed: failures.length === 0,
       commit,
