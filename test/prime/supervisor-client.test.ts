@@ -103,6 +103,44 @@ describe("SupervisorClient against the real Supervisor", () => {
   }, 90_000);
 });
 
+describe("SupervisorClient: a round", () => {
+  it("spawns two candidates and waits for both: records in candidate order, each its own branch", async () => {
+    const write = {
+      when: { lastUserTextIncludes: "write hello.txt" },
+      tool: "write_file",
+      input: { path: "hello.txt", content: "hello\n" },
+    };
+    const end = { when: { toolResultIsError: false }, text: "done" };
+    const rfx = await makeFixture([write, write, end, end]);
+    const rsup = await startSupervisor({
+      config: rfx.config({ LOOM_LAB_MODELS: "m1,m2" }),
+      port: 0,
+      log: () => {},
+      pollMs: 100,
+    });
+    try {
+      const rclient = new SupervisorClient({ baseUrl: rsup.url });
+      const spawned = await rclient.spawn({ program: "# Task\nwrite hello.txt\n", candidates: 2 });
+      expect(spawned.round).toBe(1);
+      expect(spawned.generations.map((g) => [g.generation, g.candidate.model])).toEqual([
+        [1, "m1"],
+        [2, "m2"],
+      ]);
+      const records = await rclient.waitForRound(spawned, { timeoutMs: 80_000 });
+      expect(records.map((r) => [r.generation, r.outcome, r.round, r.candidate?.index])).toEqual([
+        [1, "verifying", 1, 1],
+        [2, "verifying", 1, 2],
+      ]);
+      const bad = await failure(rclient.spawn({ program: "# Task\n", candidates: 17 }));
+      expect(bad).toMatchObject({ code: "INVALID_BODY", status: 400 });
+      expect(bad.message).toMatch(/candidates: expected at most 16 candidates/);
+    } finally {
+      await rsup.close();
+      await rfx.cleanup();
+    }
+  }, 90_000);
+});
+
 describe("SupervisorClient failures that are not the Supervisor's answers", () => {
   it("SUPERVISOR_UNREACHABLE names the URL and LOOM_SUPERVISOR_URL", async () => {
     const closed = await tinyServer(() => {});
