@@ -68,6 +68,11 @@ describe("a round of K candidates (local runtime, real Labs, one scripted model)
     const refusal = ErrorBody.parse(busy.body).error;
     expect(refusal.code).toBe("GENERATION_RUNNING");
     expect(refusal.message).toMatch(/round 1 is still running \(gen-1, gen-2, gen-3\)/);
+    // GET /stats names the whole round while it runs (what has not finished yet).
+    const stats = (await s.get("/stats")) as { running: number | null; runningGenerations: number[] };
+    expect(stats.runningGenerations.length).toBeGreaterThan(0);
+    expect(stats.running).toBe(stats.runningGenerations[0]);
+    expect([1, 2, 3]).toEqual(expect.arrayContaining(stats.runningGenerations));
 
     await s.sup.controller.idle();
     const records = (await s.store.list()).map((r) => GenerationRecord.parse(r));
@@ -108,6 +113,7 @@ describe("a round of K candidates (local runtime, real Labs, one scripted model)
     expect(await new LocalRuntime({ stateDir: s.config.stateDir }).list({ loom: "1" })).toEqual([]);
     expect(await entries(path.join(s.config.stateDir, "workspaces"))).toEqual([]);
     expect((await git(s.fx.repo, ["rev-parse", "main"])).trim()).toBe(main);
+    expect(await s.get("/stats")).toMatchObject({ running: null, runningGenerations: [] });
 
     // K=1 (LOOM_CANDIDATES's default): one generation, a round of its own, program.md as given.
     const single = SpawnResponse.parse((await s.post({ program: PROGRAM })).body);
