@@ -90,7 +90,8 @@ export function reachablePlan(
   if (changed.length === 0) return { kind: "skip", reason: "the change touches no file" };
   const files = [...new Set(changed.map(standsFor))];
   const command = [
-    'PATH="$PWD/node_modules/.bin:$PATH" vitest related --run --passWithNoTests',
+    // --bail=1: the stage needs only a verdict, so the first failing test ends it.
+    'PATH="$PWD/node_modules/.bin:$PATH" vitest related --run --passWithNoTests --bail=1',
     ...args.map(quote),
     // Not after `--`, which vitest's CLI reads as no files; `./` keeps a name starting with `-` a file.
     ...files.map((f) => quote(`./${f}`)),
