@@ -50,9 +50,14 @@ export const GATE_MODULES: readonly GateModule[] = [
     mutate: "src/supervisor/verify/mechanical.ts",
     tests: [
       "test/gate/mechanical.test.ts",
+      "test/supervisor/verify/cascade.test.ts",
       "test/gate/fixed-points.test.ts",
       "acceptance/gate-verify.test.ts",
     ],
+  },
+  {
+    mutate: "src/supervisor/verify/reachable.ts",
+    tests: ["test/supervisor/verify/reachable.test.ts", "test/supervisor/verify/cascade.test.ts"],
   },
   { mutate: "src/supervisor/verify/baseline.ts", tests: ["test/gate/baseline.test.ts"] },
   { mutate: "src/supervisor/store/transitions.ts", tests: ["test/gate/git-decisions.test.ts"] },
