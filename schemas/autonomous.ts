@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { GenerationNumber, GenerationOutcome } from "./generation.ts";
-import { CandidateCount } from "./round.ts";
+import { CandidateCount, RoundNumber } from "./round.ts";
 
 /**
  * The autonomous loop's persisted state. A fixed point because the Prime that reads it after a
@@ -24,6 +24,8 @@ export const AutonomousPhase = z.enum([
   "reflecting",
   "spawning",
   "waiting_lab",
+  /** A round of several candidates: their Labs, the cheap stages, finalists, the losers settled. */
+  "round",
   "verifying",
   "awaiting_approval",
   "promoting",
@@ -44,6 +46,11 @@ export const AutonomousOptions = z.strictObject({
   promoteMode: z.enum(["auto", "manual"]),
   /** Candidates each round spawns (LOOM_CANDIDATES, --candidates); absent in runs from before rounds: 1. */
   candidates: CandidateCount.optional(),
+  /**
+   * Of a round's candidates that pass the cheap stages, how many get the full suite and the review
+   * (best first, until one wins); absent: 1.
+   */
+  finalists: CandidateCount.optional(),
 });
 export type AutonomousOptions = z.infer<typeof AutonomousOptions>;
 
@@ -57,6 +64,8 @@ export const AutonomousGeneration = z.strictObject({
   fitness: z.number().nullable(),
   /** Why it was not promoted (the lesson), null when it was. */
   reason: z.string().nullable(),
+  /** The round it was a candidate of (absent for generations from before rounds). */
+  round: RoundNumber.optional(),
 });
 export type AutonomousGeneration = z.infer<typeof AutonomousGeneration>;
 
@@ -69,6 +78,11 @@ export const AutonomousState = z
     phase: AutonomousPhase,
     /** The generation the phase is about; null while reflecting (and when stopped between generations). */
     generation: GenerationNumber.nullable(),
+    /**
+     * The candidates of the round in progress (a spawn of several), in order, until all are settled;
+     * null or absent between rounds and for rounds of one.
+     */
+    round: z.array(GenerationNumber).min(2).nullable().optional(),
     /** program.md being spawned (phase spawning), to find its generation after a restart by its hash. */
     program: z.string().nullable(),
     /** Highest generation number in the lineage when spawning began: the spawned one is above it. */
@@ -100,6 +114,9 @@ export const AutonomousState = z
     const needsGeneration = ["waiting_lab", "verifying", "awaiting_approval", "promoting", "rolling_back"];
     if (needsGeneration.includes(s.phase) && s.generation === null) {
       ctx.addIssue({ code: "custom", path: ["generation"], message: `phase ${s.phase} needs a generation` });
+    }
+    if (s.phase === "round" && !s.round) {
+      ctx.addIssue({ code: "custom", path: ["round"], message: "phase round needs the round's generations" });
     }
     if (s.phase === "spawning" && (s.program === null || s.spawnFloor === null)) {
       ctx.addIssue({

@@ -12,7 +12,7 @@ import { verifyGeneration } from "./tools/verify-generation.ts";
  * The autonomous loop bound to Prime's parts: the Supervisor client for spawn/wait/promote/rollback and
  * the lineage, the same reflect and two-stage verify the tools use, and `<state>/autonomous.json`.
  * Limits come from the configuration (LOOM_MAX_GENERATIONS, LOOM_TOKEN_BUDGET, LOOM_PLATEAU_WINDOW,
- * LOOM_PROMOTE, LOOM_CANDIDATES); a resumed run keeps the limits it was started with.
+ * LOOM_PROMOTE, LOOM_CANDIDATES, LOOM_FINALISTS); a resumed run keeps the limits it was started with.
  */
 export function autonomousEngine(
   deps: PrimeCoreDeps,
@@ -26,7 +26,8 @@ export function autonomousEngine(
       runAutonomousLoop(
         {
           reflect: async (s) => (await reflectAndPropose(deps, { signal: s })).program,
-          spawn: async (program, s, k) => (await client.spawn({ program, candidates: k }, s)).generation,
+          spawn: async (program, s, k) =>
+            (await client.spawn({ program, candidates: k }, s)).generations.map((g) => g.generation),
           waitForLab: (n, s) =>
             client.waitForGeneration(n, {
               signal: s,
@@ -34,6 +35,7 @@ export function autonomousEngine(
               ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),
             }),
           verify: (n, s) => verifyGeneration(deps, n, s),
+          screen: (n, s) => client.verify(n, s, { through: "reachable" }),
           promote: (n, s) => client.promote(n, s),
           rollback: (n, reason, s) => client.rollback(n, reason.slice(0, REASON_MAX_CHARS), s),
           tokensUsed,
@@ -47,6 +49,7 @@ export function autonomousEngine(
           plateauWindow: config.plateauWindow,
           promoteMode: config.promote,
           candidates: candidates ?? config.candidates,
+          finalists: config.finalists,
           signal,
           suspendSignal,
           ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),

@@ -156,7 +156,7 @@ describe("runAutonomousLoop: one generation after another", () => {
     ]);
     const result = await run(world, await stateDir(), { maxGenerations: 0, maxConsecutiveFailures: 3 });
     expect(result.stopReason).toBe("consecutive_failures");
-    expect(result.state.stopDetail).toBe("the last 3 generations were not promoted");
+    expect(result.state.stopDetail).toBe("the last 3 rounds were not promoted");
   });
 
   it("records an error stop with the port's message, and starts a new run next time", async () => {
@@ -210,7 +210,7 @@ describe("runAutonomousLoop: one generation after another", () => {
       await expect(run(world, await stateDir(), { candidates })).rejects.toMatchObject({
         code: "AUTONOMOUS_BAD_OPTION",
         message: expect.stringMatching(
-          /^autonomous option candidates: .*candidates \(a whole number from 1 to 16\)/,
+          /^autonomous option candidates: .*candidates and finalists \(whole numbers from 1 to 16\)/,
         ),
       });
     }
@@ -220,7 +220,7 @@ describe("runAutonomousLoop: one generation after another", () => {
   it("carries its round size in its state and asks each spawn for it (1 for runs from before rounds)", async () => {
     const world = new FakeSupervisor([{ fitness: 0.5 }]);
     const dir = await stateDir();
-    const result = await run(world, dir, { maxGenerations: 1, candidates: 3 });
+    const result = await run(world, dir, { maxGenerations: 3, candidates: 3 });
     expect(result.state.options.candidates).toBe(3);
     expect(AutonomousState.parse(await readStateFile(dir)).options.candidates).toBe(3);
     expect(world.candidates).toEqual([3]);

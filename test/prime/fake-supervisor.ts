@@ -16,6 +16,9 @@ export interface GenPlan {
   failures?: string[];
   verdict?: ReviewVerdict;
   fitness?: number;
+  /** What the cheap stages (through the reachable tests) find: failures, else a pass with this many tests. */
+  cheapFailures?: string[];
+  reachableTests?: number;
 }
 
 const approve: ReviewVerdict = { approved: true, issues: [], confidence: 0.9, summary: "good" };
@@ -24,7 +27,7 @@ export const REFLECT_TOKENS = 500;
 
 /** Where a simulated restart of Prime happens: in a port method, before or after its effect. */
 export interface Crash {
-  method: "reflect" | "spawn" | "waitForLab" | "verify" | "promote" | "rollback" | "sleep";
+  method: "reflect" | "spawn" | "waitForLab" | "verify" | "screen" | "promote" | "rollback" | "sleep";
   when: "before" | "after";
 }
 
@@ -44,6 +47,7 @@ export class FakeSupervisor {
   /** Called on each sleep of the manual-approval poll: a person acting. */
   onSleep: ((n: number) => void) | undefined;
   #sleeps = 0;
+  #planned = 0;
   readonly #planOf = new Map<number, GenPlan>();
 
   constructor(
@@ -69,6 +73,7 @@ export class FakeSupervisor {
       reason: r.reason,
       fitness: r.fitness,
       verification: r.verification,
+      ...(r.round !== undefined ? { round: r.round, candidate: r.candidate } : {}),
       ...patch,
     });
   }
@@ -108,28 +113,46 @@ export class FakeSupervisor {
         step("spawn", () => {
           this.programs.push(program);
           this.candidates.push(candidates);
-          const n = Math.max(0, ...this.lineage.map((r) => r.generation)) + 1;
-          this.calls.push(`spawn ${n}`);
-          const plan = this.plans[this.programs.length - 1] ?? {};
-          this.#planOf.set(n, plan);
-          const lab = plan.lab ?? "verifying";
-          this.lineage.push(
-            record(n, lab, {
-              programHash: createHash("sha256").update(program).digest("hex"),
-              tokens: { input: LAB_TOKENS, output: 0, cacheRead: 0, cacheWrite: 0 },
-              reason:
-                lab === "failed"
-                  ? "Lab stopped: no commit"
-                  : lab === "timed_out"
-                    ? "Lab exceeded 1800 s"
-                    : null,
-            }),
-          );
-          return n;
+          const round = this.candidates.length;
+          const spawned: number[] = [];
+          for (let i = 1; i <= candidates; i++) {
+            const n = Math.max(0, ...this.lineage.map((r) => r.generation)) + 1;
+            spawned.push(n);
+            // Each candidate takes the next plan, in order.
+            const plan = this.plans[this.#planned++] ?? {};
+            this.#planOf.set(n, plan);
+            // A round's Labs are still running when the spawn answers; waitForLab sees them end.
+            const lab = candidates > 1 ? "running" : (plan.lab ?? "verifying");
+            this.lineage.push(
+              record(n, lab, {
+                programHash: createHash("sha256").update(program).digest("hex"),
+                tokens: { input: LAB_TOKENS, output: 0, cacheRead: 0, cacheWrite: 0 },
+                reason:
+                  lab === "failed"
+                    ? "Lab stopped: no commit"
+                    : lab === "timed_out"
+                      ? "Lab exceeded 1800 s"
+                      : null,
+                ...(candidates > 1 ? { round, candidate: { index: i, of: candidates } } : {}),
+              }),
+            );
+          }
+          this.calls.push(`spawn ${spawned.join(",")}`);
+          return spawned;
         }),
       waitForLab: (n) =>
         step("waitForLab", () => {
           this.calls.push(`wait ${n}`);
+          if (this.get(n).outcome === "running") {
+            const lab = this.#planOf.get(n)?.lab ?? "verifying";
+            const reason =
+              lab === "failed"
+                ? "Lab stopped: no commit"
+                : lab === "timed_out"
+                  ? "Lab exceeded 1800 s"
+                  : null;
+            this.#set(n, { outcome: lab, reason });
+          }
           return this.get(n);
         }),
       verify: (n) =>
@@ -143,6 +166,37 @@ export class FakeSupervisor {
           });
           this.#set(n, { verification: v });
           return v;
+        }),
+      screen: (n) =>
+        step("screen", () => {
+          this.calls.push(`screen ${n}`);
+          const plan = this.#planOf.get(n) ?? {};
+          const failures = plan.cheapFailures ?? [];
+          const base = verification({ failures });
+          const reachable = failures.length === 0 ? "passed" : "failed";
+          const v = {
+            ...base,
+            passed: failures.length === 0,
+            review: null,
+            fitness: null,
+            mechanical: {
+              ...base.mechanical,
+              complete: false,
+              stages: [
+                { name: "fixed_points" as const, state: "passed" as const, durationMs: 5 },
+                { name: "check" as const, state: "passed" as const, durationMs: 5 },
+                {
+                  name: "reachable_tests" as const,
+                  state: reachable as "passed" | "failed",
+                  durationMs: 5,
+                  testsRun: plan.reachableTests ?? 3,
+                },
+                { name: "full_tests" as const, state: "not_run" as const, durationMs: 0 },
+              ],
+            },
+          };
+          this.#set(n, { verification: v });
+          return v.mechanical;
         }),
       promote: (n) =>
         step("promote", () => {

@@ -51,7 +51,10 @@ export function record(
   generation: number,
   outcome: GenerationRecord["outcome"],
   extra: Partial<
-    Pick<GenerationRecord, "reason" | "fitness" | "verification" | "parent" | "programHash" | "tokens">
+    Pick<
+      GenerationRecord,
+      "reason" | "fitness" | "verification" | "parent" | "programHash" | "tokens" | "round" | "candidate"
+    >
   > = {},
 ): GenerationRecord {
   const terminal = !["pending", "running", "verifying"].includes(outcome);

@@ -51,6 +51,7 @@ describe("loadConfig defaults", () => {
       labModel: "claude-haiku-4-5-20251001",
       labModels: ["claude-haiku-4-5-20251001"],
       candidates: 1,
+      finalists: 1,
       labModelSocket: undefined,
       labTimeoutMs: 300000,
       verifyTimeoutMs: 1200000,
@@ -239,6 +240,10 @@ describe("bad values", () => {
     [
       { LOOM_CANDIDATES: "17" },
       'LOOM_CANDIDATES="17" is not valid: expected a whole number from 1 to 16 (default 1)',
+    ],
+    [
+      { LOOM_FINALISTS: "0" },
+      'LOOM_FINALISTS="0" is not valid: expected a whole number from 1 to 16 (default 1)',
     ],
     ...["a,,b", "a,", "a,a", "a b,c", Array.from({ length: 17 }, (_, i) => `m${i}`).join(",")].map(
       (value): [Record<string, string>, string] => [

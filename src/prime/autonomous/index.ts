@@ -1,12 +1,12 @@
 export { AutonomousEvent, describeAutonomousEvent } from "./events.ts";
 export { heldReason, type RunProgress, runProgress } from "./progress.ts";
+export { fullyVerified, nextRoundStep, type RoundStep, rankFinalists, rollbackReason } from "./round-step.ts";
 export {
   type AutonomousPorts,
   type AutonomousResult,
   type AutonomousRunOptions,
   DEFAULT_AUTONOMOUS_OPTIONS,
   isActive,
-  rollbackReason,
   runAutonomousLoop,
   stopRuleFor,
 } from "./run-loop.ts";

@@ -69,7 +69,13 @@ export function runProgress(
       } else promotedWithoutGain++;
     }
     labTokens += totalTokens(r.tokens);
-    generations.push({ generation: n, outcome: r.outcome, fitness, reason: reasonOf(r) });
+    generations.push({
+      generation: n,
+      outcome: r.outcome,
+      fitness,
+      reason: reasonOf(r),
+      ...(r.round !== undefined ? { round: r.round } : {}),
+    });
   }
   return { generations, bestFitness, promotedWithoutGain, labTokens };
 }

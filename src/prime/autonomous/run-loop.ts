@@ -6,12 +6,12 @@ import {
 } from "../../../schemas/autonomous.ts";
 import { isLabInProgress } from "../../../schemas/generation.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
-import { REASON_MAX_CHARS } from "../../../schemas/supervisor.ts";
 import type { Verification } from "../../../schemas/verification.ts";
 import { LoomError } from "../../shared/errors.ts";
 import { formatIssues } from "../../shared/zod-issues.ts";
 import type { AutonomousEvent } from "./events.ts";
 import { type RunProgress, runProgress } from "./progress.ts";
+import { nextRoundStep, rollbackReason } from "./round-step.ts";
 import type { AutonomousStatePort } from "./state-file.ts";
 
 /**
@@ -22,12 +22,17 @@ import type { AutonomousStatePort } from "./state-file.ts";
 export interface AutonomousPorts {
   /** The next program.md (reflect on the analysis, lineage and lessons). */
   reflect(signal: AbortSignal): Promise<string>;
-  /** Starts a round of `candidates` generations; answers the first one's number. */
-  spawn(program: string, signal: AbortSignal, candidates: number): Promise<number>;
+  /** Starts a round of `candidates` generations; answers their numbers, in candidate order. */
+  spawn(program: string, signal: AbortSignal, candidates: number): Promise<number[]>;
   /** Resolves when the generation's record has left pending/running. */
   waitForLab(generation: number, signal: AbortSignal): Promise<GenerationRecord>;
   /** Both verification stages, recorded on the generation. */
   verify(generation: number, signal: AbortSignal): Promise<Verification>;
+  /**
+   * Stage 1 through the tests the change can reach only (the cheap stages of a round's candidates),
+   * recorded on the generation; it can never be promoted on this alone.
+   */
+  screen(generation: number, signal: AbortSignal): Promise<unknown>;
   promote(generation: number, signal: AbortSignal): Promise<unknown>;
   rollback(generation: number, reason: string, signal: AbortSignal): Promise<unknown>;
   /** Tokens Prime's own model used in this process so far (monotonic; restarts at 0 with the process). */
@@ -75,6 +80,13 @@ export function isActive(state: AutonomousState | null): boolean {
   return state?.status === "running";
 }
 
+/** Candidates the next round spawns: the run's round size, never past maxGenerations. */
+function roundSize(state: AutonomousState): number {
+  const k = state.options.candidates ?? 1;
+  const max = state.options.maxGenerations;
+  return max > 0 ? Math.max(1, Math.min(k, max - state.generations.length)) : k;
+}
+
 /** The stop rule that holds before starting another generation, if any. */
 export function stopRuleFor(
   state: AutonomousState,
@@ -95,31 +107,18 @@ export function stopRuleFor(
       detail: `${progress.promotedWithoutGain} promoted generations without beating fitness ${progress.bestFitness ?? "(none)"}`,
     };
   }
+  // A round of several candidates counts once: it failed when none of them was promoted.
   let failures = 0;
+  let lastRound: number | undefined;
   for (const g of [...progress.generations].reverse()) {
     if (g.outcome === "promoted") break;
-    failures++;
+    if (g.round === undefined || g.round !== lastRound) failures++;
+    lastRound = g.round;
   }
   if (o.maxConsecutiveFailures > 0 && failures >= o.maxConsecutiveFailures) {
-    return { reason: "consecutive_failures", detail: `the last ${failures} generations were not promoted` };
+    return { reason: "consecutive_failures", detail: `the last ${failures} rounds were not promoted` };
   }
   return null;
-}
-
-/** The rollback reason of a failed verification: stage-1 failures, else the review's issues or error. */
-export function rollbackReason(v: Verification): string {
-  return rollbackReasonText(v).slice(0, REASON_MAX_CHARS);
-}
-
-function rollbackReasonText(v: Verification): string {
-  if (v.mechanical.failures.length > 0) return `verification failed: ${v.mechanical.failures.join("; ")}`;
-  if (!v.mechanical.passed) return "verification failed: stage 1 did not pass";
-  const review = v.review;
-  if (review?.verdict && !review.verdict.approved) {
-    return `review rejected: ${review.verdict.issues.join("; ") || review.verdict.summary}`;
-  }
-  if (review?.error) return `review rejected: ${review.error}`;
-  return "verification did not pass";
 }
 
 /**
@@ -151,7 +150,7 @@ export async function runAutonomousLoop(
         "AUTONOMOUS_BAD_OPTION",
         `autonomous option ${formatIssues(checked.error, { root: "(options)" })}; accepted: maxGenerations, ` +
           "tokenBudget, plateauWindow, maxConsecutiveFailures (whole numbers, 0 = no limit), promoteMode auto|manual, " +
-          "candidates (a whole number from 1 to 16)",
+          "candidates and finalists (whole numbers from 1 to 16)",
       );
     }
     const runOptions = checked.data;
@@ -218,6 +217,11 @@ export async function runAutonomousLoop(
   };
   /** Books a generation whose outcome is final (or held for a person) and moves on to the next reflect. */
   const complete = async (record: GenerationRecord): Promise<void> => {
+    // A finalist of a round: its decision is made; the round settles its other candidates next.
+    if (state.round) {
+      await save({ phase: "round", generation: null, reason: null });
+      return;
+    }
     await save({
       phase: "reflecting",
       generation: null,
@@ -251,12 +255,46 @@ export async function runAutonomousLoop(
           const program = state.program!;
           // A restart between the spawn and the save: the generation exists, found by its program's hash.
           const hash = sha256(program);
-          const existing = (await records()).find(
-            (r) => r.generation > state.spawnFloor! && r.programHash === hash,
+          const existing = (await records())
+            .filter((r) => r.generation > state.spawnFloor! && r.programHash === hash)
+            .map((r) => r.generation)
+            .sort((a, b) => a - b);
+          const spawned =
+            existing.length > 0 ? existing : await ports.spawn(program, signal, roundSize(state));
+          const [first] = spawned;
+          if (first === undefined) {
+            throw new LoomError("AUTONOMOUS_BAD_SPAWN", "the spawn answered no generation");
+          }
+          await save(
+            spawned.length > 1
+              ? { phase: "round", round: spawned, generation: null, program: null, spawnFloor: null }
+              : { phase: "waiting_lab", generation: first, program: null, spawnFloor: null },
           );
-          const generation =
-            existing?.generation ?? (await ports.spawn(program, signal, state.options.candidates ?? 1));
-          await save({ phase: "waiting_lab", generation, program: null, spawnFloor: null });
+          break;
+        }
+        case "round": {
+          const round = state.round!;
+          const step = nextRoundStep(round, await records(), state.options.finalists ?? 1);
+          if (step.kind === "wait") {
+            await ports.waitForLab(step.generation, signal);
+          } else if (step.kind === "screen") {
+            await ports.screen(step.generation, signal);
+          } else if (step.kind === "rollback") {
+            await ports.rollback(step.generation, step.reason, signal);
+          } else if (step.kind === "finalist") {
+            await save({ phase: "verifying", generation: step.generation });
+          } else {
+            await save({
+              phase: "reflecting",
+              round: null,
+              generation: null,
+              generations: [...state.generations, ...round],
+            });
+            const booked = new Set(round);
+            for (const entry of progress().generations.filter((g) => booked.has(g.generation))) {
+              ports.emit({ type: "generation_done", ...entry });
+            }
+          }
           break;
         }
         case "waiting_lab": {

@@ -94,6 +94,12 @@ export const configSpecs = [
     default: "1",
   }),
   spec({
+    name: "LOOM_FINALISTS",
+    purpose: `Candidates of an autonomous round that get the full suite and the review, best first, until one wins; the others stop after the tests their change reaches (1 to ${MAX_CANDIDATES})`,
+    type: wholeNumber(1, MAX_CANDIDATES),
+    default: "1",
+  }),
+  spec({
     name: "LOOM_LAB_MODEL_SOCKET",
     purpose:
       "Unix socket of the Supervisor's model proxy; a Lab sends its model requests over it, LOOM_LAB_API_KEY then holds the proxy's token (set by the Supervisor)",

@@ -1,0 +1,125 @@
+import { isLabInProgress } from "../../../schemas/generation.ts";
+import type { GenerationRecord } from "../../../schemas/generation-record.ts";
+import { REASON_MAX_CHARS } from "../../../schemas/supervisor.ts";
+import type { Verification } from "../../../schemas/verification.ts";
+import { totalTokens } from "../../shared/events.ts";
+
+/**
+ * The next thing a round of several candidates needs, read from the lineage alone (so a restarted
+ * Prime picks up where the records are): its Labs finish; every candidate that reached verification
+ * runs the cheap stages (`through: "reachable"`); those that fail them are rolled back; the finalists
+ * (best first, at most `finalists`) get the full suite and the review until one passes; the rest are
+ * rolled back saying why. No stage is skipped for the candidate that can be promoted.
+ */
+export type RoundStep =
+  | { readonly kind: "wait"; readonly generation: number }
+  | { readonly kind: "screen"; readonly generation: number }
+  | { readonly kind: "rollback"; readonly generation: number; readonly reason: string }
+  | { readonly kind: "finalist"; readonly generation: number }
+  | { readonly kind: "done" };
+
+/** Stage 1 through the full suite and stage 2 are on the record: what a promotion requires. */
+export const fullyVerified = (r: GenerationRecord): boolean =>
+  r.verification?.review != null && r.verification.mechanical.complete !== false;
+
+/** The cheap stages ran (or more): the record has a stage-1 result. */
+const screened = (r: GenerationRecord): boolean => r.verification != null;
+
+/** Tests the candidate's reachable-tests stage ran: more of its change exercised ranks it higher. */
+function reachableTestsRun(r: GenerationRecord): number {
+  const stage = r.verification?.mechanical.stages?.find((s) => s.name === "reachable_tests");
+  return stage?.state === "passed" ? (stage.testsRun ?? 0) : 0;
+}
+
+/**
+ * Best first among candidates that passed the cheap stages: the most reachable tests passed (the
+ * change is better exercised), then the fewest Lab tokens (a cheaper change), then the lower number.
+ */
+export function rankFinalists(candidates: readonly GenerationRecord[]): GenerationRecord[] {
+  return [...candidates].sort(
+    (a, b) =>
+      reachableTestsRun(b) - reachableTestsRun(a) ||
+      totalTokens(a.tokens) - totalTokens(b.tokens) ||
+      a.generation - b.generation,
+  );
+}
+
+const clip = (s: string): string => s.slice(0, REASON_MAX_CHARS);
+
+/** The rollback reason of a failed verification: stage-1 failures, else the review's issues or error. */
+export function rollbackReason(v: Verification): string {
+  return clip(rollbackReasonText(v));
+}
+
+function rollbackReasonText(v: Verification): string {
+  if (v.mechanical.failures.length > 0) return `verification failed: ${v.mechanical.failures.join("; ")}`;
+  if (!v.mechanical.passed) return "verification failed: stage 1 did not pass";
+  const review = v.review;
+  if (review?.verdict && !review.verdict.approved) {
+    return `review rejected: ${review.verdict.issues.join("; ") || review.verdict.summary}`;
+  }
+  if (review?.error) return `review rejected: ${review.error}`;
+  return "verification did not pass";
+}
+
+export function nextRoundStep(
+  round: readonly number[],
+  lineage: readonly GenerationRecord[],
+  finalists: number,
+): RoundStep {
+  const byNumber = new Map(lineage.map((r) => [r.generation, r]));
+  // A candidate missing from the lineage (its state folder replaced) has nothing left to do.
+  const records = round.flatMap((n) => byNumber.get(n) ?? []);
+  const label = records[0]?.round !== undefined ? `round ${records[0].round}` : "the round";
+  const inLab = records.find((r) => isLabInProgress(r.outcome));
+  if (inLab) return { kind: "wait", generation: inLab.generation };
+  const open = records.filter((r) => r.outcome === "verifying");
+  const unscreened = open.find((r) => !screened(r));
+  if (unscreened) return { kind: "screen", generation: unscreened.generation };
+  const failedCheap = open.find((r) => r.verification && !r.verification.mechanical.passed);
+  if (failedCheap?.verification) {
+    return {
+      kind: "rollback",
+      generation: failedCheap.generation,
+      reason: rollbackReason(failedCheap.verification),
+    };
+  }
+  // A winner: promoted, or verified in full and passed but left for a person (a gate change).
+  const winner =
+    records.find((r) => r.outcome === "promoted") ??
+    open.find((r) => fullyVerified(r) && r.verification?.passed === true);
+  if (winner) {
+    const loser = open.find((r) => r !== winner);
+    if (!loser) return { kind: "done" };
+    const chose = winner.outcome === "promoted" ? "promoted" : "left for a person's decision on";
+    return {
+      kind: "rollback",
+      generation: loser.generation,
+      reason: clip(
+        `not chosen: ${label} ${chose} gen-${winner.generation}; this candidate passed the stages it ran (${stagesRun(loser)})`,
+      ),
+    };
+  }
+  const tried = records.filter(fullyVerified);
+  const waiting = rankFinalists(open.filter((r) => !fullyVerified(r)));
+  const next = waiting[0];
+  if (next && tried.length < finalists) return { kind: "finalist", generation: next.generation };
+  if (next) {
+    const triedText = tried.map((r) => `gen-${r.generation}`).join(", ");
+    return {
+      kind: "rollback",
+      generation: next.generation,
+      reason: clip(
+        `not a finalist: passed the cheap stages (${stagesRun(next)}), but ${label}'s ${finalists} finalist(s) ` +
+          `(${triedText}) were tried first and none was promoted (LOOM_FINALISTS=${finalists})`,
+      ),
+    };
+  }
+  return { kind: "done" };
+}
+
+/** "fixed_points, check, reachable_tests": the stages a candidate passed, for its reason. */
+function stagesRun(r: GenerationRecord): string {
+  const passed = r.verification?.mechanical.stages?.filter((s) => s.state === "passed").map((s) => s.name);
+  return passed && passed.length > 0 ? passed.join(", ") : "stage 1";
+}
