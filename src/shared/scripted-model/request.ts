@@ -87,6 +87,7 @@ function checkToolPairing(messages: readonly Message[]): string | undefined {
 
 /** What `when` conditions are matched against: the last user message of the request. */
 export interface RequestFacts {
+  readonly model: string;
   readonly lastUserText: string;
   readonly toolResults: readonly { readonly text: string; readonly isError: boolean }[];
 }
@@ -96,6 +97,7 @@ export function requestFacts(request: MessagesRequest): RequestFacts {
   const blocks = blocksOf(last);
   const textOf = (b: Block): string => (b.type === "text" && typeof b.text === "string" ? b.text : "");
   return {
+    model: request.model,
     lastUserText: blocks.map(textOf).join("\n"),
     toolResults: blocks
       .filter((b) => b.type === "tool_result")
@@ -113,6 +115,7 @@ export function requestFacts(request: MessagesRequest): RequestFacts {
 
 export function matches(when: TurnCondition | undefined, facts: RequestFacts): boolean {
   if (when === undefined) return true;
+  if (when.model !== undefined && facts.model !== when.model) return false;
   if (when.lastUserTextIncludes !== undefined && !facts.lastUserText.includes(when.lastUserTextIncludes))
     return false;
   const include = when.lastToolResultIncludes;

@@ -25,6 +25,8 @@ export const TurnCondition = z.strictObject({
   lastUserTextIncludes: z.string().optional(),
   /** Whether the last user message carries an is_error tool_result (false: carries tool results, none an error). */
   toolResultIsError: z.boolean().optional(),
+  /** The request names exactly this model: one server plays a different part to each model it serves. */
+  model: z.string().min(1).optional(),
 });
 export type TurnCondition = z.infer<typeof TurnCondition>;
 

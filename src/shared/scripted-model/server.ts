@@ -180,7 +180,7 @@ export class ScriptedModelServer {
       const message =
         left === 0
           ? `scripted model: script exhausted after ${this.script.length} turns`
-          : `scripted model: none of the ${left} unplayed turns matches this request (last user text: ` +
+          : `scripted model: none of the ${left} unplayed turns matches this request (model ${facts.model}, last user text: ` +
             `${JSON.stringify(facts.lastUserText.slice(0, 200))}, tool results: ${facts.toolResults.length})`;
       sendApiError(res, 500, "api_error", message);
       return;

@@ -128,6 +128,39 @@ describe("scripted model server: replies", () => {
     expect(server.remaining()).toBe(0);
   });
 
+  it("`when.model` gives each model its own part of one script, whatever order the requests come in", async () => {
+    const server = await serve([
+      { when: { model: "model-a" }, text: "a first" },
+      { when: { model: "model-b" }, text: "b first" },
+      { when: { model: "model-a" }, text: "a second" },
+    ]);
+    const client = sdk(server);
+    const say = async (model: string) => {
+      const reply = await client.messages.create({
+        model,
+        max_tokens: 100,
+        messages: [{ role: "user", content: "hi" }],
+      });
+      return reply.content[0]?.type === "text" ? reply.content[0].text : "";
+    };
+    expect(await say("model-b")).toBe("b first");
+    expect(await say("model-a")).toBe("a first");
+    expect(await say("model-a")).toBe("a second");
+    const stray = await failure(say("model-b"));
+    expect((stray as APIError).message).toContain("exhausted");
+    const other = await serve([{ when: { model: "model-a" }, text: "never" }]);
+    const unmatched = await failure(
+      sdk(other).messages.create({
+        model: "model-c",
+        max_tokens: 100,
+        messages: [{ role: "user", content: "hi" }],
+      }),
+    );
+    expect((unmatched as APIError).message).toContain(
+      "none of the 1 unplayed turns matches this request (model model-c",
+    );
+  });
+
   it("says clearly when the script is exhausted or no turn matches", async () => {
     const server = await serve([
       { text: "only" },
