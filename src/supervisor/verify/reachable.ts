@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { git } from "../git/run-git.ts";
 
 /**
@@ -23,7 +24,7 @@ const WHOLE_SUITE = [
 
 /** A vitest snapshot file stands for the test file beside it (`__snapshots__/x.test.ts.snap` → `x.test.ts`). */
 function standsFor(file: string): string {
-  const snap = /^(.*?)__snapshots__\/(.+)\.snap$/.exec(file);
+  const snap = /(.*?)__snapshots__\/(.+)\.snap$/.exec(file);
   return snap ? `${snap[1]}${snap[2]}` : file;
 }
 
@@ -35,16 +36,31 @@ const NPM_RUN = /\bnpm\s+(?:run(?:-script)?\s+([\w:.-]+)|(test)\b)/g;
 /** A command of the shell text that is vitest (optionally through npx), with its words. */
 const VITEST = /(?:^|[;&|(]\s*)(?:npx\s+(?:--no(?:-install)?\s+)?)?vitest((?:\s+[^\s;&|()]+)*)/g;
 
-/** main's `test` script with the scripts it runs through npm written out (each once). */
-function expand(scripts: Record<string, unknown>, name: string, seen = new Set<string>()): string {
-  if (seen.has(name)) return "";
-  seen.add(name);
-  const body = scripts[name];
-  if (typeof body !== "string") return "";
+/** A package.json's scripts, when it has any. */
+const WithScripts = z.object({ scripts: z.record(z.string(), z.unknown()) });
+
+/** A script's text with the scripts it runs through npm written out, each once (a missing one left as written). */
+function expand(scripts: Record<string, unknown>, body: string, seen: Set<string>): string {
   return body.replace(NPM_RUN, (all, run: string | undefined, test: string | undefined) => {
-    const inner = run ?? test ?? "";
-    return typeof scripts[inner] === "string" ? `(${expand(scripts, inner, seen)})` : all;
+    const inner = (run ?? test) as string;
+    const text = scripts[inner];
+    if (seen.has(inner) || typeof text !== "string") return all;
+    seen.add(inner);
+    return `(${expand(scripts, text, seen)})`;
   });
+}
+
+/** main's `test` script written out, or "" when it has none. */
+function testScript(mainPackageJson: string | undefined): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(mainPackageJson ?? "");
+  } catch {
+    return "";
+  }
+  const scripts = WithScripts.safeParse(parsed).data?.scripts ?? {};
+  const test = scripts.test;
+  return typeof test === "string" ? expand(scripts, test, new Set(["test"])) : "";
 }
 
 export type ReachablePlan =
@@ -60,16 +76,8 @@ export function reachablePlan(
   mainPackageJson: string | undefined,
   changed: readonly string[],
 ): ReachablePlan {
-  let scripts: Record<string, unknown> = {};
-  try {
-    const pkg = JSON.parse(mainPackageJson ?? "") as { scripts?: unknown };
-    if (pkg && typeof pkg.scripts === "object" && pkg.scripts !== null)
-      scripts = pkg.scripts as Record<string, unknown>;
-  } catch {
-    // No readable package.json: no vitest to find below.
-  }
-  const runs = [...expand(scripts, "test").matchAll(VITEST)].map((m) =>
-    (m[1] ?? "").trim().split(/\s+/).filter(Boolean),
+  const runs = [...testScript(mainPackageJson).matchAll(VITEST)].map(
+    (m) => (m[1] as string).match(/\S+/g) ?? [],
   );
   // The unit suite: the first vitest command without its own --config (an acceptance run names one).
   const unit = runs.find((words) => !words.some((w) => w.startsWith("--config") || w === "-c"));

@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { reachablePlan } from "../../../src/supervisor/verify/reachable.ts";
+import { changedFiles, reachablePlan } from "../../../src/supervisor/verify/reachable.ts";
 
 const pkg = (scripts: Record<string, string>) => JSON.stringify({ name: "x", scripts });
 const LOOM = readFileSync(new URL("../../../package.json", import.meta.url), "utf8");
@@ -19,7 +22,10 @@ describe("the reachable-tests plan", () => {
     });
   });
 
-  it("a snapshot stands for its test file", () => {
+  it("a snapshot stands for its test file; other .snap-like names are themselves", () => {
+    expect(reachablePlan(LOOM, ["test/__snapshots__/a.test.ts.snap.orig"])).toMatchObject({
+      files: ["test/__snapshots__/a.test.ts.snap.orig"],
+    });
     expect(reachablePlan(LOOM, ["test/__snapshots__/a.test.ts.snap", "test/a.test.ts"])).toMatchObject({
       files: ["test/a.test.ts"],
     });
@@ -42,7 +48,26 @@ describe("the reachable-tests plan", () => {
       command: `${RUN} './src/a.ts'`,
     });
     expect(reachablePlan(pkg({ test: "tsc; (vitest run)" }), ["a.ts"])).toMatchObject({ kind: "run" });
-    // The unit run, not the acceptance run that names its own config.
+    // Words apart by more than one space; npx with --no / --no-install; vitest without `run` keeps its flags.
+    for (const test of [
+      "npm  run  unit",
+      "npm   run-script   unit",
+      "npx  vitest  run  --silent",
+      "npx --no vitest run --silent",
+      "npx --no-install  vitest --silent",
+      "vitest --silent",
+    ]) {
+      expect(reachablePlan(pkg({ test, unit: "vitest run --silent" }), ["a.ts"]), test).toMatchObject({
+        kind: "run",
+        command: `${RUN} '--silent' './a.ts'`,
+      });
+    }
+    // The unit run, not the acceptance run that names its own config (--config x, --config=x, -c x).
+    expect(
+      reachablePlan(pkg({ test: "vitest run --config=acceptance/v.ts; vitest run -c x.ts; vitest run" }), [
+        "a.ts",
+      ]),
+    ).toMatchObject({ command: `${RUN} './a.ts'` });
     const both = pkg({ test: "vitest run --config acceptance/vitest.config.ts && vitest run --silent" });
     expect(reachablePlan(both, ["a.ts"])).toMatchObject({ command: `${RUN} '--silent' './a.ts'` });
   });
@@ -62,10 +87,14 @@ describe("the reachable-tests plan", () => {
     expect(reachablePlan(undefined, ["a.ts"])).toEqual(notVitest);
     expect(reachablePlan(JSON.stringify({ scripts: null }), ["a.ts"])).toEqual(notVitest);
     expect(reachablePlan("null", ["a.ts"])).toEqual(notVitest);
-    expect(reachablePlan(pkg({ test: "vitest run test/only.test.ts" }), ["a.ts"])).toEqual({
+    expect(reachablePlan(pkg({ test: "vitest run test/a.test.ts test/b.test.ts" }), ["a.ts"])).toEqual({
       kind: "skip",
-      reason: "main's test script runs vitest on chosen files (test/only.test.ts)",
+      reason: "main's test script runs vitest on chosen files (test/a.test.ts test/b.test.ts)",
     });
+    // A script that runs itself is written out once.
+    expect(reachablePlan(pkg({ test: "npm run a", a: "npm run a && npm test" }), ["a.ts"])).toEqual(
+      notVitest,
+    );
   });
 
   it("skips as not narrower when the change reaches every test (packages, compiler or runner configuration)", () => {
@@ -92,8 +121,30 @@ describe("the reachable-tests plan", () => {
       reason: `not narrower than the full suite: the change reaches every test (${many.slice(0, 5).join(", ")})`,
     });
     // Names that only look alike are ordinary files.
-    for (const file of ["src/package.json.ts", "src/my-package.json", "src/tsconfig.ts", "docs/vitest.md"])
+    for (const file of [
+      "src/package.json.ts",
+      "src/my-package.json",
+      "src/tsconfig.ts",
+      "docs/vitest.md",
+      "package-lock.json.orig",
+      "npm-shrinkwrap.json.orig",
+      "tsconfig.json.md",
+      "docs/vitest.config.d/notes.md",
+    ])
       expect(reachablePlan(LOOM, [file]), file).toMatchObject({ kind: "run" });
     expect(reachablePlan(LOOM, [])).toEqual({ kind: "skip", reason: "the change touches no file" });
+  });
+});
+
+describe("the files a change touches", () => {
+  it("a git failure names the two commits", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "loom-reach-"));
+    try {
+      await expect(changedFiles(dir, "a".repeat(40), "b".repeat(40))).rejects.toThrow(
+        /^listing the files changed between aaaaaaaaaaaa and bbbbbbbbbbbb failed: /,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
