@@ -80,7 +80,31 @@ describe("stage 1's verdict", () => {
       schemaFingerprintOk: true,
       acceptance: { present: true, unchanged: true, run: { passed: true } },
       gate: { touched: false, files: [] },
+      complete: true,
     });
+    // Every stage, in order, with its time; this repo's tests are not vitest, so none is "reachable".
+    expect(m.stages?.map(({ durationMs: _, ...rest }) => rest)).toEqual([
+      { name: "fixed_points", state: "passed" },
+      {
+        name: "install",
+        state: "skipped",
+        detail: "the lockfile is main's: main's installed packages are reused",
+      },
+      { name: "check", state: "passed" },
+      {
+        name: "reachable_tests",
+        state: "skipped",
+        detail: "main's test script does not run vitest, so the reachable tests are not known",
+      },
+      { name: "full_tests", state: "passed", testsRun: 3 },
+      { name: "acceptance", state: "passed" },
+    ]);
+    const ms = Object.fromEntries((m.stages ?? []).map((s) => [s.name, s.durationMs]));
+    expect(ms.check).toBe(m.check.durationMs);
+    expect(ms.full_tests).toBe(m.tests.durationMs);
+    expect(ms.acceptance).toBe(m.acceptance.run?.durationMs);
+    expect(ms.install).toBe(0);
+    expect(ms.fixed_points).toBeGreaterThan(0);
   });
 
   it("fails on a failing check, failing tests, or fewer tests than main", async () => {
@@ -94,6 +118,22 @@ describe("stage 1's verdict", () => {
     expect(tests.failures[1]).toMatch(
       /^tests: 0 passing test\(s\), fewer than the 3 main passes at [0-9a-f]{12} \(no test summary found in the output of npm test\)$/,
     );
+    expect(tests.stages?.slice(4)).toEqual([
+      {
+        name: "full_tests",
+        state: "failed",
+        durationMs: tests.tests.durationMs,
+        testsRun: 0,
+        detail: tests.failures.join("; "),
+      },
+      { name: "acceptance", state: "not_run", durationMs: 0, detail: "not run: an earlier stage failed" },
+    ]);
+    expect(check.stages?.find((s) => s.name === "check")).toEqual({
+      name: "check",
+      state: "failed",
+      durationMs: check.check.durationMs,
+      detail: "check: `npm run check` exited with code 1",
+    });
     const fewer = await verify({ COUNT: "2\n" });
     expect(fewer.passed).toBe(false);
     expect(fewer.failures).toEqual([
@@ -108,6 +148,12 @@ describe("stage 1's verdict", () => {
     expect(broken.passed).toBe(false);
     expect(broken.acceptance).toMatchObject({ present: true, unchanged: true, run: { passed: false } });
     expect(broken.failures).toEqual(["acceptance: `npm run test:acceptance` exited with code 1"]);
+    expect(broken.stages?.at(-1)).toEqual({
+      name: "acceptance",
+      state: "failed",
+      durationMs: broken.acceptance.run?.durationMs,
+      detail: "acceptance: `npm run test:acceptance` exited with code 1",
+    });
     // main's scripts define what checking and testing mean, not the candidate's package.json.
     const scripts = { check: "true", test: 'echo " Tests  99 passed (99)"', "test:acceptance": "true" };
     const redefined = await verify({
@@ -126,6 +172,25 @@ describe("stage 1's verdict", () => {
     expect(schemas.failures).toEqual([
       expect.stringMatching(/^schemas: lab\/gen-\d+ changes schemas\/ \(schemas\/a\.ts\)/),
     ]);
+    expect(schemas.stages?.[0]).toMatchObject({
+      name: "fixed_points",
+      state: "failed",
+      detail: schemas.failures[0],
+    });
+    expect(schemas.stages?.slice(1).map((s) => [s.name, s.state, s.durationMs, s.detail])).toEqual(
+      ["install", "check", "reachable_tests", "full_tests", "acceptance"].map((name) => [
+        name,
+        "not_run",
+        0,
+        "not run: an earlier stage failed",
+      ]),
+    );
+    expect(schemas.check).toEqual({
+      passed: false,
+      exitCode: null,
+      output: "not run: an earlier stage failed",
+      durationMs: 0,
+    });
     const acceptance = await verify({ "acceptance/a.test.ts": "// weakened\n" });
     expect(acceptance.passed).toBe(false);
     expect(acceptance.acceptance).toEqual({ present: true, unchanged: false, run: null });
@@ -169,6 +234,13 @@ describe("stage 1's verdict", () => {
     expect(broken.passed).toBe(false);
     expect(broken.install?.passed).toBe(false);
     expect(broken.failures[0]).toMatch(/^install: `npm ci` exited with code \d+$/);
+    expect(broken.stages?.[1]).toEqual({
+      name: "install",
+      state: "failed",
+      durationMs: broken.install?.durationMs,
+      detail: broken.failures[0],
+    });
+    expect(broken.stages?.[2]).toMatchObject({ name: "check", state: "not_run" });
     expect(broken.check).toMatchObject({
       passed: false,
       exitCode: null,
@@ -194,6 +266,12 @@ describe("stage 1's verdict", () => {
       const m = await verify({ "src/other.ts": "export {};\n" });
       expect(m.acceptance).toEqual({ present: false, unchanged: true, run: null });
       expect(m.passed).toBe(true);
+      expect(m.stages?.at(-1)).toEqual({
+        name: "acceptance",
+        state: "skipped",
+        durationMs: 0,
+        detail: "main has no acceptance/: nothing is frozen",
+      });
       const added = await verify({ "acceptance/mine.test.ts": "// by the Lab\n" });
       expect(added.failures).toEqual([
         expect.stringMatching(
