@@ -72,3 +72,55 @@ cover it with a test of its own.
 - Use the structural rename so imports stay correct.
 - Do not change behaviour.
 `;
+
+/**
+ * The repository of `loom demo --candidates 3`: the same code, tested with vitest, so the cascade's
+ * reachable-tests stage can pick the tests a change reaches (it needs vitest's import graph). Beside
+ * the unit tests, a slower test of another part stands for the rest of a real suite: the full suite
+ * runs it, the tests a change of src/greet.ts reaches do not.
+ */
+export const demoRoundRepoFiles: Record<string, string> = {
+  ...demoRepoFiles,
+  "package.json": `${JSON.stringify(
+    {
+      name: "loom-demo-repo",
+      private: true,
+      type: "module",
+      scripts: { check: "tsc --noEmit -p tsconfig.json", test: "vitest run" },
+    },
+    null,
+    2,
+  )}\n`,
+  "test/banner.test.ts": `import { expect, test } from "vitest";
+import { banner } from "../src/banner.ts";
+
+test("banner greets everyone", () => {
+  expect(banner(["Ada", "Linus"])).toBe("Hello, Ada!\\nHello, Linus!");
+});
+`,
+  "src/report.ts": `/** Totals per day of a list of timestamped amounts (the repository's slower, unrelated part). */
+export function dailyTotals(entries: { at: string; amount: number }[]): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const { at, amount } of entries) {
+    const day = at.slice(0, 10);
+    totals.set(day, (totals.get(day) ?? 0) + amount);
+  }
+  return totals;
+}
+`,
+  "test/report.test.ts": `import { expect, test } from "vitest";
+import { dailyTotals } from "../src/report.ts";
+
+// A larger input than the other tests: the slow part of this suite, unrelated to greet.
+test("dailyTotals adds up a year of entries per day", () => {
+  const entries: { at: string; amount: number }[] = [];
+  const start = Date.UTC(2025, 0, 1);
+  for (let i = 0; i < 1_000_000; i++) {
+    entries.push({ at: new Date(start + (i % 365) * 86_400_000).toISOString(), amount: 1 });
+  }
+  const totals = dailyTotals(entries);
+  expect(totals.size).toBe(365);
+  expect(totals.get("2025-01-01")).toBe(Math.ceil(1_000_000 / 365));
+});
+`,
+};

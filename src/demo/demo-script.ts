@@ -48,3 +48,127 @@ export const demoLabScript: ScriptTurnInput[] = [
     when: { lastToolResultIncludes: "# fail 0" },
   },
 ];
+
+/**
+ * `loom demo --candidates 3`: the Lab model each candidate of the round draws (LOOM_LAB_MODELS, in
+ * turn by candidate index), and so the part the scripted server plays to it.
+ */
+export const ROUND_LAB_MODELS = ["demo-lab-careless", "demo-lab-verbose", "demo-lab-tidy"] as const;
+
+const forModel = (model: string, turns: ScriptTurnInput[]): ScriptTurnInput[] =>
+  turns.map((turn) => ({ ...turn, when: { ...turn.when, model } }) as ScriptTurnInput);
+
+const tidyTest = `import { expect, test } from "vitest";
+import { greetUser } from "../src/greet.ts";
+
+test("greetUser greets by name", () => {
+  expect(greetUser("Ada")).toBe("Hello, Ada!");
+});
+`;
+
+const NAMES = [
+  "Ada",
+  "Linus",
+  "Grace",
+  "Alan",
+  "Barbara",
+  "Edsger",
+  "Donald",
+  "Frances",
+  "Ken",
+  "Margaret",
+  "Dennis",
+  "Radia",
+];
+/** The same assertion a dozen times over, each in its own block: it checks nothing the first one does not. */
+const verboseTest = `import { describe, expect, test } from "vitest";
+import { greetUser } from "../src/greet.ts";
+
+describe("greetUser greets each of a dozen names", () => {
+${NAMES.map(
+  (name) => `  test("greets ${name}", () => {
+    const name = "${name}";
+    const greeting = greetUser(name);
+    expect(typeof greeting).toBe("string");
+    expect(greeting.startsWith("Hello, ")).toBe(true);
+    expect(greeting.endsWith("!")).toBe(true);
+    expect(greeting).toBe(\`Hello, \${name}!\`);
+  });
+`,
+).join("\n")}});
+`;
+
+const outline: ScriptTurnInput = {
+  text: "I'll look at the code first.",
+  tool: "ts_outline",
+  input: { path: "src" },
+  when: { lastUserTextIncludes: "program.md" },
+};
+const rename: ScriptTurnInput = {
+  text: "greet is used by banner; a structural rename keeps the import correct.",
+  tool: "ts_rename",
+  input: { path: "src/greet.ts#greet", newName: "greetUser" },
+  when: { lastToolResultIncludes: "greet" },
+};
+
+/**
+ * The three candidates of the round, one script each, told apart by the model that asks: the careless
+ * one "tidies" the greeting while renaming (banner's test breaks, and the cascade stops it at the
+ * reachable tests); the verbose one renames and adds a dozen copies of one test (it passes, with a
+ * diff several times larger); the tidy one renames, probes through eval and adds one test.
+ */
+export const demoRoundLabScript: ScriptTurnInput[] = [
+  ...forModel(ROUND_LAB_MODELS[0], [
+    outline,
+    rename,
+    {
+      text: "While here, a shorter greeting reads better.",
+      tool: "edit_file",
+      input: { path: "src/greet.ts", old_str: "`Hello, ", new_str: "`Hi " },
+      when: { lastToolResultIncludes: "greetUser" },
+    },
+    {
+      text: "Renamed greet to greetUser and shortened the greeting.",
+      when: { lastToolResultIncludes: "edited src/greet.ts" },
+    },
+  ]),
+  ...forModel(ROUND_LAB_MODELS[1], [
+    outline,
+    rename,
+    {
+      text: "Every name deserves its own test.",
+      tool: "write_file",
+      input: { path: "test/greet-user.test.ts", content: verboseTest },
+      when: { lastToolResultIncludes: "greetUser" },
+    },
+    {
+      text: "Renamed greet to greetUser and covered it with a test per name.",
+      when: { lastToolResultIncludes: "test/greet-user.test.ts" },
+    },
+  ]),
+  ...forModel(ROUND_LAB_MODELS[2], [
+    outline,
+    rename,
+    {
+      text: "Probe the renamed function through the eval server before writing the test.",
+      tool: "eval",
+      input: { form: 'import { greetUser } from "./src/greet.ts";\ngreetUser("Ada")' },
+      when: { lastToolResultIncludes: "greetUser" },
+    },
+    {
+      text: "It answers as before. Now a test of its own.",
+      tool: "write_file",
+      input: { path: "test/greet-user.test.ts", content: tidyTest },
+      when: { lastToolResultIncludes: "Hello, Ada!" },
+    },
+    {
+      tool: "bash",
+      input: { command: "node_modules/.bin/vitest related --run src/greet.ts 2>&1 | tail -n 6" },
+      when: { lastToolResultIncludes: "test/greet-user.test.ts" },
+    },
+    {
+      text: "Renamed greet to greetUser across src/ with ts_rename (banner's import followed), added test/greet-user.test.ts, and the tests it reaches pass.",
+      when: { lastToolResultIncludes: "passed" },
+    },
+  ]),
+];

@@ -4,7 +4,7 @@ import { join } from "node:path";
  * What `loom demo --keep` prints about the folder it kept: where it is and the commands that inspect
  * it, ready to paste (the Supervisor's records live under its state/, read by `loom generations`).
  */
-export function keptHint(scratch: string, kind: "cycle" | "lab-only"): string[] {
+export function keptHint(scratch: string, kind: "cycle" | "round" | "lab-only"): string[] {
   const repo = join(scratch, "repo");
   const q = shellQuote;
   if (kind === "lab-only") {
@@ -16,7 +16,9 @@ export function keptHint(scratch: string, kind: "cycle" | "lab-only"): string[] 
   }
   return [
     `kept: ${scratch}`,
-    `  the generations:   LOOM_STATE_DIR=${q(join(scratch, "state"))} loom generations`,
+    kind === "round"
+      ? `  the round:         LOOM_STATE_DIR=${q(join(scratch, "state"))} loom generations --json`
+      : `  the generations:   LOOM_STATE_DIR=${q(join(scratch, "state"))} loom generations`,
     `  the repository:    git -C ${q(repo)} log --oneline --graph --all`,
   ];
 }

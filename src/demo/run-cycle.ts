@@ -36,6 +36,8 @@ export interface CycleResult {
   /** `git log --oneline` of main after the cycle. */
   readonly mainLog: string;
   readonly tags: string[];
+  /** Every ref of the repository after the cycle (`refs/heads/…`, `refs/tags/…`, `refs/loom/archive/…`). */
+  readonly refs: string[];
   readonly runtime: string;
   /** Wall time of each phase, in ms (the model's think time is the scripted server's: ~0). */
   readonly phases: Readonly<Record<string, number>>;
@@ -49,8 +51,14 @@ export interface CycleOptions {
   readonly primeScript?: readonly ScriptTurnInput[];
   /** The scratch repository's files; default the demo repository. */
   readonly repoFiles?: Readonly<Record<string, string>>;
-  /** Generations the autonomous loop may run (default 1). */
+  /** Generations the autonomous loop may run (default 1, or one round of `candidates`). */
   readonly maxGenerations?: number;
+  /** Candidates of each round (LOOM_CANDIDATES; default 1: one generation, as the original loop). */
+  readonly candidates?: number;
+  /** Finalists of a round verified in full (LOOM_FINALISTS; default the Supervisor's). */
+  readonly finalists?: number;
+  /** The models candidates draw in turn (LOOM_LAB_MODELS); default the one scripted Lab model. */
+  readonly labModels?: readonly string[];
   /** Keep the scratch directory instead of removing it. */
   readonly keep?: boolean;
   /** The environment the demo's configuration starts from (LOOM_RUNTIME, LOOM_VERIFY_TIMEOUT_MS, …). */
@@ -139,7 +147,10 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
         LOOM_LAB_API_BASE: labModel.url,
         LOOM_MODEL: "scripted-prime",
         LOOM_LAB_MODEL: "scripted-lab",
-        LOOM_MAX_GENERATIONS: String(options.maxGenerations ?? 1),
+        LOOM_MAX_GENERATIONS: String(options.maxGenerations ?? options.candidates ?? 1),
+        ...(options.candidates ? { LOOM_CANDIDATES: String(options.candidates) } : {}),
+        ...(options.finalists ? { LOOM_FINALISTS: String(options.finalists) } : {}),
+        ...(options.labModels ? { LOOM_LAB_MODELS: options.labModels.join(",") } : {}),
         LOOM_PROMOTE: "auto",
         LOOM_MAX_RETRIES: "1",
         ...pick(env, ["LOOM_TOKEN_BUDGET", "LOOM_PLATEAU_WINDOW", "LOOM_BIND_HOST"]),
@@ -180,9 +191,10 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
       signal: new AbortController().signal,
       suspendSignal: new AbortController().signal,
       log: (line) => {
-        const next = /^autonomous: (reflecting|spawning|waiting_lab|verifying|promoting|rolling_back)\b/.exec(
-          line,
-        )?.[1];
+        const next =
+          /^autonomous: (reflecting|spawning|waiting_lab|round|verifying|promoting|rolling_back)\b/.exec(
+            line,
+          )?.[1];
         if (next) enter(next);
         log(`prime: ${line}`);
       },
@@ -193,6 +205,7 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
     const mainAfter = await git(["rev-parse", "main"]);
     const mainLog = await git(["log", "--oneline", "main"]);
     const tags = (await git(["tag", "--list"])).split("\n").filter(Boolean);
+    const refs = (await git(["for-each-ref", "--format=%(refname)"])).split("\n").filter(Boolean);
     log(`\nmain after the cycle:\n${mainLog}\ntags: ${tags.join(", ") || "(none)"}`);
     log(`gen-1: ${record.outcome}, fitness ${record.fitness ?? "n/a"}`);
     log(
@@ -208,6 +221,7 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
       primeRequests: primeModel.requests.length,
       mainLog,
       tags,
+      refs,
       runtime,
       phases,
       stopReason: result?.stopReason ?? null,
