@@ -82,7 +82,9 @@ function firstWords(text: string | null): string | null {
 
 /**
  * The stage that stopped a generation: the first failed stage of its stage-1 cascade; else "lab" when
- * its Lab failed or timed out; else "review" when the review rejected it; else its reason's first words.
+ * its Lab failed or timed out; else "review" when the review rejected it; else, for one that passed what
+ * it ran, the first stage it never reached, or "promotion" when it passed them all (a sibling won);
+ * else its reason's first words.
  */
 export function stoppedAt(r: GenerationRecord): string | null {
   if (!STOPPED.has(r.outcome)) return null;
@@ -96,6 +98,11 @@ export function stoppedAt(r: GenerationRecord): string | null {
   if (LAB_ENDED.has(r.outcome) && (r.verification === null || r.verification === undefined)) return "lab";
   const review = r.verification?.review;
   if (review && review.verdict?.approved !== true && m?.passed) return "review";
+  // Passed what it ran, but the cascade stopped early (not a finalist): the first stage it never reached.
+  const notRun = m?.passed ? m.stages?.find((s) => s.state === "not_run") : undefined;
+  if (notRun) return notRun.name;
+  // Passed everything and still not on main: a sibling scored higher.
+  if (r.verification?.passed) return "promotion";
   return firstWords(r.reason);
 }
 

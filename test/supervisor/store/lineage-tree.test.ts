@@ -91,7 +91,7 @@ describe("deriveLineageTree", () => {
     ).toEqual([
       [1, "promoted", 1, 1, 3, 0.82, 0.012, null, true],
       [2, "rolled_back", 1, 2, 3, null, 0.009, "reachable_tests", false],
-      [3, "archived", 1, 3, 3, 0.61, 0.015, "passed every stage but gen-1…", false],
+      [3, "archived", 1, 3, 3, 0.61, 0.015, "promotion", false],
       [4, "rolled_back", 2, 1, 2, null, 0.01, "review", false],
       [5, "promoted", 2, 2, 2, 0.9, 0.02, null, true],
       [6, "failed", 3, 1, 2, null, null, "lab", false],
@@ -196,7 +196,15 @@ describe("deriveLineageTree", () => {
       reason: "not a finalist: gen-1 won the round",
       verification: cascadeVerification({ through: "reachable_tests" }),
     });
-    expect(stoppedAt(loser)).toBe("not a finalist: gen-1 won…");
+    expect(stoppedAt(loser)).toBe("full_tests");
+    // Nothing on the record says where: the reason's first five words, trailing punctuation dropped.
+    const byHand = record(6, "rolled_back", {
+      reason: "Prime rolled it back, because the diff was far too large",
+    });
+    expect(stoppedAt(byHand)).toBe("Prime rolled it back, because…");
+    expect(stoppedAt(record(7, "aborted", { reason: "  stopped by a person.  " }))).toBe(
+      "stopped by a person",
+    );
     expect(stoppedAt(record(4, "verifying"))).toBeNull();
     expect(stoppedAt(record(5, "promoted", { parent: null }))).toBeNull();
   });
