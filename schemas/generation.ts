@@ -8,13 +8,15 @@ export type GenerationNumber = z.infer<typeof GenerationNumber>;
 export const LabBranch = z.string().regex(/^lab\/gen-[1-9][0-9]*$/, "expected a branch named lab/gen-N");
 export type LabBranch = z.infer<typeof LabBranch>;
 
-/** Where a generation is in its life; the last five are terminal. */
+/** Where a generation is in its life; the last six are terminal. */
 export const GenerationOutcome = z.enum([
   "pending",
   "running",
   "verifying",
   "promoted",
   "rolled_back",
+  /** Passed verification (or a round's cheap stages) but was not promoted: kept as refs/loom/archive/gen-N. */
+  "archived",
   "failed",
   "aborted",
   "timed_out",
@@ -32,6 +34,7 @@ const PHASE_OF_OUTCOME = {
   verifying: "decision",
   promoted: "final",
   rolled_back: "final",
+  archived: "final",
   failed: "final",
   aborted: "final",
   timed_out: "final",

@@ -20,6 +20,8 @@ import { ProgramContract } from "./program.ts";
 import { ReviewVerdict } from "./review.ts";
 import { Candidate, CandidateCount, CandidateHint, RoundNumber } from "./round.ts";
 import {
+  ArchiveRequest,
+  ArchiveResponse,
   CommitSha,
   ErrorBody,
   PrimeState,
@@ -96,6 +98,8 @@ export const fixedPointSchemas: Record<string, z.ZodType> = {
   PromoteResponse,
   RollbackRequest,
   RollbackResponse,
+  ArchiveRequest,
+  ArchiveResponse,
   ErrorBody,
   PrimeState,
   PrimeStatus,

@@ -101,6 +101,25 @@ export const PromoteResponse = z
   });
 export type PromoteResponse = z.infer<typeof PromoteResponse>;
 
+/**
+ * `POST /archive`: keep a verifying candidate that passed verification (or a round's cheap stages) but
+ * was not promoted: `lab/gen-N` moves to `refs/loom/archive/gen-N`, a stepping stone to build on later;
+ * the reason says why it was not chosen.
+ */
+export const ArchiveRequest = z.strictObject({
+  generation: GenerationNumber,
+  reason: z.string().min(1).max(REASON_MAX_CHARS),
+});
+export type ArchiveRequest = z.infer<typeof ArchiveRequest>;
+
+export const ArchiveResponse = z.object({
+  generation: GenerationNumber,
+  outcome: z.literal("archived"),
+  ref: z.string().regex(/^refs\/loom\/archive\/gen-[1-9][0-9]*$/, "expected refs/loom/archive/gen-N"),
+  reason: z.string(),
+});
+export type ArchiveResponse = z.infer<typeof ArchiveResponse>;
+
 /** `POST /rollback`: discard `lab/gen-N`; the reason becomes a lesson. */
 export const RollbackRequest = z.strictObject({
   generation: GenerationNumber,

@@ -38,6 +38,7 @@ export function autonomousEngine(
           screen: (n, s) => client.verify(n, s, { through: "reachable" }),
           promote: (n, s) => client.promote(n, s),
           rollback: (n, reason, s) => client.rollback(n, reason.slice(0, REASON_MAX_CHARS), s),
+          archive: (n, reason, s) => client.archive(n, reason.slice(0, REASON_MAX_CHARS), s),
           tokensUsed,
           records: (s) => client.listGenerations(s),
           emit: (event) => log(describeAutonomousEvent(event)),

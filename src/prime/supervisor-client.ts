@@ -4,6 +4,7 @@ import { isLabInProgress } from "../../schemas/generation.ts";
 import { GenerationDiff } from "../../schemas/generation-diff.ts";
 import { GenerationRecord } from "../../schemas/generation-record.ts";
 import {
+  ArchiveResponse,
   ErrorBody,
   PromoteResponse,
   RollbackResponse,
@@ -192,6 +193,17 @@ export class SupervisorClient {
       path: "/rollback",
       body: { generation, ...(reason ? { reason } : {}) },
       schema: RollbackResponse,
+      signal,
+    });
+  }
+
+  /** Keeps a candidate that passed what it ran but was not promoted (refs/loom/archive/gen-N, outcome archived). */
+  archive(generation: number, reason: string, signal?: AbortSignal): Promise<ArchiveResponse> {
+    return this.#call({
+      method: "POST",
+      path: "/archive",
+      body: { generation, reason },
+      schema: ArchiveResponse,
       signal,
     });
   }

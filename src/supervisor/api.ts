@@ -1,6 +1,7 @@
 import type { GenerationDiff } from "../../schemas/generation-diff.ts";
 import type { GenerationRecord } from "../../schemas/generation-record.ts";
 import type {
+  ArchiveResponse,
   PromoteResponse,
   RollbackResponse,
   SpawnResponse,
@@ -20,6 +21,8 @@ export interface SupervisorApi {
   /** `approveGateChange`: a person's explicit approval, required for (and only for) a generation that touches the gate. */
   promote(generation: number, approveGateChange?: boolean): Promise<PromoteResponse>;
   rollback(generation: number, reason: string | undefined): Promise<RollbackResponse>;
+  /** Keeps a verifying candidate that passed what it ran as refs/loom/archive/gen-N (outcome archived). */
+  archive(generation: number, reason: string): Promise<ArchiveResponse>;
   /**
    * Starts stage 1 (a job): answers the record with `verificationRun` running; the result lands on it.
    * `through: "reachable"` stops the cascade after the reachable tests (not complete, not promotable).

@@ -22,6 +22,7 @@ export type ConflictCode =
   | "NOT_VERIFIED"
   | "VERIFY_RUNNING"
   | "VERIFICATION_INCOMPLETE"
+  | "NOT_ARCHIVABLE"
   | "GATE_CHANGE_HELD"
   | "GATE_APPROVAL_UNEXPECTED";
 export class ConflictError extends LoomError {

@@ -3,7 +3,7 @@ import type { Config } from "../shared/config.ts";
 import { httpLimitsOf } from "../shared/http/limits.ts";
 import { SseHub, SseSlots } from "../shared/http/sse.ts";
 import { loomRoot as installedLoomRoot } from "../shared/loom-root.ts";
-import { fetchLabBranch, prepareWorkspace, promote, rollback } from "./git/index.ts";
+import { archive, fetchLabBranch, prepareWorkspace, promote, rollback } from "./git/index.ts";
 import { GenerationController } from "./lifecycle/controller.ts";
 import { DEFAULT_LAB_IMAGE } from "./lifecycle/lab-spec.ts";
 import { type ReapResult, reapLeftovers } from "./lifecycle/reap.ts";
@@ -128,7 +128,7 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
     loomRoot,
     modelProxy,
     portsInUse: new Set<number>(),
-    decide: { promote, rollback },
+    decide: { promote, rollback, archive },
     journal,
     ...(prime ? { prime } : {}),
     ...(options.image ? { image: options.image } : {}),

@@ -39,9 +39,10 @@ describe("the legal transitions of a generation", () => {
   const TABLE: Record<string, string[]> = {
     pending: ["pending", "running", "failed", "aborted", "timed_out"],
     running: ["running", "verifying", "rolled_back", "failed", "aborted", "timed_out"],
-    verifying: ["verifying", "promoted", "rolled_back", "failed", "aborted", "timed_out"],
+    verifying: ["verifying", "promoted", "rolled_back", "archived", "failed", "aborted", "timed_out"],
     promoted: [],
     rolled_back: [],
+    archived: [],
     failed: [],
     aborted: [],
     timed_out: [],

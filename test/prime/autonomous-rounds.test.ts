@@ -51,7 +51,7 @@ const roundOfThree: GenPlan[] = [
 ];
 
 describe("the autonomous loop over rounds of several candidates", () => {
-  it("screens every candidate, rolls back the one that fails, verifies the best finalist in full, promotes it and settles the rest", async () => {
+  it("screens every candidate, rolls back the one that fails, verifies the best finalist in full, promotes it and archives the rest", async () => {
     const world = new FakeSupervisor(roundOfThree);
     const result = await run(world, await stateDir(), { maxGenerations: 3, candidates: 3 });
     expect(world.calls).toEqual([
@@ -67,7 +67,7 @@ describe("the autonomous loop over rounds of several candidates", () => {
       // Best first: gen-2's change is exercised by more tests than gen-3's.
       "verify 2",
       "promote 2",
-      "rollback 3: not chosen: round 1 promoted gen-2; this candidate passed the stages it ran (fixed_points, check, reachable_tests)",
+      "archive 3: not promoted: round 1 promoted gen-2; it passed the cheap stages (fixed_points, check, reachable_tests); not a finalist (LOOM_FINALISTS=1)",
     ]);
     expect(world.candidates).toEqual([3]);
     // Only the promoted candidate ran the full suite and the review; the losers never did.
@@ -78,7 +78,7 @@ describe("the autonomous loop over rounds of several candidates", () => {
     expect(result.progress.generations.map((g) => [g.generation, g.outcome, g.round])).toEqual([
       [1, "rolled_back", 1],
       [2, "promoted", 1],
-      [3, "rolled_back", 1],
+      [3, "archived", 1],
     ]);
     expect(world.events.filter((e) => e.type === "generation_done")).toHaveLength(3);
   });
@@ -103,14 +103,40 @@ describe("the autonomous loop over rounds of several candidates", () => {
 
     const one = new FakeSupervisor(plans);
     await run(one, await stateDir(), { maxGenerations: 2, candidates: 2, finalists: 1 });
-    const last = one.calls.at(-1) ?? "";
-    expect(last).toMatch(
-      /^rollback 2: not a finalist: passed the cheap stages \(fixed_points, check, reachable_tests\)/,
-    );
-    expect(last).toContain(
-      "round 1's 1 finalist(s) (gen-1) were tried first and none was promoted (LOOM_FINALISTS=1)",
+    expect(one.calls.at(-1)).toBe(
+      "archive 2: not promoted: none of round 1's finalists (gen-1) passed; it passed the cheap stages (fixed_points, check, reachable_tests); not a finalist (LOOM_FINALISTS=1)",
     );
     expect(one.calls).not.toContain("verify 2");
+  });
+
+  it("verifies every finalist in full and promotes the fittest, archiving the other", async () => {
+    const world = new FakeSupervisor([
+      { reachableTests: 5, fitness: 0.6 },
+      { reachableTests: 2, fitness: 0.9 },
+    ]);
+    await run(world, await stateDir(), { maxGenerations: 2, candidates: 2, finalists: 2 });
+    expect(world.calls.slice(4)).toEqual([
+      "screen 1",
+      "screen 2",
+      "verify 1",
+      "verify 2",
+      "promote 2",
+      "archive 1: not promoted: round 1 promoted gen-2 (fitness 0.9 over this one's 0.6); it passed every stage",
+    ]);
+  });
+
+  it("leaves a fittest finalist that changes the gate for a person, archiving the others", async () => {
+    const world = new FakeSupervisor([
+      { reachableTests: 5, fitness: 0.9, gate: true },
+      { reachableTests: 2 },
+    ]);
+    const result = await run(world, await stateDir(), { maxGenerations: 2, candidates: 2, finalists: 1 });
+    expect(world.calls).not.toContain("promote 1");
+    expect(world.get(1).outcome).toBe("verifying");
+    expect(world.calls.at(-1)).toMatch(
+      /^archive 2: not promoted: round 1 left for a person's decision on gen-1;/,
+    );
+    expect(result.stopReason).toBe("max_generations");
   });
 
   it("skips the cheap stages for a candidate whose Lab failed, and a round that promotes none counts once", async () => {
@@ -157,6 +183,7 @@ describe("the autonomous loop over rounds of several candidates", () => {
     { method: "verify", when: "before" },
     { method: "promote", when: "after" },
     { method: "rollback", when: "after" },
+    { method: "archive", when: "before" },
   ];
   for (const crash of crashes) {
     it(`killed ${crash.when} ${crash.method} mid-round: the next Prime finishes the round from the lineage`, async () => {
@@ -169,13 +196,14 @@ describe("the autonomous loop over rounds of several candidates", () => {
       expect(saved.status).toBe("running");
       const second = await run(world, dir);
       expect(second.stopReason).toBe("max_generations");
-      expect(world.lineage.map((r) => r.outcome)).toEqual(["rolled_back", "promoted", "rolled_back"]);
+      expect(world.lineage.map((r) => r.outcome)).toEqual(["rolled_back", "promoted", "archived"]);
       // Nothing was done twice: one spawn, one screen and one decision per candidate.
       const count = (prefix: string) => world.calls.filter((c) => c.startsWith(prefix)).length;
       expect(count("spawn")).toBe(1);
       expect(count("screen")).toBe(3);
       expect(count("promote")).toBe(1);
-      expect(count("rollback")).toBe(2);
+      expect(count("rollback")).toBe(1);
+      expect(count("archive")).toBe(1);
       expect(second.state.round ?? null).toBeNull();
     });
   }
@@ -225,7 +253,7 @@ describe("nextRoundStep and rankFinalists, on records", () => {
   it("waits for a Lab still running, and is done once every candidate is settled", () => {
     const running = record(2, "running", { round: 4, candidate: { index: 2, of: 2 } });
     expect(nextRoundStep([1, 2], [screened(1, 1, 1), running], 1)).toEqual({ kind: "wait", generation: 2 });
-    const settled = [record(1, "rolled_back"), record(2, "promoted")];
+    const settled = [record(1, "archived", { reason: "not promoted" }), record(2, "promoted")];
     expect(nextRoundStep([1, 2], settled, 1)).toEqual({ kind: "done" });
     // A candidate missing from the lineage (its state folder replaced) has nothing left to do.
     expect(nextRoundStep([1, 9], settled, 1)).toEqual({ kind: "done" });

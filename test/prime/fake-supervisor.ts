@@ -19,6 +19,8 @@ export interface GenPlan {
   /** What the cheap stages (through the reachable tests) find: failures, else a pass with this many tests. */
   cheapFailures?: string[];
   reachableTests?: number;
+  /** Its diff touches the gate (schemas/gate.ts): verified as usual, never promoted by the loop. */
+  gate?: boolean;
 }
 
 const approve: ReviewVerdict = { approved: true, issues: [], confidence: 0.9, summary: "good" };
@@ -27,7 +29,16 @@ export const REFLECT_TOKENS = 500;
 
 /** Where a simulated restart of Prime happens: in a port method, before or after its effect. */
 export interface Crash {
-  method: "reflect" | "spawn" | "waitForLab" | "verify" | "screen" | "promote" | "rollback" | "sleep";
+  method:
+    | "reflect"
+    | "spawn"
+    | "waitForLab"
+    | "verify"
+    | "screen"
+    | "promote"
+    | "rollback"
+    | "archive"
+    | "sleep";
   when: "before" | "after";
 }
 
@@ -159,11 +170,17 @@ export class FakeSupervisor {
         step("verify", () => {
           this.calls.push(`verify ${n}`);
           const plan = this.#planOf.get(n) ?? {};
-          const v = verification({
+          const full = verification({
             failures: plan.failures ?? [],
             verdict: plan.verdict ?? approve,
             score: plan.fitness ?? null,
           });
+          const v = plan.gate
+            ? {
+                ...full,
+                mechanical: { ...full.mechanical, gate: { touched: true, files: ["schemas/gate.ts"] } },
+              }
+            : full;
           this.#set(n, { verification: v });
           return v;
         }),
@@ -208,6 +225,12 @@ export class FakeSupervisor {
         step("rollback", () => {
           this.calls.push(`rollback ${n}: ${reason}`);
           this.personRollsBack(n, reason);
+          return { generation: n };
+        }),
+      archive: (n, reason) =>
+        step("archive", () => {
+          this.calls.push(`archive ${n}: ${reason}`);
+          this.#set(n, { outcome: "archived", reason });
           return { generation: n };
         }),
       tokensUsed: () => this.prime,

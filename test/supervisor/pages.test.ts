@@ -32,6 +32,7 @@ const stats = {
     verifying: 1,
     promoted: 0,
     rolled_back: 0,
+    archived: 0,
     failed: 1,
     aborted: 0,
     timed_out: 0,

@@ -8,14 +8,17 @@ import { totalTokens } from "../../shared/events.ts";
  * The next thing a round of several candidates needs, read from the lineage alone (so a restarted
  * Prime picks up where the records are): its Labs finish; every candidate that reached verification
  * runs the cheap stages (`through: "reachable"`); those that fail them are rolled back; the finalists
- * (best first, at most `finalists`) get the full suite and the review until one passes; the rest are
- * rolled back saying why. No stage is skipped for the candidate that can be promoted.
+ * (best first, `finalists` of them) get the full suite and the review; the passing finalist with the
+ * highest fitness is promoted, and every other candidate that passed what it ran is archived as a
+ * stepping stone. No stage is skipped for the candidate that is promoted.
  */
 export type RoundStep =
   | { readonly kind: "wait"; readonly generation: number }
   | { readonly kind: "screen"; readonly generation: number }
   | { readonly kind: "rollback"; readonly generation: number; readonly reason: string }
+  | { readonly kind: "archive"; readonly generation: number; readonly reason: string }
   | { readonly kind: "finalist"; readonly generation: number }
+  | { readonly kind: "promote"; readonly generation: number }
   | { readonly kind: "done" };
 
 /** Stage 1 through the full suite and stage 2 are on the record: what a promotion requires. */
@@ -62,6 +65,8 @@ function rollbackReasonText(v: Verification): string {
   return "verification did not pass";
 }
 
+const fitnessOf = (r: GenerationRecord): number => r.verification?.fitness?.score ?? r.fitness ?? 0;
+
 export function nextRoundStep(
   round: readonly number[],
   lineage: readonly GenerationRecord[],
@@ -76,46 +81,37 @@ export function nextRoundStep(
   const open = records.filter((r) => r.outcome === "verifying");
   const unscreened = open.find((r) => !screened(r));
   if (unscreened) return { kind: "screen", generation: unscreened.generation };
-  const failedCheap = open.find((r) => r.verification && !r.verification.mechanical.passed);
-  if (failedCheap?.verification) {
-    return {
-      kind: "rollback",
-      generation: failedCheap.generation,
-      reason: rollbackReason(failedCheap.verification),
-    };
+  const failed = open.find(
+    (r) =>
+      r.verification && !r.verification.passed && (fullyVerified(r) || !r.verification.mechanical.passed),
+  );
+  if (failed?.verification) {
+    return { kind: "rollback", generation: failed.generation, reason: rollbackReason(failed.verification) };
   }
-  // A winner: promoted, or verified in full and passed but left for a person (a gate change).
-  const winner =
-    records.find((r) => r.outcome === "promoted") ??
-    open.find((r) => fullyVerified(r) && r.verification?.passed === true);
-  if (winner) {
-    const loser = open.find((r) => r !== winner);
-    if (!loser) return { kind: "done" };
-    const chose = winner.outcome === "promoted" ? "promoted" : "left for a person's decision on";
-    return {
-      kind: "rollback",
-      generation: loser.generation,
-      reason: clip(
-        `not chosen: ${label} ${chose} gen-${winner.generation}; this candidate passed the stages it ran (${stagesRun(loser)})`,
-      ),
-    };
-  }
+  // Finalists, best first, one at a time, until `finalists` have been verified in full.
   const tried = records.filter(fullyVerified);
-  const waiting = rankFinalists(open.filter((r) => !fullyVerified(r)));
-  const next = waiting[0];
-  if (next && tried.length < finalists) return { kind: "finalist", generation: next.generation };
-  if (next) {
-    const triedText = tried.map((r) => `gen-${r.generation}`).join(", ");
-    return {
-      kind: "rollback",
-      generation: next.generation,
-      reason: clip(
-        `not a finalist: passed the cheap stages (${stagesRun(next)}), but ${label}'s ${finalists} finalist(s) ` +
-          `(${triedText}) were tried first and none was promoted (LOOM_FINALISTS=${finalists})`,
-      ),
-    };
+  const next = rankFinalists(open.filter((r) => !fullyVerified(r)))[0];
+  const winner = records.find((r) => r.outcome === "promoted");
+  if (!winner && next && tried.length < finalists) return { kind: "finalist", generation: next.generation };
+  // Every finalist verified: the passing one with the highest fitness wins (the lower number at a tie).
+  const passed = open
+    .filter((r) => fullyVerified(r) && r.verification?.passed === true)
+    .sort((a, b) => fitnessOf(b) - fitnessOf(a) || a.generation - b.generation);
+  const best = winner ?? passed[0];
+  // A gate change is never promoted by the loop: it stays verifying for a person, and still wins.
+  if (best && best.outcome === "verifying" && !best.verification?.mechanical.gate?.touched) {
+    return { kind: "promote", generation: best.generation };
   }
-  return { kind: "done" };
+  const rest = open.find((r) => r !== best);
+  if (!rest) return { kind: "done" };
+  const why = best
+    ? `${label} ${best.outcome === "promoted" ? "promoted" : "left for a person's decision on"} gen-${best.generation}` +
+      (fullyVerified(rest) ? ` (fitness ${fitnessOf(best)} over this one's ${fitnessOf(rest)})` : "")
+    : `none of ${label}'s finalists (${tried.map((r) => `gen-${r.generation}`).join(", ")}) passed`;
+  const what = fullyVerified(rest)
+    ? "passed every stage"
+    : `passed the cheap stages (${stagesRun(rest)}); not a finalist (LOOM_FINALISTS=${finalists})`;
+  return { kind: "archive", generation: rest.generation, reason: clip(`not promoted: ${why}; it ${what}`) };
 }
 
 /** "fixed_points, check, reachable_tests": the stages a candidate passed, for its reason. */

@@ -35,6 +35,8 @@ export interface AutonomousPorts {
   screen(generation: number, signal: AbortSignal): Promise<unknown>;
   promote(generation: number, signal: AbortSignal): Promise<unknown>;
   rollback(generation: number, reason: string, signal: AbortSignal): Promise<unknown>;
+  /** Keeps a round's candidate that passed what it ran but was not promoted (outcome archived). */
+  archive(generation: number, reason: string, signal: AbortSignal): Promise<unknown>;
   /** Tokens Prime's own model used in this process so far (monotonic; restarts at 0 with the process). */
   tokensUsed(): number | Promise<number>;
   /** The whole lineage. */
@@ -281,8 +283,13 @@ export async function runAutonomousLoop(
             await ports.screen(step.generation, signal);
           } else if (step.kind === "rollback") {
             await ports.rollback(step.generation, step.reason, signal);
+          } else if (step.kind === "archive") {
+            await ports.archive(step.generation, step.reason, signal);
           } else if (step.kind === "finalist") {
             await save({ phase: "verifying", generation: step.generation });
+          } else if (step.kind === "promote") {
+            const phase = state.options.promoteMode === "auto" ? "promoting" : "awaiting_approval";
+            await save({ phase, generation: step.generation });
           } else {
             await save({
               phase: "reflecting",
@@ -321,6 +328,9 @@ export async function runAutonomousLoop(
           if (v.passed && v.mechanical.gate?.touched) {
             // A gate change waits for a person (the Supervisor refuses to promote it without an
             // explicit approval); the run books it as held (the lineage says why) and moves on.
+            await complete(await recordOf(n!));
+          } else if (v.passed && state.round) {
+            // A finalist of a round: promoted only once every finalist is verified, if it is the best.
             await complete(await recordOf(n!));
           } else if (v.passed) {
             await save({ phase: state.options.promoteMode === "auto" ? "promoting" : "awaiting_approval" });

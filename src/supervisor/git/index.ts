@@ -1,3 +1,4 @@
+export { type ArchiveInput, archive, archiveRef } from "./archive.ts";
 export { type FetchLabBranchInput, fetchLabBranch } from "./fetch-lab-branch.ts";
 export { checkFixedPoints } from "./fixed-points.ts";
 export { GitOpError, type GitOpErrorCode } from "./git-op-error.ts";

@@ -3,12 +3,17 @@ import { GenerationOutcome } from "../../../schemas/generation.ts";
 import type { GenerationDiff } from "../../../schemas/generation-diff.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type { Candidate } from "../../../schemas/round.ts";
-import type { PromoteResponse, RollbackResponse, SpawnResponse } from "../../../schemas/supervisor.ts";
+import type {
+  ArchiveResponse,
+  PromoteResponse,
+  RollbackResponse,
+  SpawnResponse,
+} from "../../../schemas/supervisor.ts";
 import type { ReviewRequest, Verification, VerifyThrough } from "../../../schemas/verification.ts";
 import { addUsage, totalTokens, zeroUsage } from "../../shared/events.ts";
 import type { SupervisorApi, SupervisorStats } from "../api.ts";
 import { ConflictError, generationNotFound, notVerifying, ShuttingDownError } from "../errors.ts";
-import type { PromoteInput, PromoteResult, RollbackInput } from "../git/index.ts";
+import type { ArchiveInput, PromoteInput, PromoteResult, RollbackInput } from "../git/index.ts";
 import type { PrimeHooks } from "../prime/prime-keeper.ts";
 import type { IntentJournal } from "../store/index.ts";
 import { Verifier } from "../verify/verifier.ts";
@@ -19,6 +24,7 @@ export interface ControllerPorts extends LifecyclePorts {
   readonly decide: {
     promote(input: PromoteInput): Promise<PromoteResult>;
     rollback(input: RollbackInput): Promise<{ deleted: boolean }>;
+    archive(input: ArchiveInput): Promise<{ ref: string; commit: string }>;
   };
   /** The Prime kept running: restarted after each promotion, which is reverted if that Prime is unhealthy. */
   readonly prime?: PrimeHooks;
@@ -267,6 +273,39 @@ export class GenerationController implements SupervisorApi {
       reason: why,
     });
     return { generation: n, outcome: "rolled_back", reason: why };
+  }
+
+  archive(n: number, reason: string): Promise<ArchiveResponse> {
+    return this.decide(() => this.archiveNow(n, reason), "archived");
+  }
+
+  /**
+   * Keeps a candidate that was not promoted but passed every stage it ran (the full verification, or a
+   * round's cheap stages) as a stepping stone; one that failed a stage is rolled back, not archived.
+   */
+  private async archiveNow(n: number, reason: string): Promise<ArchiveResponse> {
+    const record = await this.verifying(n, "archived");
+    const m = record.verification?.mechanical;
+    if (this.verifier.isRunning(n) || !m?.passed) {
+      throw new ConflictError(
+        "NOT_ARCHIVABLE",
+        this.verifier.isRunning(n)
+          ? `generation ${n} is being verified; archive it once its verification has ended`
+          : `generation ${n} ${m ? "failed verification" : "has not been verified"}; only a candidate that passed every stage it ran is archived — roll it back instead (POST /rollback)`,
+      );
+    }
+    await this.ports.journal.write({ op: "archive", generation: n, reason });
+    const { ref } = await this.ports.decide.archive({ repo: this.ports.config.repoPath, generation: n });
+    await this.ports.store.update(n, { outcome: "archived", reason });
+    await this.ports.journal.remove(n);
+    this.ports.emit({
+      type: "generation",
+      at: new Date().toISOString(),
+      generation: n,
+      outcome: "archived",
+      reason,
+    });
+    return { generation: n, outcome: "archived", ref, reason };
   }
 
   /** Starts stage 1 of verification in fresh containers (POST /verify, 202): the record shows it running. */

@@ -1,6 +1,6 @@
 import type { GenerationOutcome } from "../../../schemas/generation.ts";
 import type { Config } from "../../shared/config.ts";
-import { recoverPromotion, recoverRevert, rollback } from "../git/index.ts";
+import { archive, recoverPromotion, recoverRevert, rollback } from "../git/index.ts";
 import { MAIN_REF, readRefs, tagRef } from "../git/repo-state.ts";
 import { tryGit } from "../git/run-git.ts";
 import type { UncheckedPromotion } from "../prime/prime-keeper.ts";
@@ -88,6 +88,12 @@ export async function reconcileIntents(ports: ReconcilePorts): Promise<Reconcile
         await rollback({ repo, generation: n });
         if (current?.outcome === "verifying") await record(n, "rolled_back", intent.reason);
         say(n, "the interrupted rollback was completed");
+        break;
+      }
+      case "archive": {
+        await archive({ repo, generation: n });
+        if (current?.outcome === "verifying") await record(n, "archived", intent.reason);
+        say(n, "the interrupted archiving was completed");
         break;
       }
       case "prime-restart": {

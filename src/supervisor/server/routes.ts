@@ -1,5 +1,10 @@
 import type { SupervisorEvent } from "../../../schemas/events.ts";
-import { PromoteRequest, RollbackRequest, SpawnRequest } from "../../../schemas/supervisor.ts";
+import {
+  ArchiveRequest,
+  PromoteRequest,
+  RollbackRequest,
+  SpawnRequest,
+} from "../../../schemas/supervisor.ts";
 import { ReviewRequest, VerifyRequest } from "../../../schemas/verification.ts";
 import { readJson } from "../../shared/http/body.ts";
 import { pageNonce, sendHtml } from "../../shared/http/html-page.ts";
@@ -124,6 +129,15 @@ export function supervisorRoutes(
       handle: async (req, res) => {
         const body = await readJson(req, RollbackRequest);
         sendJson(res, 200, await api.rollback(body.generation, body.reason));
+      },
+    },
+    {
+      method: "POST",
+      path: "/archive",
+      guarded: true,
+      handle: async (req, res) => {
+        const body = await readJson(req, ArchiveRequest);
+        sendJson(res, 200, await api.archive(body.generation, body.reason));
       },
     },
   ];

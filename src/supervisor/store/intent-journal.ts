@@ -28,6 +28,8 @@ export const Intent = z.discriminatedUnion("op", [
   }),
   /** `lab/gen-N` is deleted and the record goes verifying → rolled_back with `reason`. */
   z.strictObject({ ...base, op: z.literal("rollback"), reason: z.string().min(1) }),
+  /** `lab/gen-N` moves to refs/loom/archive/gen-N and the record goes verifying → archived with `reason`. */
+  z.strictObject({ ...base, op: z.literal("archive"), reason: z.string().min(1) }),
   /** Promoted and recorded; Prime on `mergeCommit` has yet to pass its health check. */
   z.strictObject({ ...base, op: z.literal("prime-restart"), mergeCommit: CommitSha, previous: CommitSha }),
   /** Prime on `mergeCommit` was unhealthy: main goes back to `previous`, the tag is dropped, the record rolled_back. */

@@ -8,9 +8,10 @@ import { TERMINAL_OUTCOMES } from "../../../schemas/generation.ts";
 const NEXT: Readonly<Record<GenerationOutcome, readonly GenerationOutcome[]>> = {
   pending: ["pending", "running", "failed", "aborted", "timed_out"],
   running: ["running", "verifying", "rolled_back", "failed", "aborted", "timed_out"],
-  verifying: ["verifying", "promoted", "rolled_back", "failed", "aborted", "timed_out"],
+  verifying: ["verifying", "promoted", "rolled_back", "archived", "failed", "aborted", "timed_out"],
   promoted: [],
   rolled_back: [],
+  archived: [],
   failed: [],
   aborted: [],
   timed_out: [],

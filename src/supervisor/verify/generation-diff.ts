@@ -1,6 +1,7 @@
 import { DIFF_MAX_CHARS, type GenerationDiff } from "../../../schemas/generation-diff.ts";
 import { summarizeDeclarations } from "../../analyze/declaration-diff.ts";
 import { NotFoundError } from "../errors.ts";
+import { archiveRef } from "../git/archive.ts";
 import { labRef, MAIN_REF, resolveRef, tagRef } from "../git/repo-state.ts";
 import { git, tryGit } from "../git/run-git.ts";
 import { mergeBase, numstat, readBlobs } from "./verify-git.ts";
@@ -9,11 +10,13 @@ import { mergeBase, numstat, readBlobs } from "./verify-git.ts";
 const SUMMARY_MAX_FILE_CHARS = 1_000_000;
 
 /**
- * Where generation `n`'s work is: lab/gen-N against its merge base with main; after a promotion, when
+ * Where generation `n`'s work is: lab/gen-N (or, archived, refs/loom/archive/gen-N) against its merge
+ * base with main; after a promotion, when
  * the branch is gone, the tag gen-N's merge commit (its second parent is the branch's last commit).
  */
 async function locate(repo: string, n: number, outcome: string): Promise<{ base: string; head: string }> {
-  const lab = await resolveRef(repo, labRef(n), true);
+  // An archived candidate's branch was moved to refs/loom/archive/gen-N: the same work, kept.
+  const lab = (await resolveRef(repo, labRef(n), true)) ?? (await resolveRef(repo, archiveRef(n), true));
   if (lab) return { head: lab, base: await mergeBase(repo, MAIN_REF, lab) };
   const merge = await resolveRef(repo, tagRef(n), true);
   const head = merge ? await resolveRef(repo, `${merge}^2`, true) : undefined;
