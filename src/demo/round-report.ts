@@ -35,12 +35,19 @@ function times(r: GenerationRecord): string {
   return `stage 1 ${seconds(m?.durationMs)} (${stages || "no stage ran"})${review}; spawn to end ${seconds(total)}`;
 }
 
+/** The first failing test vitest names in a stage's output (`FAIL  test/x.test.ts > its name`). */
+function failingTest(r: GenerationRecord): string | undefined {
+  const detail = r.verification?.mechanical.stages?.find((s) => s.state === "failed")?.detail ?? "";
+  return /^\s*FAIL\s+(.+)$/m.exec(detail)?.[1]?.trim();
+}
+
 function candidateLine(r: GenerationRecord): string {
   const who = `gen-${r.generation}  candidate ${r.candidate?.index ?? "?"} (${r.candidate?.model ?? "?"})`;
   const stage = stoppedAt(r);
+  const failed = failingTest(r);
   const result =
     stage !== undefined
-      ? `stopped at ${stage}`
+      ? `stopped at ${stage}${failed ? ` (${failed})` : ""}`
       : r.fitness !== null
         ? `fitness ${r.fitness}`
         : `no fitness${r.reason ? `: ${r.reason}` : ""}`;

@@ -207,7 +207,8 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
     const tags = (await git(["tag", "--list"])).split("\n").filter(Boolean);
     const refs = (await git(["for-each-ref", "--format=%(refname)"])).split("\n").filter(Boolean);
     log(`\nmain after the cycle:\n${mainLog}\ntags: ${tags.join(", ") || "(none)"}`);
-    log(`gen-1: ${record.outcome}, fitness ${record.fitness ?? "n/a"}`);
+    // A round's candidates are each reported by the caller (run-round.ts).
+    if ((options.candidates ?? 1) === 1) log(`gen-1: ${record.outcome}, fitness ${record.fitness ?? "n/a"}`);
     log(
       `phases (ms): ${JSON.stringify(Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v)])))}`,
     );
