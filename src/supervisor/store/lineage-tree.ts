@@ -1,5 +1,5 @@
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
-import type { MechanicalVerification } from "../../../schemas/verification.ts";
+import { CascadeStageName, type MechanicalVerification } from "../../../schemas/verification.ts";
 
 /**
  * The lineage as a tree: each generation hangs under its parent (the generation main was at when it
@@ -57,6 +57,10 @@ export interface LineageTree {
 const STOPPED = new Set(["rolled_back", "failed", "aborted", "timed_out", "archived"]);
 const LAB_ENDED = new Set(["failed", "timed_out"]);
 const REASON_WORDS = 5;
+
+/** The names stoppedAt gives besides a reason's words: the cascade's stages, the Lab, the review, promotion. */
+const STOP_POINTS: ReadonlySet<string> = new Set([...CascadeStageName.options, "lab", "review", "promotion"]);
+export const isStopPoint = (stoppedAt: string): boolean => STOP_POINTS.has(stoppedAt);
 
 /** Which stage of a verification from before the cascade failed, read from its step results. */
 function failedStepOfOldRecord(m: MechanicalVerification): string | null {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import {
   deriveLineageTree,
+  isStopPoint,
   type LineageNode,
   lineageRows,
   stoppedAt,
@@ -206,6 +207,14 @@ describe("deriveLineageTree", () => {
       "stopped by a person",
     );
     expect(stoppedAt(record(4, "verifying"))).toBeNull();
+    // Stage names read as stages; a reason's words do not.
+    expect(["reachable_tests", "lab", "review", "promotion"].map(isStopPoint)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(isStopPoint("stopped by a person")).toBe(false);
     expect(stoppedAt(record(5, "promoted", { parent: null }))).toBeNull();
   });
 });

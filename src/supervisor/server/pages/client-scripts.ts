@@ -159,8 +159,44 @@ function renderLive() {
     toolsEl.append(chip);
   });
 }
+// Each running candidate of a round, by generation: its Lab's last state, progress and tool counts,
+// drawn into its card in #round (and again after a refresh replaces the cards).
+var cands = {};
+function candOf(g) {
+  var key = String(g);
+  if (!cands[key]) cands[key] = { state: "starting", progress: "", tools: {} };
+  return cands[key];
+}
+function drawCands() {
+  document.querySelectorAll("#round .cand[data-generation]").forEach(function (card) {
+    var c = cands[card.dataset.generation];
+    var outcome = card.dataset.outcome;
+    if (!c || (outcome !== "pending" && outcome !== "running")) return;
+    var badge = card.querySelector("[data-live=state]");
+    badge.textContent = "Lab " + c.state;
+    badge.className = "badge o-" + (LAB_CLASS[c.state] || "pending");
+    card.querySelector("[data-live=progress]").textContent = c.progress;
+    var tools = card.querySelector("[data-live=tools]");
+    tools.replaceChildren();
+    Object.keys(c.tools).forEach(function (name) {
+      var t = c.tools[name];
+      var chip = el("span", "chip", name + " " + t.calls);
+      chip.dataset.tool = name;
+      if (t.errors) chip.append(" ", el("span", "err", t.errors + " failed"));
+      tools.append(chip);
+    });
+  });
+}
 function onEvent(e) {
   push(e);
+  if (e.type === "lab_status") {
+    var cs = candOf(e.generation);
+    cs.state = e.status;
+    cs.progress = e.progress;
+  } else if (e.type === "lab_tool") {
+    candOf(e.generation).tools[e.tool] = { calls: e.totalCalls, errors: e.totalErrors };
+  }
+  drawCands();
   if (e.type === "generation") {
     if (e.outcome === "pending" || e.outcome === "running") {
       if (live.gen !== e.generation) live = { gen: e.generation, state: "starting", progress: "", tools: {} };
@@ -190,11 +226,12 @@ async function refresh() {
     var res = await fetch("/", { headers: { accept: "text/html" } });
     if (!res.ok) return;
     var doc = new DOMParser().parseFromString(await res.text(), "text/html");
-    ["lineage", "chart", "stats"].forEach(function (id) {
+    ["round", "lineage", "chart", "stats"].forEach(function (id) {
       var fresh = doc.getElementById(id);
       var here = document.getElementById(id);
       if (fresh && here) here.replaceWith(document.importNode(fresh, true));
     });
+    drawCands();
   } catch (_) { /* the next event retries */ }
 }
 function afterDecision() { refresh(); }
@@ -202,6 +239,7 @@ connect(onEvent, function () {
   // The stream replays recent history on every (re)connect: start the feed over.
   feed.replaceChildren();
   live = { gen: null, state: null, progress: "", tools: {} };
+  cands = {};
   renderLive();
 });
 `;

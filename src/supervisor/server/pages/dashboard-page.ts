@@ -1,6 +1,7 @@
 import type { GenerationRecord } from "../../../../schemas/generation-record.ts";
 import { html, type SafeHtml } from "../../../shared/web/html.ts";
 import type { SupervisorStats } from "../../api.ts";
+import { deriveLineageTree, formatUsd, type LineageTree } from "../../store/lineage-tree.ts";
 import { type PageOptions, renderTokenField } from "./actions.ts";
 import { CHART_CSS, renderChart } from "./chart.ts";
 import { DASHBOARD_SCRIPT } from "./client-scripts.ts";
@@ -8,6 +9,7 @@ import { formatTokens } from "./format.ts";
 import { GATE_HOLD_CSS, type HeldGeneration, renderHeld } from "./gate-hold-view.ts";
 import { EVENT_TYPES, renderPage } from "./layout.ts";
 import { LINEAGE_CSS, renderLineage } from "./lineage.ts";
+import { ROUND_CSS, renderRound } from "./round-view.ts";
 
 export interface DashboardInput {
   readonly records: readonly GenerationRecord[];
@@ -28,18 +30,30 @@ function primeLink(stats: SupervisorStats): SafeHtml {
   return html`<span>Prime <b>${url ? html`<a href="${url}">${prime.state}</a>` : prime.state}</b></span>`;
 }
 
-export function renderStats(stats: SupervisorStats, page: PageOptions): SafeHtml {
+/** Any outcome's count, so outcomes added to the schema later read as 0 from an older Supervisor. */
+const countOf = (stats: SupervisorStats, outcome: string): number =>
+  (stats.byOutcome as Record<string, number | undefined>)[outcome] ?? 0;
+
+export function renderStats(stats: SupervisorStats, page: PageOptions, tree?: LineageTree): SafeHtml {
   const o = stats.byOutcome;
+  const archived = countOf(stats, "archived");
   return html`<p class="stats" id="stats">
 <span><b>${stats.generations}</b> generations</span>
 <span><b>${o.promoted}</b> promoted</span>
+${archived > 0 ? html`<span><b>${archived}</b> archived</span>` : ""}
 <span><b>${o.rolled_back + o.failed + o.timed_out + o.aborted}</b> discarded</span>
 <span><b title="${stats.totalTokens.toLocaleString("en-US")}">${formatTokens(stats.totalTokens)}</b> tokens</span>
-<span>running: <b>${stats.running === null ? "none" : `gen-${stats.running}`}</b></span>
+${tree ? html`<span id="cost-per-promoted"><b>${tree.costPerPromotedUsd === null ? "–" : formatUsd(tree.costPerPromotedUsd)}</b> per promoted generation</span>` : ""}
+<span>running: <b>${runningText(stats)}</b></span>
 <span>runtime <b>${stats.runtime}</b></span>
 <span>promote <b>${page.promoteMode}</b></span>
 ${primeLink(stats)}
 </p>`;
+}
+
+function runningText(stats: SupervisorStats): string {
+  const all = stats.runningGenerations ?? (stats.running === null ? [] : [stats.running]);
+  return all.length === 0 ? "none" : all.map((n) => `gen-${n}`).join(", ");
 }
 
 const DASHBOARD_CSS = `
@@ -65,11 +79,15 @@ const DASHBOARD_CSS = `
 .conn.live::before{background:var(--ok)}.conn.down::before{background:var(--bad)}
 `;
 
-/** `GET /` on the Supervisor: stats, the running Lab live over SSE, the chart and the lineage. */
+/**
+ * `GET /` on the Supervisor: stats, the running round's candidates side by side, the running Lab live
+ * over SSE, the chart and the lineage tree.
+ */
 export function renderDashboard(input: DashboardInput): string {
   const { records, stats, page } = input;
-  const header = html`<h1><a href="/">Loom Supervisor</a></h1>${renderStats(stats, page)}`;
-  const body = html`${renderHeld(input.held ?? [], page)}<div class="grid">
+  const tree = deriveLineageTree(records);
+  const header = html`<h1><a href="/">Loom Supervisor</a></h1>${renderStats(stats, page, tree)}`;
+  const body = html`${renderHeld(input.held ?? [], page)}${renderRound(records, stats)}<div class="grid">
 <section class="panel" id="live" aria-labelledby="live-title">
 <h2 id="live-title">Lab <span id="conn" class="conn">connecting…</span></h2>
 <div id="live-current"><span class="muted">${stats.running === null ? "No Lab is running." : `gen-${stats.running} is running.`}</span></div>
@@ -83,12 +101,12 @@ export function renderDashboard(input: DashboardInput): string {
 </div>
 <section class="panel" aria-labelledby="lineage-title">
 <div class="panel-head"><h2 id="lineage-title">Lineage</h2>${renderTokenField(page)}</div>
-<div id="lineage">${renderLineage(records, page)}</div>
+<div id="lineage">${renderLineage(records, tree, page)}</div>
 </section>`;
   return renderPage({
     title: "Loom Supervisor",
     nonce: input.nonce,
-    css: DASHBOARD_CSS + CHART_CSS + LINEAGE_CSS + GATE_HOLD_CSS,
+    css: DASHBOARD_CSS + CHART_CSS + LINEAGE_CSS + ROUND_CSS + GATE_HOLD_CSS,
     header,
     body,
     config: {
