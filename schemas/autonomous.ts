@@ -51,6 +51,11 @@ export const AutonomousOptions = z.strictObject({
    * (best first, until one wins); absent: 1.
    */
   finalists: CandidateCount.optional(),
+  /**
+   * LOOM_PARENT: `archive` lets candidates build on stepping stones, and promotes one only when its
+   * fitness beats main's; absent: main (the original's behaviour).
+   */
+  parent: z.enum(["main", "archive"]).optional(),
 });
 export type AutonomousOptions = z.infer<typeof AutonomousOptions>;
 

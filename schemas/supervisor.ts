@@ -21,6 +21,11 @@ export const CommitSha = z
  */
 export const SpawnRequest = z.strictObject({
   candidates: CandidateCount.optional(),
+  /**
+   * What every candidate builds on: main's latest promoted generation or an archived one verified in
+   * full; absent: LOOM_PARENT decides (main, or a draw from the archive).
+   */
+  parent: GenerationNumber.optional(),
   hints: z.array(CandidateHint).max(MAX_CANDIDATES, `expected at most ${MAX_CANDIDATES} hints`).optional(),
   program: z
     .string()

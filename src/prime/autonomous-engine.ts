@@ -51,6 +51,7 @@ export function autonomousEngine(
           promoteMode: config.promote,
           candidates: candidates ?? config.candidates,
           finalists: config.finalists,
+          parent: config.parent,
           signal,
           suspendSignal,
           ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),

@@ -16,7 +16,7 @@ export interface SupervisorApi {
   /** Starts a round of `candidates` Labs (default LOOM_CANDIDATES) on this program.md. */
   spawn(
     program: string,
-    request?: { candidates?: number; hints?: readonly string[] },
+    request?: { candidates?: number; hints?: readonly string[]; parent?: number },
   ): Promise<SpawnResponse>;
   /** `approveGateChange`: a person's explicit approval, required for (and only for) a generation that touches the gate. */
   promote(generation: number, approveGateChange?: boolean): Promise<PromoteResponse>;

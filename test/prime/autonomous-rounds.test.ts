@@ -208,6 +208,31 @@ describe("the autonomous loop over rounds of several candidates", () => {
     });
   }
 
+  it("LOOM_PARENT=archive: a candidate is promoted only when it beats main's fitness; otherwise kept in the archive", async () => {
+    const main = record(1, "promoted", { parent: null, fitness: 0.8 });
+    const round = new FakeSupervisor(
+      [
+        { reachableTests: 4, fitness: 0.6 },
+        { reachableTests: 3, fitness: 0.7 },
+      ],
+      [main],
+    );
+    await run(round, await stateDir(), { maxGenerations: 2, candidates: 2, finalists: 2, parent: "archive" });
+    expect(round.calls).not.toContain("promote 2");
+    expect(round.calls).not.toContain("promote 3");
+    expect(round.calls.slice(-2)).toEqual([
+      "archive 2: not promoted: none of round 1's finalists (gen-2, gen-3) beat main's fitness 0.8 (LOOM_PARENT=archive); it passed every stage",
+      "archive 3: not promoted: none of round 1's finalists (gen-2, gen-3) beat main's fitness 0.8 (LOOM_PARENT=archive); it passed every stage",
+    ]);
+
+    const one = new FakeSupervisor([{ fitness: 0.5 }, { fitness: 0.9 }], [main]);
+    await run(one, await stateDir(), { maxGenerations: 2, parent: "archive" });
+    expect(one.calls).toContain(
+      "archive 2: not promoted: its fitness 0.5 does not beat main's 0.8 (LOOM_PARENT=archive); it passed every stage",
+    );
+    expect(one.calls.at(-1)).toBe("promote 3");
+  });
+
   it("refuses a bad finalists option naming it", async () => {
     const world = new FakeSupervisor([]);
     await expect(run(world, await stateDir(), { finalists: 0 })).rejects.toMatchObject({

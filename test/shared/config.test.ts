@@ -52,6 +52,7 @@ describe("loadConfig defaults", () => {
       labModels: ["claude-haiku-4-5-20251001"],
       candidates: 1,
       finalists: 1,
+      parent: "main",
       labModelSocket: undefined,
       labTimeoutMs: 300000,
       verifyTimeoutMs: 1200000,

@@ -1,6 +1,13 @@
 export { AutonomousEvent, describeAutonomousEvent } from "./events.ts";
 export { heldReason, type RunProgress, runProgress } from "./progress.ts";
-export { fullyVerified, nextRoundStep, type RoundStep, rankFinalists, rollbackReason } from "./round-step.ts";
+export {
+  fullyVerified,
+  mainFitness,
+  nextRoundStep,
+  type RoundStep,
+  rankFinalists,
+  rollbackReason,
+} from "./round-step.ts";
 export {
   type AutonomousPorts,
   type AutonomousResult,

@@ -67,10 +67,20 @@ function rollbackReasonText(v: Verification): string {
 
 const fitnessOf = (r: GenerationRecord): number => r.verification?.fitness?.score ?? r.fitness ?? 0;
 
+/**
+ * Main's fitness, for LOOM_PARENT=archive, where a candidate is promoted only when it beats it: the
+ * latest promoted generation outside `exclude` (0 before any promotion).
+ */
+export function mainFitness(lineage: readonly GenerationRecord[], exclude: readonly number[] = []): number {
+  const main = lineage.filter((r) => r.outcome === "promoted" && !exclude.includes(r.generation)).at(-1);
+  return main ? fitnessOf(main) : 0;
+}
+
 export function nextRoundStep(
   round: readonly number[],
   lineage: readonly GenerationRecord[],
   finalists: number,
+  options: { readonly requireGain?: boolean } = {},
 ): RoundStep {
   const byNumber = new Map(lineage.map((r) => [r.generation, r]));
   // A candidate missing from the lineage (its state folder replaced) has nothing left to do.
@@ -94,8 +104,10 @@ export function nextRoundStep(
   const winner = records.find((r) => r.outcome === "promoted");
   if (!winner && next && tried.length < finalists) return { kind: "finalist", generation: next.generation };
   // Every finalist verified: the passing one with the highest fitness wins (the lower number at a tie).
+  // LOOM_PARENT=archive: a candidate may build on a stepping stone, so it must beat main to replace it.
+  const bar = options.requireGain ? mainFitness(lineage, round) : Number.NEGATIVE_INFINITY;
   const passed = open
-    .filter((r) => fullyVerified(r) && r.verification?.passed === true)
+    .filter((r) => fullyVerified(r) && r.verification?.passed === true && fitnessOf(r) > bar)
     .sort((a, b) => fitnessOf(b) - fitnessOf(a) || a.generation - b.generation);
   const best = winner ?? passed[0];
   // A gate change is never promoted by the loop: it stays verifying for a person, and still wins.
@@ -107,7 +119,9 @@ export function nextRoundStep(
   const why = best
     ? `${label} ${best.outcome === "promoted" ? "promoted" : "left for a person's decision on"} gen-${best.generation}` +
       (fullyVerified(rest) ? ` (fitness ${fitnessOf(best)} over this one's ${fitnessOf(rest)})` : "")
-    : `none of ${label}'s finalists (${tried.map((r) => `gen-${r.generation}`).join(", ")}) passed`;
+    : options.requireGain && tried.some((r) => r.verification?.passed)
+      ? `none of ${label}'s finalists (${tried.map((r) => `gen-${r.generation}`).join(", ")}) beat main's fitness ${bar} (LOOM_PARENT=archive)`
+      : `none of ${label}'s finalists (${tried.map((r) => `gen-${r.generation}`).join(", ")}) passed`;
   const what = fullyVerified(rest)
     ? "passed every stage"
     : `passed the cheap stages (${stagesRun(rest)}); not a finalist (LOOM_FINALISTS=${finalists})`;

@@ -11,7 +11,7 @@ import { LoomError } from "../../shared/errors.ts";
 import { formatIssues } from "../../shared/zod-issues.ts";
 import type { AutonomousEvent } from "./events.ts";
 import { type RunProgress, runProgress } from "./progress.ts";
-import { nextRoundStep, rollbackReason } from "./round-step.ts";
+import { mainFitness, nextRoundStep, rollbackReason } from "./round-step.ts";
 import type { AutonomousStatePort } from "./state-file.ts";
 
 /**
@@ -276,7 +276,9 @@ export async function runAutonomousLoop(
         }
         case "round": {
           const round = state.round!;
-          const step = nextRoundStep(round, await records(), state.options.finalists ?? 1);
+          const step = nextRoundStep(round, await records(), state.options.finalists ?? 1, {
+            requireGain: state.options.parent === "archive",
+          });
           if (step.kind === "wait") {
             await ports.waitForLab(step.generation, signal);
           } else if (step.kind === "screen") {
@@ -328,6 +330,20 @@ export async function runAutonomousLoop(
           if (v.passed && v.mechanical.gate?.touched) {
             // A gate change waits for a person (the Supervisor refuses to promote it without an
             // explicit approval); the run books it as held (the lineage says why) and moves on.
+            await complete(await recordOf(n!));
+          } else if (
+            v.passed &&
+            !state.round &&
+            state.options.parent === "archive" &&
+            (v.fitness?.score ?? 0) <= mainFitness(await records(), [n!])
+          ) {
+            // LOOM_PARENT=archive: passed, but no better than main — kept as a stepping stone, not promoted.
+            const main = mainFitness(lineage, [n!]);
+            await ports.archive(
+              n!,
+              `not promoted: its fitness ${v.fitness?.score ?? 0} does not beat main's ${main} (LOOM_PARENT=archive); it passed every stage`,
+              signal,
+            );
             await complete(await recordOf(n!));
           } else if (v.passed && state.round) {
             // A finalist of a round: promoted only once every finalist is verified, if it is the best.

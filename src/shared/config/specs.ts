@@ -16,6 +16,7 @@ export const PRIME_MODEL_DEFAULT = "claude-sonnet-4-20250514";
 export const LAB_MODEL_DEFAULT = "claude-haiku-4-5-20251001";
 export const RUNTIMES = ["auto", "docker", "podman", "apple", "local"] as const;
 export const PROMOTE_MODES = ["auto", "manual"] as const;
+export const PARENT_MODES = ["main", "archive"] as const;
 
 /**
  * One configuration variable. `default` is raw text, parsed by `type` like any other value, so the
@@ -92,6 +93,13 @@ export const configSpecs = [
     purpose: `Labs a spawn starts at once on the same program.md, each a generation of one round (1 to ${MAX_CANDIDATES})`,
     type: wholeNumber(1, MAX_CANDIDATES),
     default: "1",
+  }),
+  spec({
+    name: "LOOM_PARENT",
+    purpose:
+      "What each candidate builds on: main (the latest promoted generation), or archive (main or an archived generation verified in full, drawn by fitness and fewest children; promoted only when it beats main's fitness)",
+    type: oneOf(PARENT_MODES),
+    default: "main",
   }),
   spec({
     name: "LOOM_FINALISTS",

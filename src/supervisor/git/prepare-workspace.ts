@@ -12,6 +12,8 @@ export interface PrepareWorkspaceInput {
   readonly generation: number;
   /** The program.md text the Lab works from; committed on the branch so it travels with the work. */
   readonly program: string;
+  /** The ref the branch starts from (an archived generation, refs/loom/archive/gen-P); absent: main. */
+  readonly from?: string;
 }
 
 /**
@@ -38,6 +40,14 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<st
     );
     // The Lab reaches the repo only through the Supervisor's fetch, never by pushing to origin.
     await git(workspace, ["remote", "remove", "origin"]);
+    if (input.from !== undefined && input.from !== "refs/heads/main") {
+      // A stepping stone: its ref is not a branch, so the clone did not bring it; fetch just that.
+      await git(workspace, ["fetch", "--quiet", "--no-tags", "--", path.resolve(repo), input.from], {
+        code: "CLONE_FAILED",
+        what: `fetching ${input.from}`,
+      });
+      await git(workspace, ["checkout", "--quiet", "--detach", "FETCH_HEAD"]);
+    }
     const base = (await git(workspace, ["rev-parse", "HEAD"])).trim();
     await git(workspace, ["checkout", "--quiet", "-b", `lab/gen-${n}`]);
     await atomicWriteFile(path.join(workspace, "program.md"), input.program);

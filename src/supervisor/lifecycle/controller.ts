@@ -14,9 +14,11 @@ import { addUsage, totalTokens, zeroUsage } from "../../shared/events.ts";
 import type { SupervisorApi, SupervisorStats } from "../api.ts";
 import { ConflictError, generationNotFound, notVerifying, ShuttingDownError } from "../errors.ts";
 import type { ArchiveInput, PromoteInput, PromoteResult, RollbackInput } from "../git/index.ts";
+import { MAIN_REF } from "../git/repo-state.ts";
 import type { PrimeHooks } from "../prime/prime-keeper.ts";
 import type { IntentJournal } from "../store/index.ts";
 import { Verifier } from "../verify/verifier.ts";
+import { chooseParents, type ParentChoice } from "./choose-parent.ts";
 import { candidateProgram, planRound, type RoundRequest } from "./round.ts";
 import { type LifecyclePorts, runGeneration } from "./run-generation.ts";
 
@@ -79,12 +81,20 @@ export class GenerationController implements SupervisorApi {
     const slot: RoundSlot = { round: null, running: new Set(), done: Promise.resolve(), abort };
     this.current = slot;
     let allocated: { round: number; records: GenerationRecord[] };
+    let parents: ParentChoice[];
     try {
       // A Lab must not start from a main whose promotion may still be reverted (Prime being restarted).
       await this.ports.prime?.idle();
-      const parent = (await this.ports.store.latestPromoted())?.generation ?? null;
+      parents = chooseParents(await this.ports.store.list(), candidates.length, this.ports.config.parent, {
+        ...(request.parent !== undefined ? { explicit: request.parent } : {}),
+      });
       const programHash = createHash("sha256").update(program).digest("hex");
-      allocated = await this.ports.store.allocateRound({ programHash, parent, candidates });
+      allocated = await this.ports.store.allocateRound({
+        programHash,
+        parent: parents[0]?.generation ?? null,
+        parents: parents.map((p) => p.generation),
+        candidates,
+      });
     } catch (err) {
       this.current = undefined;
       throw err;
@@ -117,6 +127,7 @@ export class GenerationController implements SupervisorApi {
         generation: n,
         program: candidateProgram(program, candidate),
         signal: abort.signal,
+        ...(parents[i] && parents[i].ref !== MAIN_REF ? { from: parents[i].ref } : {}),
         ...(candidate.model ? { model: candidate.model } : {}),
         ...(records.length > 1
           ? { roundLabel: `round ${round}, candidate ${candidate.index} of ${candidate.of}` }

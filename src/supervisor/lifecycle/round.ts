@@ -7,6 +7,8 @@ export interface RoundRequest {
   readonly candidates?: number;
   /** hints[i] steers candidate i+1; at most one per candidate. */
   readonly hints?: readonly string[];
+  /** What every candidate builds on (a generation); absent: LOOM_PARENT decides. */
+  readonly parent?: number;
 }
 
 /**

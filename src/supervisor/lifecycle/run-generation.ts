@@ -63,6 +63,8 @@ export interface RunGenerationInput {
   readonly onLabStarted?: () => void;
   /** The Lab's model when not LOOM_LAB_MODEL (a candidate's draw from LOOM_LAB_MODELS). */
   readonly model?: string;
+  /** The ref its branch starts from when not main (an archived parent, refs/loom/archive/gen-P). */
+  readonly from?: string;
   /** Named in the log lines of a round's candidate, e.g. "round 3, candidate 2 of 4". */
   readonly roundLabel?: string;
 }
@@ -166,6 +168,7 @@ export async function runGeneration(
       workspace,
       generation: n,
       program: input.program,
+      ...(input.from ? { from: input.from } : {}),
     });
     if (signal.aborted) throw new Error("the Supervisor shut down before the Lab started");
     // The read-only schemas and acceptance mounts need their sources, even in a repo without them.

@@ -37,6 +37,8 @@ export interface AllocateInput {
 export interface AllocateRoundInput extends AllocateInput {
   /** One per candidate, in index order (index 1..of). */
   readonly candidates: readonly Candidate[];
+  /** Each candidate's parent, in index order, when they differ (an archive draw); absent: `parent` for all. */
+  readonly parents?: readonly (number | null)[];
 }
 
 const RECORD_NAME = /^gen-([1-9][0-9]*)\.json$/;
@@ -126,8 +128,10 @@ export class GenerationStore {
       );
       await atomicWriteFile(this.roundCounterFile, `${round + 1}\n`);
       const records: GenerationRecord[] = [];
-      for (const candidate of input.candidates)
-        records.push(await this.allocateNow({ ...input, round, candidate }));
+      for (const [i, candidate] of input.candidates.entries()) {
+        const parent = input.parents?.[i] ?? input.parent;
+        records.push(await this.allocateNow({ ...input, parent, round, candidate }));
+      }
       return { round, records };
     });
   }
