@@ -243,6 +243,10 @@ describe("bad values", () => {
       'LOOM_CANDIDATES="17" is not valid: expected a whole number from 1 to 16 (default 1)',
     ],
     [
+      { LOOM_PARENT: "best" },
+      'LOOM_PARENT="best" is not valid: expected one of main, archive (default main)',
+    ],
+    [
       { LOOM_FINALISTS: "0" },
       'LOOM_FINALISTS="0" is not valid: expected a whole number from 1 to 16 (default 1)',
     ],
