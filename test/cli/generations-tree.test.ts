@@ -93,6 +93,17 @@ describe("loom generations --tree", () => {
       "   └─ gen-5  rolled_back  r2#2  fitness –     $0.0040  stopped at check",
     ]);
     expect(stdout).toContain("round 2: 2 candidates, $0.0040 (1 without a known cost), none promoted");
+    // A round whose cost is nowhere known says so instead of $0.
+    const unpriced = path.join(root, "unpriced");
+    await writeRecords(unpriced, [
+      candidate(1, "failed", { round: 1, index: 1, of: 1, parent: null, costUsd: null, reason: "x" }),
+    ]);
+    const none = await generations(["--tree"], unpriced);
+    expect(none.stdout.split("\n").slice(-3)).toEqual([
+      "round 1: 1 candidate, cost not known, none promoted",
+      "1 generation in 1 round, 0 promoted; cost not known (no generation has a priced model count)",
+      "★ = on the promoted path to main",
+    ]);
     expect(stdout).toContain(
       "5 generations in 2 rounds, 1 promoted; cost $0.0400 (1 without a known cost), $0.0400 per promoted generation",
     );

@@ -17,12 +17,18 @@ function roundsSummary(tree: LineageTree): string {
 
 /** The cost line both views show: total, and per promoted generation (none when nothing was promoted). */
 export function costSummary(tree: LineageTree): string {
+  if (tree.totalCostUsd === null) return "cost not known (no generation has a priced model count)";
   const unknown = tree.uncosted > 0 ? ` (${tree.uncosted} without a known cost)` : "";
   const per =
     tree.costPerPromotedUsd === null
       ? "no promoted generation yet"
       : `${formatUsd(tree.costPerPromotedUsd)} per promoted generation`;
   return `cost ${formatUsd(tree.totalCostUsd)}${unknown}, ${per}`;
+}
+
+function roundCost(r: LineageTree["rounds"][number]): string {
+  if (r.costUsd === null) return "cost not known";
+  return `${formatUsd(r.costUsd)}${r.uncosted > 0 ? ` (${r.uncosted} without a known cost)` : ""}`;
 }
 
 function parentNote(n: LineageNode): string {
@@ -55,7 +61,7 @@ export function formatLineageTree(tree: LineageTree): string {
   });
   const rounds = tree.rounds.map(
     (r) =>
-      `round ${r.round}: ${r.generations.length} candidate${r.generations.length === 1 ? "" : "s"}, ${formatUsd(r.costUsd)}${r.uncosted > 0 ? ` (${r.uncosted} without a known cost)` : ""}, ${r.promoted === null ? "none promoted" : `gen-${r.promoted} promoted`}`,
+      `round ${r.round}: ${r.generations.length} candidate${r.generations.length === 1 ? "" : "s"}, ${roundCost(r)}, ${r.promoted === null ? "none promoted" : `gen-${r.promoted} promoted`}`,
   );
   const summary = `${tree.generations} generation${tree.generations === 1 ? "" : "s"}${roundsSummary(tree)}, ${tree.promoted} promoted; ${costSummary(tree)}`;
   return `${["initial main", ...lines, "", ...rounds, summary, `${PROMOTED_MARK} = on the promoted path to main`].join("\n")}\n`;

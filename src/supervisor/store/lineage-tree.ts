@@ -29,8 +29,8 @@ export interface LineageNode {
 export interface RoundCost {
   readonly round: number;
   readonly generations: readonly number[];
-  /** Sum of the known costs of its generations. */
-  readonly costUsd: number;
+  /** Sum of the known costs of its generations; null when none of them has a known cost. */
+  readonly costUsd: number | null;
   /** How many of its generations had no known cost. */
   readonly uncosted: number;
   /** The generation of the round that was promoted, if one was. */
@@ -44,11 +44,11 @@ export interface LineageTree {
   readonly promotedPath: readonly number[];
   readonly generations: number;
   readonly promoted: number;
-  /** Sum of the known costs of every generation. */
-  readonly totalCostUsd: number;
+  /** Sum of the known costs of every generation; null when none has a known cost. */
+  readonly totalCostUsd: number | null;
   /** Generations whose cost is not known (before the model proxy, or an unpriced model). */
   readonly uncosted: number;
-  /** totalCostUsd / promoted; null when nothing was promoted. */
+  /** totalCostUsd / promoted; null when nothing was promoted or no cost is known. */
   readonly costPerPromotedUsd: number | null;
   readonly rounds: readonly RoundCost[];
 }
@@ -128,6 +128,14 @@ function promotedChain(byNumber: ReadonlyMap<number, GenerationRecord>): number[
   return [...onPath].sort((a, b) => a - b);
 }
 
+const costOf = (r: GenerationRecord): number | null => r.modelUsage?.costUsd ?? null;
+
+/** The sum of the costs that are known; null when none is (an unknown cost is not a free one). */
+function knownSum(records: readonly GenerationRecord[]): number | null {
+  const known = records.map(costOf).filter((c): c is number => c !== null);
+  return known.length === 0 ? null : known.reduce((a, b) => a + b, 0);
+}
+
 export function deriveLineageTree(records: readonly GenerationRecord[]): LineageTree {
   const byNumber = new Map(records.map((r) => [r.generation, r]));
   const promotedPath = promotedChain(byNumber);
@@ -151,15 +159,14 @@ export function deriveLineageTree(records: readonly GenerationRecord[]): Lineage
     of: r.candidate?.of ?? null,
     model: r.candidate?.model ?? null,
     fitness: fitnessOf(r),
-    costUsd: r.modelUsage?.costUsd ?? null,
+    costUsd: costOf(r),
     stoppedAt: stoppedAt(r),
     onPromotedPath: onPath.has(r.generation),
     children: [...(childrenOf.get(r.generation) ?? [])].sort(order).map(node),
   });
   const roots = [...(childrenOf.get(null) ?? [])].sort(order).map(node);
 
-  const costs = records.map((r) => r.modelUsage?.costUsd ?? null);
-  const totalCostUsd = costs.reduce<number>((sum, c) => sum + (c ?? 0), 0);
+  const totalCostUsd = knownSum(records);
   const promoted = records.filter((r) => r.outcome === "promoted").length;
   const rounds = new Map<number, GenerationRecord[]>();
   for (const r of records)
@@ -170,15 +177,15 @@ export function deriveLineageTree(records: readonly GenerationRecord[]): Lineage
     generations: records.length,
     promoted,
     totalCostUsd,
-    uncosted: costs.filter((c) => c === null).length,
-    costPerPromotedUsd: promoted === 0 ? null : totalCostUsd / promoted,
+    uncosted: records.filter((r) => costOf(r) === null).length,
+    costPerPromotedUsd: promoted === 0 || totalCostUsd === null ? null : totalCostUsd / promoted,
     rounds: [...rounds.entries()]
       .sort(([a], [b]) => a - b)
       .map(([round, rs]) => ({
         round,
         generations: rs.map((r) => r.generation).sort((a, b) => a - b),
-        costUsd: rs.reduce((sum, r) => sum + (r.modelUsage?.costUsd ?? 0), 0),
-        uncosted: rs.filter((r) => (r.modelUsage?.costUsd ?? null) === null).length,
+        costUsd: knownSum(rs),
+        uncosted: rs.filter((r) => costOf(r) === null).length,
         promoted: rs.find((r) => r.outcome === "promoted")?.generation ?? null,
       })),
   };

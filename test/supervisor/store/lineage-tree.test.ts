@@ -111,11 +111,18 @@ describe("deriveLineageTree", () => {
     expect(tree.uncosted).toBe(2);
     expect(tree.costPerPromotedUsd).toBeCloseTo(0.035, 10);
     expect(
-      tree.rounds.map((r) => [r.round, r.generations, Number(r.costUsd.toFixed(6)), r.uncosted, r.promoted]),
+      tree.rounds.map((r) => [
+        r.round,
+        r.generations,
+        r.costUsd === null ? null : Number(r.costUsd.toFixed(6)),
+        r.uncosted,
+        r.promoted,
+      ]),
     ).toEqual([
       [1, [1, 2, 3], 0.036, 0, 1],
       [2, [4, 5], 0.03, 0, 5],
-      [3, [6, 7], 0, 2, null],
+      // Nothing known in round 3: its cost is not known, not zero.
+      [3, [6, 7], null, 2, null],
       [4, [8], 0.004, 0, null],
     ]);
   });
@@ -176,6 +183,8 @@ describe("deriveLineageTree", () => {
     ]);
     expect(tree.rounds).toEqual([]);
     expect(tree.uncosted).toBe(5);
+    // No cost known anywhere: neither a total nor a cost per promoted generation, rather than $0.
+    expect([tree.totalCostUsd, tree.costPerPromotedUsd]).toEqual([null, null]);
   });
 
   it("stoppedAt: a failed stage wins over the reason; in-progress and promoted generations have none", () => {
