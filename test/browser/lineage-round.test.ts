@@ -155,6 +155,9 @@ browserSuite("the lineage tree and a running round in chromium", () => {
     expect(await page.locator('#lineage tr[data-parent="1"]').count()).toBe(3);
     expect(await page.locator('#lineage tr[data-generation="5"] .round').textContent()).toBe("r2#2");
     await screenshot(page, "dashboard-lineage-tree");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await screenshot(page, "dashboard-lineage-tree-dark");
+    await page.emulateMedia({ colorScheme: "light" });
     expect(problems).toEqual([]);
     await page.close();
   }, 150_000);

@@ -110,7 +110,7 @@ export const LINEAGE_CSS = raw(`
 .lineage tr.root td{padding-top:2px;padding-bottom:2px;font-size:12.5px}
 .lineage .round{font-family:var(--mono);font-size:12.5px}
 .lineage .stopped{max-width:190px}
-.lineage .stop{display:inline-block;font-family:var(--mono);font-size:12px;padding:1px 6px;border-radius:4px;border:1px solid var(--line);overflow-wrap:anywhere}
+.lineage .stop{display:inline-block;font-family:var(--mono);font-size:12px;padding:1px 6px;border-radius:4px;border:1px solid var(--line);white-space:nowrap}
 .lineage .stop-words{font-size:12.5px;color:var(--muted);font-style:italic}
 .lineage-scroll{overflow-x:auto}
 .lineage tr[data-outcome="archived"] .stop{color:var(--arch)}
