@@ -121,6 +121,7 @@ test("dailyTotals adds up a year of entries per day", () => {
   const totals = dailyTotals(entries);
   expect(totals.size).toBe(365);
   expect(totals.get("2025-01-01")).toBe(Math.ceil(1_000_000 / 365));
-});
+  // About a second alone; a loaded machine (a round's other Labs and verifications) may take several.
+}, 120_000);
 `,
 };
