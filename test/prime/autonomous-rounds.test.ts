@@ -1,15 +1,8 @@
-import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AutonomousState } from "../../schemas/autonomous.ts";
-import {
-  type AutonomousRunOptions,
-  fileStatePort,
-  nextRoundStep,
-  rankFinalists,
-  runAutonomousLoop,
-} from "../../src/prime/autonomous/index.ts";
+import { nextRoundStep, rankFinalists } from "../../src/prime/autonomous/index.ts";
 import { tempWorkspace } from "../helpers/workspace.ts";
-import { type Crash, FakeSupervisor, type GenPlan, readStateFile } from "./fake-supervisor.ts";
+import { type Crash, FakeSupervisor, type GenPlan, readStateFile, runLoop } from "./fake-supervisor.ts";
 import { record } from "./records.ts";
 
 /**
@@ -28,17 +21,7 @@ async function stateDir(): Promise<string> {
   return ws.dir;
 }
 
-async function run(world: FakeSupervisor, dir: string, options: AutonomousRunOptions = {}) {
-  const suspend = new AbortController();
-  const state = fileStatePort(path.join(dir, "autonomous.json"));
-  return runAutonomousLoop(world.ports(state, suspend), {
-    maxConsecutiveFailures: 0,
-    plateauWindow: 0,
-    pollMs: 1,
-    ...options,
-    suspendSignal: suspend.signal,
-  });
-}
+const run = runLoop;
 
 const reject = { approved: false, issues: ["drops a check"], confidence: 0.8, summary: "bad" };
 const breaksTest = "reachable tests: `npx vitest related --run src/a.ts` exited with code 1";

@@ -6,11 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AutonomousState } from "../../schemas/autonomous.ts";
 import { createModelClient } from "../../src/agent/model-client.ts";
 import { analyzeRepo } from "../../src/analyze/index.ts";
-import {
-  type AutonomousRunOptions,
-  fileStatePort,
-  runAutonomousLoop,
-} from "../../src/prime/autonomous/index.ts";
+import { fileStatePort, runAutonomousLoop } from "../../src/prime/autonomous/index.ts";
 import { reflectAndPropose } from "../../src/prime/reflect/index.ts";
 import { totalTokens } from "../../src/shared/events.ts";
 import { parseProgram } from "../../src/shared/program.ts";
@@ -23,6 +19,7 @@ import {
   LAB_TOKENS,
   REFLECT_TOKENS,
   readStateFile,
+  runLoop,
 } from "./fake-supervisor.ts";
 import { record } from "./records.ts";
 
@@ -38,18 +35,7 @@ async function stateDir(): Promise<string> {
   return ws.dir;
 }
 
-/** One Prime process: a fresh state port over the same file and a fresh suspend signal. */
-async function run(world: FakeSupervisor, dir: string, options: AutonomousRunOptions = {}) {
-  const suspend = new AbortController();
-  const state = fileStatePort(path.join(dir, "autonomous.json"));
-  return runAutonomousLoop(world.ports(state, suspend), {
-    maxConsecutiveFailures: 0,
-    plateauWindow: 0,
-    pollMs: 1,
-    ...options,
-    suspendSignal: suspend.signal,
-  });
-}
+const run = runLoop;
 
 const reject = { approved: false, issues: ["deletes a test"], confidence: 0.8, summary: "bad" };
 

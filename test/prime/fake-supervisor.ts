@@ -3,10 +3,13 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { GenerationRecord } from "../../schemas/generation-record.ts";
 import type { ReviewVerdict } from "../../schemas/review.ts";
-import type {
-  AutonomousEvent,
-  AutonomousPorts,
-  AutonomousStatePort,
+import {
+  type AutonomousEvent,
+  type AutonomousPorts,
+  type AutonomousRunOptions,
+  type AutonomousStatePort,
+  fileStatePort,
+  runAutonomousLoop,
 } from "../../src/prime/autonomous/index.ts";
 import { record, verification } from "./records.ts";
 
@@ -245,6 +248,22 @@ export class FakeSupervisor {
         }),
     };
   }
+}
+
+/**
+ * One Prime process running the loop over `world`: a fresh state port over `<dir>/autonomous.json` and
+ * a fresh suspend signal (a crash suspends it); no plateau or failure stop unless asked.
+ */
+export function runLoop(world: FakeSupervisor, dir: string, options: AutonomousRunOptions = {}) {
+  const suspend = new AbortController();
+  const state = fileStatePort(path.join(dir, "autonomous.json"));
+  return runAutonomousLoop(world.ports(state, suspend), {
+    maxConsecutiveFailures: 0,
+    plateauWindow: 0,
+    pollMs: 1,
+    ...options,
+    suspendSignal: suspend.signal,
+  });
 }
 
 /** The loop's state file as a plain object over the real file, for reading in assertions. */
