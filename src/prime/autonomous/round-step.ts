@@ -14,7 +14,8 @@ import { totalTokens } from "../../shared/events.ts";
  */
 export type RoundStep =
   | { readonly kind: "wait"; readonly generation: number }
-  | { readonly kind: "screen"; readonly generation: number }
+  /** Every candidate not yet screened: their cheap stages run side by side. */
+  | { readonly kind: "screen"; readonly generations: readonly number[] }
   | { readonly kind: "rollback"; readonly generation: number; readonly reason: string }
   | { readonly kind: "archive"; readonly generation: number; readonly reason: string }
   | { readonly kind: "finalist"; readonly generation: number }
@@ -89,8 +90,8 @@ export function nextRoundStep(
   const inLab = records.find((r) => isLabInProgress(r.outcome));
   if (inLab) return { kind: "wait", generation: inLab.generation };
   const open = records.filter((r) => r.outcome === "verifying");
-  const unscreened = open.find((r) => !screened(r));
-  if (unscreened) return { kind: "screen", generation: unscreened.generation };
+  const unscreened = open.filter((r) => !screened(r)).map((r) => r.generation);
+  if (unscreened.length > 0) return { kind: "screen", generations: unscreened };
   const failed = open.find(
     (r) =>
       r.verification && !r.verification.passed && (fullyVerified(r) || !r.verification.mechanical.passed),

@@ -282,7 +282,8 @@ export async function runAutonomousLoop(
           if (step.kind === "wait") {
             await ports.waitForLab(step.generation, signal);
           } else if (step.kind === "screen") {
-            await ports.screen(step.generation, signal);
+            // Side by side: each is its own verification in its own containers.
+            await Promise.all(step.generations.map((g) => ports.screen(g, signal)));
           } else if (step.kind === "rollback") {
             await ports.rollback(step.generation, step.reason, signal);
           } else if (step.kind === "archive") {
