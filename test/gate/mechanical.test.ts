@@ -128,6 +128,8 @@ describe("stage 1's verdict", () => {
       },
       { name: "acceptance", state: "not_run", durationMs: 0, detail: "not run: an earlier stage failed" },
     ]);
+    // Stopped before the full suite, the record still names main's count when it is known (cached).
+    expect(check.baselineTestCount).toBe(3);
     expect(check.stages?.find((s) => s.name === "check")).toEqual({
       name: "check",
       state: "failed",
@@ -253,6 +255,15 @@ describe("stage 1's verdict", () => {
       output: "not run: the install step failed",
       testCount: 0,
     });
+  });
+
+  it("an install that passes is a stage of its own, before the check", async () => {
+    const lock = { name: "mech", lockfileVersion: 3, requires: true, packages: { "": { name: "mech" } } };
+    const m = await verify({ "package-lock.json": JSON.stringify(lock) });
+    expect(m.failures).toEqual([]);
+    expect(m.install).toMatchObject({ passed: true, exitCode: 0 });
+    expect(m.stages?.[1]).toEqual({ name: "install", state: "passed", durationMs: m.install?.durationMs });
+    expect(m.stages?.[2]).toMatchObject({ name: "check", state: "passed" });
   });
 
   it("the clone lives under <stateDir>/verify/gen-N", () => {
