@@ -51,8 +51,8 @@ export const CascadeStage = z.object({
   name: CascadeStageName,
   state: CascadeStageState,
   durationMs: z.number().nonnegative(),
-  /** Why it was skipped or not run, or what failed. */
-  detail: z.string().max(4_000).optional(),
+  /** Why it was skipped or not run, or what failed (its words in `failures`, plus an output tail for tests). */
+  detail: z.string().optional(),
   /** Tests the stage ran (reachable_tests, full_tests). */
   testsRun: z.number().int().nonnegative().optional(),
 });
