@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArchiveResponse, ErrorBody, GenerationDiff, GenerationRecord } from "../../schemas/index.ts";
 import { SupervisorClient } from "../../src/prime/supervisor-client.ts";
@@ -7,7 +6,12 @@ import { LocalRuntime } from "../../src/supervisor/runtime/index.ts";
 import { GenerationStore, IntentJournal } from "../../src/supervisor/store/index.ts";
 import { type Supervisor, startSupervisor } from "../../src/supervisor/supervisor.ts";
 import { sh } from "./git-repo-fixture.ts";
-import { makeVerifyFixture, tests, type VerifyFixture } from "./verify-fixture.ts";
+import {
+  makeVerifyFixture,
+  tests,
+  type VerifyFixture,
+  verifyingGeneration as verifyingGenerationIn,
+} from "./verify-fixture.ts";
 
 /**
  * POST /archive: a candidate that passed what it ran but was not promoted keeps its work as
@@ -19,16 +23,8 @@ let fx: VerifyFixture;
 let sup: Supervisor;
 let store: GenerationStore;
 
-async function verifyingGeneration(files: Record<string, string | null>): Promise<number> {
-  const rec = await store.allocate({
-    programHash: createHash("sha256").update(JSON.stringify(files)).digest("hex"),
-    parent: null,
-  });
-  await fx.labBranch(rec.generation, files);
-  await store.update(rec.generation, { outcome: "running" });
-  await store.update(rec.generation, { outcome: "verifying" });
-  return rec.generation;
-}
+const verifyingGeneration = async (files: Record<string, string | null>): Promise<number> =>
+  (await verifyingGenerationIn(fx, store, files)).generation;
 
 beforeAll(async () => {
   fx = await makeVerifyFixture();

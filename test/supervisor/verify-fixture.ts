@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { type Config, loadConfig } from "../../src/shared/config.ts";
+import type { GenerationStore } from "../../src/supervisor/store/index.ts";
 
 const LOOM_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -143,4 +145,23 @@ export async function makeVerifyFixture(
     },
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
+}
+
+/**
+ * A generation whose Lab is done and whose branch is in the repo, made by hand (the Lab is tested
+ * elsewhere): allocated, `files` committed on lab/gen-N, the record moved to verifying.
+ */
+export async function verifyingGeneration(
+  fx: VerifyFixture,
+  store: GenerationStore,
+  files: Record<string, string | null>,
+): Promise<{ generation: number; sha: string }> {
+  const rec = await store.allocate({
+    programHash: createHash("sha256").update(JSON.stringify(files)).digest("hex"),
+    parent: null,
+  });
+  const sha = await fx.labBranch(rec.generation, files);
+  await store.update(rec.generation, { outcome: "running" });
+  await store.update(rec.generation, { outcome: "verifying" });
+  return { generation: rec.generation, sha };
 }
