@@ -43,10 +43,10 @@ const CHANGES: readonly Change[] = [
     to: "String(n).padStart(5)",
   },
   {
-    label: "small reach: the model client ignores a --model override",
+    label: "small reach: each role gets the other role's model",
     file: "src/agent/model-for-role.ts",
-    from: "model: overrides.model ?? (role",
-    to: "model: (role",
+    from: '(role === "prime" ? config.primeModel',
+    to: '(role === "lab" ? config.primeModel',
   },
 ];
 
@@ -74,7 +74,8 @@ try {
     if (!text.includes(c.from)) throw new Error(`${c.file} no longer contains ${JSON.stringify(c.from)}`);
     await writeFile(path.join(repo, c.file), text.replace(c.from, c.to));
     await writeFile(path.join(repo, "program.md"), `# Task: ${c.label}\n`);
-    await g(["add", "-A"]);
+    // Not -A: the node_modules link is not a folder, so .gitignore's `node_modules/` would not keep it out.
+    await g(["add", "--", c.file, "program.md"]);
     await g(["commit", "-qm", `gen-${i + 1}: ${c.label}`]);
     await g(["checkout", "-q", "main"]);
   }
@@ -96,7 +97,7 @@ try {
     console.log(`cascade ${change.file}: ${fmt(ms)}, stopped at ${stopped?.name}: ${m.failures.join("; ")}`);
     if (stopped?.name !== "reachable_tests")
       throw new Error(
-        `${change.file}: the cascade stopped at ${stopped?.name ?? "nothing"}, not reachable_tests: ${JSON.stringify(m.stages)}`,
+        `${change.file}: the cascade stopped at ${stopped?.name ?? "nothing"}, not reachable_tests: ${JSON.stringify(m.stages)}\ncheck output: ${m.check.output.slice(-1500)}`,
       );
     cascades.push({ change, ms, m });
   }
