@@ -50,17 +50,15 @@ function expand(scripts: Record<string, unknown>, body: string, seen: Set<string
   });
 }
 
-/** main's `test` script written out, or "" when it has none. */
+/** main's `npm test` written out through its scripts (left as `npm test` when there is no test script). */
 function testScript(mainPackageJson: string | undefined): string {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(mainPackageJson ?? "");
+    parsed = JSON.parse(String(mainPackageJson));
   } catch {
-    return "";
+    // Not JSON: no scripts.
   }
-  const scripts = WithScripts.safeParse(parsed).data?.scripts ?? {};
-  const test = scripts.test;
-  return typeof test === "string" ? expand(scripts, test, new Set(["test"])) : "";
+  return expand(WithScripts.safeParse(parsed).data?.scripts ?? {}, "npm test", new Set());
 }
 
 export type ReachablePlan =
