@@ -33,8 +33,8 @@ const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
 /** Scripts a command runs through npm: `npm test`, `npm run x`, `npm run-script x`. */
 const NPM_RUN = /\bnpm\s+(?:run(?:-script)?\s+([\w:.-]+)|(test)\b)/g;
-/** A command of the shell text that is vitest (optionally through npx), with its words. */
-const VITEST = /(?:^|[;&|(]\s*)(?:npx\s+(?:--no(?:-install)?\s+)?)?vitest((?:\s+[^\s;&|()]+)*)/g;
+/** A command of the shell text that is vitest (optionally through npx), with its words; the text starts with `(`. */
+const VITEST = /[;&|(]\s*(?:npx\s+(?:--no(?:-install)?\s+)?)?vitest((?:\s+[^\s;&|()]+)*)/g;
 
 /** A package.json's scripts, when it has any. */
 const WithScripts = z.object({ scripts: z.record(z.string(), z.unknown()) });
