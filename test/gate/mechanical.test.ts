@@ -199,6 +199,13 @@ describe("stage 1's verdict", () => {
     expect(acceptance.failures).toEqual([
       expect.stringMatching(/^acceptance: lab\/gen-\d+ changes acceptance\//),
     ]);
+    // Both fixed points at once: both named, in the stage's detail too.
+    const both = await verify({
+      "schemas/a.ts": "export const both = 1;\n",
+      "acceptance/a.test.ts": "// both\n",
+    });
+    expect(both.failures).toHaveLength(2);
+    expect(both.stages?.[0]?.detail).toBe(`${both.failures[0]}; ${both.failures[1]}`);
     const gate = await verify({ "src/supervisor/verify/fitness.ts": "export const relaxed = 1;\n" });
     expect(gate.passed).toBe(true);
     expect(gate.gate).toEqual({ touched: true, files: ["src/supervisor/verify/fitness.ts"] });
