@@ -15,6 +15,6 @@ export {
   DEFAULT_AUTONOMOUS_OPTIONS,
   isActive,
   runAutonomousLoop,
-  stopRuleFor,
 } from "./run-loop.ts";
 export { AUTONOMOUS_STATE_FILE, type AutonomousStatePort, fileStatePort } from "./state-file.ts";
+export { stopRuleFor } from "./stop-rules.ts";

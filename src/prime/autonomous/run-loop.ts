@@ -13,6 +13,7 @@ import type { AutonomousEvent } from "./events.ts";
 import { type RunProgress, runProgress } from "./progress.ts";
 import { mainFitness, nextRoundStep, rollbackReason } from "./round-step.ts";
 import type { AutonomousStatePort } from "./state-file.ts";
+import { roundSize, stopRuleFor } from "./stop-rules.ts";
 
 /**
  * What the loop acts through. Each method gets the run's signal; none is called twice for the same
@@ -80,47 +81,6 @@ class Suspended extends Error {}
 /** Whether a saved state is a run in progress that a (restarted) Prime should resume. */
 export function isActive(state: AutonomousState | null): boolean {
   return state?.status === "running";
-}
-
-/** Candidates the next round spawns: the run's round size, never past maxGenerations. */
-function roundSize(state: AutonomousState): number {
-  const k = state.options.candidates ?? 1;
-  const max = state.options.maxGenerations;
-  return max > 0 ? Math.max(1, Math.min(k, max - state.generations.length)) : k;
-}
-
-/** The stop rule that holds before starting another generation, if any. */
-export function stopRuleFor(
-  state: AutonomousState,
-  progress: RunProgress,
-): { reason: AutonomousStopReason; detail: string } | null {
-  const o = state.options;
-  const n = state.generations.length;
-  if (o.maxGenerations > 0 && n >= o.maxGenerations) {
-    return { reason: "max_generations", detail: `${n} of ${o.maxGenerations} generations run` };
-  }
-  const tokens = state.primeTokens + progress.labTokens;
-  if (o.tokenBudget > 0 && tokens >= o.tokenBudget) {
-    return { reason: "token_budget", detail: `${tokens} tokens used of a budget of ${o.tokenBudget}` };
-  }
-  if (o.plateauWindow > 0 && progress.promotedWithoutGain >= o.plateauWindow) {
-    return {
-      reason: "plateau",
-      detail: `${progress.promotedWithoutGain} promoted generations without beating fitness ${progress.bestFitness ?? "(none)"}`,
-    };
-  }
-  // A round of several candidates counts once: it failed when none of them was promoted.
-  let failures = 0;
-  let lastRound: number | undefined;
-  for (const g of [...progress.generations].reverse()) {
-    if (g.outcome === "promoted") break;
-    if (g.round === undefined || g.round !== lastRound) failures++;
-    lastRound = g.round;
-  }
-  if (o.maxConsecutiveFailures > 0 && failures >= o.maxConsecutiveFailures) {
-    return { reason: "consecutive_failures", detail: `the last ${failures} rounds were not promoted` };
-  }
-  return null;
 }
 
 /**
@@ -336,7 +296,7 @@ export async function runAutonomousLoop(
             v.passed &&
             !state.round &&
             state.options.parent === "archive" &&
-            (v.fitness?.score ?? 0) <= mainFitness(await records(), [n!])
+            (v.fitness?.score ?? 0) <= mainFitness(lineage, [n!])
           ) {
             // LOOM_PARENT=archive: passed, but no better than main — kept as a stepping stone, not promoted.
             const main = mainFitness(lineage, [n!]);

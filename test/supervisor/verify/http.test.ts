@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +15,12 @@ import { LocalRuntime } from "../../../src/supervisor/runtime/index.ts";
 import { GenerationStore } from "../../../src/supervisor/store/index.ts";
 import { type Supervisor, startSupervisor } from "../../../src/supervisor/supervisor.ts";
 import { Baseline, baselineFile } from "../../../src/supervisor/verify/baseline.ts";
-import { makeVerifyFixture, tests, type VerifyFixture } from "../verify-fixture.ts";
+import {
+  makeVerifyFixture,
+  tests,
+  type VerifyFixture,
+  verifyingGeneration as verifyingGenerationIn,
+} from "../verify-fixture.ts";
 
 const TOKEN = "verify-token";
 let fx: VerifyFixture;
@@ -24,16 +28,11 @@ let sup: Supervisor;
 let store: GenerationStore;
 const shas: Record<number, string> = {};
 
-/** A generation whose Lab is done and whose branch is in the repo, made by hand (the Lab is tested elsewhere). */
+/** A hand-made verifying generation (verify-fixture), its lab/gen-N commit kept for the assertions. */
 async function verifyingGeneration(files: Record<string, string | null>): Promise<number> {
-  const rec = await store.allocate({
-    programHash: createHash("sha256").update(JSON.stringify(files)).digest("hex"),
-    parent: null,
-  });
-  shas[rec.generation] = await fx.labBranch(rec.generation, files);
-  await store.update(rec.generation, { outcome: "running" });
-  await store.update(rec.generation, { outcome: "verifying" });
-  return rec.generation;
+  const { generation, sha } = await verifyingGenerationIn(fx, store, files);
+  shas[generation] = sha;
+  return generation;
 }
 
 beforeAll(async () => {
