@@ -127,9 +127,10 @@ await new Promise((r) => setTimeout(r, 20));
 
   it("reports an evaluator that exits between evals in the next response", async () => {
     await engine.eval(COUNT);
-    // A callback of I/O the form started (its timers would have been cancelled when it answered).
+    // A callback of I/O the form started (its timers would have been cancelled when it answered): a
+    // child process that ends a moment later, so the exit never races the eval's own answer.
     const res = await engine.eval(
-      "require('node:fs').readFile(__filename + '-missing', () => process.exit(9)); 'scheduled'",
+      "require('node:child_process').execFile('sleep', ['0.3'], () => process.exit(9)); 'scheduled'",
     );
     expect(res).toEqual({ status: "ok", value: "scheduled" });
     // Wait (bounded) until the engine has seen the exit: a fixed pause lost the race on a loaded machine.
