@@ -44,7 +44,8 @@ browserSuite("Prime's chat page in chromium", () => {
     const { page, problems } = await browser.page();
     await page.goto(prime.url);
     await page.waitForSelector("#conn.live");
-    expect(await page.locator("#stats").textContent()).toMatch(/turns\s*0/);
+    // The numbers load beside the log (history, then /stats), not after it: wait for them.
+    await expect.poll(() => page.locator("#stats").textContent(), { timeout: 10_000 }).toMatch(/turns\s*0/);
 
     await page.fill("#message", "What does the README say?");
     await page.keyboard.press("Enter");
