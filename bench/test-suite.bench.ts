@@ -1,17 +1,20 @@
 /**
  * Loom's own test suite, timed as `npm test` runs it: it is what verifies every generation of Loom,
  * so its time is the product's speed. Phases: the check (`tsc --noEmit` + biome), the unit and
- * integration suite (vitest, 2 workers — `vitest.config.ts`), the acceptance suite. The alternative in
- * the same run is the same vitest suite one file at a time (`--maxWorkers 1 --no-file-parallelism`):
- * what running files side by side on 2 cores saves. The 10 slowest files are listed, since they bound
+ * integration suite (vitest as `vitest.config.ts` sets it: 4 workers sharing their module cache), the
+ * acceptance suite. The alternative in the same run is the same vitest suite as it ran before (2
+ * workers, every file isolated: `--maxWorkers 2 --isolate`); `--serial` adds one file at a time
+ * (`--maxWorkers 1 --no-file-parallelism`). Each vitest run's CPU use (user + system of the whole
+ * machine, from /proc/stat: containers and every child included) is shown beside its wall time. The 10 slowest files are listed, since they bound
  * the wall time, and every file's time is written to test/durations.json, the order the suite runs in
  * (longest first, test/helpers/slowest-first.ts).
  *
- * Run: `node --import tsx bench/test-suite.bench.ts [--no-alt]` (writes bench/results/test-suite.md).
+ * Run: `node --import tsx bench/test-suite.bench.ts [--no-alt] [--serial]` (writes bench/results/test-suite.md).
  * Needs what `.ci/run` provides (docker, the Lab image, chromium); LOOM_REQUIRE_ENGINES=1 and
  * LOOM_REQUIRE_BROWSER=1 are set, so a missing part fails the run instead of skipping its tests.
  */
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -31,7 +34,27 @@ interface VitestJson {
 
 interface Phase {
   readonly ms: number;
+  /** Share of the machine's CPU time that was busy while it ran (0–1), or undefined off Linux. */
+  readonly busy?: number;
   readonly json?: VitestJson;
+}
+
+/** The machine's CPU counters (all cores): busy and total jiffies, from /proc/stat's first line. */
+function cpuTimes(): { busy: number; total: number } | undefined {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8")
+      .split("\n")[0]
+      ?.trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    if (!fields || fields.length < 5) return undefined;
+    const total = fields.reduce((a, b) => a + b, 0);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
 }
 
 /** One command, timed from spawn to exit; throws with its output's tail unless it exits 0. */
@@ -49,6 +72,7 @@ function timed(label: string, cmd: string, args: readonly string[]): number {
 
 async function vitest(label: string, dir: string, extra: readonly string[]): Promise<Phase> {
   const out = path.join(dir, `${label.replace(/\W+/g, "-")}.json`);
+  const cpu0 = cpuTimes();
   const ms = timed(label, process.execPath, [
     "node_modules/vitest/vitest.mjs",
     "run",
@@ -57,8 +81,13 @@ async function vitest(label: string, dir: string, extra: readonly string[]): Pro
     `--outputFile.json=${out}`,
     ...extra,
   ]);
-  return { ms, json: JSON.parse(await readFile(out, "utf8")) as VitestJson };
+  const cpu1 = cpuTimes();
+  const busy = cpu0 && cpu1 ? (cpu1.busy - cpu0.busy) / Math.max(1, cpu1.total - cpu0.total) : undefined;
+  return { ms, busy, json: JSON.parse(await readFile(out, "utf8")) as VitestJson };
 }
+
+const pct = (share: number | undefined): string =>
+  share === undefined ? "" : `${Math.round(share * 100)} %`;
 
 const counts = (j: VitestJson | undefined): string =>
   j
@@ -67,13 +96,17 @@ const counts = (j: VitestJson | undefined): string =>
 
 async function main(): Promise<void> {
   const withAlt = !process.argv.includes("--no-alt");
+  const withSerial = process.argv.includes("--serial");
   const dir = await mkdtemp(path.join(os.tmpdir(), "loom-bench-suite-"));
   const before = uptime();
   try {
     const check = timed("npm run check", "npm", ["run", "--silent", "check"]);
     const unit = await vitest("vitest run", dir, []);
     const acceptance = await vitest("acceptance", dir, ["--config", "acceptance/vitest.config.ts"]);
-    const serial = withAlt
+    const before2 = withAlt
+      ? await vitest("vitest run, 2 workers, files isolated", dir, ["--maxWorkers", "2", "--isolate"])
+      : undefined;
+    const serial = withSerial
       ? await vitest("vitest run, one file at a time", dir, ["--maxWorkers", "1", "--no-file-parallelism"])
       : undefined;
     const total = check + unit.ms + acceptance.ms;
@@ -93,19 +126,30 @@ async function main(): Promise<void> {
       "## Test suite benchmark",
       "",
       "Reproduce: `node --import tsx bench/test-suite.bench.ts` (with docker, the Lab image and chromium, as `.ci/run` sets up;",
-      "`--no-alt` skips the one-file-at-a-time run). Target (the seams issue): `npm test` ≤ 360 s on this machine;",
+      "`--no-alt` skips the 2-worker run, `--serial` adds one file at a time). Target (the seams issue): `npm test` ≤ 360 s on this machine;",
       "the issue measured 692 s on a clean CI run when it was filed (800 tests).",
       "",
-      "| phase | wall | alternative | alt wall | ratio |",
-      "|---|---|---|---|---|",
-      `| check (\`tsc --noEmit\` + biome) | ${fmt(check)} | | | |`,
-      `| vitest, 2 workers (${counts(unit.json)}) | ${fmt(unit.ms)} | ${serial ? `one file at a time (${counts(serial.json)})` : "not run"} | ${serial ? fmt(serial.ms) : ""} | ${serial ? `${(serial.ms / unit.ms).toFixed(2)}×` : ""} |`,
-      `| acceptance (${counts(acceptance.json)}) | ${fmt(acceptance.ms)} | | | |`,
-      `| **\`npm test\` (the three above)** | **${fmt(total)}** | | | |`,
+      "| phase | wall | CPU busy | alternative | alt wall | alt CPU busy | ratio |",
+      "|---|---|---|---|---|---|---|",
+      `| check (\`tsc --noEmit\` + biome) | ${fmt(check)} | | | | | |`,
+      ...[before2, serial].flatMap((alt, i) =>
+        alt
+          ? [
+              `| vitest, 4 workers, shared module cache (${counts(unit.json)}) | ${fmt(unit.ms)} | ${pct(unit.busy)} | ${i === 0 ? "2 workers, files isolated (before)" : "one file at a time"} (${counts(alt.json)}) | ${fmt(alt.ms)} | ${pct(alt.busy)} | ${(alt.ms / unit.ms).toFixed(2)}× |`,
+            ]
+          : [],
+      ),
+      ...(before2 || serial
+        ? []
+        : [
+            `| vitest, 4 workers, shared module cache (${counts(unit.json)}) | ${fmt(unit.ms)} | ${pct(unit.busy)} | not run | | | |`,
+          ]),
+      `| acceptance (${counts(acceptance.json)}) | ${fmt(acceptance.ms)} | | | | | |`,
+      `| **\`npm test\` (the three above)** | **${fmt(total)}** | | | | | |`,
       "",
       `Target ≤ 360 s — ${total <= 360_000 ? "met ✅" : "not met ❌"} (${fmt(total)}).`,
       "",
-      "Slowest files (2 workers):",
+      "Slowest files (4 workers):",
       "",
       ...slowest.map((s) => `- ${s.file}: ${fmt(s.ms)}`),
       "",
