@@ -35,6 +35,7 @@ import {
   SpawnResponse,
   SupervisorStats,
 } from "./supervisor.ts";
+import { BenchAgentResult, BenchAgentTaskResult, TaskName, TaskSource, TaskSpec } from "./task.ts";
 import { ModelUsage, Usage } from "./usage.ts";
 import {
   AcceptanceStage,
@@ -69,6 +70,7 @@ export * from "./program.ts";
 export * from "./review.ts";
 export * from "./round.ts";
 export * from "./supervisor.ts";
+export * from "./task.ts";
 export * from "./usage.ts";
 export * from "./verification.ts";
 
@@ -138,4 +140,9 @@ export const fixedPointSchemas: Record<string, z.ZodType> = {
   SupervisorEvent,
   PrimeLogLine,
   PrimeLogEvent,
+  TaskName,
+  TaskSource,
+  TaskSpec,
+  BenchAgentTaskResult,
+  BenchAgentResult,
 };
