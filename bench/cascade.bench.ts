@@ -8,7 +8,7 @@
  * Run: `npm run bench -- cascade` (or `node --import tsx bench/cascade.bench.ts`); needs dockerd and
  * `loom-lab:latest` (`npm run image`). Takes about 8 minutes.
  */
-import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,10 +21,10 @@ import { prepareSteps } from "../src/supervisor/verify/prepare-steps.ts";
 import { runStep } from "../src/supervisor/verify/run-step.ts";
 import { scriptCommand } from "../src/supervisor/verify/script-command.ts";
 import { cloneAt } from "../src/supervisor/verify/verify-git.ts";
+import { cloneLoom } from "../test/helpers/loom-clone.ts";
 import { fmt, uptime } from "./stats.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const root = path.join(here, "..");
 const IMAGE = "loom-lab:latest";
 
 interface Change {
@@ -66,8 +66,7 @@ const g = (args: string[]) =>
   execa("git", ["-c", "user.name=bench", "-c", "user.email=bench@loom.invalid", ...args], { cwd: repo });
 const loadBefore = uptime();
 try {
-  await execa("git", ["clone", "-q", "--no-hardlinks", "-b", "main", root, repo]);
-  await symlink(path.join(root, "node_modules"), path.join(repo, "node_modules"));
+  await cloneLoom(repo);
   for (const [i, c] of CHANGES.entries()) {
     await g(["checkout", "-q", "-b", `lab/gen-${i + 1}`, "main"]);
     const text = await readFile(path.join(repo, c.file), "utf8");
