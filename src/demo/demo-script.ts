@@ -111,14 +111,38 @@ const rename: ScriptTurnInput = {
   when: { lastToolResultIncludes: "greet" },
 };
 
+/** The part a candidate of a demo round plays, told apart by the model it draws. */
+export type RoundRole = "careless" | "verbose" | "tidy";
+/** The roles in the order `loom demo --candidates 3` draws them; larger rounds cycle through them. */
+export const ROUND_ROLES: readonly RoundRole[] = ["careless", "verbose", "tidy"];
+
+export interface RoundCandidate {
+  readonly role: RoundRole;
+  /** A model name no other candidate of the round has, so each Lab is played its own turns. */
+  readonly model: string;
+}
+
+/** Round sizes the demo round has a determined ending for: at most one of each passing role. */
+export const DEMO_ROUND_MIN = 2;
+export const DEMO_ROUND_MAX = 4;
+
 /**
- * The three candidates of the round, one script each, told apart by the model that asks: the careless
- * one "tidies" the greeting while renaming (banner's test breaks, and the cascade stops it at the
- * reachable tests); the verbose one renames and adds a dozen copies of one test (it passes, with a
- * diff several times larger); the tidy one renames, probes through eval and adds one test.
+ * The candidates of a demo round of `k`: candidate i plays ROUND_ROLES[(i - 1) mod 3] on
+ * ROUND_LAB_MODELS[(i - 1) mod 3], with `-2`, `-3`, … after the first cycle (the scripted server
+ * consumes each turn once, so two Labs of one role need models of their own). k = 3 is exactly the
+ * models of `loom demo --candidates 3`.
  */
-export const demoRoundLabScript: ScriptTurnInput[] = [
-  ...forModel(ROUND_LAB_MODELS[0], [
+export function roundCandidates(k: number): RoundCandidate[] {
+  return Array.from({ length: k }, (_, i) => {
+    const role = ROUND_ROLES[i % ROUND_ROLES.length] as RoundRole;
+    const cycle = Math.floor(i / ROUND_ROLES.length);
+    const base = ROUND_LAB_MODELS[i % ROUND_LAB_MODELS.length] as string;
+    return { role, model: cycle === 0 ? base : `${base}-${cycle + 1}` };
+  });
+}
+
+const ROLE_TURNS: Record<RoundRole, ScriptTurnInput[]> = {
+  careless: [
     outline,
     rename,
     {
@@ -131,8 +155,8 @@ export const demoRoundLabScript: ScriptTurnInput[] = [
       text: "Renamed greet to greetUser and shortened the greeting.",
       when: { lastToolResultIncludes: "edited src/greet.ts" },
     },
-  ]),
-  ...forModel(ROUND_LAB_MODELS[1], [
+  ],
+  verbose: [
     outline,
     rename,
     {
@@ -145,8 +169,8 @@ export const demoRoundLabScript: ScriptTurnInput[] = [
       text: "Renamed greet to greetUser and covered it with a test per name.",
       when: { lastToolResultIncludes: "test/greet-user.test.ts" },
     },
-  ]),
-  ...forModel(ROUND_LAB_MODELS[2], [
+  ],
+  tidy: [
     outline,
     rename,
     {
@@ -170,5 +194,18 @@ export const demoRoundLabScript: ScriptTurnInput[] = [
       text: "Renamed greet to greetUser across src/ with ts_rename (banner's import followed), added test/greet-user.test.ts, and the tests it reaches pass.",
       when: { lastToolResultIncludes: "passed" },
     },
-  ]),
-];
+  ],
+};
+
+/**
+ * The Lab script of a demo round, one part per candidate, told apart by the model that asks: the
+ * careless one "tidies" the greeting while renaming (banner's test breaks, and the cascade stops it at
+ * the reachable tests); the verbose one renames and adds a dozen copies of one test (it passes, with a
+ * diff several times larger); the tidy one renames, probes through eval and adds one test.
+ */
+export function roundLabScript(candidates: readonly RoundCandidate[]): ScriptTurnInput[] {
+  return candidates.flatMap((c) => forModel(c.model, ROLE_TURNS[c.role]));
+}
+
+/** The three candidates of `loom demo --candidates 3`: careless, verbose, tidy. */
+export const demoRoundLabScript: ScriptTurnInput[] = roundLabScript(roundCandidates(3));

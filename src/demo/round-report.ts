@@ -1,12 +1,21 @@
 import type { GenerationRecord } from "../../schemas/generation-record.ts";
-import { ROUND_LAB_MODELS } from "./demo-script.ts";
+import { type RoundCandidate, roundCandidates } from "./demo-script.ts";
 
-/** What each candidate of `loom demo --candidates 3` must end as, by the model it drew. */
-const EXPECTED = {
-  [ROUND_LAB_MODELS[0]]: "rolled_back",
-  [ROUND_LAB_MODELS[1]]: "archived",
-  [ROUND_LAB_MODELS[2]]: "promoted",
-} as const;
+type Expected = "rolled_back" | "archived" | "promoted";
+
+/**
+ * What each candidate of a demo round must end as: the careless ones are rolled back, the best role
+ * that passes (tidy, else verbose) is promoted, and any other that passes is archived.
+ */
+function expectedOutcomes(candidates: readonly RoundCandidate[]): Map<string, Expected> {
+  const best = candidates.some((c) => c.role === "tidy") ? "tidy" : "verbose";
+  return new Map(
+    candidates.map((c) => [
+      c.model,
+      c.role === "careless" ? "rolled_back" : c.role === best ? "promoted" : "archived",
+    ]),
+  );
+}
 
 export const archiveRef = (generation: number): string => `refs/loom/archive/gen-${generation}`;
 
@@ -72,22 +81,26 @@ function lowerOn(loser: GenerationRecord, winner: GenerationRecord): string[] {
 }
 
 /**
- * Reads the round of `loom demo --candidates 3` from the records and refs: the careless candidate
- * stopped at the reachable tests (its full suite never ran), the verbose one verified in full,
- * scored lower and archived, the tidy one promoted and tagged.
+ * Reads a demo round from the records and refs — by default `loom demo --candidates 3`'s: the careless
+ * candidate stopped at the reachable tests (its full suite never ran), the verbose one verified in
+ * full, scored lower and archived, the tidy one promoted and tagged. `candidates` names another
+ * round's parts (roundCandidates(k)).
  */
 export function roundReport(
   records: readonly GenerationRecord[],
   refs: readonly string[],
   tags: readonly string[],
+  candidates: readonly RoundCandidate[] = roundCandidates(3),
 ): RoundReport {
   const round = records.filter((r) => r.round !== undefined);
   const problems: string[] = [];
-  if (round.length !== 3 || new Set(round.map((r) => r.round)).size !== 1) {
-    problems.push(`expected one round of 3 candidates, found ${round.length} generation(s) in rounds`);
+  const k = candidates.length;
+  if (round.length !== k || new Set(round.map((r) => r.round)).size !== 1) {
+    problems.push(`expected one round of ${k} candidates, found ${round.length} generation(s) in rounds`);
   }
   const byModel = new Map(round.map((r) => [r.candidate?.model, r]));
-  for (const [model, outcome] of Object.entries(EXPECTED)) {
+  const expected = expectedOutcomes(candidates);
+  for (const [model, outcome] of expected) {
     const r = byModel.get(model);
     if (!r) problems.push(`no candidate drew ${model}`);
     else if (r.outcome !== outcome) {
@@ -96,40 +109,49 @@ export function roundReport(
       );
     }
   }
-  const [careless, verbose, tidy] = ROUND_LAB_MODELS.map((m) => byModel.get(m));
-  if (careless) {
-    const stages = careless.verification?.mechanical.stages ?? [];
-    if (stoppedAt(careless) !== "reachable_tests") {
+  const drew = (outcome: Expected) =>
+    [...expected].flatMap(([model, o]) => {
+      const r = o === outcome ? byModel.get(model) : undefined;
+      return r ? [r] : [];
+    });
+  for (const broken of drew("rolled_back")) {
+    const stages = broken.verification?.mechanical.stages ?? [];
+    if (stoppedAt(broken) !== "reachable_tests") {
       problems.push(
-        `gen-${careless.generation} was not stopped at reachable_tests (first failed stage: ${stoppedAt(careless) ?? "none"})`,
+        `gen-${broken.generation} was not stopped at reachable_tests (first failed stage: ${stoppedAt(broken) ?? "none"})`,
       );
     }
     const full = stages.find((s) => s.name === "full_tests");
     if (full && full.state !== "not_run") {
-      problems.push(`gen-${careless.generation} ran the full suite (${full.state}) after failing earlier`);
+      problems.push(`gen-${broken.generation} ran the full suite (${full.state}) after failing earlier`);
     }
   }
-  if (verbose) {
-    if (!refs.includes(archiveRef(verbose.generation))) {
-      problems.push(`gen-${verbose.generation} has no ${archiveRef(verbose.generation)}`);
+  const archived = drew("archived");
+  for (const kept of archived) {
+    if (!refs.includes(archiveRef(kept.generation))) {
+      problems.push(`gen-${kept.generation} has no ${archiveRef(kept.generation)}`);
     }
-    if (verbose.verification?.mechanical.complete === false || !verbose.verification?.review) {
-      problems.push(`gen-${verbose.generation} was archived without the full suite and the review`);
+    if (kept.verification?.mechanical.complete === false || !kept.verification?.review) {
+      problems.push(`gen-${kept.generation} was archived without the full suite and the review`);
     }
   }
-  if (tidy && !tags.includes(`gen-${tidy.generation}`)) {
-    problems.push(`main has no tag gen-${tidy.generation}`);
+  const [winner] = drew("promoted");
+  if (winner && !tags.includes(`gen-${winner.generation}`)) {
+    problems.push(`main has no tag gen-${winner.generation}`);
   }
-  if (verbose && tidy && !((verbose.fitness ?? 0) < (tidy.fitness ?? 0))) {
-    problems.push(
-      `gen-${verbose.generation}'s fitness ${verbose.fitness} is not below gen-${tidy.generation}'s ${tidy.fitness}`,
-    );
+  for (const kept of archived) {
+    if (winner && !((kept.fitness ?? 0) < (winner.fitness ?? 0))) {
+      problems.push(
+        `gen-${kept.generation}'s fitness ${kept.fitness} is not below gen-${winner.generation}'s ${winner.fitness}`,
+      );
+    }
   }
   const lines = round.map(candidateLine);
-  if (verbose && tidy && verbose.fitness !== null && tidy.fitness !== null) {
-    const worse = lowerOn(verbose, tidy);
+  for (const kept of archived) {
+    if (!winner || kept.fitness === null || winner.fitness === null) continue;
+    const worse = lowerOn(kept, winner);
     lines.push(
-      `gen-${verbose.generation} scored ${verbose.fitness} against gen-${tidy.generation}'s ${tidy.fitness}, lower on ${worse.join("; ") || "no component"}`,
+      `gen-${kept.generation} scored ${kept.fitness} against gen-${winner.generation}'s ${winner.fitness}, lower on ${worse.join("; ") || "no component"}`,
     );
   }
   return { lines, problems };
