@@ -51,6 +51,8 @@ export const BenchAgentTaskResult = z.strictObject({
   /** Why it was not solved (a failing test's tail, a timeout, a Lab failure). */
   reason: z.string().min(1).optional(),
   tokens: count,
+  /** The model proxy's dollars for this task; null when a model's price is unknown. */
+  costUsd: z.number().nonnegative().nullable().optional(),
   durationMs: count,
   toolCalls: count,
 });
