@@ -128,6 +128,21 @@ describe("loadTasks", () => {
   });
 });
 
+describe("the suite in tasks/", () => {
+  it("every task loads with no problems, each tagged with one kind and one size", async () => {
+    const { tasks, problems } = await loadTasks(path.resolve(import.meta.dirname, "../../tasks"));
+    expect(problems).toEqual([]);
+    expect(tasks.length).toBeGreaterThanOrEqual(24);
+    for (const t of tasks) {
+      const tags = t.spec.tags ?? [];
+      const kinds = tags.filter((x) => ["bugfix", "feature", "refactor", "types"].includes(x));
+      const sizes = tags.filter((x) => ["small", "medium", "large"].includes(x));
+      expect([t.name, kinds.length, sizes.length]).toEqual([t.name, 1, 1]);
+      expect(t.oracle, t.name).toBeDefined();
+    }
+  });
+});
+
 describe("taskSetHash", () => {
   it("is stable, and changes when a hidden file, task.json or inject.patch changes", async () => {
     await repoTask("a", { "inject.patch": "p1\n" });
