@@ -85,10 +85,12 @@ function checkToolPairing(messages: readonly Message[]): string | undefined {
   return undefined;
 }
 
-/** What `when` conditions are matched against: the last user message of the request. */
+/** What `when` conditions are matched against: mostly the last user message of the request. */
 export interface RequestFacts {
   readonly model: string;
   readonly lastUserText: string;
+  /** The text blocks of every user message, one string per message. */
+  readonly userTexts: readonly string[];
   readonly toolResults: readonly { readonly text: string; readonly isError: boolean }[];
 }
 
@@ -99,6 +101,9 @@ export function requestFacts(request: MessagesRequest): RequestFacts {
   return {
     model: request.model,
     lastUserText: blocks.map(textOf).join("\n"),
+    userTexts: request.messages
+      .filter((m) => m.role === "user")
+      .map((m) => blocksOf(m).map(textOf).join("\n")),
     toolResults: blocks
       .filter((b) => b.type === "tool_result")
       .map((b) => ({
@@ -118,6 +123,8 @@ export function matches(when: TurnCondition | undefined, facts: RequestFacts): b
   if (when.model !== undefined && facts.model !== when.model) return false;
   if (when.lastUserTextIncludes !== undefined && !facts.lastUserText.includes(when.lastUserTextIncludes))
     return false;
+  const marker = when.anyUserTextIncludes;
+  if (marker !== undefined && !facts.userTexts.some((t) => t.includes(marker))) return false;
   const include = when.lastToolResultIncludes;
   if (include !== undefined && !facts.toolResults.some((r) => r.text.includes(include))) return false;
   if (when.toolResultIsError !== undefined) {

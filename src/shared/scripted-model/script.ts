@@ -23,6 +23,11 @@ export const TurnCondition = z.strictObject({
   lastToolResultIncludes: z.string().optional(),
   /** The text blocks of the last user message contain this text. */
   lastUserTextIncludes: z.string().optional(),
+  /**
+   * The text blocks of some user message contain this text: with a marker in the first message (the
+   * task, which context trimming keeps), every request of one conversation matches, and no other's.
+   */
+  anyUserTextIncludes: z.string().min(1).optional(),
   /** Whether the last user message carries an is_error tool_result (false: carries tool results, none an error). */
   toolResultIsError: z.boolean().optional(),
   /** The request names exactly this model: one server plays a different part to each model it serves. */
