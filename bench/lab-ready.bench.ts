@@ -1,19 +1,30 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { request } from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import { LabStatus } from "../schemas/index.ts";
 import { type Config, loadConfig } from "../src/shared/config.ts";
 import { startScriptedModel } from "../src/shared/scripted-model/index.ts";
 import { prepareWorkspace } from "../src/supervisor/git/index.ts";
 import { freePort } from "../src/supervisor/lifecycle/free-port.ts";
 import { stopAndRemove } from "../src/supervisor/lifecycle/lab-cleanup.ts";
+import {
+  LAB_SOCKET,
+  LAB_SOCKET_DIR,
+  type LabSockets,
+  makeLabSockets,
+  writeLabSecrets,
+} from "../src/supervisor/lifecycle/lab-sockets.ts";
 import { DEFAULT_LAB_IMAGE, labSpec, repoLabels } from "../src/supervisor/lifecycle/lab-spec.ts";
 import { localLabEntry } from "../src/supervisor/lifecycle/local-lab-entry.ts";
 import { shareWorkspace } from "../src/supervisor/lifecycle/share-workspace.ts";
+import { readStatus } from "../src/supervisor/lifecycle/watch-lab.ts";
+import { createModelProxy, type ModelProxy } from "../src/supervisor/model-proxy/index.ts";
 import type { ContainerHandle, ContainerRuntime, RunSpecInput } from "../src/supervisor/runtime/index.ts";
 import { selectRuntime } from "../src/supervisor/runtime/index.ts";
+import { type LabStart, supervisedRoundStart } from "./lab-round-start.ts";
 import { fmt, pct, uptime } from "./stats.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -27,8 +38,12 @@ const READY_TIMEOUT_MS = 30_000;
 /** Far finer than the Supervisor's 250 ms, so the number is the Lab's readiness, not the poll's. */
 const POLL_MS = 5;
 
-const runtimeArg = process.argv.find((a) => a.startsWith("--runtime="))?.slice("--runtime=".length);
-const runtimes = (runtimeArg ?? "docker,local").split(",") as ("docker" | "local")[];
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const runtimes = (arg("runtime") ?? "docker,local").split(",") as ("docker" | "local")[];
+/** `direct` (runtime.run → /status), `supervised` (a round of 4 through a Supervisor), or both. */
+const parts = (arg("only") ?? "direct,supervised").split(",");
+/** Rounds of 4 through a fresh Supervisor each, per runtime. */
+const SUPERVISED_ROUNDS = Number(arg("supervised-rounds") ?? "3");
 
 type VariantName = "lab" | "floor";
 interface Sample {
@@ -37,11 +52,15 @@ interface Sample {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The floor: the smallest server that answers /status, in the same runtime and spec as the Lab. */
-function floorScript(port: number): string {
+/**
+ * The floor: the smallest server that answers /status, in the same runtime and spec as the Lab (no
+ * network): it listens on the Lab's socket, as the Lab's bridge does, open to the Supervisor's user.
+ */
+function floorScript(socketPath: string): string {
+  const at = JSON.stringify(socketPath);
   return (
-    `require("node:http").createServer((q,s)=>{s.setHeader("content-type","application/json");` +
-    `s.end('{"floor":true}')}).listen(${port}, process.env.LOOM_BIND_HOST || "127.0.0.1")`
+    `const s=require("node:http").createServer((q,r)=>{r.setHeader("content-type","application/json");` +
+    `r.end('{"floor":true}')});s.listen(${at},()=>require("node:fs").chmodSync(${at},0o666))`
   );
 }
 
@@ -52,6 +71,7 @@ function specFor(
   n: number,
   port: number,
   workspace: string,
+  sockets: LabSockets,
 ) {
   const spec = labSpec({
     runtime: runtime.name,
@@ -61,37 +81,55 @@ function specFor(
     config,
     image: DEFAULT_LAB_IMAGE,
     loomRoot,
+    sockets: sockets.dir,
   });
   if (variant === "lab") return spec;
+  const inside = runtime.name === "local" ? sockets.labSocket : `${LAB_SOCKET_DIR}/${LAB_SOCKET}`;
   const floor: RunSpecInput =
     runtime.name === "local"
-      ? { ...spec, command: [process.execPath, "-e", floorScript(port)] }
-      : { ...spec, entrypoint: "node", command: ["-e", floorScript(port)] };
+      ? { ...spec, command: [process.execPath, "-e", floorScript(inside)] }
+      : { ...spec, entrypoint: "node", command: ["-e", floorScript(inside)] };
   return floor;
 }
 
-/** Polls until /status answers 200; a Lab's body must be a LabStatus, so nothing else passes for it. */
+/** Any 200 over the socket (the floor's answer). */
+function floorAnswers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: "/status", signal: AbortSignal.timeout(2000) });
+    req.on("error", () => resolve(false));
+    req.on("response", (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.end();
+  });
+}
+
+/**
+ * Polls until /status answers 200 over the Lab's socket, as the Supervisor reads it (the Lab's token;
+ * its body must be a LabStatus, so nothing else passes for it).
+ */
 async function waitReady(
   runtime: ContainerRuntime,
   id: string,
-  url: string,
+  lab: { socketPath: string; hostHeader: string; token: string },
   variant: VariantName,
   deadline: number,
 ): Promise<void> {
   for (let polls = 1; ; polls++) {
-    const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
-    if (res?.ok) {
-      const body = (await res.json()) as unknown;
-      if (variant === "lab") LabStatus.parse(body);
-      return;
-    }
-    if (Date.now() > deadline) throw new Error(`${url}/status did not answer within ${READY_TIMEOUT_MS} ms`);
+    const ok =
+      variant === "lab"
+        ? (await readStatus(lab, AbortSignal.timeout(2000))) !== undefined
+        : await floorAnswers(lab.socketPath);
+    if (ok) return;
+    if (Date.now() > deadline)
+      throw new Error(`${lab.socketPath} /status did not answer within ${READY_TIMEOUT_MS} ms`);
     // Now and then, whether it is still there: a start that failed is reported, not waited out.
     if (polls % 50 === 0) {
       const info = await runtime.inspect(id);
       if (!info || info.state === "exited" || info.state === "dead") {
         const logs = await runtime.logs(id, { tail: 20 }).catch(() => "");
-        throw new Error(`the ${variant} exited before answering ${url}/status: ${logs.trim()}`);
+        throw new Error(`the ${variant} exited before answering ${lab.socketPath}: ${logs.trim()}`);
       }
     }
     await sleep(POLL_MS);
@@ -110,6 +148,8 @@ interface Env {
   /** Set on an interruption: nothing new is started after it. */
   stopping: boolean;
   readonly ports: Set<number>;
+  /** The Labs' only way to their model, one socket and token each, as the Supervisor's. */
+  readonly proxy: ModelProxy;
   next: number;
 }
 
@@ -132,7 +172,24 @@ async function startTogether(env: Env, variant: VariantName, count: number): Pro
       if (runtime.name !== "local") await shareWorkspace(workspace);
       const port = await freePort(env.ports);
       env.ports.add(port);
-      return { n, workspace, port, spec: specFor(variant, runtime, config, n, port, workspace) };
+      // As runGeneration does: a socket folder, the model proxy on it, the secrets file.
+      const sockets = await makeLabSockets(n);
+      const { token } = await env.proxy.open({
+        generation: n,
+        socketPath: sockets.modelSocket,
+        budgetTokens: config.tokenBudget,
+        socketMode: 0o666,
+      });
+      const labToken = randomBytes(24).toString("hex");
+      await writeLabSecrets(sockets, { apiKey: token, labToken });
+      return {
+        n,
+        workspace,
+        port,
+        sockets,
+        lab: { socketPath: sockets.labSocket, hostHeader: `127.0.0.1:${port}`, token: labToken },
+        spec: specFor(variant, runtime, config, n, port, workspace, sockets),
+      };
     }),
   );
   const ids: string[] = [];
@@ -147,17 +204,7 @@ async function startTogether(env: Env, variant: VariantName, count: number): Pro
         const handle = await start.finally(() => env.starting.delete(start));
         env.live.add(handle.id);
         ids.push(handle.id);
-        const ep = handle.endpoints.find((e) => e.containerPort === p.port) ?? {
-          host: "127.0.0.1",
-          port: p.port,
-        };
-        await waitReady(
-          runtime,
-          handle.id,
-          `http://${ep.host}:${ep.port}`,
-          variant,
-          Date.now() + READY_TIMEOUT_MS,
-        );
+        await waitReady(runtime, handle.id, p.lab, variant, Date.now() + READY_TIMEOUT_MS);
         return { ms: performance.now() - t0 };
       }),
     );
@@ -173,6 +220,8 @@ async function startTogether(env: Env, variant: VariantName, count: number): Pro
     );
     for (const p of prepared) {
       env.ports.delete(p.port);
+      await env.proxy.close(p.n);
+      await p.sockets.remove();
       await removeWorkspace(runtime, p.workspace);
     }
   }
@@ -216,6 +265,7 @@ interface Result {
   runtime: string;
   single: Record<VariantName, number[]>;
   together: Record<VariantName, number[]>;
+  supervised: LabStart[];
 }
 
 async function benchRuntime(name: "docker" | "local", tmp: string): Promise<Result> {
@@ -254,6 +304,7 @@ async function benchRuntime(name: "docker" | "local", tmp: string): Promise<Resu
     starting: new Set(),
     stopping: false,
     ports: new Set(),
+    proxy: createModelProxy({ upstream: model.url, apiKey: "bench-key" }),
     next: 1,
   };
   // Interrupted (Ctrl-C, a timeout's SIGTERM): the finally below never runs, so remove what is live here.
@@ -273,7 +324,9 @@ async function benchRuntime(name: "docker" | "local", tmp: string): Promise<Resu
     runtime: name,
     single: { lab: [], floor: [] },
     together: { lab: [], floor: [] },
+    supervised: [],
   };
+  if (!parts.includes("direct")) return result;
   try {
     // One unmeasured start of each warms the page cache and the engine, as on a Supervisor that ran before.
     await startTogether(env, "floor", 1);
@@ -296,6 +349,7 @@ async function benchRuntime(name: "docker" | "local", tmp: string): Promise<Resu
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     await removeAll(env);
+    await env.proxy.closeAll();
     await model.close();
   }
   return result;
@@ -328,7 +382,18 @@ const tmp = await mkdtemp(path.join(os.tmpdir(), "loom-bench-ready-"));
 const uptimeStart = uptime();
 const results: Result[] = [];
 try {
-  for (const name of runtimes) results.push(await benchRuntime(name, tmp));
+  for (const name of runtimes) {
+    const r = await benchRuntime(name, tmp);
+    for (let i = 0; parts.includes("supervised") && i < SUPERVISED_ROUNDS; i++) {
+      const starts = await supervisedRoundStart(name, CONCURRENCY);
+      r.supervised.push(...starts);
+      console.log(
+        `${name} supervised round of ${CONCURRENCY}: running ${starts.map((s) => fmt(s.runningMs)).join(", ")}; ` +
+          `ready ${starts.map((s) => fmt(s.readyMs)).join(", ")}`,
+      );
+    }
+    results.push(r);
+  }
 } finally {
   await rm(tmp, { recursive: true, force: true }).catch((err: Error) =>
     console.error(`cleanup: ${err.message}`),
@@ -338,46 +403,70 @@ const uptimeEnd = uptime();
 
 const TARGET_MS: Record<string, number> = { docker: 1500, local: 300 };
 const rows: string[] = [];
+const supervisedRows: string[] = [];
+const range = (xs: number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
 for (const r of results) {
+  const target = TARGET_MS[r.runtime] as number;
   for (const [label, key] of [
     ["1 Lab", "single"],
     [`${CONCURRENCY} at once`, "together"],
   ] as const) {
     const lab = r[key].lab;
     const floor = r[key].floor;
-    const target = TARGET_MS[r.runtime] as number;
+    if (lab.length === 0) continue;
     const p50 = pct(lab, 50);
     const max = Math.max(...lab);
     const ok = key === "single" ? p50 <= target : max <= target;
     rows.push(
-      `| ${r.runtime} | ${label} | ${lab.length} | ${fmt(p50)} | ${fmt(Math.min(...lab))}–${fmt(max)} | ` +
-        `${fmt(pct(floor, 50))} | ${fmt(Math.min(...floor))}–${fmt(Math.max(...floor))} | ` +
+      `| ${r.runtime} | ${label} | ${lab.length} | ${fmt(p50)} | ${range(lab)} | ` +
+        `${fmt(pct(floor, 50))} | ${range(floor)} | ` +
         `${(p50 / pct(floor, 50)).toFixed(2)}× | ${fmt(p50 - pct(floor, 50))} | ` +
         `${key === "single" ? "p50" : "max"} ≤ ${fmt(target)} ${ok ? "✅" : "❌"} |`,
     );
   }
+  if (r.supervised.length === 0) continue;
+  const running = r.supervised.map((s) => s.runningMs);
+  const ready = r.supervised.map((s) => s.readyMs);
+  const max = Math.max(...ready);
+  supervisedRows.push(
+    `| ${r.runtime} | ${r.supervised.length} | ${fmt(pct(running, 50))} | ${range(running)} | ` +
+      `${fmt(pct(ready, 50))} | ${range(ready)} | max ≤ ${fmt(target)} ${max <= target ? "✅" : "❌"} |`,
+  );
 }
 const cpu = os.cpus()[0]?.model.trim() ?? "unknown CPU";
 const out = `# Lab ready time benchmark
 
-Reproduce: \`npm run bench -- lab-ready\` (or \`node --import tsx bench/lab-ready.bench.ts [--runtime=docker|local]\`;
-needs dockerd and the \`${DEFAULT_LAB_IMAGE}\` image from \`npm run image\`). Writes this file.
+Reproduce: \`npm run bench -- lab-ready\` (or \`node --import tsx bench/lab-ready.bench.ts [--runtime=docker|local]
+[--only=direct|supervised] [--supervised-rounds=N]\`; needs dockerd and the \`${DEFAULT_LAB_IMAGE}\` image from
+\`npm run image\`). Writes this file.
 
-Ready time = from \`runtime.run(labSpec(...))\` (the Supervisor's spawn, through the real runtime from
-\`selectRuntime\`) to the first 200 from \`GET /status\`, polled every ${POLL_MS} ms. Each Lab gets a real clone with
-program.md on \`lab/gen-N\` (\`prepareWorkspace\`, not timed), \`LOOM_NETWORK=host\`, and a scripted model on
-loopback; it is stopped and removed right after it answers (4 at once: after all four answered). The
-alternative (**floor**) is a bare \`node -e "http.createServer(...).listen(port)"\` started through the same
-runtime with the same spec (image, mounts, env, limits, network); "Loom's cost" is Lab p50 − floor p50. 1 Lab:
+**Through the Supervisor** (the issue's measure: a round of ${CONCURRENCY} started at once): a fresh Supervisor
+on the demo round's repository (vitest; main's baseline is measured while the Labs start, as in a real
+round), \`controller.spawn(program, {candidates: ${CONCURRENCY}})\`, its default /status poll. Per Lab: from the
+spawn to its container running (workspace clone, socket folder, model proxy, \`runtime.run\`) and to the
+Supervisor's first answer from its /status (its first \`lab_status\` event). ${SUPERVISED_ROUNDS} rounds, each on a
+fresh repository and Supervisor; every Lab's own time counted; the target is on the slowest.
+
+| runtime | Labs | spawn → running p50 | min–max | spawn → ready p50 | min–max | target |
+|---|---|---|---|---|---|---|
+${supervisedRows.join("\n")}
+
+**Direct**: from \`runtime.run(labSpec(...))\` (through the real runtime from \`selectRuntime\`) to the first 200
+from \`GET /status\` over the Lab's socket, polled every ${POLL_MS} ms. Each Lab is contained as the Supervisor
+runs it: a real clone with program.md on \`lab/gen-N\` (\`prepareWorkspace\`, not timed), no network, its
+socket folder with the model proxy's socket and the secrets file, the Lab's token on /status. It is
+stopped and removed right after it answers (4 at once: after all four answered). The alternative
+(**floor**) is a bare \`node -e "http.createServer(...).listen(socket)"\` started through the same runtime
+with the same spec (image, mounts, env, limits, no network); "Loom's cost" is Lab p50 − floor p50. 1 Lab:
 ${SINGLE_RUNS} runs each, Lab and floor interleaved, after one unmeasured start of each; 4 at once:
 ${CONCURRENT_ROUNDS} rounds, every Lab's own time counted. The 4-at-once target is on the slowest Lab.
-
-Local Labs ran ${localEntry} (\`localLabEntry\`: the bundle when no source is newer, else \`bin/loom.js\`
-through tsx); the docker image \`${DEFAULT_LAB_IMAGE}\` was built from revision \`${dockerImage}\`.
 
 | runtime | case | n | Lab p50 | Lab min–max | floor p50 | floor min–max | Lab / floor | Loom's cost | target |
 |---|---|---|---|---|---|---|---|---|---|
 ${rows.join("\n")}
+
+Local Labs ran ${localEntry} (\`localLabEntry\`: the bundle when no source is newer, else \`bin/loom.js\`
+through tsx); the docker image \`${DEFAULT_LAB_IMAGE}\` was built from revision \`${dockerImage}\`.
 
 Machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}.
 Shared machine; \`uptime\` at the start: \`${uptimeStart}\`; at the end: \`${uptimeEnd}\`.
