@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { registerAnalyze } from "./commands/analyze.ts";
 import { registerAutonomous } from "./commands/autonomous.ts";
+import { registerBenchAgent } from "./commands/bench-agent.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerGenerations } from "./commands/generations.ts";
 import { registerLab } from "./commands/lab.ts";
@@ -27,6 +28,7 @@ export const ALL_COMMANDS: readonly Registrar[] = [
   registerReflect,
   registerSpawn,
   registerAutonomous,
+  registerBenchAgent,
 ];
 
 /** Builds the `loom` command line; each command lives in its own module and loads its heavy parts lazily. */
