@@ -38,8 +38,11 @@ export const CascadeStageName = z.enum([
   "install",
   "check",
   "reachable_tests",
+  // LOOM_FITNESS=tasks only: the candidate's Lab agent on a staged subset of tasks/ (main's), then on all of them.
+  "tasks_screen",
   "full_tests",
   "acceptance",
+  "tasks",
 ]);
 export type CascadeStageName = z.infer<typeof CascadeStageName>;
 
@@ -57,6 +60,45 @@ export const CascadeStage = z.object({
   testsRun: z.number().int().nonnegative().optional(),
 });
 export type CascadeStage = z.infer<typeof CascadeStage>;
+
+/** A Lab agent's score on tasks (`loom bench-agent`): which were solved, and what it cost. */
+export const TaskScore = z.object({
+  /** The commit whose Lab agent ran. */
+  ref: CommitSha,
+  solved: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative(),
+  /** Names of the tasks it solved (the pairing of a comparison). */
+  solvedTasks: z.array(z.string()),
+  costUsd: z.number().nonnegative().nullable(),
+  /** sha256 of the task set (main's tasks/, or the staged subset of it). */
+  taskSet: z.string(),
+});
+export type TaskScore = z.infer<typeof TaskScore>;
+
+/**
+ * LOOM_FITNESS=tasks: the candidate's Lab agent against main's on main's tasks/, paired task by task.
+ * `screen` is the staged subset run among the cheap stages; `full` the whole suite, for finalists.
+ */
+export const TaskFitness = z.object({
+  screen: z.object({ candidate: TaskScore, main: TaskScore }).nullable(),
+  full: z
+    .object({
+      candidate: TaskScore,
+      main: TaskScore,
+      /** Tasks only the candidate solved, only main solved. */
+      candidateOnly: z.number().int().nonnegative(),
+      mainOnly: z.number().int().nonnegative(),
+      /** McNemar's exact two-sided p-value on those discordant tasks. */
+      pValue: z.number().min(0).max(1),
+      verdict: z.enum(["candidate better", "main better", "within noise"]),
+      /** Solved share, candidate minus main. */
+      gain: z.number().min(-1).max(1),
+      /** LOOM_MIN_GAIN when it was judged. */
+      minGain: z.number().min(0).max(1),
+    })
+    .nullable(),
+});
+export type TaskFitness = z.infer<typeof TaskFitness>;
 
 /** How far `POST /verify` runs the cascade: through the reachable tests only, or every stage (default). */
 export const VerifyThrough = z.enum(["reachable", "full"]);
@@ -90,6 +132,8 @@ export const MechanicalVerification = z.object({
    * it passed every stage it ran, and it can be neither given a fitness nor promoted. Absent = complete.
    */
   complete: z.boolean().optional(),
+  /** LOOM_FITNESS=tasks: the task scores the cascade measured; absent under LOOM_FITNESS=gates. */
+  taskFitness: TaskFitness.optional(),
 });
 export type MechanicalVerification = z.infer<typeof MechanicalVerification>;
 

@@ -131,6 +131,9 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
     decide: { promote, rollback, archive },
     journal,
     ...(prime ? { prime } : {}),
+    ...(config.fitness === "tasks"
+      ? { tasks: (await import("../bench-agent/task-runner.ts")).benchTaskRunner(config, log) }
+      : {}),
     ...(options.image ? { image: options.image } : {}),
     ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),

@@ -2,6 +2,7 @@ import { MAX_CANDIDATES } from "../../../schemas/round-limits.ts";
 import {
   absolutePath,
   bindHost,
+  decimal,
   filePath,
   httpUrl,
   modelList,
@@ -17,6 +18,7 @@ export const LAB_MODEL_DEFAULT = "claude-haiku-4-5-20251001";
 export const RUNTIMES = ["auto", "docker", "podman", "apple", "local"] as const;
 export const PROMOTE_MODES = ["auto", "manual"] as const;
 export const PARENT_MODES = ["main", "archive"] as const;
+export const FITNESS_MODES = ["gates", "tasks"] as const;
 
 /**
  * One configuration variable. `default` is raw text, parsed by `type` like any other value, so the
@@ -106,6 +108,27 @@ export const configSpecs = [
     purpose: `Candidates of an autonomous round that get the full suite and the review, best first, until one wins; the others stop after the tests their change reaches (1 to ${MAX_CANDIDATES})`,
     type: wholeNumber(1, MAX_CANDIDATES),
     default: "1",
+  }),
+  spec({
+    name: "LOOM_FITNESS",
+    purpose:
+      "How a candidate is judged: gates (its own gates, the review, diff size and test speed), or tasks (its Lab agent against main's on main's tasks/, paired task by task: a staged subset among the cheap stages, all of them for finalists; promoted only with a gain the paired test does not call noise)",
+    type: oneOf(FITNESS_MODES),
+    default: "gates",
+  }),
+  spec({
+    name: "LOOM_MIN_GAIN",
+    purpose:
+      "Under LOOM_FITNESS=tasks: the least gain in solved share over main (0 to 1) a candidate needs to be promoted, besides the paired test not calling it noise",
+    type: decimal(0, 1),
+    default: "0",
+  }),
+  spec({
+    name: "LOOM_TASKS_SCREEN",
+    purpose:
+      "Under LOOM_FITNESS=tasks: how many of main's tasks the staged subset holds, run among the cheap stages (a candidate that solves fewer of them than main stops there)",
+    type: wholeNumber(1, 1000),
+    default: "6",
   }),
   spec({
     name: "LOOM_LAB_MODEL_SOCKET",

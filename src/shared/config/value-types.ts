@@ -22,6 +22,19 @@ export function wholeNumber(min: number, max?: number, zeroMeans?: string): Valu
   };
 }
 
+/** A decimal number in [min, max], e.g. 0.05 (no exponent, no sign: a share or a rate). */
+export function decimal(min: number, max: number): ValueType<number> {
+  return {
+    accepted: `a number from ${min} to ${max}, e.g. 0.05`,
+    parse: (raw) => {
+      const text = raw.trim();
+      if (!/^\d{1,6}(\.\d{1,6})?$/.test(text)) return undefined;
+      const n = Number(text);
+      return n >= min && n <= max ? n : undefined;
+    },
+  };
+}
+
 export function oneOf<const T extends string>(choices: readonly T[]): ValueType<T> {
   return {
     accepted: `one of ${choices.join(", ")}`,

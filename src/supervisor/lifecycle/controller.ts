@@ -17,6 +17,7 @@ import type { ArchiveInput, PromoteInput, PromoteResult, RollbackInput } from ".
 import { MAIN_REF } from "../git/repo-state.ts";
 import type { PrimeHooks } from "../prime/prime-keeper.ts";
 import type { IntentJournal } from "../store/index.ts";
+import type { TaskRunner } from "../verify/task-fitness.ts";
 import { Verifier } from "../verify/verifier.ts";
 import { chooseParents, type ParentChoice } from "./choose-parent.ts";
 import { candidateProgram, planRound, type RoundRequest } from "./round.ts";
@@ -32,6 +33,8 @@ export interface ControllerPorts extends LifecyclePorts {
   readonly prime?: PrimeHooks;
   /** Where promote and rollback write what they are about to do; a restart finishes or undoes it. */
   readonly journal: IntentJournal;
+  /** LOOM_FITNESS=tasks: runs a commit's Lab agent on main's tasks (the verification's task stages). */
+  readonly tasks?: TaskRunner;
 }
 
 /** The round whose Labs run now: its generations leave `running` as each Lab ends. */

@@ -31,6 +31,9 @@ const round = (x: number): number => Math.round(x * 10_000) / 10_000;
  * - issues = 1 / (1 + issues the reviewer listed).
  * None of them grows with the number of tests, so adding trivial tests cannot raise it (they only
  * lengthen the diff and the test run).
+ *
+ * Under LOOM_FITNESS=tasks (the record has `taskFitness`) one more gate holds only when the task stage
+ * ran and passed, and the score is the candidate's solved share of main's tasks instead.
  */
 export function computeFitness(input: FitnessInput): Fitness {
   const m = input.mechanical;
@@ -42,6 +45,8 @@ export function computeFitness(input: FitnessInput): Fitness {
     "gate.schemas": m.schemaFingerprintOk,
     "gate.acceptance": !m.acceptance.present || (m.acceptance.unchanged && m.acceptance.run?.passed === true),
     "gate.review": verdict?.approved === true,
+    // LOOM_FITNESS=tasks: the task stage ran and passed (a gain over main the paired test calls real).
+    ...(m.taskFitness ? { "gate.tasks": m.taskFitness.full !== null && m.passed } : {}),
   };
   const gated = !m.passed || Object.values(gates).some((ok) => !ok);
   const changed = input.diff ? input.diff.insertions + input.diff.deletions : 0;
@@ -64,5 +69,13 @@ export function computeFitness(input: FitnessInput): Fitness {
   for (const [k, ok] of Object.entries(gates)) components[k] = ok ? 1 : 0;
   for (const [k, v] of Object.entries(parts)) components[k] = round(v);
   components.changedLines = changed;
+  const full = m.taskFitness?.full;
+  if (full) {
+    // Under LOOM_FITNESS=tasks the score is what the candidate's agent does: its solved share.
+    const solvedShare = full.candidate.total === 0 ? 0 : full.candidate.solved / full.candidate.total;
+    components.solvedShare = round(solvedShare);
+    components.mainSolvedShare = round(full.main.total === 0 ? 0 : full.main.solved / full.main.total);
+    return { score: gated ? 0 : round(solvedShare), gated, components };
+  }
   return { score: gated ? 0 : round(weighted), gated, components };
 }

@@ -5,6 +5,7 @@ import {
   CascadeStageName,
   type MechanicalVerification,
   type StepResult,
+  type TaskFitness,
   type VerifyThrough,
 } from "../../../schemas/verification.ts";
 import { schemaFingerprintAtRef } from "../git/fingerprint.ts";
@@ -16,6 +17,7 @@ import { prepareSteps, type StepsContext } from "./prepare-steps.ts";
 import { changedFiles, reachablePlan } from "./reachable.ts";
 import { runStep, tail } from "./run-step.ts";
 import { scriptCommandFrom } from "./script-command.ts";
+import { judgeFull, judgeScreen } from "./task-fitness.ts";
 import { parseTestCount } from "./test-count.ts";
 import { cloneAt, mergeBase, objectAt, readBlobs } from "./verify-git.ts";
 
@@ -86,6 +88,11 @@ export async function fixedPoints(repo: string, n: number, commit: string, failu
 
 /** The cascade's stages, cheapest first, as the record lists them. */
 export const CASCADE: readonly CascadeStageName[] = CascadeStageName.options;
+/** The stages that run the candidate's Lab agent on tasks: only under LOOM_FITNESS=tasks. */
+const TASK_STAGES: readonly CascadeStageName[] = ["tasks_screen", "tasks"];
+/** This verification's cascade: without a task runner (LOOM_FITNESS=gates) the task stages are not part of it. */
+const cascadeFor = (ctx: Pick<StepsContext, "tasks">): readonly CascadeStageName[] =>
+  ctx.tasks ? CASCADE : CASCADE.filter((name) => !TASK_STAGES.includes(name));
 
 /**
  * Stage 1 of verifying generation `n`, a cascade that stops at the first failure, cheapest first:
@@ -142,6 +149,7 @@ export async function verifyMechanical(
     let install: StepResult | null = null;
     let stopped = false;
     let complete = true;
+    const taskFitness: TaskFitness = { screen: null, full: null };
     const fixedOk = stage(
       "fixed_points",
       failures.length === 0 ? "passed" : "failed",
@@ -213,6 +221,28 @@ export async function verifyMechanical(
         }
         stage("reachable_tests", "passed", reached.result.durationMs, { testsRun });
       }
+      if (ctx.tasks) {
+        const screenStarted = performance.now();
+        const [candidate, mainScore] = await Promise.all([
+          ctx.tasks.score(commit, main, "screen", ctx.signal),
+          ctx.tasks.score(main, main, "screen", ctx.signal),
+        ]);
+        taskFitness.screen = { candidate, main: mainScore };
+        const judged = judgeScreen(candidate, mainScore);
+        if (!judged.passed) failures.push(judged.detail);
+        const screenOk = stage(
+          "tasks_screen",
+          judged.passed ? "passed" : "failed",
+          performance.now() - screenStarted,
+          {
+            detail: judged.detail,
+          },
+        );
+        if (!screenOk) {
+          tests = { ...notRun("the staged tasks failed"), testCount: 0 };
+          return;
+        }
+      }
       if (through === "reachable") {
         complete = false;
         tests = {
@@ -243,23 +273,44 @@ export async function verifyMechanical(
 
       if (!fixed.present) {
         stage("acceptance", "skipped", 0, { detail: "main has no acceptance/: nothing is frozen" });
-        return;
+      } else {
+        // Stryker disable next-line StringLiteral: the step's name, a label
+        const accepted = await runStep(prepared.context, "acceptance", acceptanceCmd, limit);
+        acceptanceRun = accepted.result;
+        if (!acceptanceRun.passed) {
+          const failure = why(
+            "acceptance",
+            "npm run test:acceptance",
+            acceptanceRun,
+            accepted.timedOut,
+            limit,
+          );
+          failures.push(failure);
+          stage("acceptance", "failed", acceptanceRun.durationMs, { detail: failure });
+          return;
+        }
+        stage("acceptance", "passed", acceptanceRun.durationMs);
       }
-      // Stryker disable next-line StringLiteral: the step's name, a label
-      const accepted = await runStep(prepared.context, "acceptance", acceptanceCmd, limit);
-      acceptanceRun = accepted.result;
-      if (!acceptanceRun.passed) {
-        const failure = why("acceptance", "npm run test:acceptance", acceptanceRun, accepted.timedOut, limit);
-        failures.push(failure);
-        stage("acceptance", "failed", acceptanceRun.durationMs, { detail: failure });
-      } else stage("acceptance", "passed", acceptanceRun.durationMs);
+
+      if (!ctx.tasks) return;
+      const tasksStarted = performance.now();
+      const [candidate, mainScore] = await Promise.all([
+        ctx.tasks.score(commit, main, "full", ctx.signal),
+        ctx.tasks.score(main, main, "full", ctx.signal),
+      ]);
+      const judged = judgeFull(candidate, mainScore, ctx.config.minGain);
+      taskFitness.full = judged.full;
+      if (!judged.passed) failures.push(judged.detail);
+      stage("tasks", judged.passed ? "passed" : "failed", performance.now() - tasksStarted, {
+        detail: judged.detail,
+      });
     };
     await rest();
     const reason = stopped
       ? 'not run: the verification ran through the reachable tests only (through: "reachable")'
       : "not run: an earlier stage failed";
     // The stages are recorded in order and the cascade stops at one: the rest is what did not run.
-    for (const name of CASCADE.slice(stages.length))
+    for (const name of cascadeFor(ctx).slice(stages.length))
       stages.push({ name, state: "not_run", durationMs: 0, detail: reason });
     // Stopped before the full suite: the count main passes, when it is known already.
     baseline ??= await readBaseline(ctx.config.stateDir, base);
@@ -278,6 +329,7 @@ export async function verifyMechanical(
       durationMs: Math.round(performance.now() - started),
       stages,
       complete,
+      ...(ctx.tasks ? { taskFitness } : {}),
     };
   } finally {
     // A clone that cannot be removed (files a container's user made) must not hide the verdict.

@@ -6,6 +6,7 @@ import { MAIN_REF } from "../git/repo-state.ts";
 import { shareWorkspace } from "../lifecycle/share-workspace.ts";
 import type { ContainerRuntime } from "../runtime/index.ts";
 import { runStep, type StepContext, VERIFY_PACKAGES } from "./run-step.ts";
+import type { TaskRunner } from "./task-fitness.ts";
 import { objectAt } from "./verify-git.ts";
 
 /** What every verification container needs besides its clone. */
@@ -16,6 +17,8 @@ export interface StepsContext {
   readonly signal?: AbortSignal;
   /** "background" for work done ahead of time (main's baseline while a Lab works): it yields the CPU. */
   readonly priority?: "background";
+  /** LOOM_FITNESS=tasks: runs a commit's Lab agent on main's tasks (the cascade's task stages). */
+  readonly tasks?: TaskRunner;
 }
 
 export interface PreparedSteps {

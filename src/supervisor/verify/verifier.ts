@@ -23,6 +23,7 @@ import { computeFitness } from "./fitness.ts";
 import { assertGateRule } from "./gate-hold.ts";
 import { generationDiff } from "./generation-diff.ts";
 import { verifyMechanical } from "./mechanical.ts";
+import type { TaskRunner } from "./task-fitness.ts";
 import { numstat } from "./verify-git.ts";
 
 /** Tests the reachable-tests stage ran. */
@@ -36,6 +37,8 @@ export interface VerifierPorts {
   readonly emit: SupervisorEmit;
   /** The image verification containers run (default loom-lab:latest). */
   readonly image?: string;
+  /** LOOM_FITNESS=tasks: what runs the cascade's task stages. */
+  readonly tasks?: TaskRunner;
 }
 
 interface Slot {
@@ -150,6 +153,7 @@ export class Verifier {
           config: this.ports.config,
           image: this.ports.image ?? DEFAULT_LAB_IMAGE,
           signal,
+          ...(this.ports.tasks ? { tasks: this.ports.tasks } : {}),
         },
         n,
         through,

@@ -1,0 +1,75 @@
+import type { TaskFitness, TaskScore } from "../../../schemas/verification.ts";
+import { mcnemar } from "../../bench-agent/paired.ts";
+
+/** Which of main's tasks a run takes: the staged subset (LOOM_TASKS_SCREEN of them) or all. */
+export type TaskStage = "screen" | "full";
+
+/**
+ * LOOM_FITNESS=tasks: the Lab agent at a commit, run on main's tasks/ (never the candidate's: a
+ * candidate cannot change what it is measured on). Implemented outside the domain (`loom bench-agent`'s
+ * harness); main's own score is reused while main, the model and the tasks stay the same.
+ */
+export interface TaskRunner {
+  score(commit: string, main: string, stage: TaskStage, signal?: AbortSignal): Promise<TaskScore>;
+}
+
+const share = (s: TaskScore): number => (s.total === 0 ? 0 : s.solved / s.total);
+
+/**
+ * The staged subset: a cheap screen, not a judgement. A candidate that solves fewer of its tasks than
+ * main stops here; a tie or better goes on to the expensive stages.
+ */
+export function judgeScreen(candidate: TaskScore, main: TaskScore): { passed: boolean; detail: string } {
+  const detail = `tasks (staged subset of ${candidate.total}): the candidate's agent solved ${candidate.solved}, main's ${main.solved}`;
+  return candidate.solved >= main.solved
+    ? { passed: true, detail }
+    : { passed: false, detail: `${detail}: fewer than main` };
+}
+
+/**
+ * The whole suite, paired task by task: promoted only when McNemar's exact test on the tasks one solved
+ * and the other did not calls the candidate better (not noise) and its gain in solved share is at
+ * least `minGain`.
+ */
+export function judgeFull(
+  candidate: TaskScore,
+  main: TaskScore,
+  minGain: number,
+): { passed: boolean; detail: string; full: NonNullable<TaskFitness["full"]> } {
+  const names = [...new Set([...candidate.solvedTasks, ...main.solvedTasks])];
+  const solvedBy = (s: TaskScore) => new Set(s.solvedTasks);
+  const [c, m] = [solvedBy(candidate), solvedBy(main)];
+  // Tasks neither solved count the same on both sides: only the discordant ones move the test.
+  const pad = Math.max(0, candidate.total - names.length);
+  const a = [...names.map((n) => c.has(n)), ...Array.from({ length: pad }, () => false)];
+  const b = [...names.map((n) => m.has(n)), ...Array.from({ length: pad }, () => false)];
+  const test = mcnemar(a, b);
+  const verdict =
+    test.verdict === "A better"
+      ? "candidate better"
+      : test.verdict === "B better"
+        ? "main better"
+        : "within noise";
+  const gain = Math.round((share(candidate) - share(main)) * 10_000) / 10_000;
+  const full = {
+    candidate,
+    main,
+    candidateOnly: test.aOnly,
+    mainOnly: test.bOnly,
+    pValue: test.pValue,
+    verdict,
+    gain,
+    minGain,
+  } as const;
+  const p = test.pValue < 0.001 ? "p < 0.001" : `p = ${test.pValue.toFixed(3)}`;
+  const said = `tasks: the candidate's agent solved ${candidate.solved}/${candidate.total}, main's ${main.solved}/${main.total} (${test.aOnly} only the candidate, ${test.bOnly} only main; ${p}, McNemar's exact test)`;
+  if (verdict !== "candidate better")
+    return {
+      passed: false,
+      detail: `${said}: ${verdict === "main better" ? "main is better" : "within noise"}, so no gain is shown`,
+      full,
+    };
+  if (gain < minGain)
+    return { passed: false, detail: `${said}: a gain of ${gain} is below LOOM_MIN_GAIN=${minGain}`, full };
+  return { passed: true, detail: said, full };
+}
