@@ -35,13 +35,21 @@ function reachableTestsRun(r: GenerationRecord): number {
   return stage?.state === "passed" ? (stage.testsRun ?? 0) : 0;
 }
 
+/** LOOM_FITNESS=tasks: the share of the staged tasks the candidate's agent solved (0 without it). */
+function screenShare(r: GenerationRecord): number {
+  const screen = r.verification?.mechanical.taskFitness?.screen?.candidate;
+  return screen && screen.total > 0 ? screen.solved / screen.total : 0;
+}
+
 /**
- * Best first among candidates that passed the cheap stages: the most reachable tests passed (the
+ * Best first among candidates that passed the cheap stages: the most staged tasks solved (under
+ * LOOM_FITNESS=tasks: what the new agent does comes first), the most reachable tests passed (the
  * change is better exercised), then the fewest Lab tokens (a cheaper change), then the lower number.
  */
 export function rankFinalists(candidates: readonly GenerationRecord[]): GenerationRecord[] {
   return [...candidates].sort(
     (a, b) =>
+      screenShare(b) - screenShare(a) ||
       reachableTestsRun(b) - reachableTestsRun(a) ||
       totalTokens(a.tokens) - totalTokens(b.tokens) ||
       a.generation - b.generation,

@@ -6,7 +6,9 @@ import { writeRecord } from "../../../src/supervisor/store/record-file.ts";
 import { record, verification } from "../../prime/records.ts";
 
 // Records verified under LOOM_FITNESS=gates: the task stages are not part of their cascade.
-const CASCADE = CascadeStageName.options.filter((name) => name !== "tasks_screen" && name !== "tasks");
+const CASCADE: readonly CascadeStage["name"][] = CascadeStageName.options.filter(
+  (name) => name !== "tasks_screen" && name !== "tasks",
+);
 
 /**
  * The cascade's stages as stage 1 records them: every stage before `failedAt` passed, `failedAt`
