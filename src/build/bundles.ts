@@ -45,6 +45,11 @@ export interface BuildOptions {
   readonly bundles?: readonly BundleSpec[];
   /** Directory metafile paths are relative to; default the repository root. */
   readonly workingDir?: string;
+  /**
+   * The eval worker's code to embed (default: this checkout's, `workerSource()`): a build of another
+   * tree of Loom (bench-agent's agent at a ref) passes that tree's own.
+   */
+  readonly evalWorker?: string;
 }
 
 const WORKER_SOURCE_MODULE = /[\\/]lab-runtime[\\/]eval[\\/]worker-source\.ts$/;
@@ -181,6 +186,6 @@ export async function buildBundles(options: BuildOptions): Promise<BuiltBundle[]
   }
   const outdir = resolve(options.outdir);
   await mkdir(outdir, { recursive: true });
-  const plugin = embedEvalWorker(await workerSource());
+  const plugin = embedEvalWorker(options.evalWorker ?? (await workerSource()));
   return Promise.all(specs.map((spec) => buildOne(spec, outdir, options.workingDir ?? LOOM_ROOT, plugin)));
 }
