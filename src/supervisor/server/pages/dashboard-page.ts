@@ -10,6 +10,7 @@ import { GATE_HOLD_CSS, type HeldGeneration, renderHeld } from "./gate-hold-view
 import { EVENT_TYPES, renderPage } from "./layout.ts";
 import { LINEAGE_CSS, renderLineage } from "./lineage.ts";
 import { ROUND_CSS, renderRound } from "./round-view.ts";
+import { renderTasksChart, TASKS_CHART_CSS } from "./tasks-chart.ts";
 
 export interface DashboardInput {
   readonly records: readonly GenerationRecord[];
@@ -79,6 +80,17 @@ const DASHBOARD_CSS = `
 .conn.live::before{background:var(--ok)}.conn.down::before{background:var(--bad)}
 `;
 
+/** LOOM_FITNESS=tasks: what each measured generation's agent solved of main's tasks, and its cost. */
+function renderTasksPanel(records: DashboardInput["records"]) {
+  const chart = renderTasksChart(records);
+  return chart === ""
+    ? ""
+    : html`<section class="panel" aria-labelledby="tasks-chart-title">
+<h2 id="tasks-chart-title">Solved share of main's tasks and cost per generation</h2>
+<div id="tasks-chart">${chart}</div>
+</section>`;
+}
+
 /**
  * `GET /` on the Supervisor: stats, the running round's candidates side by side, the running Lab live
  * over SSE, the chart and the lineage tree.
@@ -98,7 +110,7 @@ export function renderDashboard(input: DashboardInput): string {
 <h2 id="chart-title">Fitness and tokens per generation</h2>
 <div id="chart">${renderChart(records)}</div>
 </section>
-</div>
+</div>${renderTasksPanel(records)}
 <section class="panel" aria-labelledby="lineage-title">
 <div class="panel-head"><h2 id="lineage-title">Lineage</h2>${renderTokenField(page)}</div>
 <div id="lineage">${renderLineage(records, tree, page)}</div>
@@ -106,7 +118,7 @@ export function renderDashboard(input: DashboardInput): string {
   return renderPage({
     title: "Loom Supervisor",
     nonce: input.nonce,
-    css: DASHBOARD_CSS + CHART_CSS + LINEAGE_CSS + ROUND_CSS + GATE_HOLD_CSS,
+    css: DASHBOARD_CSS + CHART_CSS + TASKS_CHART_CSS + LINEAGE_CSS + ROUND_CSS + GATE_HOLD_CSS,
     header,
     body,
     config: {
