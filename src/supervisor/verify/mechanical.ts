@@ -223,10 +223,9 @@ export async function verifyMechanical(
       }
       if (ctx.tasks) {
         const screenStarted = performance.now();
-        const [candidate, mainScore] = await Promise.all([
-          ctx.tasks.score(commit, main, "screen", ctx.signal),
-          ctx.tasks.score(main, main, "screen", ctx.signal),
-        ]);
+        // main first: its score is stored and reused by every candidate of this main.
+        const mainScore = await ctx.tasks.score(main, main, "screen", ctx.signal);
+        const candidate = await ctx.tasks.score(commit, main, "screen", ctx.signal);
         taskFitness.screen = { candidate, main: mainScore };
         const judged = judgeScreen(candidate, mainScore);
         if (!judged.passed) failures.push(judged.detail);
@@ -294,10 +293,8 @@ export async function verifyMechanical(
 
       if (!ctx.tasks) return;
       const tasksStarted = performance.now();
-      const [candidate, mainScore] = await Promise.all([
-        ctx.tasks.score(commit, main, "full", ctx.signal),
-        ctx.tasks.score(main, main, "full", ctx.signal),
-      ]);
+      const mainScore = await ctx.tasks.score(main, main, "full", ctx.signal);
+      const candidate = await ctx.tasks.score(commit, main, "full", ctx.signal);
       const judged = judgeFull(candidate, mainScore, ctx.config.minGain);
       taskFitness.full = judged.full;
       if (!judged.passed) failures.push(judged.detail);
