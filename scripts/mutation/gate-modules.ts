@@ -11,7 +11,15 @@ export interface GateModule {
 export const GATE_MODULES: readonly GateModule[] = [
   {
     mutate: "src/supervisor/verify/fitness.ts",
-    tests: ["test/supervisor/verify/fitness.test.ts", "acceptance/gate-fitness.test.ts"],
+    tests: [
+      "test/supervisor/verify/fitness.test.ts",
+      "test/supervisor/verify/task-fitness.test.ts",
+      "acceptance/gate-fitness.test.ts",
+    ],
+  },
+  {
+    mutate: "src/supervisor/verify/task-fitness.ts",
+    tests: ["test/supervisor/verify/task-fitness.test.ts", "test/supervisor/verify/task-stages.test.ts"],
   },
   {
     mutate: "src/supervisor/git/fingerprint.ts",
@@ -51,6 +59,7 @@ export const GATE_MODULES: readonly GateModule[] = [
     tests: [
       "test/gate/mechanical.test.ts",
       "test/supervisor/verify/cascade.test.ts",
+      "test/supervisor/verify/task-stages.test.ts",
       "test/gate/fixed-points.test.ts",
       "acceptance/gate-verify.test.ts",
     ],

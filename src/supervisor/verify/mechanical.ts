@@ -17,7 +17,7 @@ import { prepareSteps, type StepsContext } from "./prepare-steps.ts";
 import { changedFiles, reachablePlan } from "./reachable.ts";
 import { runStep, tail } from "./run-step.ts";
 import { scriptCommandFrom } from "./script-command.ts";
-import { judgeFull, judgeScreen } from "./task-fitness.ts";
+import { fullStage, screenStage } from "./task-fitness.ts";
 import { parseTestCount } from "./test-count.ts";
 import { cloneAt, mergeBase, objectAt, readBlobs } from "./verify-git.ts";
 
@@ -223,11 +223,8 @@ export async function verifyMechanical(
       }
       if (ctx.tasks) {
         const screenStarted = performance.now();
-        // main first: its score is stored and reused by every candidate of this main.
-        const mainScore = await ctx.tasks.score(main, main, "screen", ctx.signal);
-        const candidate = await ctx.tasks.score(commit, main, "screen", ctx.signal);
-        taskFitness.screen = { candidate, main: mainScore };
-        const judged = judgeScreen(candidate, mainScore);
+        const judged = await screenStage(ctx.tasks, commit, main, ctx.signal);
+        taskFitness.screen = judged.screen;
         if (!judged.passed) failures.push(judged.detail);
         const screenOk = stage(
           "tasks_screen",
@@ -293,9 +290,7 @@ export async function verifyMechanical(
 
       if (!ctx.tasks) return;
       const tasksStarted = performance.now();
-      const mainScore = await ctx.tasks.score(main, main, "full", ctx.signal);
-      const candidate = await ctx.tasks.score(commit, main, "full", ctx.signal);
-      const judged = judgeFull(candidate, mainScore, ctx.config.minGain);
+      const judged = await fullStage(ctx.tasks, commit, main, ctx.config.minGain, ctx.signal);
       taskFitness.full = judged.full;
       if (!judged.passed) failures.push(judged.detail);
       stage("tasks", judged.passed ? "passed" : "failed", performance.now() - tasksStarted, {

@@ -73,3 +73,28 @@ export function judgeFull(
     return { passed: false, detail: `${said}: a gain of ${gain} is below LOOM_MIN_GAIN=${minGain}`, full };
   return { passed: true, detail: said, full };
 }
+
+/** The staged subset of main's tasks: main's agent first (its score is reused), then the candidate's. */
+export async function screenStage(
+  runner: TaskRunner,
+  commit: string,
+  main: string,
+  signal?: AbortSignal,
+): Promise<{ passed: boolean; detail: string; screen: NonNullable<TaskFitness["screen"]> }> {
+  const mainScore = await runner.score(main, main, "screen", signal);
+  const candidate = await runner.score(commit, main, "screen", signal);
+  return { ...judgeScreen(candidate, mainScore), screen: { candidate, main: mainScore } };
+}
+
+/** All of main's tasks, paired: main's agent first, then the candidate's. */
+export async function fullStage(
+  runner: TaskRunner,
+  commit: string,
+  main: string,
+  minGain: number,
+  signal?: AbortSignal,
+): Promise<ReturnType<typeof judgeFull>> {
+  const mainScore = await runner.score(main, main, "full", signal);
+  const candidate = await runner.score(commit, main, "full", signal);
+  return judgeFull(candidate, mainScore, minGain);
+}
