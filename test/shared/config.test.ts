@@ -222,6 +222,19 @@ describe(".env and the environment", () => {
   });
 });
 
+describe("LOOM_MIN_GAIN", () => {
+  it("reads a share from 0 to 1 written as a decimal", () => {
+    for (const [raw, value] of [
+      ["0", 0],
+      ["0.05", 0.05],
+      ["1", 1],
+      [" 0.5 ", 0.5],
+      ["1.0", 1],
+    ] as const)
+      expect(loadConfig({ env: { LOOM_MIN_GAIN: raw }, cwd: "/nonexistent" }).minGain).toBe(value);
+  });
+});
+
 describe("bad values", () => {
   const cases: [Record<string, string>, string][] = [
     [
@@ -252,6 +265,18 @@ describe("bad values", () => {
     [
       { LOOM_FINALISTS: "0" },
       'LOOM_FINALISTS="0" is not valid: expected a whole number from 1 to 16 (default 1)',
+    ],
+    [
+      { LOOM_FITNESS: "benchmarks" },
+      'LOOM_FITNESS="benchmarks" is not valid: expected one of gates, tasks (default gates)',
+    ],
+    ...["2", "-0.1", "0.5.1", "1e-2", ".5"].map((value): [Record<string, string>, string] => [
+      { LOOM_MIN_GAIN: value },
+      `LOOM_MIN_GAIN=${JSON.stringify(value)} is not valid: expected a number from 0 to 1, e.g. 0.05 (default 0)`,
+    ]),
+    [
+      { LOOM_TASKS_SCREEN: "0" },
+      'LOOM_TASKS_SCREEN="0" is not valid: expected a whole number from 1 to 1000 (default 6)',
     ],
     ...["a,,b", "a,", "a,a", "a b,c", Array.from({ length: 17 }, (_, i) => `m${i}`).join(",")].map(
       (value): [Record<string, string>, string] => [
