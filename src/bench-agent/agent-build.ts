@@ -1,16 +1,21 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, realpath, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, readFile, realpath, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { LoomError } from "../shared/errors.ts";
 import { runGit, tryGit } from "../shared/git/run-git.ts";
+import { loomRoot } from "../shared/loom-root.ts";
+import { localLabEntry } from "../supervisor/lifecycle/local-lab-entry.ts";
 
 /** The Lab agent as it is at one commit: its sources on disk, and its image when Labs run in containers. */
 export interface AgentBuild {
   /** What the user asked for (`HEAD`, `main`, `lab/gen-4`, a sha). */
   readonly ref: string;
   readonly commit: string;
-  /** The commit's tree with node_modules: what a `local` Lab runs (`bin/loom.js` through tsx). */
+  /**
+   * The commit's tree with node_modules: what a `local` Lab runs, its Lab bundle (`dist/lab.mjs`) when
+   * one could be built, else `bin/loom.js` through tsx.
+   */
   readonly root: string;
   /** The Lab image built from `root` (engine runtimes only). */
   readonly image?: string;
@@ -46,16 +51,88 @@ const exists = (p: string) =>
   );
 
 /**
+ * The files that make a Lab bundle. The agent's bundle is built by this installation's builder, which
+ * builds the tree's own sources (its entry, its TypeScript worker, its eval worker) the same way only
+ * while these files are the same in both; a tree that changes them runs from its sources instead.
+ */
+export const BUILD_FILES = [
+  "src/build/bundles.ts",
+  "lab-runtime/eval/worker-source.ts",
+  "src/agent/ts/worker/worker-file.ts",
+] as const;
+
+/** How the agent's Lab starts: from its bundle, or from its sources (with why). */
+export type AgentEntry = { readonly lab: "bundle" } | { readonly lab: "sources"; readonly why: string };
+
+/**
+ * Builds the Lab bundle of the tree at `root` into `<root>/dist` with esbuild (which runs none of the
+ * tree's code): the Lab then starts in about a second instead of compiling its sources through tsx in
+ * every sandbox. ts-morph's V8 code cache is copied from this installation's build when it has one (keyed
+ * by each package file's content, so it only ever saves time). Any failure leaves the sources to run.
+ */
+export async function buildAgentBundle(root: string, home = loomRoot()): Promise<AgentEntry> {
+  if (!home) return { lab: "sources", why: "this installation's own folder is not known" };
+  for (const file of BUILD_FILES) {
+    const [mine, theirs] = await Promise.all(
+      [home, root].map((r) => readFile(path.join(r, file), "utf8").catch(() => undefined)),
+    );
+    if (mine === undefined || mine !== theirs)
+      return { lab: "sources", why: `its ${file} is not this installation's, so its own build is not known` };
+  }
+  const dist = path.join(root, "dist");
+  try {
+    const [{ build }, { buildBundles }] = await Promise.all([
+      import("esbuild"),
+      import("../build/bundles.ts"),
+    ]);
+    // The tree's eval worker, bundled as its worker-source.ts (the same as this installation's) would.
+    const worker = await build({
+      entryPoints: [path.join(root, "lab-runtime", "eval", "worker", "entry.ts")],
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      format: "cjs",
+      write: false,
+      logLevel: "silent",
+    });
+    const code = worker.outputFiles[0]?.text;
+    if (code === undefined) throw new Error("the eval worker's bundle is empty");
+    await buildBundles({
+      outdir: dist,
+      workingDir: root,
+      evalWorker: code,
+      bundles: [
+        {
+          name: "lab",
+          entry: path.join(root, "src", "entries", "lab.ts"),
+          tsWorker: path.join(root, "src", "agent", "ts", "worker", "ts-worker-main.ts"),
+        },
+      ],
+    });
+    const cache = path.join(home, "dist", "compile-cache");
+    if (await exists(cache)) await cp(cache, path.join(dist, "compile-cache"), { recursive: true });
+    // The same check a local Lab's start makes: a bundle it would not use is no bundle.
+    if (localLabEntry(root) !== path.join(dist, "lab.mjs")) throw new Error("the bundle is not fresh");
+    return { lab: "bundle" };
+  } catch (err) {
+    await rm(dist, { recursive: true, force: true });
+    return { lab: "sources", why: `its bundle could not be built: ${(err as Error).message.split("\n")[0]}` };
+  }
+}
+
+/**
  * The agent's tree at `commit` under `<cacheDir>/<commit>`, made once and reused: `git archive` of the
- * commit (never a checkout of the user's repo), and node_modules linked to this installation's when the
- * lockfiles match (else `npm ci`, offline first). No code of the commit runs here: a `local` Lab runs
- * its sources inside its sandbox, an image is built from them by this installation's builder.
+ * commit (never a checkout of the user's repo), node_modules linked to this installation's when the
+ * lockfiles match (else `npm ci`, offline first), and its Lab bundle (buildAgentBundle). No code of the
+ * commit runs here: a `local` Lab runs it inside its sandbox, an image is built from it by this
+ * installation's builder.
  */
 export async function agentTree(
   repo: string,
   commit: string,
   cacheDir: string,
   modules: string,
+  log: (line: string) => void = () => {},
 ): Promise<string> {
   const root = path.join(cacheDir, commit);
   if (await exists(path.join(root, ".loom-agent.json"))) return root;
@@ -95,7 +172,13 @@ export async function agentTree(
         );
       }
     }
-    await writeFile(path.join(tmp, ".loom-agent.json"), `${JSON.stringify({ commit })}\n`);
+    const entry = await buildAgentBundle(tmp);
+    log(
+      entry.lab === "bundle"
+        ? `the agent's Lab runs its bundle (dist/lab.mjs)`
+        : `the agent's Lab runs its sources through tsx (slower to start): ${entry.why}`,
+    );
+    await writeFile(path.join(tmp, ".loom-agent.json"), `${JSON.stringify({ commit, ...entry })}\n`);
     await rename(tmp, root).catch(async (err: NodeJS.ErrnoException) => {
       // Another run made it meanwhile: theirs is as good as ours.
       if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
@@ -149,7 +232,8 @@ export async function agentImage(
     debianTag: base,
     suite: "bookworm",
     packages: [],
-    entry: "source",
+    // The bundle when agentTree could build one (a Lab up in about a second), else the sources.
+    entry: "auto",
     uid: 10001,
     docker,
     debootstrap: "debootstrap",

@@ -40,6 +40,8 @@ export interface BenchRun {
   readonly problems: readonly TaskProblem[];
   /** Where the result was stored. */
   readonly stored: string;
+  /** The run's own folder (task repositories, Lab state): removed when the run ends, unless `keep`. */
+  readonly runDir: string;
 }
 
 export const MAX_PARALLEL = 16;
@@ -115,7 +117,9 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
   const dir = benchDir(config);
   const modules = path.join(loomRoot() ?? process.cwd(), "node_modules");
   progress(`bench-agent: the agent at ${options.ref} (${plan.commit.slice(0, 12)})…`);
-  const root = await agentTree(options.repo, plan.commit, path.join(dir, "agents"), modules);
+  const root = await agentTree(options.repo, plan.commit, path.join(dir, "agents"), modules, (line) =>
+    progress(`bench-agent: ${line}`),
+  );
   const runDir = path.join(dir, "runs", `${Date.now()}-${randomBytes(3).toString("hex")}`);
   const stateDir = path.join(runDir, "state");
   await mkdir(stateDir, { recursive: true });
@@ -188,7 +192,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     const stored = resultPath(config, result);
     await mkdir(path.dirname(stored), { recursive: true });
     await atomicWriteFile(stored, `${JSON.stringify(result, null, 2)}\n`);
-    return { result, problems: plan.problems, stored };
+    return { result, problems: plan.problems, stored, runDir };
   } finally {
     await proxy.closeAll().catch(() => {});
     if (!options.keep) await rm(runDir, { recursive: true, force: true }).catch(() => {});

@@ -71,6 +71,30 @@ const lastWords = (output: string): string =>
   output.trim().split("\n").slice(-6).join(" | ").replace(/\s+/g, " ").slice(-400);
 
 /**
+ * Why the hidden tests failed, in one line: the failing tests by name (node's TAP output, `not ok N -
+ * <name>`) with the pass/fail counts, or the first type error (`error TS…`), else the output's last lines.
+ */
+export function failureReason(output: string): string {
+  const lines = output.split("\n").map((l) => l.trim());
+  const failed = [
+    ...new Set(
+      lines.flatMap((l) => /^not ok \d+ - (.+?)(?: # .*)?$/.exec(l)?.[1] ?? []).map((n) => n.slice(0, 120)),
+    ),
+  ];
+  const count = (what: string) => lines.find((l) => l.startsWith(`# ${what} `))?.slice(what.length + 3);
+  const typeError = lines.find((l) => /error TS\d+:/.test(l));
+  const parts: string[] = [];
+  if (failed.length > 0) {
+    const shown =
+      failed.slice(0, 3).join("; ") + (failed.length > 3 ? `; and ${failed.length - 3} more` : "");
+    const tally = count("fail") && count("pass") ? ` (${count("fail")} failed, ${count("pass")} passed)` : "";
+    parts.push(`failing: ${shown}${tally}`);
+  }
+  if (typeError) parts.push(typeError.slice(0, 240));
+  return parts.length > 0 ? parts.join("; ") : lastWords(output);
+}
+
+/**
  * One task, start to end: its workspace made (package + inject.patch, committed as main), a Lab of
  * the agent at the run's ref working on it through the model proxy, then — only when the Lab finished
  * — the hidden tests copied over its branch and `test` run in a fresh container (or sandbox) with no
@@ -150,7 +174,7 @@ export async function runTask(ports: BenchPorts, task: Task): Promise<BenchAgent
     return unsolved(`the hidden tests did not end within ${task.spec.timeoutMs} ms`, record, toolCalls);
   if (!run.result.passed) {
     return unsolved(
-      `the hidden tests failed (exit ${run.result.exitCode}): ${lastWords(run.output)}`,
+      `the hidden tests failed (exit ${run.result.exitCode}): ${failureReason(run.output)}`,
       record,
       toolCalls,
     );

@@ -1,6 +1,10 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
+import { LoomError } from "../../shared/errors.ts";
 import { parsePositiveInt } from "../options.ts";
+
+/** Error codes that mean the command line named something that is not there. */
+const BAD_INPUT = new Set(["BENCH_INPUT", "TASK_SET_INVALID"]);
 
 const MAX_PARALLEL = 16;
 
@@ -44,7 +48,7 @@ export function registerBenchAgent(program: Command): void {
     )
     .option("--keep", "keep each run's task repositories and Lab state under LOOM_STATE_DIR/bench-agent/runs")
     .allowExcessArguments(false)
-    .action(async (flags: BenchAgentFlags) => {
+    .action(async (flags: BenchAgentFlags, command: Command) => {
       const [{ default: path }, { loadConfig }, bench, { formatBench }] = await Promise.all([
         import("node:path"),
         import("../../shared/config.ts"),
@@ -52,8 +56,10 @@ export function registerBenchAgent(program: Command): void {
         import("../../bench-agent/format.ts"),
       ]);
       if (flags.compare && flags.compare.length !== 2) {
-        throw new InvalidArgumentError(
-          `--compare takes exactly two refs, e.g. --compare main lab/gen-4 (got ${flags.compare.length}: ${flags.compare.join(" ")})`,
+        // Printed as commander prints a bad flag (a CommanderError thrown from here would exit 2 silently).
+        command.error(
+          `error: --compare takes exactly two refs, e.g. --compare main lab/gen-4 (got ${flags.compare.length}: ${flags.compare.join(" ")})`,
+          { exitCode: 2, code: "commander.invalidArgument" },
         );
       }
       const config = loadConfig();
@@ -87,6 +93,14 @@ export function registerBenchAgent(program: Command): void {
         const run = await bench.runBench({ ...base, ref: flags.ref });
         progress(`bench-agent: result stored in ${run.stored}`);
         process.stdout.write(flags.json ? `${JSON.stringify(run.result)}\n` : formatBench(run.result));
+      } catch (err) {
+        // Bad input (a ref that names no commit, a tasks folder with no task to run): a usage error.
+        if (err instanceof LoomError && BAD_INPUT.has(err.code)) {
+          process.stderr.write(`loom: ${err.message}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        throw err;
       } finally {
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);
