@@ -161,6 +161,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
             agent,
             tools: modules,
             workDir: path.join(runDir, "tasks"),
+            repos: path.join(dir, "repos"),
             portsInUse: new Set(),
             // The tool each call is to: live progress, one line per call.
             emit: (e) => {

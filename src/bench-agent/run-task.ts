@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { cp, readFile, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { SupervisorEvent } from "../../schemas/events.ts";
 import type { GenerationRecord } from "../../schemas/generation-record.ts";
@@ -18,6 +18,7 @@ import { runStep, VERIFY_PACKAGES } from "../supervisor/verify/run-step.ts";
 import type { AgentBuild } from "./agent-build.ts";
 import { copyHidden, materializeTask } from "./materialize.ts";
 import { taskMarker } from "./oracle.ts";
+import { taskSetHash } from "./task-set-hash.ts";
 import type { Task } from "./tasks.ts";
 
 /** What every task of one bench run shares: the engine, one state folder and one model proxy. */
@@ -32,6 +33,11 @@ export interface BenchPorts {
   readonly tools: string;
   /** Scratch for this run's task repositories and test folders. */
   readonly workDir: string;
+  /**
+   * Where each task's starting repository is kept once made (`<name>-<content hash>`), copied for every
+   * later run of the same task: the same commits, without npm pack and git again.
+   */
+  readonly repos?: string;
   readonly emit: (event: SupervisorEvent) => void;
   readonly portsInUse: Set<number>;
   readonly signal?: AbortSignal;
@@ -95,6 +101,29 @@ export function failureReason(output: string): string {
 }
 
 /**
+ * The task's starting repository at `dest`: copied from `repos` when this task (by content) was made
+ * there before, else materialized and then kept there. Materializing is deterministic (fixed identity
+ * and dates), so a copy is the same repository, commit for commit.
+ */
+async function startingRepo(task: Task, dest: string, repos: string | undefined): Promise<void> {
+  if (!repos) {
+    await materializeTask(task, dest);
+    return;
+  }
+  const kept = path.join(repos, `${task.name}-${(await taskSetHash([task])).slice(0, 16)}`);
+  if (!(await stat(path.join(kept, ".git")).catch(() => undefined))) {
+    const tmp = `${kept}.tmp-${randomBytes(4).toString("hex")}`;
+    await materializeTask(task, tmp);
+    await rename(tmp, kept).catch(async (err: NodeJS.ErrnoException) => {
+      // Another run kept it meanwhile: theirs is the same.
+      await rm(tmp, { recursive: true, force: true });
+      if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
+    });
+  }
+  await cp(kept, dest, { recursive: true, verbatimSymlinks: true });
+}
+
+/**
  * One task, start to end: its workspace made (package + inject.patch, committed as main), a Lab of
  * the agent at the run's ref working on it through the model proxy, then — only when the Lab finished
  * — the hidden tests copied over its branch and `test` run in a fresh container (or sandbox) with no
@@ -116,7 +145,7 @@ export async function runTask(ports: BenchPorts, task: Task): Promise<BenchAgent
     costUsd: record?.modelUsage?.costUsd ?? null,
   });
   try {
-    await materializeTask(task, repo);
+    await startingRepo(task, repo, ports.repos);
   } catch (err) {
     return unsolved(`the task's workspace could not be made: ${(err as Error).message}`);
   }
