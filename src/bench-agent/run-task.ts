@@ -101,26 +101,27 @@ export function failureReason(output: string): string {
 }
 
 /**
- * The task's starting repository at `dest`: copied from `repos` when this task (by content) was made
- * there before, else materialized and then kept there. Materializing is deterministic (fixed identity
- * and dates), so a copy is the same repository, commit for commit.
+ * The kept starting repository of `task` under `repos` (`<name>-<content hash>`), made now when this
+ * task (by content) was never made there. Materializing is deterministic (fixed identity and dates), so
+ * a copy of it is the same repository, commit for commit.
  */
-async function startingRepo(task: Task, dest: string, repos: string | undefined): Promise<void> {
-  if (!repos) {
-    await materializeTask(task, dest);
-    return;
-  }
+export async function keptStartingRepo(task: Task, repos: string): Promise<string> {
   const kept = path.join(repos, `${task.name}-${(await taskSetHash([task])).slice(0, 16)}`);
-  if (!(await stat(path.join(kept, ".git")).catch(() => undefined))) {
-    const tmp = `${kept}.tmp-${randomBytes(4).toString("hex")}`;
-    await materializeTask(task, tmp);
-    await rename(tmp, kept).catch(async (err: NodeJS.ErrnoException) => {
-      // Another run kept it meanwhile: theirs is the same.
-      await rm(tmp, { recursive: true, force: true });
-      if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
-    });
-  }
-  await cp(kept, dest, { recursive: true, verbatimSymlinks: true });
+  if (await stat(path.join(kept, ".git")).catch(() => undefined)) return kept;
+  const tmp = `${kept}.tmp-${randomBytes(4).toString("hex")}`;
+  await materializeTask(task, tmp);
+  await rename(tmp, kept).catch(async (err: NodeJS.ErrnoException) => {
+    // Another run kept it meanwhile: theirs is the same.
+    await rm(tmp, { recursive: true, force: true });
+    if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
+  });
+  return kept;
+}
+
+/** The task's starting repository at `dest`: a copy of the kept one (keptStartingRepo), or made there. */
+async function startingRepo(task: Task, dest: string, repos: string | undefined): Promise<void> {
+  if (!repos) await materializeTask(task, dest);
+  else await cp(await keptStartingRepo(task, repos), dest, { recursive: true, verbatimSymlinks: true });
 }
 
 /**
