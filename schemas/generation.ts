@@ -13,9 +13,14 @@ export const GenerationOutcome = z.enum([
   "pending",
   "running",
   "verifying",
+  /**
+   * Passed a round's cheap stages but was not a finalist: `lab/gen-N` is kept, and the candidate may
+   * still be drawn as a parent (LOOM_PARENT=archive), which first finishes its verification.
+   */
+  "screened",
   "promoted",
   "rolled_back",
-  /** Passed verification (or a round's cheap stages) but was not promoted: kept as refs/loom/archive/gen-N. */
+  /** Passed every stage of verification but was not promoted: kept as refs/loom/archive/gen-N. */
   "archived",
   "failed",
   "aborted",
@@ -32,6 +37,7 @@ const PHASE_OF_OUTCOME = {
   pending: "lab",
   running: "lab",
   verifying: "decision",
+  screened: "decision",
   promoted: "final",
   rolled_back: "final",
   archived: "final",

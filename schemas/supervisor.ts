@@ -119,8 +119,14 @@ export type ArchiveRequest = z.infer<typeof ArchiveRequest>;
 
 export const ArchiveResponse = z.object({
   generation: GenerationNumber,
-  outcome: z.literal("archived"),
-  ref: z.string().regex(/^refs\/loom\/archive\/gen-[1-9][0-9]*$/, "expected refs/loom/archive/gen-N"),
+  /** archived: verified in full, moved to refs/loom/archive/gen-N; screened: only the cheap stages ran, lab/gen-N kept. */
+  outcome: z.enum(["archived", "screened"]),
+  ref: z
+    .string()
+    .regex(
+      /^(refs\/loom\/archive\/gen-[1-9][0-9]*|refs\/heads\/lab\/gen-[1-9][0-9]*)$/,
+      "expected refs/loom/archive/gen-N or refs/heads/lab/gen-N",
+    ),
   reason: z.string(),
 });
 export type ArchiveResponse = z.infer<typeof ArchiveResponse>;

@@ -166,7 +166,8 @@ export class SupervisorClient {
     }
     const record = await this.awaitRecord(
       generation,
-      (r) => r.outcome !== "verifying" || !isVerificationRunning(r.verificationRun),
+      (r) =>
+        (r.outcome !== "verifying" && r.outcome !== "screened") || !isVerificationRunning(r.verificationRun),
       { timeoutMs: this.#verifyTimeoutMs, ...(signal ? { signal } : {}) },
     );
     return verificationOf(record);
@@ -365,7 +366,8 @@ const snippet = (text: string): string => {
 /** What an awaited verification ended in: stage 1's result, or its run's error. */
 function verificationOf(record: GenerationRecord): MechanicalVerification {
   const n = record.generation;
-  if (record.outcome !== "verifying") {
+  // A screened candidate (kept after a round's cheap stages) is verified in full where it is.
+  if (record.outcome !== "verifying" && record.outcome !== "screened") {
     throw new SupervisorError(
       "NOT_VERIFYING",
       `generation ${n} became ${record.outcome} while its verification was awaited; GET /generations/${n} shows why`,

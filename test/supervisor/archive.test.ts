@@ -74,7 +74,7 @@ describe("POST /archive", () => {
     expect((await store.get(n))?.outcome).toBe("verifying");
   });
 
-  it("keeps a candidate that passed its cheap stages: branch moved to refs/loom/archive/gen-N in one step, record archived, diff still served", async () => {
+  it("keeps a candidate that passed only its cheap stages as screened (branch kept); verified in full, it is archived: branch moved to refs/loom/archive/gen-N in one step, diff still served", async () => {
     const n = await verifyingGeneration({
       "test/kept.test.ts": tests(2).replaceAll('test("add', 'test("kept'),
     });
@@ -82,13 +82,40 @@ describe("POST /archive", () => {
     await client.verify(n, undefined, { through: "reachable" });
     const lab = (await sh(fx.repo, ["rev-parse", `lab/gen-${n}`])).trim();
     const reason = "not promoted: round 1 promoted gen-9; it passed the cheap stages";
-    const answer = ArchiveResponse.parse(await client.archive(n, reason));
-    expect(answer).toEqual({ generation: n, outcome: "archived", ref: `refs/loom/archive/gen-${n}`, reason });
+    expect(ArchiveResponse.parse(await client.archive(n, reason))).toEqual({
+      generation: n,
+      outcome: "screened",
+      ref: `refs/heads/lab/gen-${n}`,
+      reason,
+    });
+    expect(await refsOf()).toContain(`refs/heads/lab/gen-${n} ${lab}`);
+    expect(GenerationRecord.parse(await store.get(n))).toMatchObject({
+      outcome: "screened",
+      reason,
+      finishedAt: null,
+    });
+    // Not promotable, and not archived before its verification is finished.
+    await refused("/promote", { generation: n }, 409, "NOT_VERIFYING");
+    expect(await refused("/archive", { generation: n, reason }, 409, "NOT_VERIFYING")).toContain(
+      "archived before it is verified in full",
+    );
+
+    // Verified in full where it is (what a draw as a parent does), then archived.
+    const full = await client.verify(n);
+    expect(full).toMatchObject({ passed: true, complete: true });
+    const kept = "drawn as a parent: verified in full";
+    const answer = ArchiveResponse.parse(await client.archive(n, kept));
+    expect(answer).toEqual({
+      generation: n,
+      outcome: "archived",
+      ref: `refs/loom/archive/gen-${n}`,
+      reason: kept,
+    });
     const refs = await refsOf();
     expect(refs).toContain(`refs/loom/archive/gen-${n} ${lab}`);
     expect(refs.some((r) => r.startsWith(`refs/heads/lab/gen-${n} `))).toBe(false);
     const record = GenerationRecord.parse(await store.get(n));
-    expect(record).toMatchObject({ outcome: "archived", reason });
+    expect(record).toMatchObject({ outcome: "archived", reason: kept });
     expect(record.finishedAt).not.toBeNull();
     // Its work can still be read: the diff comes from the archive ref.
     const diff = GenerationDiff.parse(await client.diff(n));

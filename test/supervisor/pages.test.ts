@@ -30,6 +30,7 @@ const stats = {
     pending: 0,
     running: 0,
     verifying: 1,
+    screened: 0,
     promoted: 0,
     rolled_back: 0,
     archived: 0,

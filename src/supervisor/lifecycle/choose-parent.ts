@@ -1,7 +1,7 @@
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import { InvalidInputError } from "../errors.ts";
 import { archiveRef } from "../git/archive.ts";
-import { MAIN_REF } from "../git/repo-state.ts";
+import { labRef, MAIN_REF } from "../git/repo-state.ts";
 
 /** Where a candidate starts: main (its latest promoted generation, null before any) or an archived one. */
 export interface ParentChoice {
@@ -9,6 +9,8 @@ export interface ParentChoice {
   readonly generation: number | null;
   /** The commit the Lab's branch starts from. */
   readonly ref: string;
+  /** Kept after a round's cheap stages only: verified in full before a child may build on it. */
+  readonly screened?: true;
 }
 
 /** One node a candidate may build on, with what the selection weighs. */
@@ -16,6 +18,9 @@ export interface ParentNode extends ParentChoice {
   readonly score: number;
   readonly children: number;
 }
+
+/** A stepping stone whose fitness is not known (no review, or only the cheap stages): the middle of the scale. */
+const UNKNOWN_SCORE = 0.5;
 
 /**
  * The Darwin Gödel Machine's parent weight: sigmoid(10·(score − 0.5)) / (1 + children). A good score
@@ -27,9 +32,10 @@ export const parentWeight = (score: number, children: number): number =>
 const fitnessOf = (r: GenerationRecord): number | null => r.fitness ?? r.verification?.fitness?.score ?? null;
 
 /**
- * What a candidate may build on: main, and every archived generation verified in full with a fitness
- * (a stepping stone: it passed every stage but was not promoted). An archived candidate that ran only
- * a round's cheap stages is not a parent until it is verified in full.
+ * What a candidate may build on: main, every archived generation (it passed every stage but was not
+ * promoted; scored by its fitness, or the middle of the scale without a review), and every screened
+ * one (it passed a round's cheap stages but was not a finalist; scored as unknown, and verified in full
+ * before a child is built on it: `screened` says so).
  */
 export function parentPool(lineage: readonly GenerationRecord[]): ParentNode[] {
   const childrenOf = (g: number | null) => lineage.filter((r) => r.parent === g).length;
@@ -42,12 +48,27 @@ export function parentPool(lineage: readonly GenerationRecord[]): ParentNode[] {
     children: childrenOf(main?.generation ?? null),
   };
   const archived = lineage.flatMap((r): ParentNode[] => {
-    const v = r.verification;
-    const score = fitnessOf(r);
-    if (r.outcome !== "archived" || !v?.passed || v.mechanical.complete === false || score === null)
-      return [];
+    const m = r.verification?.mechanical;
+    if (!m?.passed) return [];
+    const children = childrenOf(r.generation);
+    if (r.outcome === "screened")
+      return [
+        {
+          generation: r.generation,
+          ref: labRef(r.generation),
+          score: UNKNOWN_SCORE,
+          children,
+          screened: true,
+        },
+      ];
+    if (r.outcome !== "archived" || m.complete === false) return [];
     return [
-      { generation: r.generation, ref: archiveRef(r.generation), score, children: childrenOf(r.generation) },
+      {
+        generation: r.generation,
+        ref: archiveRef(r.generation),
+        score: fitnessOf(r) ?? UNKNOWN_SCORE,
+        children,
+      },
     ];
   });
   return [mainNode, ...archived];
@@ -67,7 +88,11 @@ export function chooseParents(
 ): ParentChoice[] {
   const pool = parentPool(lineage);
   const [main] = pool as [ParentNode, ...ParentNode[]];
-  const pick = ({ generation, ref }: ParentNode): ParentChoice => ({ generation, ref });
+  const pick = ({ generation, ref, screened }: ParentNode): ParentChoice => ({
+    generation,
+    ref,
+    ...(screened ? { screened } : {}),
+  });
   if (options.explicit !== undefined) {
     const node = pool.find((p) => p.generation === options.explicit);
     if (!node) {
@@ -76,7 +101,7 @@ export function chooseParents(
         "INVALID_SPAWN",
         `parent ${options.explicit} is not a generation a candidate can build on; accepted: main's latest promoted ` +
           `generation (${main.generation === null ? "none yet: leave parent out" : `gen-${main.generation}`})` +
-          ` or an archived generation verified in full (${archived.length > 0 ? archived.join(", ") : "none yet"})`,
+          ` or an archived or screened generation (${archived.length > 0 ? archived.join(", ") : "none yet"})`,
       );
     }
     return Array.from({ length: k }, () => pick(node));

@@ -13,6 +13,7 @@ import type { ReviewRequest, Verification, VerifyThrough } from "../../../schema
 import { addUsage, totalTokens, zeroUsage } from "../../shared/events.ts";
 import type { SupervisorApi, SupervisorStats } from "../api.ts";
 import { ConflictError, generationNotFound, notVerifying, ShuttingDownError } from "../errors.ts";
+import { archiveRef } from "../git/archive.ts";
 import type { ArchiveInput, PromoteInput, PromoteResult, RollbackInput } from "../git/index.ts";
 import { MAIN_REF } from "../git/repo-state.ts";
 import type { PrimeHooks } from "../prime/prime-keeper.ts";
@@ -123,22 +124,27 @@ export class GenerationController implements SupervisorApi {
         message: `round ${round}: ${records.length} candidates, ${records.map((r) => `gen-${r.generation} (${r.candidate?.model})`).join(", ")}`,
       });
     }
+    // A screened parent is verified in full once, however many of the round's candidates drew it.
+    const finishing = new Map<number, Promise<ParentChoice>>();
     const runs = records.map((record, i) => {
       const n = record.generation;
       const candidate = candidates[i] as Candidate;
-      return runGeneration(this.ports, {
-        generation: n,
-        program: candidateProgram(program, candidate),
-        signal: abort.signal,
-        ...(parents[i] && parents[i].ref !== MAIN_REF ? { from: parents[i].ref } : {}),
-        ...(candidate.model ? { model: candidate.model } : {}),
-        ...(records.length > 1
-          ? { roundLabel: `round ${round}, candidate ${candidate.index} of ${candidate.of}` }
-          : {}),
-        // Main's test count, measured while the Labs work, once a container is up (so the starts do
-        // not compete), at background priority; the verifier measures it once however many ask.
-        onLabStarted: () => this.verifier.warmBaseline(n),
-      })
+      return this.parentOf(n, parents[i], round, finishing, abort.signal)
+        .then((parent) =>
+          runGeneration(this.ports, {
+            generation: n,
+            program: candidateProgram(program, candidate),
+            signal: abort.signal,
+            ...(parent && parent.ref !== MAIN_REF ? { from: parent.ref } : {}),
+            ...(candidate.model ? { model: candidate.model } : {}),
+            ...(records.length > 1
+              ? { roundLabel: `round ${round}, candidate ${candidate.index} of ${candidate.of}` }
+              : {}),
+            // Main's test count, measured while the Labs work, once a container is up (so the starts do
+            // not compete), at background priority; the verifier measures it once however many ask.
+            onLabStarted: () => this.verifier.warmBaseline(n),
+          }),
+        )
         .catch((err: Error) =>
           this.ports.emit({
             type: "log",
@@ -170,10 +176,89 @@ export class GenerationController implements SupervisorApi {
     };
   }
 
+  /**
+   * Where candidate n starts. A parent drawn from the screened candidates (only a round's cheap stages
+   * ran) is first verified in full, where it is: passing, it is archived and the candidate starts from
+   * refs/loom/archive/gen-P; failing, it is rolled back and the candidate starts from main (its record's
+   * parent says so). A verification that cannot end (a shutdown) fails the candidate with the reason.
+   */
+  private async parentOf(
+    n: number,
+    drawn: ParentChoice | undefined,
+    round: number,
+    finishing: Map<number, Promise<ParentChoice>>,
+    signal: AbortSignal,
+  ): Promise<ParentChoice | undefined> {
+    if (!drawn?.screened || drawn.generation === null) return drawn;
+    const p = drawn.generation;
+    let ready = finishing.get(p);
+    if (!ready) {
+      ready = this.finishScreened(p, round, signal);
+      finishing.set(p, ready);
+    }
+    try {
+      const parent = await ready;
+      if (parent.generation !== p) await this.ports.store.update(n, { parent: parent.generation });
+      return parent;
+    } catch (err) {
+      const reason = `its parent gen-${p} (screened) could not be verified in full: ${(err as Error).message}`;
+      await this.ports.store.update(n, { outcome: signal.aborted ? "aborted" : "failed", reason });
+      this.ports.emit({
+        type: "generation",
+        at: new Date().toISOString(),
+        generation: n,
+        outcome: signal.aborted ? "aborted" : "failed",
+        reason,
+      });
+      throw new Error(reason);
+    }
+  }
+
+  private async finishScreened(p: number, round: number, signal: AbortSignal): Promise<ParentChoice> {
+    this.ports.emit({
+      type: "log",
+      at: new Date().toISOString(),
+      generation: p,
+      message: `round ${round}: gen-${p} was drawn as a parent after only the cheap stages; verifying it in full first`,
+    });
+    await this.verifier.verify(p, "full");
+    await this.verifier.settled(p);
+    const r = await this.ports.store.get(p);
+    const run = r?.verificationRun;
+    if (signal.aborted || run?.state !== "done" || !r?.verification)
+      throw new Error(run?.error?.message ?? "its verification was stopped before it ended");
+    const m = r.verification.mechanical;
+    if (m.passed && m.complete !== false) {
+      await this.archive(
+        p,
+        `drawn as a parent in round ${round}: verified in full, kept as a stepping stone`,
+      );
+      return { generation: p, ref: archiveRef(p) };
+    }
+    await this.rollback(
+      p,
+      `drawn as a parent in round ${round}, it failed its full verification: ${m.failures.join("; ")}`.slice(
+        0,
+        2000,
+      ),
+    );
+    const main = (await this.ports.store.list()).filter((g) => g.outcome === "promoted").at(-1);
+    return { generation: main?.generation ?? null, ref: MAIN_REF };
+  }
+
   private async verifying(n: number, action: string): Promise<GenerationRecord> {
     const record = await this.ports.store.get(n);
     if (!record) throw generationNotFound(n);
     if (record.outcome !== "verifying") throw notVerifying(n, record.outcome, action);
+    return record;
+  }
+
+  /** A candidate still to be decided on: verifying, or screened (kept after a round's cheap stages). */
+  private async undecided(n: number, action: string): Promise<GenerationRecord> {
+    const record = await this.ports.store.get(n);
+    if (!record) throw generationNotFound(n);
+    if (record.outcome !== "verifying" && record.outcome !== "screened")
+      throw notVerifying(n, record.outcome, action);
     return record;
   }
 
@@ -273,7 +358,7 @@ export class GenerationController implements SupervisorApi {
   }
 
   private async rollbackNow(n: number, reason: string | undefined): Promise<RollbackResponse> {
-    await this.verifying(n, "rolled back");
+    await this.undecided(n, "rolled back");
     const why = reason ?? "rolled back on request";
     await this.ports.journal.write({ op: "rollback", generation: n, reason: why });
     await this.ports.decide.rollback({ repo: this.ports.config.repoPath, generation: n });
@@ -294,11 +379,13 @@ export class GenerationController implements SupervisorApi {
   }
 
   /**
-   * Keeps a candidate that was not promoted but passed every stage it ran (the full verification, or a
-   * round's cheap stages) as a stepping stone; one that failed a stage is rolled back, not archived.
+   * Keeps a candidate that was not promoted but passed every stage it ran as a stepping stone: verified
+   * in full, it is archived (refs/loom/archive/gen-N); after a round's cheap stages only, it is
+   * `screened` (lab/gen-N kept), to be verified in full if it is ever drawn as a parent. One that failed
+   * a stage is rolled back, not kept.
    */
   private async archiveNow(n: number, reason: string): Promise<ArchiveResponse> {
-    const record = await this.verifying(n, "archived");
+    const record = await this.undecided(n, "archived");
     const m = record.verification?.mechanical;
     if (this.verifier.isRunning(n) || !m?.passed) {
       throw new ConflictError(
@@ -307,6 +394,19 @@ export class GenerationController implements SupervisorApi {
           ? `generation ${n} is being verified; archive it once its verification has ended`
           : `generation ${n} ${m ? "failed verification" : "has not been verified"}; only a candidate that passed every stage it ran is archived — roll it back instead (POST /rollback)`,
       );
+    }
+    if (m.complete === false) {
+      if (record.outcome === "screened")
+        throw notVerifying(n, record.outcome, "archived before it is verified in full");
+      await this.ports.store.update(n, { outcome: "screened", reason });
+      this.ports.emit({
+        type: "generation",
+        at: new Date().toISOString(),
+        generation: n,
+        outcome: "screened",
+        reason,
+      });
+      return { generation: n, outcome: "screened", ref: `refs/heads/lab/gen-${n}`, reason };
     }
     await this.ports.journal.write({ op: "archive", generation: n, reason });
     const { ref } = await this.ports.decide.archive({ repo: this.ports.config.repoPath, generation: n });

@@ -17,6 +17,8 @@ export const GenerationPatch = z
   .strictObject({
     outcome: fields.outcome,
     reason: fields.reason,
+    /** Only while pending: a candidate whose drawn parent failed its full verification builds on main. */
+    parent: fields.parent,
     finishedAt: fields.finishedAt,
     containerId: fields.containerId,
     tokens: fields.tokens,

@@ -19,7 +19,7 @@ export interface LineageNode {
   readonly fitness: number | null;
   /** The model proxy's cost in US dollars; null when not counted or not priced. */
   readonly costUsd: number | null;
-  /** Where a rolled-back, failed, archived or timed-out generation stopped; null for the others. */
+  /** Where a rolled-back, failed, archived, screened or timed-out generation stopped; null for the others. */
   readonly stoppedAt: string | null;
   /** On the promoted path: promoted, or an ancestor of a promoted generation (its changes are on main). */
   readonly onPromotedPath: boolean;
@@ -54,7 +54,7 @@ export interface LineageTree {
 }
 
 /** Outcomes that say why a generation is not on main; anything still in progress or promoted is not. */
-const STOPPED = new Set(["rolled_back", "failed", "aborted", "timed_out", "archived"]);
+const STOPPED = new Set(["rolled_back", "failed", "aborted", "timed_out", "archived", "screened"]);
 const LAB_ENDED = new Set(["failed", "timed_out"]);
 const REASON_WORDS = 5;
 

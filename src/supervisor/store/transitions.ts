@@ -8,7 +8,18 @@ import { TERMINAL_OUTCOMES } from "../../../schemas/generation.ts";
 const NEXT: Readonly<Record<GenerationOutcome, readonly GenerationOutcome[]>> = {
   pending: ["pending", "running", "failed", "aborted", "timed_out"],
   running: ["running", "verifying", "rolled_back", "failed", "aborted", "timed_out"],
-  verifying: ["verifying", "promoted", "rolled_back", "archived", "failed", "aborted", "timed_out"],
+  verifying: [
+    "verifying",
+    "screened",
+    "promoted",
+    "rolled_back",
+    "archived",
+    "failed",
+    "aborted",
+    "timed_out",
+  ],
+  // Drawn as a parent, a screened candidate is verified in full where it is, then archived or rolled back.
+  screened: ["screened", "archived", "rolled_back"],
   promoted: [],
   rolled_back: [],
   archived: [],

@@ -66,6 +66,11 @@ export class Verifier {
     return this.running.has(n);
   }
 
+  /** Resolves once generation n's verification in this process (if any) has ended on the record. */
+  async settled(n: number): Promise<void> {
+    await this.running.get(n)?.done;
+  }
+
   private async verifyingRecord(n: number, action: string): Promise<GenerationRecord> {
     const record = await this.ports.store.get(n);
     if (!record) throw generationNotFound(n);
@@ -90,7 +95,9 @@ export class Verifier {
    * error (it could not run), each with why. Whoever waits follows the record and `GET /logs`.
    */
   async verify(n: number, through: VerifyThrough = "full"): Promise<GenerationRecord> {
-    await this.verifyingRecord(n, "verified");
+    const found = await this.ports.store.get(n);
+    // A screened candidate (kept after a round's cheap stages) is verified in full where it is.
+    if (found?.outcome !== "screened" || through !== "full") await this.verifyingRecord(n, "verified");
     const busy = this.running.get(n);
     if (busy) {
       // Answered once the running one is on the record, so whoever joins it finds it there.
@@ -196,7 +203,12 @@ export class Verifier {
     const recovered: number[] = [];
     for (const r of await this.ports.store.list()) {
       const run = r.verificationRun;
-      if (r.outcome !== "verifying" || !run || !isVerificationRunning(run) || this.running.has(r.generation))
+      if (
+        (r.outcome !== "verifying" && r.outcome !== "screened") ||
+        !run ||
+        !isVerificationRunning(run) ||
+        this.running.has(r.generation)
+      )
         continue;
       const n = r.generation;
       await this.ports.store.update(n, {

@@ -33,7 +33,22 @@ describe("parent selection over the lineage", () => {
     expect(parentWeight(0.1, 0)).toBeLessThan(0.02);
   });
 
-  it("pools main and the archived generations verified in full (never one that ran only the cheap stages)", () => {
+  it("pools main, the archived generations and the screened ones (to be verified in full when drawn)", () => {
+    const screened = record(6, "screened", {
+      parent: 1,
+      reason: "not a finalist",
+      verification: { ...v, passed: false, review: null, mechanical: { ...v.mechanical, complete: false } },
+    });
+    const screenedFailed = record(7, "screened", {
+      parent: 1,
+      reason: "not a finalist",
+      verification: {
+        ...v,
+        passed: false,
+        review: null,
+        mechanical: { ...v.mechanical, passed: false, complete: true },
+      },
+    });
     const lineage = [
       record(1, "promoted", { parent: null, fitness: 0.6 }),
       archived(2, 0.7, 1),
@@ -41,11 +56,25 @@ describe("parent selection over the lineage", () => {
       cheapOnly,
       record(4, "rolled_back", { parent: 1 }),
       record(5, "verifying", { parent: 2 }),
+      screened,
+      screenedFailed,
+      // Archived in full without a review: its fitness is unknown, the middle of the scale.
+      record(10, "archived", {
+        parent: 1,
+        reason: "drawn as a parent",
+        verification: { ...v, review: null, fitness: null },
+      }),
     ];
     expect(parentPool(lineage)).toEqual([
-      { generation: 1, ref: "refs/heads/main", score: 0.6, children: 3 },
+      { generation: 1, ref: "refs/heads/main", score: 0.6, children: 6 },
       { generation: 2, ref: "refs/loom/archive/gen-2", score: 0.7, children: 1 },
       { generation: 3, ref: "refs/loom/archive/gen-3", score: 0.4, children: 0 },
+      { generation: 6, ref: "refs/heads/lab/gen-6", score: 0.5, children: 0, screened: true },
+      { generation: 10, ref: "refs/loom/archive/gen-10", score: 0.5, children: 0 },
+    ]);
+    // A draw keeps the mark: the spawn finishes that parent's verification first.
+    expect(chooseParents(lineage, 1, "main", { explicit: 6 })).toEqual([
+      { generation: 6, ref: "refs/heads/lab/gen-6", screened: true },
     ]);
   });
 
@@ -75,7 +104,7 @@ describe("parent selection over the lineage", () => {
       { generation: 2, ref: "refs/loom/archive/gen-2" },
     ]);
     expect(() => chooseParents(lineage, 1, "main", { explicit: 9 })).toThrow(
-      "parent 9 is not a generation a candidate can build on; accepted: main's latest promoted generation (gen-1) or an archived generation verified in full (gen-2)",
+      "parent 9 is not a generation a candidate can build on; accepted: main's latest promoted generation (gen-1) or an archived or screened generation (gen-2)",
     );
   });
 });
@@ -131,7 +160,7 @@ describe("a candidate built on an archived generation (local runtime, real Labs)
     expect(ErrorBody.parse(refused.body).error).toMatchObject({
       code: "INVALID_SPAWN",
       message:
-        "parent 2 is not a generation a candidate can build on; accepted: main's latest promoted generation (none yet: leave parent out) or an archived generation verified in full (gen-1)",
+        "parent 2 is not a generation a candidate can build on; accepted: main's latest promoted generation (none yet: leave parent out) or an archived or screened generation (gen-1)",
     });
 
     const built = await spawn({ program: "# Task\nWrite.\n", parent: 1, hints: ["hint-gamma"] });

@@ -38,10 +38,12 @@ const countOf = (stats: SupervisorStats, outcome: string): number =>
 export function renderStats(stats: SupervisorStats, page: PageOptions, tree?: LineageTree): SafeHtml {
   const o = stats.byOutcome;
   const archived = countOf(stats, "archived");
+  const screened = countOf(stats, "screened");
   return html`<p class="stats" id="stats">
 <span><b>${stats.generations}</b> generations</span>
 <span><b>${o.promoted}</b> promoted</span>
 ${archived > 0 ? html`<span><b>${archived}</b> archived</span>` : ""}
+${screened > 0 ? html`<span><b>${screened}</b> screened</span>` : ""}
 <span><b>${o.rolled_back + o.failed + o.timed_out + o.aborted}</b> discarded</span>
 <span><b title="${stats.totalTokens.toLocaleString("en-US")}">${formatTokens(stats.totalTokens)}</b> tokens</span>
 ${tree ? html`<span id="cost-per-promoted"><b>${tree.costPerPromotedUsd === null ? "–" : formatUsd(tree.costPerPromotedUsd)}</b> per promoted generation</span>` : ""}

@@ -91,7 +91,7 @@ ${rows}</tbody>
 export const LINEAGE_CSS = raw(`
 :root{--arch:#0f7b8a}
 @media (prefers-color-scheme:dark){:root{--arch:#4fc1d0}}
-.o-archived{color:var(--arch)}
+.o-archived,.o-screened{color:var(--arch)}
 .lineage td{padding:5px 8px}
 .lineage .nowrap{white-space:nowrap}
 .lineage .actions{flex-wrap:nowrap}
@@ -113,7 +113,7 @@ export const LINEAGE_CSS = raw(`
 .lineage .stop{display:inline-block;font-family:var(--mono);font-size:12px;padding:1px 6px;border-radius:4px;border:1px solid var(--line);white-space:nowrap}
 .lineage .stop-words{font-size:12.5px;color:var(--muted);font-style:italic}
 .lineage-scroll{overflow-x:auto}
-.lineage tr[data-outcome="archived"] .stop{color:var(--arch)}
+.lineage tr[data-outcome="archived"] .stop,.lineage tr[data-outcome="screened"] .stop{color:var(--arch)}
 .lineage tr[data-outcome="rolled_back"] .stop,.lineage tr[data-outcome="failed"] .stop,.lineage tr[data-outcome="timed_out"] .stop{color:var(--bad)}
 .lineage-cost{margin:0 0 6px;font-size:13px;color:var(--muted)}
 .lineage-cost .star{color:var(--ok)}

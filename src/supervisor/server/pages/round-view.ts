@@ -55,7 +55,7 @@ export const ROUND_CSS = raw(`
 #round .cand[data-outcome="running"],#round .cand[data-outcome="pending"]{color:var(--run)}
 #round .cand[data-outcome="verifying"]{color:var(--warn)}
 #round .cand[data-outcome="promoted"]{color:var(--ok)}
-#round .cand[data-outcome="archived"]{color:var(--arch)}
+#round .cand[data-outcome="archived"],#round .cand[data-outcome="screened"]{color:var(--arch)}
 #round .cand[data-outcome="rolled_back"]{color:var(--rb)}
 #round .cand[data-outcome="failed"],#round .cand[data-outcome="timed_out"]{color:var(--bad)}
 #round .cand header{display:flex;justify-content:space-between;align-items:center;gap:6px;color:var(--fg)}
