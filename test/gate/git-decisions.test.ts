@@ -39,7 +39,18 @@ describe("the legal transitions of a generation", () => {
   const TABLE: Record<string, string[]> = {
     pending: ["pending", "running", "failed", "aborted", "timed_out"],
     running: ["running", "verifying", "rolled_back", "failed", "aborted", "timed_out"],
-    verifying: ["verifying", "promoted", "rolled_back", "archived", "failed", "aborted", "timed_out"],
+    verifying: [
+      "verifying",
+      "screened",
+      "promoted",
+      "rolled_back",
+      "archived",
+      "failed",
+      "aborted",
+      "timed_out",
+    ],
+    // Kept after a round's cheap stages: verified in full when drawn as a parent, then archived or rolled back.
+    screened: ["screened", "archived", "rolled_back"],
     promoted: [],
     rolled_back: [],
     archived: [],
