@@ -36,14 +36,12 @@ export function judgeFull(
   main: TaskScore,
   minGain: number,
 ): { passed: boolean; detail: string; full: NonNullable<TaskFitness["full"]> } {
+  // Paired by task. Tasks neither solved leave McNemar's test as it is (only the discordant ones move
+  // it): the pairs are the tasks either one solved, and one such unsolved pair, so that neither
+  // solving anything is a comparison too (no difference), not an empty one.
   const names = [...new Set([...candidate.solvedTasks, ...main.solvedTasks])];
-  const solvedBy = (s: TaskScore) => new Set(s.solvedTasks);
-  const [c, m] = [solvedBy(candidate), solvedBy(main)];
-  // Tasks neither solved count the same on both sides: only the discordant ones move the test.
-  const pad = Math.max(0, candidate.total - names.length);
-  const a = [...names.map((n) => c.has(n)), ...Array.from({ length: pad }, () => false)];
-  const b = [...names.map((n) => m.has(n)), ...Array.from({ length: pad }, () => false)];
-  const test = mcnemar(a, b);
+  const [c, m] = [new Set(candidate.solvedTasks), new Set(main.solvedTasks)];
+  const test = mcnemar([...names.map((n) => c.has(n)), false], [...names.map((n) => m.has(n)), false]);
   const verdict =
     test.verdict === "A better"
       ? "candidate better"

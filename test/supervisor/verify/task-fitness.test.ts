@@ -50,6 +50,19 @@ describe("LOOM_FITNESS=tasks: all of main's tasks, paired", () => {
     expect(worse.detail).toMatch(/main is better, so no gain is shown$/);
   });
 
+  it("says p < 0.001 for a clear gain, passes a gain exactly at LOOM_MIN_GAIN, and scores an empty task set as no gain", () => {
+    const clear = judgeFull(score(names(0, 24), 25), score(names(0, 12), 25), 0.48);
+    expect(clear).toMatchObject({ passed: true, full: { candidateOnly: 12, gain: 0.48 } });
+    expect(clear.detail).toContain("12 only the candidate, 0 only main; p < 0.001, McNemar's exact test)");
+    const empty = judgeFull(score([], 0), score([], 0), 0);
+    expect(empty).toMatchObject({ passed: false, full: { gain: 0, pValue: 1, verdict: "within noise" } });
+    const none = judgeFull(score([], 25), score([], 25), 0);
+    expect(none).toMatchObject({
+      passed: false,
+      full: { candidateOnly: 0, mainOnly: 0, pValue: 1, verdict: "within noise" },
+    });
+  });
+
   it("refuses a real gain smaller than LOOM_MIN_GAIN, naming it", () => {
     const j = judgeFull(score(names(0, 20), 25), score(names(0, 14), 25), 0.3);
     expect(j.passed).toBe(false);
