@@ -92,6 +92,19 @@ describe("fitness under LOOM_FITNESS=tasks", () => {
     expect(f.components).toMatchObject({ "gate.tasks": 1, solvedShare: 0.8, mainSolvedShare: 0.56 });
   });
 
+  it("reads an empty task set as a share of 0 on both sides, not as a division by zero", () => {
+    const v = withTasks(true);
+    v.mechanical.taskFitness = { screen: null, full: judgeFull(score([], 0), score([], 0), 0).full };
+    const f = computeFitness({
+      mechanical: v.mechanical,
+      review: v.review,
+      diff: null,
+      baselineDurationMs: null,
+    });
+    expect(f.components).toMatchObject({ solvedShare: 0, mainSolvedShare: 0 });
+    expect(f.score).toBe(0);
+  });
+
   it("is 0 when the task stage failed, and gates on a task stage that never ran", () => {
     const failed = withTasks(false);
     const f = computeFitness({
