@@ -1,6 +1,7 @@
 // `loom bench-agent` on the whole task suite with the oracle model (every task's known fix played by the
 // scripted model server), local and docker, --parallel 1 against 2 in the same run. Writes
 // bench/results/bench-agent.md. Usage: node --import tsx bench/bench-agent.bench.ts [--runtime=local|docker]
+// [--filter=TAG] (a subset, for checking the benchmark: nothing is written then).
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -21,7 +22,10 @@ const LOOM = path.resolve(here, "..");
 const TASKS = path.join(LOOM, "tasks");
 const TARGET_MS = 3000;
 
-const only = process.argv.find((a) => a.startsWith("--runtime="))?.slice("--runtime=".length);
+const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const only = flag("runtime");
+/** A tag (`--filter=small`): a quick check of the benchmark itself; the results file wants the whole suite. */
+const filter = flag("filter");
 const dockerUsable =
   (await execa("docker", ["image", "inspect", DEFAULT_LAB_IMAGE], { reject: false }).catch(() => undefined))
     ?.exitCode === 0;
@@ -30,7 +34,7 @@ const runtimes = (["local", "docker"] as const).filter((r) =>
 );
 
 const started = uptime();
-const { tasks } = await loadTasks(TASKS);
+const { tasks } = await loadTasks(TASKS, filter ? { filter } : {});
 const commit = await resolveCommit(LOOM, "HEAD");
 const state = await mkdtemp(path.join(os.tmpdir(), "loom-bench-agent-"));
 
@@ -96,6 +100,7 @@ try {
         repo: LOOM,
         ref: commit,
         tasksDir: TASKS,
+        ...(filter ? { filter } : {}),
         parallel,
         config: config(runtime, model.url),
         progress: (line) => {
@@ -183,5 +188,5 @@ Machine: ${cpus.length} cores (${cpus[0]?.model ?? "?"}), ${Math.round(os.totalm
 Shared machine; \`uptime\` at the start: \`${started}\`; at the end: \`${ended}\`.
 Run at ${new Date().toISOString()}.
 `;
-await writeFile(path.join(here, "results", "bench-agent.md"), out);
+if (!filter) await writeFile(path.join(here, "results", "bench-agent.md"), out);
 console.log(out);

@@ -9,11 +9,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BenchInputError } from "../../src/bench-agent/agent-build.ts";
+import { BenchInputError, BUILD_FILES, buildAgentBundle } from "../../src/bench-agent/agent-build.ts";
 import { type Comparison, compareRefs, formatComparison } from "../../src/bench-agent/compare.ts";
 import { formatBench } from "../../src/bench-agent/format.ts";
 import { oracleScript, taskMarker } from "../../src/bench-agent/oracle.ts";
 import { type BenchRun, runBench } from "../../src/bench-agent/run-bench.ts";
+import { failureReason } from "../../src/bench-agent/run-task.ts";
 import { loadTasks, type Task } from "../../src/bench-agent/tasks.ts";
 import { type Config, loadConfig } from "../../src/shared/config.ts";
 import { runGit } from "../../src/shared/git/run-git.ts";
@@ -229,7 +230,19 @@ describe("every task's oracle, 4 at a time (a, c)", () => {
     // Live progress: each task's start, its tools, its end.
     expect(lines).toContain(`[1/${folders.length} ${tasks[0]?.name}] started`);
     expect(lines.some((l) => / (edit_file|ts_rename|read_file)$/.test(l))).toBe(true);
-    expect(lines.some((l) => l.includes("runs its bundle"))).toBe(true);
+    // The agent's Lab ran its own bundle, built for its tree (its sources through tsx only when this
+    // working tree's build files are not the committed ones the clone has).
+    const buildFilesCommitted =
+      (await runGit(LOOM_ROOT, ["status", "--porcelain", "--", ...BUILD_FILES])) === "";
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        buildFilesCommitted
+          ? "bench-agent: the agent's Lab runs its bundle (dist/lab.mjs)"
+          : expect.stringMatching(
+              /^bench-agent: the agent's Lab runs its sources through tsx .*is not this installation's/,
+            ),
+      ]),
+    );
   });
 
   it("never shows the model a hidden test, inject.patch or oracle.json (c)", async () => {
@@ -445,5 +458,40 @@ describe("a model that gives up, bad task folders and a hanging Lab (b, e)", () 
     expect(ref.stderr).toContain('--ref "no-such-branch" does not exist');
     expect(compare.code).toBe(2);
     expect(compare.stderr).toContain("--compare takes exactly two refs");
+  });
+});
+
+describe("the agent's Lab bundle and the failure reason", () => {
+  it("builds no bundle for a tree whose build files are not this installation's, and says which", async () => {
+    const tree = path.join(work, "other-tree");
+    for (const file of BUILD_FILES) {
+      await mkdir(path.dirname(path.join(tree, file)), { recursive: true });
+      await cp(path.join(LOOM_ROOT, file), path.join(tree, file));
+    }
+    await writeFile(path.join(tree, BUILD_FILES[0]), "// a build of its own\n", { flag: "a" });
+    expect(await buildAgentBundle(tree, LOOM_ROOT)).toEqual({
+      lab: "sources",
+      why: `its ${BUILD_FILES[0]} is not this installation's, so its own build is not known`,
+    });
+    await expect(readdir(path.join(tree, "dist"))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("names the failing tests, the counts and the first type error", () => {
+    const tap = [
+      "TAP version 13",
+      "# Subtest: formats negatives",
+      "not ok 1 - formats negatives",
+      "    not ok 2 - rounds -1.5 up # a comment",
+      "ok 3 - keeps positives",
+      "# pass 1",
+      "# fail 2",
+    ].join("\n");
+    expect(failureReason(tap)).toBe("failing: formats negatives; rounds -1.5 up (2 failed, 1 passed)");
+    expect(
+      failureReason("x.ts(3,7): error TS2322: Type 'string' is not assignable to type 'number'.\n"),
+    ).toBe("x.ts(3,7): error TS2322: Type 'string' is not assignable to type 'number'.");
+    expect(failureReason("line 1\nSyntaxError: Unexpected token\n")).toBe(
+      "line 1 | SyntaxError: Unexpected token",
+    );
   });
 });
