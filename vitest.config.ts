@@ -13,6 +13,9 @@ export default defineConfig({
     // process.env or other process state restores it in a finally block.
     maxWorkers: 4,
     isolate: false,
+    // No test reaches a registry: npm answers from its cache (tasks/' packages are put there by
+    // `npm install`'s prepare step, scripts/fetch-task-packages.ts).
+    env: { npm_config_offline: "true" },
     // Longest files first (test/durations.json), so the run does not end on one slow file.
     sequence: { sequencer: SlowestFirst },
   },
