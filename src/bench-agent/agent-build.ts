@@ -1,5 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { cp, mkdir, readFile, realpath, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import {
+  copyFile,
+  cp,
+  mkdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { LoomError } from "../shared/errors.ts";
@@ -191,6 +202,22 @@ export async function agentTree(
   }
 }
 
+/**
+ * An agent's image is made from this installation's Containerfile and .dockerignore, never the measured
+ * commit's: a candidate's RUN lines would run in `docker build`, which has a network.
+ */
+export async function useInstalledBuildFiles(
+  root: string,
+  installed = loomRoot() ?? process.cwd(),
+): Promise<void> {
+  for (const file of ["lab-runtime/Containerfile", ".dockerignore"]) {
+    await mkdir(path.dirname(path.join(root, file)), { recursive: true });
+    await copyFile(path.join(installed, file), path.join(root, file)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT" || file === "lab-runtime/Containerfile") throw err;
+    });
+  }
+}
+
 /** The image tag of the agent at `commit`: one per commit, so two refs never share a stale image. */
 export const agentImageTag = (commit: string): string => `loom-lab:agent-${commit.slice(0, 12)}`;
 
@@ -223,6 +250,7 @@ export async function agentImage(
       `${DEFAULT_LAB_IMAGE} is not here (or carries no base label), and an agent's image is built on its base: run \`npm run image\` first, or LOOM_RUNTIME=local`,
     );
   }
+  await useInstalledBuildFiles(root);
   const tag = agentImageTag(commit);
   await buildLabImage({
     repoRoot: root,
