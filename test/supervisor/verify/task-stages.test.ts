@@ -82,6 +82,10 @@ describe("the cascade's task stages (LOOM_FITNESS=tasks)", () => {
       full: null,
     });
     expect(m.tests.passed).toBe(false);
+    expect(m.tests.output).toContain("the staged tasks failed");
+    const screen = m.stages?.find((s) => s.name === "tasks_screen");
+    expect(screen?.detail).toBe(m.failures[0]);
+    expect(screen?.durationMs).toBeLessThanOrEqual(m.durationMs);
     // main's agent first (its score is reused by every candidate), and nothing of the full stage.
     expect(calls).toEqual(["main screen", "candidate screen"]);
   });
@@ -104,7 +108,10 @@ describe("the cascade's task stages (LOOM_FITNESS=tasks)", () => {
       verdict: "candidate better",
       gain: 0.24,
     });
-    expect(m.stages?.find((s) => s.name === "tasks")?.detail).toContain("solved 20/25, main's 14/25");
+    const tasks = m.stages?.find((s) => s.name === "tasks");
+    expect(tasks?.detail).toContain("solved 20/25, main's 14/25");
+    expect(tasks?.durationMs).toBeLessThanOrEqual(m.durationMs);
+    expect(m.stages?.find((s) => s.name === "tasks_screen")?.durationMs).toBeLessThanOrEqual(m.durationMs);
     expect(calls).toEqual(["main screen", "candidate screen", "main full", "candidate full"]);
   });
 
