@@ -48,6 +48,11 @@ const SUPERVISED_ROUNDS = Number(arg("supervised-rounds") ?? "3");
 type VariantName = "lab" | "floor";
 interface Sample {
   readonly ms: number;
+  /** `runtime.run` returned (the engine created and started the container). */
+  readonly runMs: number;
+  /** docker only: the engine's StartedAt, and the Lab's "serving" log line (its server listening). */
+  readonly startedMs?: number;
+  readonly servingMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -198,14 +203,17 @@ async function startTogether(env: Env, variant: VariantName, count: number): Pro
     const settled = await Promise.allSettled(
       prepared.map(async (p) => {
         const t0 = performance.now();
+        const wall0 = Date.now();
         if (env.stopping) throw new Error("interrupted");
         const start = runtime.run(p.spec);
         env.starting.add(start);
         const handle = await start.finally(() => env.starting.delete(start));
+        const runMs = performance.now() - t0;
         env.live.add(handle.id);
         ids.push(handle.id);
         await waitReady(runtime, handle.id, p.lab, variant, Date.now() + READY_TIMEOUT_MS);
-        return { ms: performance.now() - t0 };
+        const ms = performance.now() - t0;
+        return { ms, runMs, ...(runtime.name === "docker" ? await engineTimes(handle.id, wall0) : {}) };
       }),
     );
     const failed = settled.find((s) => s.status === "rejected");
@@ -225,6 +233,39 @@ async function startTogether(env: Env, variant: VariantName, count: number): Pro
       await removeWorkspace(runtime, p.workspace);
     }
   }
+}
+
+const phases = (s: Sample): string =>
+  [
+    `run ${fmt(s.runMs)}`,
+    s.startedMs !== undefined ? `started ${fmt(s.startedMs)}` : "",
+    s.servingMs !== undefined ? `serving ${fmt(s.servingMs)}` : "",
+    `answered ${fmt(s.ms)}`,
+  ]
+    .filter(Boolean)
+    .join(", ");
+
+/** RFC 3339 with nanoseconds, as docker prints it, to epoch ms. */
+const epochMs = (t: string | undefined): number | undefined => {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,3})?\d*Z/.exec(t ?? "");
+  return m ? Date.parse(`${m[1]}${m[2] ?? ""}Z`) : undefined;
+};
+
+/** Where the time went inside the engine (read after the Lab answered, so it costs the sample nothing). */
+async function engineTimes(id: string, wall0: number): Promise<Pick<Sample, "startedMs" | "servingMs">> {
+  const [inspect, logs] = await Promise.all([
+    execa("docker", ["inspect", "-f", "{{.State.StartedAt}}", id], { reject: false }),
+    execa("docker", ["logs", "-t", id], { reject: false, all: true }),
+  ]);
+  const started = epochMs(inspect.stdout.trim());
+  const line = String(logs.all ?? "")
+    .split("\n")
+    .find((l) => l.includes("lab: serving"));
+  const serving = epochMs(line?.split(" ")[0]);
+  return {
+    ...(started !== undefined ? { startedMs: started - wall0 } : {}),
+    ...(serving !== undefined ? { servingMs: serving - wall0 } : {}),
+  };
 }
 
 /** A container Lab may have written files as its own user; those go through a container of the same image. */
@@ -265,10 +306,20 @@ interface Result {
   runtime: string;
   single: Record<VariantName, number[]>;
   together: Record<VariantName, number[]>;
+  /** Every Lab and floor of the 4-at-once rounds, with where its time went. */
+  togetherSamples: Record<VariantName, Sample[]>;
   supervised: LabStart[];
 }
 
 async function benchRuntime(name: "docker" | "local", tmp: string): Promise<Result> {
+  const result: Result = {
+    runtime: name,
+    single: { lab: [], floor: [] },
+    together: { lab: [], floor: [] },
+    togetherSamples: { lab: [], floor: [] },
+    supervised: [],
+  };
+  if (!parts.includes("direct")) return result;
   const root = path.join(tmp, name);
   const repo = path.join(root, "repo");
   const stateDir = path.join(root, "state");
@@ -320,13 +371,6 @@ async function benchRuntime(name: "docker" | "local", tmp: string): Promise<Resu
   // `on`, not `once`: execa's exit handler re-raises a signal it finds no other listener for.
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const result: Result = {
-    runtime: name,
-    single: { lab: [], floor: [] },
-    together: { lab: [], floor: [] },
-    supervised: [],
-  };
-  if (!parts.includes("direct")) return result;
   try {
     // One unmeasured start of each warms the page cache and the engine, as on a Supervisor that ran before.
     await startTogether(env, "floor", 1);
@@ -342,7 +386,8 @@ async function benchRuntime(name: "docker" | "local", tmp: string): Promise<Resu
       for (const v of i % 2 === 0 ? (["lab", "floor"] as const) : (["floor", "lab"] as const)) {
         const samples = await startTogether(env, v, CONCURRENCY);
         result.together[v].push(...samples.map((s) => s.ms));
-        console.log(`${name} ${CONCURRENCY} at once ${v}: ${samples.map((s) => fmt(s.ms)).join(", ")}`);
+        result.togetherSamples[v].push(...samples);
+        console.log(`${name} ${CONCURRENCY} at once ${v}: ${samples.map(phases).join("; ")}`);
       }
     }
   } finally {
@@ -404,6 +449,7 @@ const uptimeEnd = uptime();
 const TARGET_MS: Record<string, number> = { docker: 1500, local: 300 };
 const rows: string[] = [];
 const supervisedRows: string[] = [];
+const phaseRows: string[] = [];
 const range = (xs: number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
 for (const r of results) {
   const target = TARGET_MS[r.runtime] as number;
@@ -422,6 +468,18 @@ for (const r of results) {
         `${fmt(pct(floor, 50))} | ${range(floor)} | ` +
         `${(p50 / pct(floor, 50)).toFixed(2)}× | ${fmt(p50 - pct(floor, 50))} | ` +
         `${key === "single" ? "p50" : "max"} ≤ ${fmt(target)} ${ok ? "✅" : "❌"} |`,
+    );
+  }
+  for (const v of ["lab", "floor"] as const) {
+    const xs = r.togetherSamples[v];
+    if (xs.length === 0) continue;
+    const col = (f: (s: Sample) => number | undefined) => {
+      const vals = xs.map(f).filter((x): x is number => x !== undefined);
+      return vals.length === 0 ? "—" : `${fmt(pct(vals, 50))} / ${fmt(Math.max(...vals))}`;
+    };
+    phaseRows.push(
+      `| ${r.runtime} | ${v} | ${xs.length} | ${col((s) => s.startedMs)} | ${col((s) => s.runMs)} | ` +
+        `${col((s) => s.servingMs)} | ${col((s) => s.ms)} |`,
     );
   }
   if (r.supervised.length === 0) continue;
@@ -464,6 +522,14 @@ ${CONCURRENT_ROUNDS} rounds, every Lab's own time counted. The 4-at-once target 
 | runtime | case | n | Lab p50 | Lab min–max | floor p50 | floor min–max | Lab / floor | Loom's cost | target |
 |---|---|---|---|---|---|---|---|---|---|
 ${rows.join("\n")}
+
+Where the time of the 4-at-once starts went (p50 / max, from \`runtime.run\`'s call): the engine's StartedAt
+(container created and its process started), \`run\` returned (the CLI's answer), the Lab's "serving" log line
+(its server listening: node's start and the Lab's imports), the first answer over the socket.
+
+| runtime | variant | n | engine StartedAt | run returned | Lab serving | answered |
+|---|---|---|---|---|---|---|
+${phaseRows.join("\n")}
 
 Local Labs ran ${localEntry} (\`localLabEntry\`: the bundle when no source is newer, else \`bin/loom.js\`
 through tsx); the docker image \`${DEFAULT_LAB_IMAGE}\` was built from revision \`${dockerImage}\`.

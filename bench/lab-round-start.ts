@@ -91,12 +91,15 @@ export async function supervisedRoundStart(
   try {
     const t0 = performance.now();
     const spawned = await supervisor.controller.spawn(demoProgram, { candidates: k });
+    const trace = (what: string) =>
+      process.env.LOOM_BENCH_TRACE && console.error(`  ${what} at ${(performance.now() - t0).toFixed(0)} ms`);
     await Promise.race([
       over,
       new Promise((_, reject) =>
         setTimeout(() => reject(new Error("the round did not end in 120 s")), 120_000),
       ),
     ]);
+    trace("every Lab ended");
     return spawned.generations.map(({ generation: n }) => {
       const r = running.get(n);
       const s = ready.get(n);
@@ -106,7 +109,10 @@ export async function supervisedRoundStart(
       return { runningMs: r - t0, readyMs: s - t0 };
     });
   } finally {
+    const c0 = performance.now();
     await supervisor.close();
+    if (process.env.LOOM_BENCH_TRACE)
+      console.error(`  supervisor closed in ${(performance.now() - c0).toFixed(0)} ms`);
     await model.close();
     await rm(scratch, { recursive: true, force: true }).catch((err: Error) =>
       console.error(`cleanup: ${err.message}`),

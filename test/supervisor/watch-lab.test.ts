@@ -65,4 +65,45 @@ describe("watchLab", () => {
     expect(end).toEqual({ kind: "exited", exitCode: 6, last: undefined });
     await rt.remove(h.id);
   });
+
+  it("sees a Lab that starts listening late within a short ready poll, not a whole pollMs later; its work is then polled at pollMs", async () => {
+    const rt = new LocalRuntime({ stateDir: path.join(dir, "c"), sandbox: "none" });
+    const h = await rt.run({ image: "host", command: ["sh", "-c", "sleep 30"] });
+    const socketPath = path.join(dir, "lab-late.sock");
+    let polls = 0;
+    let answered = 0;
+    const server = http.createServer((_req, res) => {
+      polls++;
+      res.setHeader("content-type", "application/json");
+      res.end(
+        JSON.stringify({ status: polls >= 2 ? "done" : "running", progress: `poll ${polls}`, error: null }),
+      );
+    });
+    const t0 = performance.now();
+    // Listening 300 ms after the watch starts, as a booting Lab would.
+    const listening = new Promise<void>((ok) => setTimeout(() => server.listen(socketPath, () => ok()), 300));
+    const end = await watchLab({
+      runtime: rt,
+      containerId: h.id,
+      lab: { socketPath, hostHeader: "127.0.0.1:1" },
+      timeoutMs: 60_000,
+      readyTimeoutMs: 30_000,
+      pollMs: 1_500,
+      signal: new AbortController().signal,
+      now: Date.now,
+      onStatus: (s) => {
+        if (s.status === "running") answered = performance.now() - t0;
+      },
+    });
+    await listening;
+    const total = performance.now() - t0;
+    await new Promise<void>((ok) => server.close(() => ok()));
+    expect(end).toMatchObject({ kind: "finished", status: { status: "done", progress: "poll 2" } });
+    // Seen ready well before one pollMs had passed; the next poll came a whole pollMs after it.
+    expect(answered).toBeGreaterThanOrEqual(300);
+    expect(answered).toBeLessThan(1_200);
+    expect(total - answered).toBeGreaterThanOrEqual(1_400);
+    await rt.stop(h.id, { timeoutMs: 0 }).catch(() => {});
+    await rt.remove(h.id);
+  });
 });

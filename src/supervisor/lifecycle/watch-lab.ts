@@ -21,6 +21,11 @@ export interface WatchLabInput {
   readonly timeoutMs: number;
   readonly readyTimeoutMs: number;
   readonly pollMs: number;
+  /**
+   * The pause between polls until the Lab first answers (default the shorter of pollMs and
+   * READY_POLL_MS): a Lab is seen ready within this of listening, not up to a whole pollMs later.
+   */
+  readonly readyPollMs?: number;
   readonly signal: AbortSignal;
   readonly now: () => number;
   readonly onStatus: (status: LabStatus) => void;
@@ -32,6 +37,12 @@ export type LabAddress =
   /** `hostHeader`: the address the server behind the socket serves (its Host check). */
   | { readonly socketPath: string; readonly hostHeader: string; readonly token?: string }
   | { readonly url: string; readonly token?: string };
+
+/**
+ * Polls before the first answer are a connect to a socket that is not there yet: cheap enough to make
+ * often, and each one saved is time every Lab of a round waits before its work is seen.
+ */
+export const READY_POLL_MS = 20;
 
 /** `/status` is a few hundred bytes; anything far larger is not a Lab answering. */
 const MAX_STATUS_BYTES = 1024 * 1024;
@@ -106,6 +117,7 @@ async function exitedByInspect(
 export async function watchLab(input: WatchLabInput): Promise<LabEnd> {
   const { runtime, containerId, signal, now } = input;
   const readyBy = now() + input.readyTimeoutMs;
+  const readyPollMs = input.readyPollMs ?? Math.min(input.pollMs, READY_POLL_MS);
   const watching = new AbortController();
   const stopWatching = () => watching.abort();
   signal.addEventListener("abort", stopWatching, { once: true });
@@ -130,6 +142,7 @@ export async function watchLab(input: WatchLabInput): Promise<LabEnd> {
     });
   let deadline: number | undefined;
   let last: LabStatus | undefined;
+  let inspectedAt = Number.NEGATIVE_INFINITY;
   try {
     for (;;) {
       if (signal.aborted) return { kind: "aborted" };
@@ -142,8 +155,12 @@ export async function watchLab(input: WatchLabInput): Promise<LabEnd> {
         last = status;
         if (status.status === "done" || status.status === "failed") return { kind: "finished", status };
       } else {
-        // Without the engine's wait (it failed), ask the engine directly, as a last resort.
-        if (!exit && waitFailed) exit = await exitedByInspect(runtime, containerId);
+        // Without the engine's wait (it failed), ask the engine directly, as a last resort: at most
+        // once per pollMs, however often the socket is tried meanwhile.
+        if (!exit && waitFailed && performance.now() - inspectedAt >= input.pollMs) {
+          inspectedAt = performance.now();
+          exit = await exitedByInspect(runtime, containerId);
+        }
         if (exit) return { kind: "exited", exitCode: exit.exitCode, last };
       }
       if (deadline === undefined && now() >= readyBy) {
@@ -154,7 +171,8 @@ export async function watchLab(input: WatchLabInput): Promise<LabEnd> {
       }
       if (deadline !== undefined && now() >= deadline) return { kind: "timed_out", last };
       if (pauseCut.signal.aborted) pauseCut = new AbortController();
-      await sleepUntilAbort(input.pollMs, AbortSignal.any([signal, pauseCut.signal]));
+      const pause = deadline === undefined ? readyPollMs : input.pollMs;
+      await sleepUntilAbort(pause, AbortSignal.any([signal, pauseCut.signal]));
     }
   } finally {
     signal.removeEventListener("abort", stopWatching);
