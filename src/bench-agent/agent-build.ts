@@ -55,11 +55,24 @@ export async function resolveCommit(repo: string, ref: string): Promise<string> 
   return r.stdout.trim();
 }
 
-const exists = (p: string) =>
+export const exists = (p: string): Promise<boolean> =>
   stat(p).then(
     () => true,
     () => false,
   );
+
+/** `paths` (all when none) of `commit` written under `dest` by `git archive`: never a checkout of `repo`. */
+export async function unpackCommit(
+  repo: string,
+  commit: string,
+  dest: string,
+  paths: readonly string[] = [],
+) {
+  const tar = path.join(dest, ".tree.tar");
+  await runGit(repo, ["archive", "--format=tar", "-o", tar, commit, ...paths]);
+  await execa("tar", ["-xf", tar, "-C", dest]);
+  await rm(tar);
+}
 
 /**
  * The files that make a Lab bundle. The agent's bundle is built by this installation's builder, which
@@ -151,10 +164,7 @@ export async function agentTree(
   const tmp = `${root}.tmp-${randomBytes(4).toString("hex")}`;
   try {
     await mkdir(tmp);
-    const tar = path.join(tmp, ".tree.tar");
-    await runGit(repo, ["archive", "--format=tar", "-o", tar, commit]);
-    await execa("tar", ["-xf", tar, "-C", tmp]);
-    await rm(tar);
+    await unpackCommit(repo, commit, tmp);
     if (!(await exists(path.join(tmp, "bin", "loom.js")))) {
       throw new BenchInputError(
         `commit ${commit.slice(0, 12)} has no bin/loom.js: it is not a Loom checkout, so it has no Lab agent to measure`,

@@ -1,23 +1,17 @@
 import { createHash } from "node:crypto";
-import { cp, mkdir, rename, rm, stat } from "node:fs/promises";
+import { cp, mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import type { TaskScore } from "../../schemas/verification.ts";
 import type { Config } from "../shared/config.ts";
 import { LoomError } from "../shared/errors.ts";
-import { runGit, tryGit } from "../shared/git/run-git.ts";
+import { tryGit } from "../shared/git/run-git.ts";
 import type { TaskRunner, TaskStage } from "../supervisor/verify/task-fitness.ts";
+import { exists, unpackCommit } from "./agent-build.ts";
 import { apiBaseOf, planBench, runBench, storedResult } from "./run-bench.ts";
 import { loadTasks } from "./tasks.ts";
 
 /** Tasks a verification runs at once. */
 const PARALLEL = 2;
-
-const exists = (p: string) =>
-  stat(p).then(
-    () => true,
-    () => false,
-  );
 
 /**
  * Where a Supervisor's task runs keep agents, runs and results: beside its state folder, not inside
@@ -40,10 +34,7 @@ async function tasksAt(repo: string, main: string, root: string): Promise<string
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   await mkdir(tmp, { recursive: true });
   try {
-    const tar = path.join(tmp, "tasks.tar");
-    await runGit(repo, ["archive", "--format=tar", "-o", tar, main, "tasks"]);
-    await execa("tar", ["-xf", tar, "-C", tmp]);
-    await rm(tar);
+    await unpackCommit(repo, main, tmp, ["tasks"]);
     await rename(tmp, dir).catch(async () => rm(tmp, { recursive: true, force: true }));
     return path.join(dir, "tasks");
   } catch (err) {

@@ -13,7 +13,6 @@ import type { ReviewRequest, Verification, VerifyThrough } from "../../../schema
 import { addUsage, totalTokens, zeroUsage } from "../../shared/events.ts";
 import type { SupervisorApi, SupervisorStats } from "../api.ts";
 import { ConflictError, generationNotFound, notVerifying, ShuttingDownError } from "../errors.ts";
-import { archiveRef } from "../git/archive.ts";
 import type { ArchiveInput, PromoteInput, PromoteResult, RollbackInput } from "../git/index.ts";
 import { MAIN_REF } from "../git/repo-state.ts";
 import type { PrimeHooks } from "../prime/prime-keeper.ts";
@@ -23,6 +22,7 @@ import { Verifier } from "../verify/verifier.ts";
 import { chooseParents, type ParentChoice } from "./choose-parent.ts";
 import { candidateProgram, planRound, type RoundRequest } from "./round.ts";
 import { type LifecyclePorts, runGeneration } from "./run-generation.ts";
+import { type ScreenedParentPorts, startingPoint } from "./screened-parent.ts";
 
 export interface ControllerPorts extends LifecyclePorts {
   readonly decide: {
@@ -126,10 +126,20 @@ export class GenerationController implements SupervisorApi {
     }
     // A screened parent is verified in full once, however many of the round's candidates drew it.
     const finishing = new Map<number, Promise<ParentChoice>>();
+    const screened: ScreenedParentPorts = {
+      store: this.ports.store,
+      emit: this.ports.emit,
+      verifyInFull: async (p) => {
+        await this.verifier.verify(p, "full");
+        await this.verifier.settled(p);
+      },
+      archive: (p, reason) => this.archive(p, reason),
+      rollback: (p, reason) => this.rollback(p, reason),
+    };
     const runs = records.map((record, i) => {
       const n = record.generation;
       const candidate = candidates[i] as Candidate;
-      return this.parentOf(n, parents[i], round, finishing, abort.signal)
+      return startingPoint(screened, n, parents[i], round, finishing, abort.signal)
         .then((parent) =>
           runGeneration(this.ports, {
             generation: n,
@@ -176,89 +186,23 @@ export class GenerationController implements SupervisorApi {
     };
   }
 
-  /**
-   * Where candidate n starts. A parent drawn from the screened candidates (only a round's cheap stages
-   * ran) is first verified in full, where it is: passing, it is archived and the candidate starts from
-   * refs/loom/archive/gen-P; failing, it is rolled back and the candidate starts from main (its record's
-   * parent says so). A verification that cannot end (a shutdown) fails the candidate with the reason.
-   */
-  private async parentOf(
-    n: number,
-    drawn: ParentChoice | undefined,
-    round: number,
-    finishing: Map<number, Promise<ParentChoice>>,
-    signal: AbortSignal,
-  ): Promise<ParentChoice | undefined> {
-    if (!drawn?.screened || drawn.generation === null) return drawn;
-    const p = drawn.generation;
-    let ready = finishing.get(p);
-    if (!ready) {
-      ready = this.finishScreened(p, round, signal);
-      finishing.set(p, ready);
-    }
-    try {
-      const parent = await ready;
-      if (parent.generation !== p) await this.ports.store.update(n, { parent: parent.generation });
-      return parent;
-    } catch (err) {
-      const reason = `its parent gen-${p} (screened) could not be verified in full: ${(err as Error).message}`;
-      await this.ports.store.update(n, { outcome: signal.aborted ? "aborted" : "failed", reason });
-      this.ports.emit({
-        type: "generation",
-        at: new Date().toISOString(),
-        generation: n,
-        outcome: signal.aborted ? "aborted" : "failed",
-        reason,
-      });
-      throw new Error(reason);
-    }
-  }
-
-  private async finishScreened(p: number, round: number, signal: AbortSignal): Promise<ParentChoice> {
-    this.ports.emit({
-      type: "log",
-      at: new Date().toISOString(),
-      generation: p,
-      message: `round ${round}: gen-${p} was drawn as a parent after only the cheap stages; verifying it in full first`,
-    });
-    await this.verifier.verify(p, "full");
-    await this.verifier.settled(p);
-    const r = await this.ports.store.get(p);
-    const run = r?.verificationRun;
-    if (signal.aborted || run?.state !== "done" || !r?.verification)
-      throw new Error(run?.error?.message ?? "its verification was stopped before it ended");
-    const m = r.verification.mechanical;
-    if (m.passed && m.complete !== false) {
-      await this.archive(
-        p,
-        `drawn as a parent in round ${round}: verified in full, kept as a stepping stone`,
-      );
-      return { generation: p, ref: archiveRef(p) };
-    }
-    await this.rollback(
-      p,
-      `drawn as a parent in round ${round}, it failed its full verification: ${m.failures.join("; ")}`.slice(
-        0,
-        2000,
-      ),
-    );
-    const main = (await this.ports.store.list()).filter((g) => g.outcome === "promoted").at(-1);
-    return { generation: main?.generation ?? null, ref: MAIN_REF };
-  }
-
-  private async verifying(n: number, action: string): Promise<GenerationRecord> {
-    const record = await this.ports.store.get(n);
-    if (!record) throw generationNotFound(n);
-    if (record.outcome !== "verifying") throw notVerifying(n, record.outcome, action);
-    return record;
+  private verifying(n: number, action: string): Promise<GenerationRecord> {
+    return this.recordIn(n, action, ["verifying"]);
   }
 
   /** A candidate still to be decided on: verifying, or screened (kept after a round's cheap stages). */
-  private async undecided(n: number, action: string): Promise<GenerationRecord> {
+  private undecided(n: number, action: string): Promise<GenerationRecord> {
+    return this.recordIn(n, action, ["verifying", "screened"]);
+  }
+
+  private async recordIn(
+    n: number,
+    action: string,
+    outcomes: readonly GenerationRecord["outcome"][],
+  ): Promise<GenerationRecord> {
     const record = await this.ports.store.get(n);
     if (!record) throw generationNotFound(n);
-    if (record.outcome !== "verifying" && record.outcome !== "screened")
-      throw notVerifying(n, record.outcome, action);
+    if (!outcomes.includes(record.outcome)) throw notVerifying(n, record.outcome, action);
     return record;
   }
 
