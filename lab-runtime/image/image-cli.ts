@@ -1,8 +1,11 @@
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { parsePositiveInt } from "../../src/cli/options.ts";
+import { formatConfigError } from "../../src/shared/config.ts";
 import { LoomError } from "../../src/shared/errors.ts";
+import { pushLabImage } from "../../src/supervisor/registry/push-lab-image.ts";
 import { buildLabImage } from "./build-lab-image.ts";
+import { type PushPlan, parsePushFlag, planPush } from "./push-flag.ts";
 import type { EntryMode } from "./stage-files.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -21,6 +24,7 @@ interface ImageFlags {
   debootstrap: string;
   pullTimeout: number;
   force?: boolean;
+  push?: string | true;
 }
 
 function parseEntry(value: string): EntryMode {
@@ -101,6 +105,11 @@ export async function imageMain(argv: readonly string[]): Promise<number> {
       20,
     )
     .option("--force", "rebuild even when the image is up to date")
+    .option(
+      "--push [registry]",
+      "after building, push to REGISTRY (HOST:PORT; else LOOM_REGISTRY; else Loom's own docker-registry under <state>/registry on 127.0.0.1:LOOM_REGISTRY_PORT, left running) and record the digest reference in <state>/image/pushed.json",
+      parsePushFlag,
+    )
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride();
@@ -112,6 +121,16 @@ export async function imageMain(argv: readonly string[]): Promise<number> {
     throw err;
   }
   const flags = program.opts<ImageFlags>();
+  let pushPlan: PushPlan | undefined;
+  try {
+    if (flags.push !== undefined) pushPlan = planPush(flags.push, REPO_ROOT);
+  } catch (err) {
+    const text = formatConfigError(err);
+    if (text === undefined) throw err;
+    process.stderr.write(`image: --push: ${text}\n`);
+    return 2;
+  }
+  const log = (line: string) => process.stderr.write(`image: ${line}\n`);
   try {
     const result = await buildLabImage({
       repoRoot: REPO_ROOT,
@@ -128,12 +147,24 @@ export async function imageMain(argv: readonly string[]): Promise<number> {
       nodeBinary: process.execPath,
       pullTimeoutMs: flags.pullTimeout * 1000,
       force: flags.force === true,
-      log: (line) => process.stderr.write(`image: ${line}\n`),
+      log,
     });
     const total = result.phases.reduce((sum, p) => sum + p.ms, 0);
     process.stdout.write(
       `${result.tag} ${result.id} ${result.upToDate ? "image up to date" : "built"} in ${(total / 1000).toFixed(1)}s\n`,
     );
+    if (pushPlan) {
+      const pushed = await pushLabImage({
+        image: result.tag,
+        contentHash: result.contentHash,
+        stateDir: pushPlan.stateDir,
+        registry: pushPlan.registry,
+        port: pushPlan.port,
+        docker: flags.docker,
+        log,
+      });
+      process.stdout.write(`${pushed.reference}\n`);
+    }
     return 0;
   } catch (err) {
     if (err instanceof LoomError) {

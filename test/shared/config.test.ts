@@ -66,6 +66,8 @@ describe("loadConfig defaults", () => {
       repoPath: cwd,
       network: "loom-net",
       runtime: "auto",
+      registry: undefined,
+      registryPort: 5000,
       stateDir: path.join(cwd, ".loom"),
       supervisorPort: 8400,
       primePort: 8401,
@@ -323,6 +325,18 @@ describe("bad values", () => {
     [
       { LOOM_NETWORK: "-net" },
       "LOOM_NETWORK=\"-net\" is not valid: expected a network name of letters, digits, '_', '.' or '-', starting with a letter or digit (default loom-net)",
+    ],
+    [
+      { LOOM_REGISTRY: "http://127.0.0.1:5000" },
+      'LOOM_REGISTRY="http://127.0.0.1:5000" is not valid: expected a registry address HOST:PORT or HOST without scheme or path, e.g. 127.0.0.1:5000 (if unset: Loom\'s own registry under <state>/registry on 127.0.0.1:LOOM_REGISTRY_PORT)',
+    ],
+    [
+      { LOOM_REGISTRY: "127.0.0.1:70000" },
+      'LOOM_REGISTRY="127.0.0.1:70000" is not valid: expected a registry address HOST:PORT or HOST without scheme or path, e.g. 127.0.0.1:5000 (if unset: Loom\'s own registry under <state>/registry on 127.0.0.1:LOOM_REGISTRY_PORT)',
+    ],
+    [
+      { LOOM_REGISTRY_PORT: "0" },
+      'LOOM_REGISTRY_PORT="0" is not valid: expected a whole number from 1 to 65535 (default 5000)',
     ],
     [{ LOOM_REPO_PATH: "  " }, 'LOOM_REPO_PATH="  " is not valid: expected a file system path (default .)'],
     [

@@ -8,6 +8,7 @@ import {
   modelList,
   networkName,
   oneOf,
+  registryAddress,
   type ValueType,
   wholeNumber,
   word,
@@ -192,6 +193,19 @@ export const configSpecs = [
     purpose: "Container runtime (auto picks the first available)",
     type: oneOf(RUNTIMES),
     default: "auto",
+  }),
+  spec({
+    name: "LOOM_REGISTRY",
+    purpose:
+      "Registry the swarm nodes pull the Lab image from, HOST:PORT (empty = Loom's own: Debian's docker-registry under <state>/registry on 127.0.0.1:LOOM_REGISTRY_PORT)",
+    type: registryAddress,
+    ifUnset: "Loom's own registry under <state>/registry on 127.0.0.1:LOOM_REGISTRY_PORT",
+  }),
+  spec({
+    name: "LOOM_REGISTRY_PORT",
+    purpose: "Port of Loom's own image registry on 127.0.0.1 (used when LOOM_REGISTRY is empty)",
+    type: wholeNumber(1, 65535),
+    default: "5000",
   }),
   spec({
     name: "LOOM_STATE_DIR",

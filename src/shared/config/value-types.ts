@@ -83,6 +83,23 @@ export const bindHost: ValueType<string> = {
   },
 };
 
+/**
+ * A registry address as docker writes it in front of a repository: HOST:PORT or HOST (a name, an IPv4
+ * address or a bracketed IPv6 one), with no scheme and no path.
+ */
+export const registryAddress: ValueType<string> = {
+  accepted: "a registry address HOST:PORT or HOST without scheme or path, e.g. 127.0.0.1:5000",
+  parse: (raw) => {
+    const text = raw.trim();
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[^:/\s[\]]+)(?::(\d{1,5}))?$/.exec(text);
+    if (!m) return undefined;
+    const [, host = "", port] = m;
+    if (!host.startsWith("[") && !HOST_NAME.test(host)) return undefined;
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return undefined;
+    return text;
+  },
+};
+
 /** A container network name as docker and podman accept it. */
 export const networkName: ValueType<string> = {
   accepted: "a network name of letters, digits, '_', '.' or '-', starting with a letter or digit",
