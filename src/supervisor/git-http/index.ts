@@ -1,0 +1,9 @@
+export {
+  type CloneAtInput,
+  cloneAt,
+  GitTransportError,
+  type PushBranchInput,
+  pushBranch,
+} from "./client.ts";
+export { GitHttpError, type GrantInput } from "./grants.ts";
+export { DEFAULT_MAX_PUSH_BYTES, type GitHttpOptions, type GitHttpServer, startGitHttp } from "./server.ts";

@@ -1,0 +1,360 @@
+import type { ChildProcess } from "node:child_process";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { z } from "zod";
+import { tryGit } from "../../shared/git/run-git.ts";
+import { formatIssues } from "../../shared/zod-issues.ts";
+import { baseEnv, findHttpBackend, runBackend } from "./backend.ts";
+import { basicToken, GitHttpError, type Grant, type GrantInput, Grants } from "./grants.ts";
+import { type CommandSection, readCommandSection, refusePush } from "./push-commands.ts";
+import { RECEIVE_PACK_RESULT, refusalReport, wantsReport } from "./push-report.ts";
+import { type GitCall, isService, REPO_PATH, route, type Service } from "./routes.ts";
+
+export const DEFAULT_MAX_PUSH_BYTES = 256 * 1024 * 1024;
+/** A fetch request is wants and haves: a few MB even for a large history. */
+const MAX_FETCH_REQUEST_BYTES = 32 * 1024 * 1024;
+/** The ref updates in front of a pack; a push of one branch needs a few hundred bytes. */
+const MAX_COMMAND_SECTION_BYTES = 64 * 1024;
+/** How much of a refused body is still read so the client sees the refusal (then the connection is cut). */
+const DRAIN_AFTER_ANSWER_BYTES = 64 * 1024 * 1024;
+
+const Options = z
+  .object({
+    repoPath: z.string().min(1),
+    host: z.string().min(1).default("127.0.0.1"),
+    port: z.number().int().min(0).max(65535).default(0),
+    maxPushBytes: z.number().int().positive().default(DEFAULT_MAX_PUSH_BYTES),
+    log: z.custom<(line: string) => void>((v) => typeof v === "function").optional(),
+  })
+  .strict();
+export type GitHttpOptions = z.input<typeof Options>;
+
+export interface GitHttpServer {
+  /** The repository's URL for `git clone` (`http://127.0.0.1:<port>/loom.git`); no credentials in it. */
+  readonly url: string;
+  /** A new token (HTTP Basic, user `loom`): fetch, and push of `lab/gen-N` only when `push` names it. */
+  grant(input: GrantInput): string;
+  /** Withdraws a token; true when it was granted. Requests already running finish. */
+  revoke(token: string): boolean;
+  /** Stops listening, ends every running git process and waits for them. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves one repository over git's smart HTTP protocol (`git http-backend` per request) to holders of
+ * a token: any token fetches; a push is taken only from a token whose grant names a branch, and only
+ * when every ref it updates is that branch (no other ref, no tag, no deletion).
+ */
+export async function startGitHttp(options: GitHttpOptions): Promise<GitHttpServer> {
+  const parsed = Options.safeParse(options);
+  if (!parsed.success) {
+    throw new GitHttpError(`startGitHttp: ${formatIssues(parsed.error, { root: "(options)" })}`);
+  }
+  const { repoPath, host, port, maxPushBytes, log } = parsed.data;
+  const probe = await tryGit(repoPath, ["rev-parse", "--absolute-git-dir"]).catch((err: Error) => ({
+    exitCode: -1,
+    stdout: "",
+    stderr: err.message,
+  }));
+  if (probe.exitCode !== 0) {
+    throw new GitHttpError(
+      `startGitHttp: repoPath ${repoPath} is not a git repository (${probe.stderr.trim() || "git found none"}); pass the Supervisor's repository`,
+    );
+  }
+  const program = findHttpBackend();
+  const grants = new Grants();
+  const running = new Set<ChildProcess>();
+  const sockets = new Set<Socket>();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://git-http");
+    const routed = route(req.method, url.pathname);
+    if (routed.kind === "not_found") {
+      return plain(
+        req,
+        res,
+        404,
+        `no such path ${url.pathname}; clone ${REPO_PATH} with git's smart HTTP protocol`,
+      );
+    }
+    if (routed.kind === "wrong_method") {
+      return plain(req, res, 405, `${req.method} is not served at ${url.pathname}; use ${routed.allow}`, {
+        allow: routed.allow,
+      });
+    }
+    const credentials = basicToken(req.headers.authorization);
+    const grant = "token" in credentials ? grants.lookup(credentials.token) : undefined;
+    if (!grant) {
+      const why =
+        "why" in credentials ? credentials.why : "the token is not valid (never granted, or revoked)";
+      return plain(
+        req,
+        res,
+        401,
+        `authentication failed: ${why}; send user "loom" and the generation's token`,
+        {
+          "www-authenticate": 'Basic realm="loom", charset="UTF-8"',
+        },
+      );
+    }
+    const service = serviceOf(routed.call, url);
+    if (service === undefined) {
+      return plain(
+        req,
+        res,
+        400,
+        `service=${url.searchParams.get("service") ?? "(none)"} is not served; only git's smart HTTP protocol (git-upload-pack, git-receive-pack) is`,
+      );
+    }
+    if (service === "git-receive-pack" && grant.pushRef === undefined) {
+      return plain(
+        req,
+        res,
+        403,
+        `this token may fetch only: generation ${grant.generation}'s grant names no branch to push`,
+      );
+    }
+    const env = cgiEnv(req, url, routed.call, grant, repoPath);
+    const maxBodyBytes = service === "git-receive-pack" ? maxPushBytes : MAX_FETCH_REQUEST_BYTES;
+    const tooLarge = (r: ServerResponse) =>
+      plain(
+        req,
+        r,
+        413,
+        `the ${service === "git-receive-pack" ? "push" : "request"} is larger than the limit of ${maxBodyBytes} bytes`,
+      );
+    if (routed.call.kind === "rpc") {
+      const length = Number(req.headers["content-length"] ?? 0);
+      if (length > maxBodyBytes) return tooLarge(res);
+    }
+    let prefix: Buffer | undefined;
+    if (routed.call.kind === "rpc" && service === "git-receive-pack") {
+      const encoding = req.headers["content-encoding"];
+      // A compressed body would hide its commands from the check below.
+      if (encoding !== undefined && encoding !== "identity") {
+        return plain(
+          req,
+          res,
+          415,
+          `a push body with Content-Encoding ${encoding} is not accepted; send it uncompressed`,
+        );
+      }
+      const read = await readCommands(req);
+      if (read.section.kind !== "complete") {
+        const why =
+          read.section.kind === "invalid" ? read.section.why : "the body ended inside the command list";
+        return plain(req, res, 400, `not a push this endpoint accepts: ${why}`);
+      }
+      const refused = refusePush(read.section.commands, grant.pushRef as string);
+      if (refused.length > 0) {
+        log?.(
+          `git-http: gen-${grant.generation}: push refused: ${refused.map((r) => `${r.ref}: ${r.reason}`).join("; ")}`,
+        );
+        return refuse(req, res, read.section.capabilities, refused, maxPushBytes - read.bytes.length);
+      }
+      prefix = read.bytes;
+    }
+    await runBackend(req, res, {
+      program,
+      env,
+      prefix,
+      maxBodyBytes,
+      tooLarge,
+      holdUntilBodyEnds: service === "git-receive-pack",
+      running,
+      log,
+    });
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: Error) => {
+      log?.(`git-http: ${req.method} ${req.url}: ${err.message}`);
+      if (!res.headersSent) plain(req, res, 500, "the git endpoint failed; see the Supervisor's log");
+      else res.destroy();
+    });
+  });
+  server.requestTimeout = 0;
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      reject(
+        new GitHttpError(
+          `startGitHttp: cannot listen on ${host}:${port}: ${err.code ?? err.message}; pass another port (0 picks a free one)`,
+        ),
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = host.includes(":") ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost}:${address.port}${REPO_PATH}`,
+    grant: (input) => grants.grant(input),
+    revoke: (token) => grants.revoke(token),
+    close: () => {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const exits = [...running].map(
+          (child) =>
+            new Promise<void>((resolve) =>
+              child.exitCode !== null ? resolve() : child.once("close", () => resolve()),
+            ),
+        );
+        for (const child of running) {
+          try {
+            if (child.pid !== undefined) process.kill(-child.pid, "SIGTERM");
+          } catch {}
+        }
+        for (const s of sockets) s.destroy();
+        await Promise.all([closed, ...exits]);
+      })();
+      return closing;
+    },
+  };
+}
+
+function serviceOf(call: GitCall, url: URL): Service | undefined {
+  if (call.kind === "rpc") return call.service;
+  const service = url.searchParams.get("service");
+  return isService(service) ? service : undefined;
+}
+
+/** The CGI variables git-http-backend reads, and the git configuration every request runs with. */
+function cgiEnv(
+  req: IncomingMessage,
+  url: URL,
+  call: GitCall,
+  grant: Grant,
+  repoPath: string,
+): Record<string, string> {
+  const config: [string, string][] = [
+    // Receive-pack is on only for a token that may push (the check above already refused the rest).
+    ["http.receivepack", grant.pushRef ? "true" : "false"],
+    ["http.getanyfile", "false"],
+    // Objects from a Lab are checked before they enter the repository.
+    ["receive.fsckObjects", "true"],
+    ["receive.denyDeletes", "true"],
+    // No `git gc --auto` left running after a push.
+    ["receive.autogc", "false"],
+    ["gc.auto", "0"],
+  ];
+  const env: Record<string, string> = {
+    ...baseEnv(),
+    GIT_PROJECT_ROOT: repoPath,
+    GIT_HTTP_EXPORT_ALL: "1",
+    PATH_INFO: call.pathInfo,
+    REQUEST_METHOD: req.method ?? "GET",
+    QUERY_STRING: url.search.replace(/^\?/, ""),
+    REMOTE_ADDR: req.socket.remoteAddress ?? "",
+    GIT_CONFIG_COUNT: String(config.length),
+  };
+  config.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
+  if (grant.pushRef) env.REMOTE_USER = `loom-gen-${grant.generation}`;
+  const type = req.headers["content-type"];
+  if (type) env.CONTENT_TYPE = type;
+  const length = req.headers["content-length"];
+  if (length && /^\d+$/.test(length)) env.CONTENT_LENGTH = length;
+  const encoding = req.headers["content-encoding"];
+  if (encoding) env.HTTP_CONTENT_ENCODING = encoding;
+  const protocol = req.headers["git-protocol"];
+  // Protocol v2 for fetches; only the plain `version=2`-style values git sends.
+  if (typeof protocol === "string" && /^[\w.=:-]{1,100}$/.test(protocol)) env.GIT_PROTOCOL = protocol;
+  return env;
+}
+
+/** Reads the body up to the end of its command list; `bytes` is everything read, to be sent on. */
+function readCommands(req: IncomingMessage): Promise<{ section: CommandSection; bytes: Buffer }> {
+  return new Promise((resolve) => {
+    let bytes = Buffer.alloc(0);
+    const settle = (section: CommandSection) => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.pause();
+      resolve({ section, bytes });
+    };
+    const onData = (chunk: Buffer) => {
+      bytes = Buffer.concat([bytes, chunk]);
+      const section = readCommandSection(bytes);
+      if (section.kind !== "incomplete") return settle(section);
+      if (bytes.length > MAX_COMMAND_SECTION_BYTES) {
+        settle({
+          kind: "invalid",
+          why: `the command list is longer than ${MAX_COMMAND_SECTION_BYTES} bytes`,
+        });
+      }
+    };
+    const onEnd = () => settle(readCommandSection(bytes));
+    req.on("data", onData);
+    req.on("end", onEnd);
+  });
+}
+
+/**
+ * Refuses a push after reading the rest of its body (bounded), answering in git's report-status so the
+ * person or agent pushing sees why; a client that asked for no report gets a plain 403.
+ */
+function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  capabilities: readonly string[],
+  refused: readonly { ref: string; reason: string }[],
+  drainBytes: number,
+): void {
+  const answer = () => {
+    if (res.headersSent || res.destroyed) return;
+    if (wantsReport(capabilities)) {
+      const body = refusalReport(capabilities, refused);
+      res.writeHead(200, { "content-type": RECEIVE_PACK_RESULT, "content-length": body.length });
+      res.end(body);
+    } else {
+      const text = refused.map((r) => `${r.ref}: ${r.reason}`).join("\n");
+      res.writeHead(403, { "content-type": "text/plain; charset=utf-8" });
+      res.end(`push refused:\n${text}\n`);
+    }
+  };
+  if (req.readableEnded) {
+    answer();
+    return;
+  }
+  let left = drainBytes;
+  req.on("data", (chunk: Buffer) => {
+    left -= chunk.length;
+    if (left < 0) req.destroy();
+  });
+  req.once("end", answer);
+  req.resume();
+}
+
+/** A plain-text answer; git shows such a body's lines as `remote: …` where it shows one at all. */
+function plain(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) return void res.destroy();
+  const body = `${message}\n`;
+  res.writeHead(status, {
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+    ...headers,
+  });
+  res.end(body);
+  if (req.readableEnded) return;
+  // A body nobody will read is read and dropped, so the client, still sending, gets to read the answer
+  // (a connection cut under it says only "connection reset"); one that goes on past the cap is cut.
+  let left = DRAIN_AFTER_ANSWER_BYTES;
+  req.on("data", (chunk: Buffer) => {
+    left -= chunk.length;
+    if (left < 0) req.destroy();
+  });
+  req.resume();
+}
