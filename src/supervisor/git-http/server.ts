@@ -15,6 +15,7 @@ export const DEFAULT_MAX_PUSH_BYTES = 256 * 1024 * 1024;
 const MAX_FETCH_REQUEST_BYTES = 32 * 1024 * 1024;
 /** The ref updates in front of a pack; a push of one branch needs a few hundred bytes. */
 const MAX_COMMAND_SECTION_BYTES = 64 * 1024;
+const IDLE_TIMEOUT_MS = 10 * 60_000;
 /** How much of a refused body is still read so the client sees the refusal (then the connection is cut). */
 const DRAIN_AFTER_ANSWER_BYTES = 64 * 1024 * 1024;
 
@@ -173,7 +174,10 @@ export async function startGitHttp(options: GitHttpOptions): Promise<GitHttpServ
       else res.destroy();
     });
   });
+  // A push of a large pack may take minutes in all, so no whole-request limit; a connection that sends
+  // and receives nothing for this long is cut, which ends its git process.
   server.requestTimeout = 0;
+  server.setTimeout(IDLE_TIMEOUT_MS, (socket) => socket.destroy());
   server.on("connection", (s: Socket) => {
     sockets.add(s);
     s.once("close", () => sockets.delete(s));

@@ -183,3 +183,20 @@ describe("pushing", () => {
     expect((await gitAs(f.repo, undefined, ["cat-file", "-e", big])).exitCode).not.toBe(0);
   });
 });
+
+describe("several Labs at once", () => {
+  it("lands each generation's push while the others clone and push", async () => {
+    const gens = [20, 21, 22];
+    const heads = await Promise.all(
+      gens.map(async (g) => {
+        const token = f.server.grant({ generation: g, push: `lab/gen-${g}` });
+        const dir = await labClone(g, token);
+        await pushBranch({ dir, url: f.server.url, token, branch: `lab/gen-${g}` });
+        return sh(dir, ["rev-parse", "HEAD"]);
+      }),
+    );
+    for (const [i, g] of gens.entries()) {
+      expect(await sh(f.repo, ["rev-parse", `refs/heads/lab/gen-${g}`])).toBe(heads[i]);
+    }
+  });
+});
