@@ -1,4 +1,5 @@
 export { RegistryError, type RegistryErrorCode } from "./errors.ts";
+export { type Endpoint, type Forwarder, forwardConnections, parseEndpoint } from "./forward.ts";
 export { pullOnEngine } from "./pull-on-engine.ts";
 export { type PushedImage, type PushImageOptions, pushImage, registryDownHint } from "./push-image.ts";
 export {
