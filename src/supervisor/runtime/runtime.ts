@@ -168,7 +168,7 @@ export interface WaitOptions {
 }
 
 export interface ContainerRuntime {
-  readonly name: "docker" | "podman" | "apple" | "local";
+  readonly name: "docker" | "podman" | "apple" | "local" | "swarm";
   available(): Promise<Availability>;
   /** Starts a container detached; the spec is validated first (INVALID_SPEC). */
   run(spec: RunSpecInput): Promise<ContainerHandle>;

@@ -19,6 +19,10 @@ const PROGRAMS: Record<string, string> = {
   cat: "cat",
   echo: "echo",
   env: "env",
+  // The swarm runtime's jail: a network namespace with only lo, then the command with no capabilities.
+  unshare: "unshare",
+  setpriv: "setpriv",
+  ip: "ip",
 };
 
 /** The executable file on PATH (not a shell builtin), with symlinks resolved. */
