@@ -29,7 +29,7 @@ const ready = registryInstalled() && dockerAnswers() && canUnshareNet();
 if (!ready) console.warn("[registry forward] skipped: needs docker-registry, docker and unshare -n (root)");
 const required = process.env.LOOM_REQUIRE_ENGINES === "1";
 const FIXTURE = fileURLToPath(new URL("./fixtures/fetch-in-namespace.ts", import.meta.url));
-const REPO = "loom-registry-test";
+const REPO = "loom-registry-ns-test";
 
 describe("forward endpoints", () => {
   it("accepts loopback TCP addresses and absolute socket paths only", () => {
@@ -99,7 +99,8 @@ describe.skipIf(!ready && !required)("a registry reached from another network na
       expect(seen.served).toBe(pushed.digest);
     } finally {
       const names = await execa("docker", ["images", "--format", "{{.Repository}}:{{.Tag}}"]);
-      const ours = names.stdout.split("\n").filter((n) => n.endsWith(`:ns-${run}`));
+      // This run's names and any an earlier, killed run left.
+      const ours = names.stdout.split("\n").filter((n) => n.split(":").at(-2)?.endsWith(REPO));
       await execa("docker", ["rmi", ...ours], { reject: false });
     }
   });
