@@ -1,6 +1,8 @@
 import type { ChildProcess } from "node:child_process";
+import { chmod, rm } from "node:fs/promises";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import path from "node:path";
 import { z } from "zod";
 import { tryGit } from "../../shared/git/run-git.ts";
 import { formatIssues } from "../../shared/zod-issues.ts";
@@ -37,6 +39,12 @@ export interface GitHttpServer {
   grant(input: GrantInput): string;
   /** Withdraws a token; true when it was granted. Requests already running finish. */
   revoke(token: string): boolean;
+  /**
+   * Serves the same endpoint on a unix socket too (e.g. in a generation's socket folder, for a Lab with
+   * no network that bridges its own loopback to it); `mode` defaults to 0600. close() of the endpoint
+   * closes it as well.
+   */
+  listenSocket(socketPath: string, mode?: number): Promise<{ close(): Promise<void> }>;
   /** Stops listening, ends every running git process and waits for them. */
   close(): Promise<void>;
 }
@@ -167,21 +175,28 @@ export async function startGitHttp(options: GitHttpOptions): Promise<GitHttpServ
     });
   };
 
-  const server = http.createServer((req, res) => {
-    handle(req, res).catch((err: Error) => {
-      log?.(`git-http: ${req.method} ${req.url}: ${err.message}`);
-      if (!res.headersSent) plain(req, res, 500, "the git endpoint failed; see the Supervisor's log");
-      else res.destroy();
+  const servers = new Set<http.Server>();
+  let closing: Promise<void> | undefined;
+  const makeServer = (): http.Server => {
+    const server = http.createServer((req, res) => {
+      handle(req, res).catch((err: Error) => {
+        log?.(`git-http: ${req.method} ${req.url}: ${err.message}`);
+        if (!res.headersSent) plain(req, res, 500, "the git endpoint failed; see the Supervisor's log");
+        else res.destroy();
+      });
     });
-  });
-  // A push of a large pack may take minutes in all, so no whole-request limit; a connection that sends
-  // and receives nothing for this long is cut, which ends its git process.
-  server.requestTimeout = 0;
-  server.setTimeout(IDLE_TIMEOUT_MS, (socket) => socket.destroy());
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.once("close", () => sockets.delete(s));
-  });
+    // A push of a large pack may take minutes in all, so no whole-request limit; a connection that
+    // sends and receives nothing for this long is cut, which ends its git process.
+    server.requestTimeout = 0;
+    server.setTimeout(IDLE_TIMEOUT_MS, (socket) => socket.destroy());
+    server.on("connection", (s: Socket) => {
+      sockets.add(s);
+      s.once("close", () => sockets.delete(s));
+    });
+    servers.add(server);
+    return server;
+  };
+  const server = makeServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) =>
       reject(
@@ -194,19 +209,47 @@ export async function startGitHttp(options: GitHttpOptions): Promise<GitHttpServ
   });
   const address = server.address() as AddressInfo;
   const shownHost = host.includes(":") ? `[${host}]` : host;
-  let closing: Promise<void> | undefined;
+  const closeServer = (srv: http.Server) =>
+    new Promise<void>((resolve) => {
+      servers.delete(srv);
+      srv.close(() => resolve());
+    });
   return {
     url: `http://${shownHost}:${address.port}${REPO_PATH}`,
     grant: (input) => grants.grant(input),
     revoke: (token) => grants.revoke(token),
+    listenSocket: async (socketPath, mode = 0o600) => {
+      if (closing) throw new GitHttpError("listenSocket: the endpoint is closed");
+      if (typeof socketPath !== "string" || !path.isAbsolute(socketPath)) {
+        throw new GitHttpError(
+          `listenSocket: socketPath ${JSON.stringify(socketPath)} is not accepted; pass an absolute path`,
+        );
+      }
+      // One left by an earlier run at the same path would make listen fail.
+      await rm(socketPath, { force: true });
+      const srv = makeServer();
+      await new Promise<void>((resolve, reject) => {
+        srv.once("error", (err: NodeJS.ErrnoException) => {
+          servers.delete(srv);
+          reject(
+            new GitHttpError(`listenSocket: cannot listen on ${socketPath}: ${err.code ?? err.message}`),
+          );
+        });
+        srv.listen(socketPath, () => resolve());
+      });
+      await chmod(socketPath, mode);
+      return {
+        close: async () => {
+          await closeServer(srv);
+          await rm(socketPath, { force: true });
+        },
+      };
+    },
     close: () => {
       closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = [...servers].map(closeServer);
         const exits = [...running].map(
-          (child) =>
-            new Promise<void>((resolve) =>
-              child.exitCode !== null ? resolve() : child.once("close", () => resolve()),
-            ),
+          (child) => new Promise<void>((resolve) => child.once("close", () => resolve())),
         );
         for (const child of running) {
           try {
@@ -214,7 +257,7 @@ export async function startGitHttp(options: GitHttpOptions): Promise<GitHttpServ
           } catch {}
         }
         for (const s of sockets) s.destroy();
-        await Promise.all([closed, ...exits]);
+        await Promise.all([...closed, ...exits]);
       })();
       return closing;
     },

@@ -1,6 +1,9 @@
+import { stat } from "node:fs/promises";
 import http from "node:http";
+import net from "node:net";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGitHttp } from "../../../src/supervisor/git-http/index.ts";
+import { cloneAt, startGitHttp } from "../../../src/supervisor/git-http/index.ts";
 import { pktLine } from "../../../src/supervisor/git-http/pkt-line.ts";
 import { sh } from "../git-repo-fixture.ts";
 import { backendProcesses, type GitHttpFixture, refs, startFixture } from "./git-http-fixture.ts";
@@ -265,5 +268,60 @@ describe("starting and granting", () => {
     const b = f.server.grant({ generation: 2 });
     expect(a).not.toBe(b);
     expect(a.length).toBeGreaterThanOrEqual(40);
+  });
+});
+
+describe("a unix socket", () => {
+  it("serves the same endpoint, with the same tokens, and goes with close()", async () => {
+    const g = await startFixture();
+    try {
+      const socketPath = path.join(g.root, "git.sock");
+      await g.server.listenSocket(socketPath);
+      expect((await stat(socketPath)).mode & 0o777).toBe(0o600);
+      const get = (token: string) =>
+        new Promise<number>((resolve, reject) => {
+          http
+            .get(
+              {
+                socketPath,
+                path: "/loom.git/info/refs?service=git-upload-pack",
+                headers: { authorization: basic(token) },
+              },
+              (res) => {
+                res.resume();
+                resolve(res.statusCode ?? 0);
+              },
+            )
+            .on("error", reject);
+        });
+      expect(await get(g.server.grant({ generation: 1 }))).toBe(200);
+      expect(await get("wrong")).toBe(401);
+      // git itself, through a loopback-to-socket bridge like the one a Lab without a network would run.
+      const bridge = net.createServer((conn) => {
+        const up = net.connect(socketPath);
+        conn.pipe(up).pipe(conn);
+        conn.on("error", () => up.destroy());
+        up.on("error", () => conn.destroy());
+      });
+      await new Promise<void>((resolve) => bridge.listen(0, "127.0.0.1", resolve));
+      const port = (bridge.address() as net.AddressInfo).port;
+      try {
+        const dir = path.join(g.root, "via-socket");
+        const sha = await cloneAt({
+          url: `http://127.0.0.1:${port}/loom.git`,
+          token: g.server.grant({ generation: 1 }),
+          ref: "main",
+          dir,
+        });
+        expect(sha).toBe(await sh(g.repo, ["rev-parse", "main"]));
+      } finally {
+        await new Promise<void>((resolve) => bridge.close(() => resolve()));
+      }
+      await expect(g.server.listenSocket("relative.sock")).rejects.toThrow(/pass an absolute path/);
+      await g.server.close();
+      await expect(stat(socketPath)).rejects.toThrow(/ENOENT/);
+    } finally {
+      await g.cleanup();
+    }
   });
 });
