@@ -100,10 +100,10 @@ async function over(
 /** git's words, with the one case git says badly (a refused token) said plainly first. */
 function explain(stderr: string): string {
   const text = stderr.trim();
-  if (/\b401\b|Authentication failed|could not read Username/.test(text)) {
+  if (/returned error: 401|HTTP 401|Authentication failed|could not read Username/.test(text)) {
     return `the endpoint refused the token (HTTP 401: never granted, or revoked); git said: ${text}`;
   }
-  if (/\b413\b/.test(text)) {
+  if (/returned error: 413|HTTP 413/.test(text)) {
     return `the push is larger than the endpoint accepts (HTTP 413; its maxPushBytes); git said: ${text}`;
   }
   return text || "git gave no reason";
