@@ -7,6 +7,7 @@ import { RegistryError } from "./errors.ts";
 import { isRegistryProcess, processState, readPidFile, removePidFile, writePidFile } from "./pid-file.ts";
 import { renderRegistryConfig } from "./registry-config.ts";
 import { probeRegistry } from "./registry-http.ts";
+import { withStartLock } from "./start-lock.ts";
 
 /**
  * Loom's own image registry: Debian's docker-registry serving one folder on one loopback address.
@@ -40,6 +41,10 @@ const INSTALL_HINT =
 
 export async function startRegistry(opts: StartRegistryOptions): Promise<RunningRegistry> {
   const dir = path.resolve(opts.dir);
+  return withStartLock(dir, (opts.readyTimeoutMs ?? 15_000) + 30_000, () => startLocked(dir, opts));
+}
+
+async function startLocked(dir: string, opts: StartRegistryOptions): Promise<RunningRegistry> {
   const host = opts.host ?? "127.0.0.1";
   const address = `${host}:${opts.port}`;
   const configPath = path.join(dir, "config.yml");

@@ -110,6 +110,19 @@ describe.skipIf(!installed && !required)("Loom's registry process", () => {
     expect(await reapRegistry(dir)).toBeUndefined();
   });
 
+  it("two starts of one folder at once run one registry, and the second finds the first's", async () => {
+    const dir = dirFor("twice");
+    const port = await freePort();
+    const [a, b] = await Promise.all([startRegistry({ dir, port }), startRegistry({ dir, port })]);
+    started.push(a, b);
+    expect(a.pid).toBe(b.pid);
+    expect([a.adopted, b.adopted].sort()).toEqual([false, true]);
+    const running = await execa("pgrep", ["-f", `serve ${path.join(dir, "config.yml")}`], { reject: false });
+    expect(running.stdout.trim().split("\n")).toEqual([String(a.pid)]);
+    await a.stop();
+    await expectGone(a.pid, a.address);
+  });
+
   it("a start on another port ends the folder's old registry first", async () => {
     const dir = dirFor("moved");
     const first = await startRegistry({ dir, port: await freePort() });
