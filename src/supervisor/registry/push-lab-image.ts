@@ -21,6 +21,8 @@ export interface PushLabImageOptions {
   /** Port of Loom's own registry (LOOM_REGISTRY_PORT). */
   readonly port?: number;
   readonly docker?: string;
+  /** The engine that holds the image (the swarm manager's DOCKER_HOST); default the local one. */
+  readonly dockerHost?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -56,6 +58,7 @@ export async function pushLabImage(opts: PushLabImageOptions): Promise<PushedLab
     image: opts.image,
     registry,
     docker: opts.docker,
+    ...(opts.dockerHost ? { dockerHost: opts.dockerHost } : {}),
     ...(opts.contentHash ? { tag: opts.contentHash } : {}),
   });
   const record = {
