@@ -115,7 +115,8 @@ describe.skipIf(!ready && !required)("pushing to Loom's registry", () => {
     const gone = await execa("docker", ["image", "inspect", pushed.imageId], { reject: false });
     expect(gone.exitCode).not.toBe(0);
 
-    expect(await pullOnEngine(pushed.reference)).toBe(pushed.imageId);
+    // The engine named explicitly, as a swarm node's would be.
+    expect(await pullOnEngine(pushed.reference, "unix:///var/run/docker.sock")).toBe(pushed.imageId);
     const back = await execa("docker", [
       "image",
       "inspect",
@@ -125,6 +126,14 @@ describe.skipIf(!ready && !required)("pushing to Loom's registry", () => {
     ]);
     expect(JSON.parse(back.stdout)).toContain(pushed.reference);
     await execa("docker", ["rmi", pushed.reference], { reject: false });
+
+    const absent = path.join(root, "no-engine.sock");
+    await expect(pullOnEngine(pushed.reference, `unix://${absent}`)).rejects.toMatchObject({
+      code: "PULL_FAILED",
+      message: expect.stringContaining(
+        `docker pull ${pushed.reference} failed on the engine at unix://${absent}`,
+      ),
+    });
   });
 
   it("a registry that is down: push and pull fail naming the address and how to start one", async () => {
