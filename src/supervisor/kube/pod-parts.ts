@@ -101,8 +101,12 @@ export function envList(env: Record<string, string>): NonNullable<IContainer["en
  * configuration, so it is on no command line and never written to the clone's config.
  */
 export const GIT_AUTH_LINES = [
-  "GIT_CONFIG_COUNT=1",
+  "GIT_CONFIG_COUNT=2",
   "GIT_CONFIG_KEY_0=http.extraHeader",
   `GIT_CONFIG_VALUE_0="Authorization: Basic $(printf 'loom:%s' "$(cat ${SECRET_MOUNT}/${GIT_TOKEN_KEY})" | base64 | tr -d '\\n')"`,
-  "export GIT_CONFIG_COUNT GIT_CONFIG_KEY_0 GIT_CONFIG_VALUE_0",
+  // No credential helper or prompt: a refused token fails at once (as src/supervisor/git-http/client.ts).
+  "GIT_CONFIG_KEY_1=credential.helper",
+  "GIT_CONFIG_VALUE_1=",
+  "GIT_TERMINAL_PROMPT=0",
+  "export GIT_CONFIG_COUNT GIT_CONFIG_KEY_0 GIT_CONFIG_VALUE_0 GIT_CONFIG_KEY_1 GIT_CONFIG_VALUE_1 GIT_TERMINAL_PROMPT",
 ];
