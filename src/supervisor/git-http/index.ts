@@ -4,6 +4,6 @@ export {
   GitTransportError,
   type PushBranchInput,
   pushBranch,
-} from "./client.ts";
+} from "../../shared/git/http-client.ts";
 export { GitHttpError, type GrantInput } from "./grants.ts";
 export { DEFAULT_MAX_PUSH_BYTES, type GitHttpOptions, type GitHttpServer, startGitHttp } from "./server.ts";

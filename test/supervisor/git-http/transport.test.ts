@@ -200,3 +200,50 @@ describe("several Labs at once", () => {
     }
   });
 });
+
+describe("the client's inputs", () => {
+  it("refuses what it cannot use, naming it", async () => {
+    const token = f.server.grant({ generation: 30 });
+    const url = f.server.url;
+    const main = await sh(f.repo, ["rev-parse", "main"]);
+    await expect(cloneAt({ url, token, dir: fresh() })).rejects.toThrow(
+      /commit: pass exactly one of commit or ref/,
+    );
+    await expect(cloneAt({ url, token, ref: "main", commit: main, dir: fresh() })).rejects.toThrow(
+      /exactly one/,
+    );
+    await expect(cloneAt({ url, token, commit: "abc", dir: fresh() })).rejects.toThrow(
+      /commit: expected a full commit id/,
+    );
+    await expect(cloneAt({ url, token, ref: "--upload-pack=x", dir: fresh() })).rejects.toThrow(
+      /ref: expected a ref name/,
+    );
+    const withUser = url.replace("http://", `http://loom:${token}@`);
+    await expect(cloneAt({ url: withUser, token, ref: "main", dir: fresh() })).rejects.toThrow(
+      /url: the URL must carry no credentials/,
+    );
+    await expect(cloneAt({ url: "file:///etc", token, ref: "main", dir: fresh() })).rejects.toThrow(
+      /http:\/\/ or https:\/\//,
+    );
+    await expect(cloneAt({ url, token: "two words", ref: "main", dir: fresh() })).rejects.toThrow(
+      /token: expected the token as granted/,
+    );
+    const used = fresh();
+    await cloneAt({ url, token, ref: "main", dir: used });
+    await expect(cloneAt({ url, token, ref: "main", dir: used })).rejects.toThrow(
+      /is not empty; pass a new or empty folder/,
+    );
+    await expect(pushBranch({ dir: used, url, token, branch: "lab/gen-30" })).rejects.toThrow(
+      /has no branch lab\/gen-30/,
+    );
+    await expect(pushBranch({ dir: used, url, token, branch: "../x" })).rejects.toThrow(
+      /branch: expected a branch name/,
+    );
+    await expect(cloneAt({ url, token, ref: "no-such-branch", dir: fresh() })).rejects.toMatchObject({
+      code: "GIT_TRANSPORT_FAILED",
+      message: expect.stringMatching(
+        /fetching no-such-branch at http:.* failed: .*couldn't find remote ref no-such-branch/,
+      ),
+    });
+  });
+});

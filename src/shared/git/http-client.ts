@@ -1,15 +1,23 @@
 import { mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { LoomError } from "../../shared/errors.ts";
-import { GitCommandError, runGit } from "../../shared/git/run-git.ts";
-import { formatIssues } from "../../shared/zod-issues.ts";
-import { GitHttpError } from "./grants.ts";
+import { LoomError } from "../errors.ts";
+import { formatIssues } from "../zod-issues.ts";
+import { GitCommandError, runGit } from "./run-git.ts";
 
-/** git over the endpoint failed; the message says what was asked, of which URL, and git's own words. */
+/**
+ * The client side of the Supervisor's git endpoint (src/supervisor/git-http/), here in shared so a Lab
+ * can use it: its bundle holds nothing from src/supervisor/.
+ * GIT_TRANSPORT_INVALID: an input it cannot use (the message names it); GIT_TRANSPORT_FAILED: git over
+ * the endpoint failed (what was asked, of which URL, and git's own words).
+ */
 export class GitTransportError extends LoomError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("GIT_TRANSPORT_FAILED", message, options);
+  constructor(
+    code: "GIT_TRANSPORT_INVALID" | "GIT_TRANSPORT_FAILED",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
   }
 }
 
@@ -61,7 +69,11 @@ export type PushBranchInput = z.input<typeof PushBranchInput>;
 
 function parse<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const r = schema.safeParse(input);
-  if (!r.success) throw new GitHttpError(`${what}: ${formatIssues(r.error, { root: "(input)" })}`);
+  if (!r.success)
+    throw new GitTransportError(
+      "GIT_TRANSPORT_INVALID",
+      `${what}: ${formatIssues(r.error, { root: "(input)" })}`,
+    );
   return r.data;
 }
 
@@ -91,9 +103,13 @@ async function over(
     return await runGit(dir, args, { env: authEnv(input.token), timeoutMs: input.timeoutMs ?? 5 * 60_000 });
   } catch (err) {
     if (!(err instanceof GitCommandError)) throw err;
-    throw new GitTransportError(`${what} at ${input.url} failed: ${explain(err.stderr || err.message)}`, {
-      cause: err,
-    });
+    throw new GitTransportError(
+      "GIT_TRANSPORT_FAILED",
+      `${what} at ${input.url} failed: ${explain(err.stderr || err.message)}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -119,7 +135,10 @@ export async function cloneAt(input: CloneAtInput): Promise<string> {
   const dir = path.resolve(i.dir);
   await mkdir(dir, { recursive: true });
   if ((await readdir(dir)).length > 0) {
-    throw new GitHttpError(`cloneAt: dir ${dir} is not empty; pass a new or empty folder`);
+    throw new GitTransportError(
+      "GIT_TRANSPORT_INVALID",
+      `cloneAt: dir ${dir} is not empty; pass a new or empty folder`,
+    );
   }
   await runGit(dir, ["init", "--quiet"]);
   const what = i.commit ?? (i.ref as string);
@@ -131,7 +150,10 @@ export async function cloneAt(input: CloneAtInput): Promise<string> {
   );
   const sha = await runGit(dir, ["rev-parse", "--verify", "FETCH_HEAD^{commit}"]);
   if (i.commit !== undefined && sha !== i.commit) {
-    throw new GitTransportError(`fetching ${i.commit} from ${i.url} gave ${sha}, not the commit asked for`);
+    throw new GitTransportError(
+      "GIT_TRANSPORT_FAILED",
+      `fetching ${i.commit} from ${i.url} gave ${sha}, not the commit asked for`,
+    );
   }
   await runGit(dir, ["checkout", "--quiet", ...(i.branch ? ["-b", i.branch, sha] : ["--detach", sha])]);
   return sha;
@@ -146,7 +168,10 @@ export async function pushBranch(input: PushBranchInput): Promise<string> {
   const dir = path.resolve(i.dir);
   const sha = await runGit(dir, ["rev-parse", "--verify", `refs/heads/${i.branch}^{commit}`]).catch(
     (err: Error) => {
-      throw new GitHttpError(`pushBranch: ${dir} has no branch ${i.branch} (${err.message})`);
+      throw new GitTransportError(
+        "GIT_TRANSPORT_INVALID",
+        `pushBranch: ${dir} has no branch ${i.branch} (${err.message})`,
+      );
     },
   );
   const ref = `refs/heads/${i.branch}`;
