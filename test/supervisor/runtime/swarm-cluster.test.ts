@@ -1,0 +1,320 @@
+import { spawn } from "node:child_process";
+import { promises as fs } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  HUB_ADDRESS,
+  SWARM_ROOT,
+  type SwarmCluster,
+  startSwarmCluster,
+  swarmClusterUnavailable,
+} from "../../helpers/swarm-cluster.ts";
+import {
+  netnsOf,
+  processesNaming,
+  processStart,
+  reapSwarmClusters,
+} from "../../helpers/swarm-cluster-reap.ts";
+import type { EngineTask } from "../../helpers/swarm-engine-api.ts";
+import { engineRequest } from "../../helpers/swarm-engine-api.ts";
+import { ensureTestImage, TEST_IMAGE } from "./test-image.ts";
+
+/**
+ * The multi-node swarm the swarm runtime's tests run on: three engines on this machine, each in its
+ * own namespaces, joined into one swarm on 127.0.0.2–4 (test/helpers/swarm-cluster.ts says how).
+ */
+
+const unavailable = await swarmClusterUnavailable("the swarm cluster tests");
+
+/** cgroups named `prefix…` at the top of any hierarchy (v1: one per controller; v2: the root itself). */
+async function cgroupsNamed(prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  const roots = [
+    "/sys/fs/cgroup",
+    ...(await fs.readdir("/sys/fs/cgroup")).map((c) => path.join("/sys/fs/cgroup", c)),
+  ];
+  for (const root of roots) {
+    for (const entry of await fs.readdir(root).catch(() => [])) {
+      if (entry.startsWith(prefix)) found.push(path.join(root, entry));
+    }
+  }
+  return found;
+}
+
+/** Everything of a cluster that could outlive it, by name. */
+async function leftovers(id: string, dir: string) {
+  const mounts = (await fs.readFile("/proc/self/mountinfo", "utf8"))
+    .split("\n")
+    .filter((l) => l.includes(dir));
+  return {
+    processes: await processesNaming(`${dir}/`),
+    netns: await netnsOf(id),
+    cgroups: await cgroupsNamed(`loom-sw-${id}-`),
+    mounts,
+    dir: await fs.stat(dir).then(
+      () => true,
+      () => false,
+    ),
+  };
+}
+const NOTHING = { processes: [], netns: [], cgroups: [], mounts: [], dir: false };
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await probe().catch(() => undefined);
+    if (got !== undefined) return got;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function get(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { timeout: 2_000 }, (res) => {
+        let body = "";
+        res.on("data", (c) => {
+          body += c;
+        });
+        res.on("end", () => resolve(body));
+      })
+      .on("error", reject);
+  });
+}
+
+describe("startSwarmCluster's input", () => {
+  it("refuses a node count or manager count it cannot make, naming the value", async () => {
+    await expect(startSwarmCluster({ nodes: 0 })).rejects.toThrow(
+      "nodes must be an integer from 1 to 8, got 0",
+    );
+    await expect(startSwarmCluster({ nodes: 2, managers: 3 })).rejects.toThrow(
+      "managers must be an integer from 1 to nodes (2), got 3",
+    );
+    await expect(startSwarmCluster({ heartbeatMs: 5 })).rejects.toThrow(
+      "heartbeatMs must be an integer ≥ 100, got 5",
+    );
+  });
+});
+
+describe.skipIf(unavailable !== undefined)("a swarm of three engines on one machine", () => {
+  let cluster: SwarmCluster;
+  let hostServer: http.Server;
+  const greeted: string[] = [];
+
+  beforeAll(async () => {
+    await ensureTestImage();
+    cluster = await startSwarmCluster({ nodes: 3, images: [TEST_IMAGE] });
+    console.info(`[swarm-cluster] 3 nodes up with ${TEST_IMAGE} loaded in ${cluster.startMs} ms`);
+    // Stands for the Supervisor: a server on this host's 127.0.0.1 that tasks reach through the hub.
+    hostServer = http.createServer((req, res) => {
+      const from = new URL(req.url ?? "/", "http://x").searchParams.get("from") ?? "?";
+      greeted.push(from);
+      res.end(`hello ${from}`);
+    });
+    await new Promise<void>((r) => hostServer.listen(0, "127.0.0.1", r));
+  }, 120_000);
+
+  afterAll(async () => {
+    hostServer?.close();
+    await cluster?.stop();
+  });
+
+  it("has three Ready nodes on 127.0.0.2–4, n1 the manager, each with its own hostname", async () => {
+    const states = (await cluster.nodeStates()).sort((a, b) => a.address.localeCompare(b.address));
+    expect(states).toEqual(
+      cluster.nodes.map((n) => ({
+        id: n.id,
+        hostname: n.hostname,
+        role: n.role,
+        state: "ready",
+        address: n.address,
+      })),
+    );
+    expect(cluster.nodes.map((n) => [n.address, n.role])).toEqual([
+      ["127.0.0.2", "manager"],
+      ["127.0.0.3", "worker"],
+      ["127.0.0.4", "worker"],
+    ]);
+    // Host networking only: no ingress, no routing mesh, no docker_gwbridge on any node.
+    for (const node of cluster.nodes) {
+      const nets = await cluster.docker(["network", "ls", "--format", "{{.Name}}"], { node });
+      expect(nets.stdout.split("\n").sort()).toEqual(["host", "none"]);
+    }
+  });
+
+  it("runs a job on every node that reaches this host and is reached from it; its logs come back through the manager", async () => {
+    const exposed = await cluster.exposeHostPort((hostServer.address() as AddressInfo).port);
+    expect(exposed.host).toBe(HUB_ADDRESS);
+    const script = [
+      'const http = require("node:http");',
+      "const me = process.env.NODE_NAME;",
+      'http.get(process.env.HOST_URL + "?from=" + me, (res) => { let b = ""; res.on("data", (c) => b += c);',
+      '  res.on("end", () => { console.log("host answered: " + b);',
+      "    const s = http.createServer((q, r) => { r.end(me); s.close(); }); s.listen(7000); }); });",
+    ].join("\n");
+    const create = await cluster.docker([
+      "service",
+      "create",
+      "--detach",
+      "--name",
+      "on-every-node",
+      "--mode",
+      "replicated-job",
+      "--replicas",
+      "3",
+      "--max-concurrent",
+      "3",
+      "--replicas-max-per-node",
+      "1",
+      "--network",
+      "host",
+      "--restart-condition",
+      "none",
+      "--env",
+      "NODE_NAME={{.Node.Hostname}}",
+      "--env",
+      `HOST_URL=http://${exposed.host}:${exposed.port}/`,
+      TEST_IMAGE,
+      "node",
+      "-e",
+      script,
+    ]);
+    expect(create.exitCode, create.stderr).toBe(0);
+
+    // Each task listens on its own node's address: this host reaches it through the hub.
+    for (const node of cluster.nodes) {
+      const door = await cluster.reach(node.address, 7000);
+      expect(await waitFor(`${node.name}'s task`, 30_000, () => get(`http://127.0.0.1:${door.port}/`))).toBe(
+        node.hostname,
+      );
+    }
+    const manager = cluster.managerHost.slice("unix://".length);
+    const tasks = await waitFor("three complete tasks", 30_000, async () => {
+      const all = await engineRequest<EngineTask[]>(
+        manager,
+        "GET",
+        `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: ["on-every-node"] }))}`,
+      );
+      return all.length === 3 && all.every((t) => t.Status.State === "complete") ? all : undefined;
+    });
+    expect(new Set(tasks.map((t) => t.NodeID))).toEqual(new Set(cluster.nodes.map((n) => n.id)));
+    expect(greeted.sort()).toEqual(cluster.nodes.map((n) => n.hostname));
+
+    const logs = await cluster.docker(["service", "logs", "--raw", "on-every-node"]);
+    expect(logs.stdout.split("\n").sort()).toEqual(
+      cluster.nodes.map((n) => `host answered: hello ${n.hostname}`),
+    );
+    expect((await cluster.docker(["service", "rm", "on-every-node"])).exitCode).toBe(0);
+  }, 60_000);
+
+  it("kill(): the manager marks the node down within seconds, and the node's task never completes", async () => {
+    const [, n2, n3] = cluster.nodes;
+    if (!n2 || !n3) throw new Error("three nodes expected");
+    const create = await cluster.docker([
+      "service",
+      "create",
+      "--detach",
+      "--name",
+      "on-n3",
+      "--mode",
+      "replicated-job",
+      "--network",
+      "host",
+      "--restart-condition",
+      "none",
+      "--constraint",
+      `node.id==${n3.id}`,
+      TEST_IMAGE,
+      "sh",
+      "-c",
+      "echo started; sleep 300",
+    ]);
+    expect(create.exitCode, create.stderr).toBe(0);
+    const manager = cluster.managerHost.slice("unix://".length);
+    const task = () =>
+      engineRequest<EngineTask[]>(
+        manager,
+        "GET",
+        `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: ["on-n3"] }))}`,
+      ).then((t) => t[0]);
+    await waitFor("the task running on n3", 30_000, async () =>
+      (await task())?.Status.State === "running" ? true : undefined,
+    );
+
+    const killedAt = Date.now();
+    await n3.kill();
+    expect(n3.alive()).toBe(false);
+    // Engine, containerd, shim and the task's `sleep` went with the node's pid namespace.
+    expect(await processesNaming(`${cluster.dir}/n3/`)).toEqual([]);
+    const down = await waitFor("n3 down", 30_000, async () => {
+      const n = (await cluster.nodeStates()).find((s) => s.id === n3.id);
+      return n?.state === "down" ? Date.now() - killedAt : undefined;
+    });
+    console.info(`[swarm-cluster] killed node seen down after ${down} ms (heartbeat 1 s)`);
+    // Swarm never hears from the task again: it stays "running" (desired "complete") on a down node.
+    // Whoever waits on it must read the node's state, not the task's.
+    const after = await task();
+    expect(after?.NodeID).toBe(n3.id);
+    expect(after?.Status.State).not.toBe("complete");
+    expect((await cluster.nodeStates()).filter((s) => s.state === "ready").map((s) => s.id)).toEqual(
+      expect.arrayContaining([cluster.nodes[0]!.id, n2.id]),
+    );
+    await cluster.docker(["service", "rm", "on-n3"]);
+  }, 60_000);
+
+  it("stop() leaves no process, namespace, cgroup, mount or file behind, and can be called again", async () => {
+    const { id, dir } = cluster;
+    const stoppedAt = Date.now();
+    await cluster.stop();
+    console.info(`[swarm-cluster] stopped in ${Date.now() - stoppedAt} ms`);
+    expect(await leftovers(id, dir)).toEqual(NOTHING);
+    await cluster.stop();
+  });
+});
+
+describe.skipIf(unavailable !== undefined)("a killed run's leftovers", () => {
+  it("are reaped by name when their owner is gone, and a live owner's are not", async () => {
+    const dead = spawn("true");
+    const deadPid = dead.pid as number;
+    await new Promise((r) => dead.once("exit", r));
+    const make = async (id: string, owner: { pid: number; start: string }) => {
+      const dir = path.join(SWARM_ROOT, id);
+      await fs.mkdir(path.join(dir, "n1"), { recursive: true });
+      await fs.writeFile(
+        path.join(dir, "cluster.json"),
+        JSON.stringify({ version: 1, id, owner, created: "" }),
+      );
+      await execa("ip", ["netns", "add", `loom-sw-${id}-n1`]);
+      const v1 = await fs.stat("/sys/fs/cgroup/pids").then(
+        () => "/pids",
+        () => "",
+      );
+      await fs.mkdir(`/sys/fs/cgroup${v1}/loom-sw-${id}-n1/container`, { recursive: true });
+      // A process naming the folder, as each node's engine does.
+      const proc = spawn("sh", ["-c", "sleep 300", `${dir}/n1/engine`], { stdio: "ignore" });
+      return { dir, proc };
+    };
+    const killed = await make("dead0001", { pid: deadPid, start: "1" });
+    const owner = spawn("sleep", ["30"], { stdio: "ignore" });
+    const ownerPid = owner.pid as number;
+    const live = await make("1100e001", { pid: ownerPid, start: (await processStart(ownerPid)) as string });
+    const killedExit = new Promise((r) => killed.proc.once("exit", (_code, signal) => r(signal)));
+    try {
+      const reaped = await reapSwarmClusters(SWARM_ROOT);
+      expect(reaped).toContain("dead0001");
+      expect(reaped).not.toContain("1100e001");
+      expect(await leftovers("dead0001", killed.dir)).toEqual(NOTHING);
+      expect(await killedExit).toBe("SIGKILL");
+      expect((await leftovers("1100e001", live.dir)).netns).toEqual(["loom-sw-1100e001-n1"]);
+    } finally {
+      owner.kill("SIGKILL");
+      await new Promise((r) => owner.once("exit", r));
+      expect(await reapSwarmClusters(SWARM_ROOT)).toContain("1100e001");
+      expect(await leftovers("1100e001", live.dir)).toEqual(NOTHING);
+    }
+  });
+});
