@@ -153,7 +153,14 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
         ...(options.labModels ? { LOOM_LAB_MODELS: options.labModels.join(",") } : {}),
         LOOM_PROMOTE: "auto",
         LOOM_MAX_RETRIES: "1",
-        ...pick(env, ["LOOM_TOKEN_BUDGET", "LOOM_PLATEAU_WINDOW", "LOOM_BIND_HOST"]),
+        ...pick(env, [
+          "LOOM_TOKEN_BUDGET",
+          "LOOM_PLATEAU_WINDOW",
+          "LOOM_BIND_HOST",
+          "LOOM_REGISTRY",
+          "LOOM_REGISTRY_PORT",
+          "LOOM_SWARM_CONSTRAINTS",
+        ]),
       },
     });
     const started = performance.now();

@@ -11,6 +11,7 @@ import { type ReconcileResult, reconcileIntents } from "./lifecycle/reconcile.ts
 import { createModelProxy, DEFAULT_UPSTREAM } from "./model-proxy/index.ts";
 import { PrimeKeeper } from "./prime/prime-keeper.ts";
 import { type ContainerRuntime, selectRuntime } from "./runtime/index.ts";
+import { registryResolver } from "./runtime/swarm-images.ts";
 import { assertBindAllowed, startSupervisorServer } from "./server/server.ts";
 import { GenerationStore, IntentJournal } from "./store/index.ts";
 
@@ -77,8 +78,20 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
   assertBindAllowed(host, token);
   const store = await GenerationStore.open(config.stateDir);
   const journal = await IntentJournal.open(config.stateDir);
+  // Under LOOM_RUNTIME=swarm the Lab image is pushed to a registry the nodes pull from, by digest.
+  const images = registryResolver({
+    stateDir: config.stateDir,
+    registry: config.registry,
+    port: config.registryPort,
+    log,
+  });
   const runtime =
-    options.runtime ?? (await selectRuntime(config.runtime, { log, stateDir: config.stateDir }));
+    options.runtime ??
+    (await selectRuntime(config.runtime, {
+      log,
+      stateDir: config.stateDir,
+      swarm: { constraints: config.swarmConstraints ?? [], resolveImage: images.resolveImage },
+    }));
   // Limits from the config, so a value in .env applies as it does for Prime.
   const hub = new SseHub<SupervisorEvent>(200, new SseSlots(config.sseMaxClients));
   const emit = (event: SupervisorEvent): void => {
@@ -181,6 +194,7 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
       await controller.close();
       await modelProxy.closeAll();
       await server.close();
+      await images.close();
     },
   };
 }

@@ -249,7 +249,7 @@ describe("bad values", () => {
     ],
     [
       { LOOM_RUNTIME: "vmware" },
-      'LOOM_RUNTIME="vmware" is not valid: expected one of auto, docker, podman, apple, local (default auto)',
+      'LOOM_RUNTIME="vmware" is not valid: expected one of auto, docker, podman, apple, local, swarm (default auto)',
     ],
     [{ LOOM_PROMOTE: "yes" }, 'LOOM_PROMOTE="yes" is not valid: expected one of auto, manual (default auto)'],
     [
@@ -437,7 +437,7 @@ describe("formatConfigError", () => {
     expect(formatConfigError(two)).toBe(
       [
         "2 configuration problems:",
-        '  LOOM_RUNTIME="x" is not valid: expected one of auto, docker, podman, apple, local (default auto)',
+        '  LOOM_RUNTIME="x" is not valid: expected one of auto, docker, podman, apple, local, swarm (default auto)',
         '  LOOM_PROMOTE="y" is not valid: expected one of auto, manual (default auto)',
       ].join("\n"),
     );

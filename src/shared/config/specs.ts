@@ -9,6 +9,7 @@ import {
   networkName,
   oneOf,
   registryAddress,
+  swarmConstraints,
   type ValueType,
   wholeNumber,
   word,
@@ -16,7 +17,7 @@ import {
 
 export const PRIME_MODEL_DEFAULT = "claude-sonnet-4-20250514";
 export const LAB_MODEL_DEFAULT = "claude-haiku-4-5-20251001";
-export const RUNTIMES = ["auto", "docker", "podman", "apple", "local"] as const;
+export const RUNTIMES = ["auto", "docker", "podman", "apple", "local", "swarm"] as const;
 export const PROMOTE_MODES = ["auto", "manual"] as const;
 export const PARENT_MODES = ["main", "archive"] as const;
 export const FITNESS_MODES = ["gates", "tasks"] as const;
@@ -193,6 +194,13 @@ export const configSpecs = [
     purpose: "Container runtime (auto picks the first available)",
     type: oneOf(RUNTIMES),
     default: "auto",
+  }),
+  spec({
+    name: "LOOM_SWARM_CONSTRAINTS",
+    purpose:
+      "Placement constraints of every swarm service (LOOM_RUNTIME=swarm), separated by ';', e.g. node.role==worker;node.labels.loom==lab",
+    type: swarmConstraints,
+    ifUnset: "none: Swarm places each Lab and step on any node",
   }),
   spec({
     name: "LOOM_REGISTRY",

@@ -100,6 +100,16 @@ export const registryAddress: ValueType<string> = {
   },
 };
 
+/** Swarm placement constraints, `;`-separated, each `key==value` or `key!=value`. */
+export const swarmConstraints: ValueType<readonly string[]> = {
+  accepted:
+    'placement constraints "key==value" or "key!=value" separated by ";", e.g. node.role==worker;node.labels.loom==lab',
+  parse: (raw) => {
+    const items = raw.split(";").map((c) => c.trim());
+    return items.every((c) => /^[A-Za-z0-9_.\-/]+\s*(==|!=)\s*\S+$/.test(c)) ? items : undefined;
+  },
+};
+
 /** A container network name as docker and podman accept it. */
 export const networkName: ValueType<string> = {
   accepted: "a network name of letters, digits, '_', '.' or '-', starting with a letter or digit",

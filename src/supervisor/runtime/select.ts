@@ -3,8 +3,9 @@ import { DockerRuntime } from "./docker.ts";
 import { LocalRuntime } from "./local.ts";
 import { PodmanRuntime } from "./podman.ts";
 import { type ContainerRuntime, RuntimeError, type RuntimeLog } from "./runtime.ts";
+import { type SwarmOptions, SwarmRuntime } from "./swarm.ts";
 
-export const RUNTIME_CHOICES = ["auto", "docker", "podman", "apple", "local"] as const;
+export const RUNTIME_CHOICES = ["auto", "docker", "podman", "apple", "local", "swarm"] as const;
 export type RuntimeChoice = (typeof RUNTIME_CHOICES)[number];
 
 export interface SelectOptions {
@@ -19,6 +20,8 @@ export interface SelectOptions {
     readonly bwrap?: string;
   };
   readonly platform?: NodeJS.Platform;
+  /** LOOM_RUNTIME=swarm: the manager, placement constraints and how images get pinned. */
+  readonly swarm?: SwarmOptions;
 }
 
 function make(name: Exclude<RuntimeChoice, "auto">, o: SelectOptions): ContainerRuntime {
@@ -31,11 +34,14 @@ function make(name: Exclude<RuntimeChoice, "auto">, o: SelectOptions): Container
       return new AppleRuntime({ binary: o.binaries?.apple, platform: o.platform });
     case "local":
       return new LocalRuntime({ stateDir: o.stateDir, log: o.log, bwrapBinary: o.binaries?.bwrap });
+    case "swarm":
+      return new SwarmRuntime(o.swarm);
   }
 }
 
 /**
- * The runtime LOOM_RUNTIME names. `auto` tries docker, podman, apple (macOS only), then local, takes
+ * The runtime LOOM_RUNTIME names. `auto` tries docker, podman, apple (macOS only), then local (never
+ * swarm: scheduling on a cluster is asked for, not guessed), takes
  * the first that works, and logs the pick and why each earlier one was skipped. A named runtime that
  * does not work is an error, not a silent fallback.
  */

@@ -144,18 +144,3 @@ export function swarmServiceSpec(input: SwarmSpecInput): Record<string, unknown>
     Mode: { Replicated: { Replicas: 1 } },
   };
 }
-
-/** LOOM_SWARM_CONSTRAINTS: `;`-separated placement constraints, each `key==value` or `key!=value`. */
-export function parseConstraints(text: string | undefined): string[] {
-  if (text === undefined || text.trim() === "") return [];
-  return text.split(";").map((raw) => {
-    const c = raw.trim();
-    if (!/^[A-Za-z0-9_.\-/]+\s*(==|!=)\s*\S+$/.test(c)) {
-      throw new RuntimeError(
-        "INVALID_SPEC",
-        `LOOM_SWARM_CONSTRAINTS: ${JSON.stringify(c)} is not a placement constraint; expected e.g. "node.role==worker" or "node.labels.loom==lab", several separated by ";"`,
-      );
-    }
-    return c;
-  });
-}

@@ -61,7 +61,7 @@ function stepNetwork(ctx: StepContext, step: string): { network: string; env: Re
   if (ctx.runtime.name === "apple") return { network: ctx.config.network, env: {} };
   if (step !== INSTALL_STEP) return { network: "none", env: {} };
   return {
-    network: ctx.runtime.name === "local" ? "host" : ctx.config.network,
+    network: ctx.runtime.name === "local" || ctx.runtime.name === "swarm" ? "host" : ctx.config.network,
     env: { npm_config_ignore_scripts: "true" },
   };
 }

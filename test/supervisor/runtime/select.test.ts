@@ -25,7 +25,7 @@ describe("selectRuntime", () => {
     await expect(selectRuntime("kubernetes", { log: () => {}, stateDir })).rejects.toMatchObject({
       code: "UNKNOWN_RUNTIME",
       message:
-        'LOOM_RUNTIME="kubernetes" is not a runtime; expected one of auto, docker, podman, apple, local',
+        'LOOM_RUNTIME="kubernetes" is not a runtime; expected one of auto, docker, podman, apple, local, swarm',
     });
   });
 

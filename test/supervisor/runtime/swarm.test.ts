@@ -4,10 +4,10 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../../src/shared/config.ts";
 import { pushImage, type RunningRegistry, startRegistry } from "../../../src/supervisor/registry/index.ts";
 import { RuntimeError } from "../../../src/supervisor/runtime/runtime.ts";
 import { SwarmRuntime } from "../../../src/supervisor/runtime/swarm.ts";
-import { parseConstraints } from "../../../src/supervisor/runtime/swarm-spec.ts";
 import { runtimeConformance } from "./conformance.ts";
 import { ensureTestImage } from "./test-image.ts";
 
@@ -136,7 +136,7 @@ describe.skipIf(skip !== undefined)("SwarmRuntime: what only swarm has", () => {
   it("a placement constraint no node meets leaves the task unscheduled; removing it leaves nothing", async () => {
     const constrained = new SwarmRuntime({
       resolveImage,
-      constraints: parseConstraints("node.labels.loom-test-nowhere==yes"),
+      constraints: ["node.labels.loom-test-nowhere==yes"],
       startTimeoutMs: 1_000,
     });
     const h = await constrained.run({ image, command: ["sh", "-c", "echo never"], labels });
@@ -149,13 +149,13 @@ describe.skipIf(skip !== undefined)("SwarmRuntime: what only swarm has", () => {
 
   it("refuses what it cannot honour, naming what is accepted", async () => {
     const refused = { ...labels, "loom.test.role": "refused" };
-    expect(() => parseConstraints("node.role=manager")).toThrow(
-      /"node.role=manager" is not a placement constraint; expected e.g. "node.role==worker"/,
+    const env = (v: string) => ({ LOOM_SWARM_CONSTRAINTS: v, LOOM_REPO_PATH: os.tmpdir() });
+    expect(() => loadConfig({ env: env("node.role=manager"), cwd: os.tmpdir() })).toThrow(
+      /LOOM_SWARM_CONSTRAINTS="node.role=manager".*expected placement constraints "key==value" or "key!=value" separated by ";"/,
     );
-    expect(parseConstraints(" node.role==worker ; node.labels.a!=b ")).toEqual([
-      "node.role==worker",
-      "node.labels.a!=b",
-    ]);
+    expect(
+      loadConfig({ env: env(" node.role==worker ; node.labels.a!=b "), cwd: os.tmpdir() }).swarmConstraints,
+    ).toEqual(["node.role==worker", "node.labels.a!=b"]);
     await expect(rt.run({ image, command: ["true"], network: "bridge", labels: refused })).rejects.toThrow(
       /network "bridge" is not available under the swarm runtime; expected "host" or "none"/,
     );
