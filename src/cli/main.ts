@@ -4,6 +4,7 @@ import { registerAutonomous } from "./commands/autonomous.ts";
 import { registerBenchAgent } from "./commands/bench-agent.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerGenerations } from "./commands/generations.ts";
+import { registerKube } from "./commands/kube.ts";
 import { registerLab } from "./commands/lab.ts";
 import { registerLabServer } from "./commands/lab-server.ts";
 import { registerPrime } from "./commands/prime.ts";
@@ -29,6 +30,7 @@ export const ALL_COMMANDS: readonly Registrar[] = [
   registerSpawn,
   registerAutonomous,
   registerBenchAgent,
+  registerKube,
 ];
 
 /** Builds the `loom` command line; each command lives in its own module and loads its heavy parts lazily. */

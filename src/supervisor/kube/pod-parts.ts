@@ -104,7 +104,7 @@ export const GIT_AUTH_LINES = [
   "GIT_CONFIG_COUNT=2",
   "GIT_CONFIG_KEY_0=http.extraHeader",
   `GIT_CONFIG_VALUE_0="Authorization: Basic $(printf 'loom:%s' "$(cat ${SECRET_MOUNT}/${GIT_TOKEN_KEY})" | base64 | tr -d '\\n')"`,
-  // No credential helper or prompt: a refused token fails at once (as src/supervisor/git-http/client.ts).
+  // No credential helper or prompt: a refused token fails at once, as with Loom's own git-http client.
   "GIT_CONFIG_KEY_1=credential.helper",
   "GIT_CONFIG_VALUE_1=",
   "GIT_TERMINAL_PROMPT=0",
