@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ScriptedModelServer, startScriptedModel } from "../../../src/shared/scripted-model/index.ts";
@@ -23,6 +24,18 @@ const missing = await labImageMissing("the rendered pods' scripts under docker")
 const PINNED = `127.0.0.1:5000/loom-lab@sha256:${"c".repeat(64)}`;
 const REPO = "0123456789abcdef";
 const hex = () => randomBytes(24).toString("hex");
+
+/** A loopback port nothing listens on now (the Lab's server runs on the host's network here). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 describe.skipIf(missing !== undefined)("rendered Lab and step pods under docker", () => {
   let fixture: Awaited<ReturnType<typeof makeFixture>>;
@@ -141,7 +154,7 @@ describe.skipIf(missing !== undefined)("rendered Lab and step pods under docker"
 
   it("the Lab container does its generation on a read-only root, schemas/ read-only, and deletes its secrets file", async () => {
     let model: ScriptedModelServer | undefined;
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = await freePort();
     try {
       model = await startScriptedModel([
         { tool: "write_file", input: { path: "src/added.ts", content: "export const added = 1;\n" } },
