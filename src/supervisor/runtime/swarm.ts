@@ -58,6 +58,11 @@ interface ApiTask {
   };
 }
 
+interface ApiNode {
+  Description?: { Hostname?: string };
+  Status?: { State?: string; Addr?: string; Message?: string };
+}
+
 interface ApiService {
   ID: string;
   CreatedAt?: string;
@@ -104,6 +109,8 @@ export class SwarmRuntime implements ContainerRuntime {
   private readonly facts = new Map<string, Promise<ImageFacts>>();
   private readonly nodeAddrs = new Map<string, string>();
   private readonly stopped = new Map<string, Tombstone>();
+  /** Services whose task's node went down: what their logs say instead (the node took them along). */
+  private readonly lost = new Map<string, string>();
 
   constructor(options: SwarmOptions = {}) {
     this.api = new EngineApi(options.host === undefined ? {} : { host: options.host });
@@ -232,7 +239,9 @@ export class SwarmRuntime implements ContainerRuntime {
     const kept = this.stopped.get(service?.ID ?? id);
     if (!service && !kept) throw new RuntimeError("NOT_FOUND", `no swarm service ${JSON.stringify(id)}`);
     let text: string;
+    const lost = this.lost.get(service?.ID ?? id);
     if (kept || !service) text = kept?.logs ?? "";
+    else if (lost) text = `${lost}\n`;
     else {
       const r = await this.api.request(
         "GET",
@@ -262,7 +271,15 @@ export class SwarmRuntime implements ContainerRuntime {
   private async infoOf(service: ApiService): Promise<ContainerInfo> {
     const kept = this.stopped.get(service.ID);
     const task = latest(await this.tasks(service.ID));
-    const state: ContainerState = kept ? "exited" : taskState(task);
+    let state: ContainerState = kept ? "exited" : taskState(task);
+    // Swarm leaves a task of a node that died "running" for ever: the node's state is the truth.
+    if ((state === "running" || state === "created") && task?.NodeID) {
+      const down = await this.nodeDown(task.NodeID);
+      if (down) {
+        state = "dead";
+        this.lost.set(service.ID, down);
+      }
+    }
     const ports = (service.Spec.Labels?.[PORTS_LABEL] ?? "").split(",").filter(Boolean).map(Number);
     const addr = task?.NodeID ? await this.nodeAddress(task.NodeID).catch(() => undefined) : undefined;
     const endpoints: Endpoint[] =
@@ -288,6 +305,31 @@ export class SwarmRuntime implements ContainerRuntime {
   private async tasks(serviceId: string): Promise<ApiTask[]> {
     const filters = JSON.stringify({ service: [serviceId] });
     return (await this.api.json<ApiTask[]>("GET", `/tasks?filters=${encodeURIComponent(filters)}`)) ?? [];
+  }
+
+  /** Where a service's task runs (or ran): the node's id, hostname and address; undefined before scheduling. */
+  async placement(id: string): Promise<{ nodeId: string; hostname: string; address: string } | undefined> {
+    const task = latest(await this.tasks(id));
+    if (!task?.NodeID) return undefined;
+    const node = await this.api.json<ApiNode>("GET", `/nodes/${encodeURIComponent(task.NodeID)}`);
+    if (!node) return undefined;
+    return {
+      nodeId: task.NodeID,
+      hostname: node.Description?.Hostname ?? "",
+      address: node.Status?.Addr ?? "",
+    };
+  }
+
+  /** Why the node is not there (down, disconnected, or left the swarm), or undefined while it is ready. */
+  private async nodeDown(nodeId: string): Promise<string | undefined> {
+    const node = await this.api.json<ApiNode>("GET", `/nodes/${encodeURIComponent(nodeId)}`);
+    const name = node?.Description?.Hostname ?? nodeId;
+    if (!node) return `swarm node ${name} left the swarm while running this task; its output is lost with it`;
+    const st = node.Status?.State;
+    if (st === "down" || st === "disconnected" || st === "unknown") {
+      return `swarm node ${name} (${node.Status?.Addr ?? "no address"}) is ${st}${node.Status?.Message ? ` (${node.Status.Message})` : ""}; the task's output is lost with it`;
+    }
+    return undefined;
   }
 
   private async nodeAddress(nodeId: string): Promise<string> {
@@ -321,7 +363,8 @@ export class SwarmRuntime implements ContainerRuntime {
     const never = new AbortController().signal;
     while (Date.now() < deadline) {
       const live = (await this.tasks(service.ID)).filter((t) => !ENDED.has(t.Status?.State ?? ""));
-      if (live.length === 0) return;
+      const alive = await Promise.all(live.map(async (t) => !(t.NodeID && (await this.nodeDown(t.NodeID)))));
+      if (!alive.includes(true)) return;
       await sleepUntilAbort(100, never);
     }
     throw new RuntimeError(
