@@ -5,7 +5,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { NAME_PREFIX, reapCluster, reapSwarmClusters, writeRecord } from "./swarm-cluster-reap.ts";
 import { type EngineNode, engineRequest } from "./swarm-engine-api.ts";
-import { HubRelay } from "./swarm-relay.ts";
+import { ClusterRelays } from "./swarm-relay.ts";
 
 /**
  * A Docker Swarm of several engines on this one machine, for multi-node tests.
@@ -41,6 +41,8 @@ export interface SwarmClusterOptions {
   images?: string[];
   /** The swarm's dispatcher heartbeat: a node is marked down a few heartbeats after it dies (default 1000). */
   heartbeatMs?: number;
+  /** More dockerd flags for every node (e.g. `--registry-mirror=…`); each must start with `--`. */
+  dockerdArgs?: string[];
   /** The whole start, images included, must finish within this (default 90 000); else it fails with each engine's log tail. */
   timeoutMs?: number;
 }
@@ -91,8 +93,19 @@ export interface SwarmCluster {
   loadImages(images: string[]): Promise<void>;
   /** Makes 127.0.0.1:`port` of this host reachable from every node at `hubAddress`:`port`. */
   exposeHostPort(port: number): Promise<{ host: string; port: number }>;
+  /**
+   * Makes 127.0.0.1:`port` of this host reachable at 127.0.0.1:`port` inside every node's namespace
+   * (each node's own loopback), so one address serves on this host and on every node, as on a
+   * single-node swarm: e.g. a registry's `127.0.0.1:PORT/name@sha256:…` reference.
+   */
+  exposeHostPortOnNodes(port: number): Promise<void>;
   /** A 127.0.0.1 port of this host that leads to `address`:`port` on the cluster network. */
-  reach(address: string, port: number): Promise<{ host: "127.0.0.1"; port: number }>;
+  reach(address: string, port: number): Promise<{ host: string; port: number }>;
+  /**
+   * On this host, listens on every node's address at `port` (127.0.0.2:port, …) and leads each to that
+   * node: a node's `Status.Addr`:port, as a swarm runtime computes a task's endpoint, then works from here.
+   */
+  mirrorNodePort(port: number): Promise<void>;
   /** Removes everything the cluster made; idempotent, safe on every path. */
   stop(): Promise<void>;
 }
@@ -156,6 +169,9 @@ class Deadline {
   }
 }
 
+/** Thrown by a probe to stop waiting at once (an engine that exited will not come up later). */
+class Fatal extends Error {}
+
 async function until<T>(
   deadline: Deadline,
   step: string,
@@ -168,6 +184,7 @@ async function until<T>(
       const got = await probe();
       if (got !== undefined) return got;
     } catch (err) {
+      if (err instanceof Fatal) throw err;
       last = err;
     }
     if (deadline.left() <= 0) {
@@ -234,7 +251,7 @@ interface StartedNode {
   pid: number;
 }
 
-async function startEngine(clusterDir: string, id: string, k: number): Promise<StartedNode> {
+async function startEngine(clusterDir: string, id: string, k: number, extra: string[]): Promise<StartedNode> {
   const name = `n${k}`;
   const dir = path.join(clusterDir, name);
   await fs.mkdir(path.join(dir, "data"), { recursive: true });
@@ -256,6 +273,7 @@ async function startEngine(clusterDir: string, id: string, k: number): Promise<S
     "--iptables=false",
     "--ip6tables=false",
     "--ip-masq=false",
+    ...extra,
   ];
   // pdeathsig: if this process dies, the node dies with it (the next run still reaps what is left).
   const child = spawn(
@@ -312,7 +330,7 @@ async function initPid(node: StartedNode, deadline: Deadline): Promise<number> {
     `${node.name}: its pid namespace's init`,
     async () => {
       if (node.child.exitCode !== null || node.child.signalCode !== null) {
-        throw new Error(`${node.name} exited (${node.child.exitCode ?? node.child.signalCode})`);
+        throw new Fatal(`${node.name} exited (${node.child.exitCode ?? node.child.signalCode})`);
       }
       const children = await fs.readFile(`/proc/${pid}/task/${pid}/children`, "utf8").catch(() => "");
       const first = children.trim().split(" ")[0];
@@ -325,7 +343,7 @@ async function initPid(node: StartedNode, deadline: Deadline): Promise<number> {
 async function waitEngine(node: StartedNode, deadline: Deadline): Promise<void> {
   await until(deadline, `${node.name}: dockerd answering on ${node.socket}`, async () => {
     if (node.child.exitCode !== null || node.child.signalCode !== null) {
-      throw new Error(`${node.name}'s engine exited (${node.child.exitCode ?? node.child.signalCode})`);
+      throw new Fatal(`${node.name}'s engine exited (${node.child.exitCode ?? node.child.signalCode})`);
     }
     const ok = await engineRequest<string>(node.socket, "GET", "/_ping", undefined, 2_000).catch(
       () => undefined,
@@ -349,6 +367,13 @@ export async function startSwarmCluster(options: SwarmClusterOptions = {}): Prom
   if (!Number.isInteger(heartbeatMs) || heartbeatMs < 100) {
     throw new Error(`startSwarmCluster: heartbeatMs must be an integer ≥ 100, got ${heartbeatMs}`);
   }
+  const extra = options.dockerdArgs ?? [];
+  const badArg = extra.find((a) => typeof a !== "string" || !a.startsWith("--"));
+  if (badArg !== undefined) {
+    throw new Error(
+      `startSwarmCluster: dockerdArgs are flags starting with "--", got ${JSON.stringify(badArg)}`,
+    );
+  }
   const unavailable = await whyUnavailable();
   if (unavailable) throw new Error(`startSwarmCluster: ${unavailable}`);
 
@@ -361,12 +386,13 @@ export async function startSwarmCluster(options: SwarmClusterOptions = {}): Prom
   await fs.mkdir(dir);
   await writeRecord(dir, id);
 
-  const relay = new HubRelay(`${NAME_PREFIX}${id}-hub`, path.join(dir, "relay"), HUB_ADDRESS);
+  const relays = new ClusterRelays(path.join(dir, "relay"));
+  const hub = `${NAME_PREFIX}${id}-hub`;
   const engines: StartedNode[] = [];
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      await relay.close().catch(() => {});
+      await relays.close().catch(() => {});
       await reapCluster(SWARM_ROOT, id);
       await Promise.all(engines.map((e) => e.exited));
     })();
@@ -378,7 +404,7 @@ export async function startSwarmCluster(options: SwarmClusterOptions = {}): Prom
     if (net.exitCode !== 0)
       throw new Error(`making the cluster's network namespaces failed: ${net.stderr.trim()}`);
 
-    for (let k = 1; k <= count; k++) engines.push(await startEngine(dir, id, k));
+    for (let k = 1; k <= count; k++) engines.push(await startEngine(dir, id, k, extra));
     for (const e of engines) e.pid = await initPid(e, deadline);
     await Promise.all(engines.map((e) => waitEngine(e, deadline)));
 
@@ -512,8 +538,17 @@ export async function startSwarmCluster(options: SwarmClusterOptions = {}): Prom
         }));
       },
       loadImages,
-      exposeHostPort: (port) => relay.exposeHostPort(port),
-      reach: (address, port) => relay.reach(address, port),
+      exposeHostPort: async (port) => {
+        await relays.exposeHostPort(hub, { host: HUB_ADDRESS, port }, port);
+        return { host: HUB_ADDRESS, port };
+      },
+      exposeHostPortOnNodes: async (port) => {
+        for (const n of nodes) await relays.exposeHostPort(n.netns, { host: "127.0.0.1", port }, port);
+      },
+      reach: (address, port) => relays.reach(hub, { host: address, port }),
+      mirrorNodePort: async (port) => {
+        for (const n of nodes) await relays.reach(hub, { host: n.address, port }, { host: n.address, port });
+      },
       stop,
     };
   } catch (err) {
@@ -521,8 +556,11 @@ export async function startSwarmCluster(options: SwarmClusterOptions = {}): Prom
       engines.map(async (e) => `--- ${e.name} (${e.logFile}):\n${await tail(e.logFile)}`),
     );
     await stop().catch(() => {});
-    throw new Error(`startSwarmCluster failed: ${(err as Error).message}\n${tails.join("\n")}`, {
-      cause: err,
-    });
+    throw new Error(
+      `startSwarmCluster failed (cluster ${id} in ${dir}): ${(err as Error).message}\n${tails.join("\n")}`,
+      {
+        cause: err,
+      },
+    );
   }
 }

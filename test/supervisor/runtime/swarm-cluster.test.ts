@@ -5,6 +5,8 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pushImage } from "../../../src/supervisor/registry/push-image.ts";
+import { type RunningRegistry, startRegistry } from "../../../src/supervisor/registry/registry-process.ts";
 import {
   HUB_ADDRESS,
   SWARM_ROOT,
@@ -20,6 +22,7 @@ import {
 } from "../../helpers/swarm-cluster-reap.ts";
 import type { EngineTask } from "../../helpers/swarm-engine-api.ts";
 import { engineRequest } from "../../helpers/swarm-engine-api.ts";
+import { freePort, registryInstalled, testRegistryRoot } from "../registry/registry-helpers.ts";
 import { ensureTestImage, TEST_IMAGE } from "./test-image.ts";
 
 /**
@@ -28,6 +31,14 @@ import { ensureTestImage, TEST_IMAGE } from "./test-image.ts";
  */
 
 const unavailable = await swarmClusterUnavailable("the swarm cluster tests");
+/** The test image's name when pushed to the test's registry (tags removed before and after). */
+const PUSHED_REPO = "loom-swarm-cluster-test";
+
+async function removePushedTags(): Promise<void> {
+  const r = await execa("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], { reject: false });
+  const tags = r.stdout.split("\n").filter((t) => t.split("/").at(-1)?.startsWith(`${PUSHED_REPO}:`));
+  if (tags.length > 0) await execa("docker", ["rmi", ...tags], { reject: false });
+}
 
 /** cgroups named `prefix…` at the top of any hierarchy (v1: one per controller; v2: the root itself). */
 async function cgroupsNamed(prefix: string): Promise<string[]> {
@@ -103,13 +114,32 @@ describe("startSwarmCluster's input", () => {
 describe.skipIf(unavailable !== undefined)("a swarm of three engines on one machine", () => {
   let cluster: SwarmCluster;
   let hostServer: http.Server;
+  let registry: RunningRegistry | undefined;
+  /** What services run: pinned by digest in a registry on this host's 127.0.0.1, when there is one. */
+  let image = TEST_IMAGE;
   const greeted: string[] = [];
 
   beforeAll(async () => {
+    await removePushedTags();
     await ensureTestImage();
-    cluster = await startSwarmCluster({ nodes: 3, images: [TEST_IMAGE] });
-    console.info(`[swarm-cluster] 3 nodes up with ${TEST_IMAGE} loaded in ${cluster.startMs} ms`);
-    // Stands for the Supervisor: a server on this host's 127.0.0.1 that tasks reach through the hub.
+    const haveRegistry = registryInstalled();
+    cluster = await startSwarmCluster({ nodes: 3, images: haveRegistry ? [] : [TEST_IMAGE] });
+    console.info(`[swarm-cluster] 3 nodes up in ${cluster.startMs} ms`);
+    if (haveRegistry) {
+      // Every node pulls from the host's registry at the same 127.0.0.1:PORT the host pushed to.
+      const pushedAt = Date.now();
+      registry = await startRegistry({
+        dir: path.join(await testRegistryRoot(), "swarm"),
+        port: await freePort(),
+      });
+      await execa("docker", ["tag", TEST_IMAGE, `${PUSHED_REPO}:latest`]);
+      image = (await pushImage({ image: `${PUSHED_REPO}:latest`, registry: registry.address })).reference;
+      await cluster.exposeHostPortOnNodes(Number(registry.address.split(":")[1]));
+      console.info(
+        `[swarm-cluster] registry started and ${TEST_IMAGE} pushed in ${Date.now() - pushedAt} ms`,
+      );
+    } else console.warn(`[swarm-cluster] no docker-registry: ${TEST_IMAGE} loaded into each node instead`);
+    // Stands for the Supervisor: a server on this host's 127.0.0.1.
     hostServer = http.createServer((req, res) => {
       const from = new URL(req.url ?? "/", "http://x").searchParams.get("from") ?? "?";
       greeted.push(from);
@@ -121,6 +151,8 @@ describe.skipIf(unavailable !== undefined)("a swarm of three engines on one mach
   afterAll(async () => {
     hostServer?.close();
     await cluster?.stop();
+    await registry?.stop();
+    await removePushedTags();
   });
 
   it("has three Ready nodes on 127.0.0.2–4, n1 the manager, each with its own hostname", async () => {
@@ -146,15 +178,24 @@ describe.skipIf(unavailable !== undefined)("a swarm of three engines on one mach
     }
   });
 
-  it("runs a job on every node that reaches this host and is reached from it; its logs come back through the manager", async () => {
-    const exposed = await cluster.exposeHostPort((hostServer.address() as AddressInfo).port);
-    expect(exposed.host).toBe(HUB_ADDRESS);
+  it("runs a job on every node (pulled by digest through each node's 127.0.0.1); tasks and this host reach each other; logs come back through the manager", async () => {
+    const hostPort = (hostServer.address() as AddressInfo).port;
+    // Two ways a task reaches this host: its node's own 127.0.0.1:port, or the hub's address.
+    await cluster.exposeHostPortOnNodes(hostPort);
+    const hub = await cluster.exposeHostPort(hostPort);
+    expect(hub).toEqual({ host: HUB_ADDRESS, port: hostPort });
+    const taskPort = await freePort();
+    // And this host reaches a task at its node's address, as a swarm runtime computes an endpoint.
+    await cluster.mirrorNodePort(taskPort);
     const script = [
       'const http = require("node:http");',
       "const me = process.env.NODE_NAME;",
-      'http.get(process.env.HOST_URL + "?from=" + me, (res) => { let b = ""; res.on("data", (c) => b += c);',
-      '  res.on("end", () => { console.log("host answered: " + b);',
-      "    const s = http.createServer((q, r) => { r.end(me); s.close(); }); s.listen(7000); }); });",
+      "const ask = (url) => new Promise((ok, no) => http.get(url + me, (res) => {",
+      '  let b = ""; res.on("data", (c) => b += c); res.on("end", () => ok(b)); }).on("error", no));',
+      "(async () => {",
+      '  console.log("host answered: " + await ask(process.env.HOST_URL) + " / " + await ask(process.env.HUB_URL));',
+      `  const s = http.createServer((q, r) => { r.end(me); s.close(); }); s.listen(${taskPort});`,
+      "})();",
     ].join("\n");
     const create = await cluster.docker([
       "service",
@@ -177,20 +218,19 @@ describe.skipIf(unavailable !== undefined)("a swarm of three engines on one mach
       "--env",
       "NODE_NAME={{.Node.Hostname}}",
       "--env",
-      `HOST_URL=http://${exposed.host}:${exposed.port}/`,
-      TEST_IMAGE,
+      `HOST_URL=http://127.0.0.1:${hostPort}/?from=`,
+      "--env",
+      `HUB_URL=http://${hub.host}:${hub.port}/?from=`,
+      image,
       "node",
       "-e",
       script,
     ]);
     expect(create.exitCode, create.stderr).toBe(0);
 
-    // Each task listens on its own node's address: this host reaches it through the hub.
     for (const node of cluster.nodes) {
-      const door = await cluster.reach(node.address, 7000);
-      expect(await waitFor(`${node.name}'s task`, 30_000, () => get(`http://127.0.0.1:${door.port}/`))).toBe(
-        node.hostname,
-      );
+      const url = `http://${node.address}:${taskPort}/`;
+      expect(await waitFor(`${node.name}'s task at ${url}`, 30_000, () => get(url))).toBe(node.hostname);
     }
     const manager = cluster.managerHost.slice("unix://".length);
     const tasks = await waitFor("three complete tasks", 30_000, async () => {
@@ -202,12 +242,20 @@ describe.skipIf(unavailable !== undefined)("a swarm of three engines on one mach
       return all.length === 3 && all.every((t) => t.Status.State === "complete") ? all : undefined;
     });
     expect(new Set(tasks.map((t) => t.NodeID))).toEqual(new Set(cluster.nodes.map((n) => n.id)));
-    expect(greeted.sort()).toEqual(cluster.nodes.map((n) => n.hostname));
+    expect(greeted.sort()).toEqual(cluster.nodes.flatMap((n) => [n.hostname, n.hostname]));
 
     const logs = await cluster.docker(["service", "logs", "--raw", "on-every-node"]);
     expect(logs.stdout.split("\n").sort()).toEqual(
-      cluster.nodes.map((n) => `host answered: hello ${n.hostname}`),
+      cluster.nodes.map((n) => `host answered: hello ${n.hostname} / hello ${n.hostname}`),
     );
+    if (registry) {
+      const pulled = await Promise.all(
+        cluster.nodes.map((node) =>
+          cluster.docker(["image", "inspect", "--format", "{{index .RepoDigests 0}}", image], { node }),
+        ),
+      );
+      expect(pulled.map((r) => r.stdout)).toEqual(cluster.nodes.map(() => image));
+    }
     expect((await cluster.docker(["service", "rm", "on-every-node"])).exitCode).toBe(0);
   }, 60_000);
 
@@ -228,7 +276,7 @@ describe.skipIf(unavailable !== undefined)("a swarm of three engines on one mach
       "none",
       "--constraint",
       `node.id==${n3.id}`,
-      TEST_IMAGE,
+      image,
       "sh",
       "-c",
       "echo started; sleep 300",
@@ -273,6 +321,39 @@ describe.skipIf(unavailable !== undefined)("a swarm of three engines on one mach
     console.info(`[swarm-cluster] stopped in ${Date.now() - stoppedAt} ms`);
     expect(await leftovers(id, dir)).toEqual(NOTHING);
     await cluster.stop();
+  });
+});
+
+describe.skipIf(unavailable !== undefined)("a cluster that cannot start", () => {
+  const clusterOf = (err: unknown) => {
+    const m = /cluster ([0-9a-f]{8}) in (\S+)\)/.exec(String((err as Error).message));
+    if (!m) throw err;
+    return { id: m[1] as string, dir: m[2] as string };
+  };
+
+  it("fails at once when an engine exits, with its log tail, and leaves nothing", async () => {
+    const err = await startSwarmCluster({ nodes: 2, dockerdArgs: ["--no-such-flag"] }).catch(
+      (e: unknown) => e,
+    );
+    expect(String(err)).toMatch(/n[12](?:'s engine)? exited/);
+    expect(String(err)).toContain("unknown flag: --no-such-flag");
+    const { id, dir } = clusterOf(err);
+    expect(await leftovers(id, dir)).toEqual(NOTHING);
+  });
+
+  it("fails within its time limit, naming the step, and leaves nothing", async () => {
+    const started = Date.now();
+    const err = await startSwarmCluster({ nodes: 2, timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(String(err)).toMatch(/not done within 300 ms|did not finish within 300 ms/);
+    const { id, dir } = clusterOf(err);
+    expect(await leftovers(id, dir)).toEqual(NOTHING);
+  });
+
+  it("refuses a dockerd argument that is not a flag", async () => {
+    await expect(startSwarmCluster({ dockerdArgs: ["debug"] })).rejects.toThrow(
+      'dockerdArgs are flags starting with "--", got "debug"',
+    );
   });
 });
 
