@@ -115,6 +115,7 @@ describe.skipIf(unavailable !== undefined)("a swarm of three engines on one mach
   let cluster: SwarmCluster;
   let hostServer: http.Server;
   let registry: RunningRegistry | undefined;
+  let registryRoot: string | undefined;
   /** What services run: pinned by digest in a registry on this host's 127.0.0.1, when there is one. */
   let image = TEST_IMAGE;
   const greeted: string[] = [];
@@ -128,8 +129,9 @@ describe.skipIf(unavailable !== undefined)("a swarm of three engines on one mach
     if (haveRegistry) {
       // Every node pulls from the host's registry at the same 127.0.0.1:PORT the host pushed to.
       const pushedAt = Date.now();
+      registryRoot = await testRegistryRoot();
       registry = await startRegistry({
-        dir: path.join(await testRegistryRoot(), "swarm"),
+        dir: path.join(registryRoot, "swarm"),
         port: await freePort(),
       });
       await execa("docker", ["tag", TEST_IMAGE, `${PUSHED_REPO}:latest`]);
@@ -152,6 +154,7 @@ describe.skipIf(unavailable !== undefined)("a swarm of three engines on one mach
     hostServer?.close();
     await cluster?.stop();
     await registry?.stop();
+    if (registryRoot) await fs.rm(registryRoot, { recursive: true, force: true });
     await removePushedTags();
   });
 
