@@ -17,6 +17,7 @@ export {
   writePushedImage,
 } from "./pushed-image.ts";
 export {
+  atRegistry,
   type DigestReference,
   parseDigestReference,
   parseRegistryAddress,

@@ -49,3 +49,12 @@ export function repositoryOf(image: string): string {
   const colon = path.lastIndexOf(":");
   return colon > path.lastIndexOf("/") ? path.slice(0, colon) : path;
 }
+
+/**
+ * The same image at another registry address: the digest names the bytes, not the place, so a reference
+ * pushed to 127.0.0.1:PORT is pulled by a node that reaches that registry as, say, 127.0.0.254:PORT.
+ */
+export function atRegistry(reference: string, registry: string): string {
+  const { name, digest } = requireDigestReference(reference);
+  return `${registry}/${repositoryOf(name)}@${digest}`;
+}

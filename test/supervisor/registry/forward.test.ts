@@ -10,7 +10,9 @@ import {
   forwardConnections,
   parseEndpoint,
 } from "../../../src/supervisor/registry/forward.ts";
+import { pullOnEngine } from "../../../src/supervisor/registry/pull-on-engine.ts";
 import { pushImage } from "../../../src/supervisor/registry/push-image.ts";
+import { atRegistry } from "../../../src/supervisor/registry/reference.ts";
 import { type RunningRegistry, startRegistry } from "../../../src/supervisor/registry/registry-process.ts";
 import { dockerAnswers, freePort, registryInstalled, testRegistryRoot } from "./registry-helpers.ts";
 
@@ -102,6 +104,33 @@ describe.skipIf(!ready && !required)("a registry reached from another network na
       // This run's names and any an earlier, killed run left.
       const ours = names.stdout.split("\n").filter((n) => n.split(":").at(-2)?.endsWith(REPO));
       await execa("docker", ["rmi", ...ours], { reject: false });
+    }
+  });
+
+  it("a reference moved to another address with atRegistry pulls the same image there", async () => {
+    const dir = await mkdtemp(path.join(root, "moved-"));
+    await writeFile(path.join(dir, "marker"), `moved-${run}`);
+    const tiny = `${REPO}:moved-${run}`;
+    await execa("tar", ["-C", dir, "-cf", path.join(root, "moved.tar"), "marker"]);
+    await execa("docker", ["import", path.join(root, "moved.tar"), tiny]);
+    // The registry seen at a second address, as nodes see the host's through a forwarder.
+    const other = await forwardConnections({ host: "127.0.0.1", port: await freePort() }, { path: socket });
+    try {
+      const pushed = await pushImage({ image: tiny, registry: registry.address, tag: `moved-${run}` });
+      await execa("docker", ["rmi", tiny, pushed.tagged]);
+      const seenAs = `127.0.0.1:${"port" in other.listen ? other.listen.port : 0}`;
+      const moved = atRegistry(pushed.reference, seenAs);
+      expect(moved).toBe(`${seenAs}/${REPO}@${pushed.digest}`);
+      expect(await pullOnEngine(moved)).toBe(pushed.imageId);
+      await execa("docker", ["rmi", moved]);
+      expect(() => atRegistry(pushed.tagged, seenAs)).toThrow(
+        expect.objectContaining({ code: "DIGEST_REQUIRED" }),
+      );
+    } finally {
+      await other.close();
+      const names = await execa("docker", ["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+      const ours = names.stdout.split("\n").filter((n) => n.endsWith(`:moved-${run}`));
+      if (ours.length > 0) await execa("docker", ["rmi", ...ours], { reject: false });
     }
   });
 });
