@@ -89,8 +89,8 @@ export interface SwarmCluster {
   nodeStates(): Promise<
     Array<{ id: string; hostname: string; role: string; state: string; address: string }>
   >;
-  /** Copies images from the host's engine into every live node. */
-  loadImages(images: string[]): Promise<void>;
+  /** Copies images from the host's engine into every live node, or into `onto` only. */
+  loadImages(images: string[], onto?: readonly SwarmNode[]): Promise<void>;
   /** Makes 127.0.0.1:`port` of this host reachable from every node at `hubAddress`:`port`. */
   exposeHostPort(port: number): Promise<{ host: string; port: number }>;
   /**
@@ -495,7 +495,7 @@ export async function startSwarmCluster(options: SwarmClusterOptions = {}): Prom
       return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? 1 };
     };
 
-    const loadImages = async (images: string[]) => {
+    const loadImages = async (images: string[], onto: readonly SwarmNode[] = nodes) => {
       if (images.length === 0) return;
       const tar = path.join(dir, "images.tar");
       const save = await execa("docker", ["save", "-o", tar, ...images], { reject: false, stdin: "ignore" });
@@ -503,7 +503,7 @@ export async function startSwarmCluster(options: SwarmClusterOptions = {}): Prom
         throw new Error(`docker save ${images.join(" ")} failed: ${save.stderr.trim()}`);
       try {
         await Promise.all(
-          nodes
+          onto
             .filter((n) => n.alive())
             .map(async (n) => {
               const r = await docker(["load", "-q", "-i", tar], { node: n, timeoutMs: 120_000 });

@@ -7,6 +7,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pushImage } from "../../../src/supervisor/registry/push-image.ts";
 import { type RunningRegistry, startRegistry } from "../../../src/supervisor/registry/registry-process.ts";
+import { SwarmRuntime } from "../../../src/supervisor/runtime/swarm.ts";
 import {
   HUB_ADDRESS,
   SWARM_ROOT,
@@ -262,9 +263,9 @@ describe.skipIf(unavailable !== undefined)("a swarm of three engines on one mach
     expect((await cluster.docker(["service", "rm", "on-every-node"])).exitCode).toBe(0);
   }, 60_000);
 
-  it("kill(): the manager marks the node down within seconds, and the node's task never completes", async () => {
-    const [, n2, n3] = cluster.nodes;
-    if (!n2 || !n3) throw new Error("three nodes expected");
+  it("kill(): the manager marks the node down within seconds; its task never completes in Swarm's view, and the swarm runtime ends it with the reason", async () => {
+    const [n1, n2, n3] = cluster.nodes;
+    if (!n1 || !n2 || !n3) throw new Error("three nodes expected");
     const create = await cluster.docker([
       "service",
       "create",
@@ -285,6 +286,28 @@ describe.skipIf(unavailable !== undefined)("a swarm of three engines on one mach
       "echo started; sleep 300",
     ]);
     expect(create.exitCode, create.stderr).toBe(0);
+    // The same through the swarm runtime, placed on n3, serving on a port this host reaches at n3's address.
+    if (registry) expect((await cluster.docker(["pull", "-q", image])).exitCode).toBe(0); // its facts, on the manager
+    const runtime = new SwarmRuntime({
+      host: cluster.managerHost,
+      constraints: [`node.id==${n3.id}`],
+      resolveImage: async (i) => i,
+      pollMs: 100,
+    });
+    const port = await freePort();
+    await cluster.mirrorNodePort(port);
+    const handle = await runtime.run({
+      image,
+      command: ["node", "-e", `require("node:http").createServer((q, r) => r.end("up")).listen(${port})`],
+      network: "host",
+      ports: [{ container: port }],
+      labels: { "loom.test": "swarm-cluster" },
+    });
+    expect(handle.endpoints).toEqual([{ containerPort: port, host: n3.address, port }]);
+    expect(
+      await waitFor("the runtime's task serving", 30_000, () => get(`http://${n3.address}:${port}/`)),
+    ).toBe("up");
+
     const manager = cluster.managerHost.slice("unix://".length);
     const task = () =>
       engineRequest<EngineTask[]>(
@@ -301,20 +324,30 @@ describe.skipIf(unavailable !== undefined)("a swarm of three engines on one mach
     expect(n3.alive()).toBe(false);
     // Engine, containerd, shim and the task's `sleep` went with the node's pid namespace.
     expect(await processesNaming(`${cluster.dir}/n3/`)).toEqual([]);
+    const waited = runtime
+      .wait(handle.id, { timeoutMs: 30_000 })
+      .then((w) => ({ ...w, ms: Date.now() - killedAt }));
     const down = await waitFor("n3 down", 30_000, async () => {
       const n = (await cluster.nodeStates()).find((s) => s.id === n3.id);
       return n?.state === "down" ? Date.now() - killedAt : undefined;
     });
-    console.info(`[swarm-cluster] killed node seen down after ${down} ms (heartbeat 1 s)`);
+    const ended = await waited;
+    console.info(
+      `[swarm-cluster] killed node seen down after ${down} ms (heartbeat 1 s); the runtime's wait ended after ${ended.ms} ms`,
+    );
     // Swarm never hears from the task again: it stays "running" (desired "complete") on a down node.
-    // Whoever waits on it must read the node's state, not the task's.
+    // Whoever waits on it must read the node's state, not the task's — as the runtime does.
     const after = await task();
     expect(after?.NodeID).toBe(n3.id);
     expect(after?.Status.State).not.toBe("complete");
+    expect(ended.kind).toBe("exited");
+    expect(await runtime.logs(handle.id)).toContain(`swarm node ${n3.hostname} (${n3.address}) is down`);
     expect((await cluster.nodeStates()).filter((s) => s.state === "ready").map((s) => s.id)).toEqual(
-      expect.arrayContaining([cluster.nodes[0]!.id, n2.id]),
+      expect.arrayContaining([n1.id, n2.id]),
     );
+    await runtime.remove(handle.id);
     await cluster.docker(["service", "rm", "on-n3"]);
+    expect((await cluster.docker(["service", "ls", "-q"])).stdout).toBe("");
   }, 60_000);
 
   it("stop() leaves no process, namespace, cgroup, mount or file behind, and can be called again", async () => {
@@ -378,8 +411,10 @@ describe.skipIf(unavailable !== undefined)("a killed run's leftovers", () => {
         () => "",
       );
       await fs.mkdir(`/sys/fs/cgroup${v1}/loom-sw-${id}-n1/container`, { recursive: true });
-      // A process naming the folder, as each node's engine does.
-      const proc = spawn("sh", ["-c", "sleep 300", `${dir}/n1/engine`], { stdio: "ignore" });
+      // A process naming the folder, as each node's engine does (one process: no child to orphan).
+      const proc = spawn(process.execPath, ["-e", "setTimeout(() => {}, 300_000)", `${dir}/n1/engine`], {
+        stdio: "ignore",
+      });
       return { dir, proc };
     };
     const killed = await make("dead0001", { pid: deadPid, start: "1" });
