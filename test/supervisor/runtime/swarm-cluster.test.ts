@@ -3,6 +3,7 @@ import { promises as fs } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pushImage } from "../../../src/supervisor/registry/push-image.ts";
@@ -32,6 +33,7 @@ import { ensureTestImage, TEST_IMAGE } from "./test-image.ts";
  */
 
 const unavailable = await swarmClusterUnavailable("the swarm cluster tests");
+const CHILD = fileURLToPath(new URL("./fixtures/start-swarm-cluster.ts", import.meta.url));
 /** The test image's name when pushed to the test's registry (tags removed before and after). */
 const PUSHED_REPO = "loom-swarm-cluster-test";
 
@@ -73,6 +75,13 @@ async function leftovers(id: string, dir: string) {
   };
 }
 const NOTHING = { processes: [], netns: [], cgroups: [], mounts: [], dir: false };
+
+/** "gone" for no process or a zombie (this VM's init reaps orphans late), else its state letter. */
+async function aliveState(pid: number): Promise<string> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? "";
+  return state === "" || state === "Z" ? "gone" : state;
+}
 
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -394,6 +403,36 @@ describe.skipIf(unavailable !== undefined)("a cluster that cannot start", () => 
 });
 
 describe.skipIf(unavailable !== undefined)("a killed run's leftovers", () => {
+  it("a run killed with its cluster up: the nodes die with it, and the next reap removes the rest", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", CHILD, "2"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (c: Buffer) => {
+        out += c.toString();
+        if (out.includes("\n")) resolve(out.split("\n")[0] as string);
+      });
+      child.once("exit", (code) =>
+        reject(new Error(`the cluster's owner exited (${code}) before it was up`)),
+      );
+    });
+    const { id, dir, pids } = JSON.parse(line) as { id: string; dir: string; pids: number[] };
+    expect((await netnsOf(id)).length).toBe(3);
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGKILL");
+    await exited;
+    // pdeathsig: each node's init got SIGKILL when its parent died, and took its engine along.
+    await waitFor("the nodes gone", 10_000, async () =>
+      (await processesNaming(`${dir}/`)).length === 0 ? true : undefined,
+    );
+    for (const pid of pids) expect(await aliveState(pid)).toBe("gone");
+    // Namespaces, cgroups and files stay until someone reaps them: the next start does.
+    expect((await leftovers(id, dir)).dir).toBe(true);
+    expect(await reapSwarmClusters(SWARM_ROOT)).toContain(id);
+    expect(await leftovers(id, dir)).toEqual(NOTHING);
+  }, 60_000);
+
   it("are reaped by name when their owner is gone, and a live owner's are not", async () => {
     const dead = spawn("true");
     const deadPid = dead.pid as number;
