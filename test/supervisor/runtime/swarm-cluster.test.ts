@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
@@ -34,6 +35,7 @@ import { ensureTestImage, TEST_IMAGE } from "./test-image.ts";
 
 const unavailable = await swarmClusterUnavailable("the swarm cluster tests");
 const CHILD = fileURLToPath(new URL("./fixtures/start-swarm-cluster.ts", import.meta.url));
+const UNAVAILABLE = fileURLToPath(new URL("./fixtures/swarm-unavailable.ts", import.meta.url));
 /** The test image's name when pushed to the test's registry (tags removed before and after). */
 const PUSHED_REPO = "loom-swarm-cluster-test";
 
@@ -118,6 +120,43 @@ describe("startSwarmCluster's input", () => {
     await expect(startSwarmCluster({ heartbeatMs: 5 })).rejects.toThrow(
       "heartbeatMs must be an integer ≥ 100, got 5",
     );
+  });
+});
+
+describe.skipIf(unavailable !== undefined)("a machine that cannot run a swarm cluster", () => {
+  const probe = async (env: Record<string, string>) => {
+    // The same machine, as an unprivileged user: no namespaces, no dockerd. Its temp folder (tsx's
+    // cache) is removed after.
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "loom-swarm-probe-"));
+    await fs.chmod(tmp, 0o777);
+    try {
+      const r = await execa(
+        "setpriv",
+        [
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          process.execPath,
+          "--import",
+          "tsx",
+          UNAVAILABLE,
+        ],
+        { env: { ...env, HOME: tmp, TMPDIR: tmp }, reject: false },
+      );
+      return JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as { reason?: string; threw?: string };
+    } finally {
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
+  };
+
+  it("gives a reason to skip, and under LOOM_REQUIRE_ENGINES=1 fails instead", async () => {
+    expect(await probe({ LOOM_REQUIRE_ENGINES: "" })).toEqual({
+      reason: "a swarm cluster needs root (network, pid and mount namespaces, dockerd)",
+    });
+    expect(await probe({ LOOM_REQUIRE_ENGINES: "1" })).toEqual({
+      threw:
+        "LOOM_REQUIRE_ENGINES=1 but a swarm cluster needs root (network, pid and mount namespaces, dockerd)",
+    });
   });
 });
 
