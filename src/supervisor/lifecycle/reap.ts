@@ -26,6 +26,21 @@ export interface ReapResult {
 const WORKSPACE_NAME = /^gen-([1-9][0-9]*)$/;
 
 /**
+ * What a labelled leftover was: Prime carries the repo labels plus loom.role=prime, a verification step
+ * loom.verify and loom.step (verify/run-step.ts), a Lab loom.generation (lab-spec.ts).
+ */
+function leftoverKind(labels: Readonly<Record<string, string>>): string {
+  if (labels["loom.role"] === "prime") return "Prime";
+  return labels["loom.verify"] !== undefined ? "verification step" : "Lab";
+}
+
+function leftoverOf(labels: Readonly<Record<string, string>>): string {
+  if (labels["loom.role"] === "prime") return `commit ${labels["loom.commit"]?.slice(0, 12) ?? "?"}`;
+  if (labels["loom.verify"] !== undefined) return `${labels["loom.verify"]} ${labels["loom.step"] ?? "?"}`;
+  return `gen ${labels["loom.generation"] ?? "?"}`;
+}
+
+/**
  * Restart safety: a Supervisor that starts finds what an earlier one left — Lab and Prime containers
  * carrying this repo's labels, workspaces under `<stateDir>/workspaces`, records still `pending` or `running` —
  * removes the containers, fetches each workspace's branch before removing it, and marks those records
@@ -43,12 +58,7 @@ export async function reapLeftovers(ports: ReapPorts): Promise<ReapResult> {
     const problems = await stopAndRemove(runtime, info.id, 1000);
     for (const p of problems) log(`reap: ${p}`);
     containers.push(info.id);
-    // Prime carries the same repo labels (plus loom.role=prime), so a Prime left running is reaped too.
-    log(
-      info.labels["loom.role"] === "prime"
-        ? `reaped leftover Prime ${info.name} (commit ${info.labels["loom.commit"]?.slice(0, 12) ?? "?"})`
-        : `reaped leftover Lab ${info.name} (gen ${info.labels["loom.generation"] ?? "?"})`,
-    );
+    log(`reaped leftover ${leftoverKind(info.labels)} ${info.name} (${leftoverOf(info.labels)})`);
   }
 
   const workspaces: string[] = [];
