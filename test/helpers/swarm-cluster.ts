@@ -394,7 +394,11 @@ export async function startSwarmCluster(options: SwarmClusterOptions = {}): Prom
     stopping ??= (async () => {
       await relays.close().catch(() => {});
       await reapCluster(SWARM_ROOT, id);
-      await Promise.all(engines.map((e) => e.exited));
+      // Bounded: reapCluster has already waited for every process naming the folder to be gone.
+      await Promise.race([
+        Promise.all(engines.map((e) => e.exited)),
+        new Promise((r) => setTimeout(r, 10_000).unref()),
+      ]);
     })();
     return stopping;
   };
