@@ -6,6 +6,7 @@ import { registerDemo } from "./commands/demo.ts";
 import { registerGenerations } from "./commands/generations.ts";
 import { registerKube } from "./commands/kube.ts";
 import { registerLab } from "./commands/lab.ts";
+import { registerLabRelay } from "./commands/lab-relay.ts";
 import { registerLabServer } from "./commands/lab-server.ts";
 import { registerPrime } from "./commands/prime.ts";
 import { registerReflect } from "./commands/reflect.ts";
@@ -23,6 +24,7 @@ export const ALL_COMMANDS: readonly Registrar[] = [
   registerAnalyze,
   registerLab,
   registerLabServer,
+  registerLabRelay,
   registerSupervisor,
   registerGenerations,
   registerPrime,

@@ -160,6 +160,8 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
           "LOOM_REGISTRY",
           "LOOM_REGISTRY_PORT",
           "LOOM_SWARM_CONSTRAINTS",
+          "LOOM_GATEWAY_PORT",
+          "LOOM_GATEWAY_URL",
         ]),
       },
     });

@@ -3,6 +3,7 @@ import type { Config } from "../shared/config.ts";
 import { httpLimitsOf } from "../shared/http/limits.ts";
 import { SseHub, SseSlots } from "../shared/http/sse.ts";
 import { loomRoot as installedLoomRoot } from "../shared/loom-root.ts";
+import { startGateway } from "./gateway/gateway.ts";
 import { archive, fetchLabBranch, prepareWorkspace, promote, rollback } from "./git/index.ts";
 import { GenerationController } from "./lifecycle/controller.ts";
 import { DEFAULT_LAB_IMAGE } from "./lifecycle/lab-spec.ts";
@@ -132,6 +133,16 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
     apiKey: config.labApiKey,
     log: (line) => log(`model proxy: ${line}`),
   });
+  // Under swarm a Lab may run on any node: it reaches its generation through the gateway, not mounts.
+  const gateway =
+    runtime.name === "swarm"
+      ? await startGateway({
+          host: config.bindHost,
+          port: config.gatewayPort,
+          ...(config.gatewayUrl ? { url: config.gatewayUrl.replace(/\/+$/, "") } : {}),
+        })
+      : undefined;
+  if (gateway) log(`supervisor: Lab gateway at ${gateway.url} (LOOM_GATEWAY_URL)`);
   const controller = new GenerationController({
     store,
     runtime,
@@ -140,6 +151,7 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
     emit,
     loomRoot,
     modelProxy,
+    ...(gateway ? { gateway } : {}),
     portsInUse: new Set<number>(),
     decide: { promote, rollback, archive },
     journal,
@@ -193,6 +205,7 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
       await prime?.close();
       await controller.close();
       await modelProxy.closeAll();
+      await gateway?.close();
       await server.close();
       await images.close();
     },

@@ -203,6 +203,20 @@ export const configSpecs = [
     ifUnset: "none: Swarm places each Lab and step on any node",
   }),
   spec({
+    name: "LOOM_GATEWAY_PORT",
+    purpose:
+      "Port of the Lab gateway under LOOM_RUNTIME=swarm (Labs on any node reach their workspace, model proxy and Supervisor through it); 0 = any free port",
+    type: wholeNumber(0, 65535),
+    default: "0",
+  }),
+  spec({
+    name: "LOOM_GATEWAY_URL",
+    purpose:
+      "The URL swarm nodes reach the Lab gateway at, http://HOST:PORT (the manager's address on a cluster)",
+    type: httpUrl,
+    ifUnset: "http://LOOM_BIND_HOST:<the gateway's port>",
+  }),
+  spec({
     name: "LOOM_REGISTRY",
     purpose:
       "Registry the swarm nodes pull the Lab image from, HOST:PORT (empty = Loom's own: Debian's docker-registry under <state>/registry on 127.0.0.1:LOOM_REGISTRY_PORT)",

@@ -41,6 +41,11 @@ export interface LabSpecInput {
   readonly image: string;
   /** The Loom installation the `local` runtime runs (its Lab bundle when fresh, else `bin/loom.js`). */
   readonly loomRoot: string;
+  /**
+   * Swarm: the Lab reaches its generation through the gateway (lifecycle/relay-lab.ts): nothing is
+   * mounted; the relay in front of it clones the workspace and rebuilds the socket folder.
+   */
+  readonly relay?: { readonly url: string; readonly token: string };
 }
 
 /**
@@ -98,20 +103,27 @@ export function labSpec(input: LabSpecInput): RunSpecInput {
     ),
     labels: { ...repoLabels(config.repoPath), "loom.generation": String(n) },
     workdir: LAB_WORKSPACE,
-    mounts: [
-      { host: input.workspace, container: LAB_WORKSPACE },
-      { host: path.join(input.workspace, "schemas"), container: `${LAB_WORKSPACE}/schemas`, readOnly: true },
-      // The frozen acceptance suite: a Lab runs it but may not change it.
-      {
-        host: path.join(input.workspace, "acceptance"),
-        container: `${LAB_WORKSPACE}/acceptance`,
-        readOnly: true,
-      },
-      ...(input.packages
-        ? [{ host: input.packages, container: `${LAB_WORKSPACE}/node_modules`, readOnly: true }]
-        : []),
-      ...(input.sockets ? [{ host: input.sockets, container: LAB_SOCKET_DIR }] : []),
-    ],
+    mounts: input.relay
+      ? []
+      : [
+          { host: input.workspace, container: LAB_WORKSPACE },
+          {
+            host: path.join(input.workspace, "schemas"),
+            container: `${LAB_WORKSPACE}/schemas`,
+            readOnly: true,
+          },
+          // The frozen acceptance suite: a Lab runs it but may not change it.
+          {
+            host: path.join(input.workspace, "acceptance"),
+            container: `${LAB_WORKSPACE}/acceptance`,
+            readOnly: true,
+          },
+          ...(input.packages
+            ? [{ host: input.packages, container: `${LAB_WORKSPACE}/node_modules`, readOnly: true }]
+            : []),
+          ...(input.sockets ? [{ host: input.sockets, container: LAB_SOCKET_DIR }] : []),
+        ],
+    ...(input.relay ? { relay: input.relay } : {}),
     // No network at all: the sockets are the Lab's only way out.
     ...(sockets ? { network: "none" } : { ports: [{ container: port }], network: config.network }),
     name: `loom-gen-${n}-${repoLabels(config.repoPath)["loom.repo"]?.slice(0, 8)}`,

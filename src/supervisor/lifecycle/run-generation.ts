@@ -6,6 +6,7 @@ import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type { LabReport } from "../../../schemas/lab-report.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
 import type { Config } from "../../shared/config.ts";
+import type { Gateway } from "../gateway/gateway.ts";
 import type { FetchLabBranchInput, PrepareWorkspaceInput } from "../git/index.ts";
 import {
   createModelProxy,
@@ -21,6 +22,7 @@ import { freePort } from "./free-port.ts";
 import { logTail, readLabReport, stopAndRemove, waitForExit } from "./lab-cleanup.ts";
 import { type LabSockets, makeLabSockets, removeStaleLabSockets, writeLabSecrets } from "./lab-sockets.ts";
 import { DEFAULT_LAB_IMAGE, labSpec } from "./lab-spec.ts";
+import { type RelayedLab, relayLab } from "./relay-lab.ts";
 import { shareWorkspace } from "./share-workspace.ts";
 import { type LabAddress, type LabEnd, watchLab } from "./watch-lab.ts";
 
@@ -51,6 +53,11 @@ export interface LifecyclePorts {
    * this generation alone (from LOOM_LAB_API_BASE and the Lab key) and closed with it.
    */
   readonly modelProxy?: ModelProxy;
+  /**
+   * Under swarm: how a Lab on any node reaches its generation (workspace by git, model proxy, lab.sock)
+   * without mounts. Absent: the socket folder and workspace are mounted, as for docker.
+   */
+  readonly gateway?: Gateway;
 }
 
 export interface RunGenerationInput {
@@ -161,6 +168,7 @@ export async function runGeneration(
   let exitedEarly = false;
   let finished = false;
   let port: number | undefined;
+  let relayed: RelayedLab | undefined;
   try {
     await setOutcome({ outcome: "running" });
     await ports.git.prepareWorkspace({
@@ -197,6 +205,8 @@ export async function runGeneration(
       proxyOpen = true;
       await writeLabSecrets(sockets, { apiKey: token, labToken });
       lab = { socketPath: sockets.labSocket, hostHeader: `127.0.0.1:${port}`, token: labToken };
+      if (ports.gateway && runtime.name === "swarm")
+        relayed = await relayLab(ports.gateway, { generation: n, sockets, workspace, packages });
     }
     const handle = await runtime.run(
       labSpec({
@@ -209,6 +219,7 @@ export async function runGeneration(
         loomRoot: ports.loomRoot,
         ...(packages ? { packages } : {}),
         ...(sockets ? { sockets: sockets.dir } : { labToken }),
+        ...(relayed ? { relay: relayed.relay } : {}),
       }),
     );
     containerId = handle.id;
@@ -268,6 +279,7 @@ export async function runGeneration(
   } finally {
     // Released only once the Lab is gone, so no other Lab can be handed a port still in use.
     if (port !== undefined) taken.delete(port);
+    await relayed?.close().catch((err) => log(`cleanup: gateway: ${message(err)}`));
     if (proxyOpen) await proxy.close(n).catch((err) => log(`cleanup: model proxy: ${message(err)}`));
     await ownProxy?.closeAll().catch(() => {});
     await sockets?.remove().catch((err) => log(`cleanup: ${message(err)}`));

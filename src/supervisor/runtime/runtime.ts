@@ -88,6 +88,18 @@ export const RunSpec = z.strictObject({
     })
     .default({}),
   noNewPrivileges: z.boolean().default(true),
+  /**
+   * Swarm only: the task reaches Loom through the Supervisor's gateway at `url`, not through mounts.
+   * Loom's relay (`loom lab-relay`) runs first, as root on the node's network, rebuilds the workspace and
+   * socket folder from the gateway, and runs the command in the jail (no network). Other runtimes
+   * refuse it.
+   */
+  relay: z
+    .strictObject({
+      url: z.string().regex(/^http:\/\/[^/\s]+$/, "the gateway's URL is http://HOST:PORT"),
+      token: z.string().regex(/^[0-9a-f]{64}$/, "a gateway token is 64 hex digits"),
+    })
+    .optional(),
 });
 /** What callers write (defaults optional). */
 export type RunSpecInput = z.input<typeof RunSpec>;

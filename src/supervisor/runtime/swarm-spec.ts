@@ -16,6 +16,10 @@ import { type RunSpec, RuntimeError } from "./runtime.ts";
  * command. What runs the spec's command has exactly what a `--network none --cap-drop ALL` container has.
  */
 
+/** The node-local volume where relays keep packages per key, and where it is mounted. */
+export const PACKAGES_VOLUME = "loom-packages";
+export const RELAY_CACHE = "/var/cache/loom-packages";
+
 /** Labels Loom keeps on the service for itself; never shown as the container's labels. */
 export const PORTS_LABEL = "loom.swarm.ports";
 export const NETWORK_LABEL = "loom.swarm.network";
@@ -88,6 +92,40 @@ export function swarmServiceSpec(input: SwarmSpecInput): Record<string, unknown>
   }
   const program = spec.entrypoint !== undefined ? [spec.entrypoint] : [...input.facts.entrypoint];
   const [uid, gid] = userIds(input.facts.user);
+  const jailed = [
+    "sh",
+    "-c",
+    JAIL,
+    "loom-jail",
+    JAIL,
+    none ? "none" : "host",
+    uid,
+    gid,
+    spec.noNewPrivileges ? "1" : "0",
+    ...program,
+    ...spec.command,
+  ];
+  let command: string[] = ["sh"];
+  let args = jailed.slice(1);
+  const mounts = spec.mounts.map((m) => ({
+    Type: "bind",
+    Source: m.host,
+    Target: m.container,
+    ReadOnly: m.readOnly,
+  }));
+  if (spec.relay) {
+    if (!/^\d+$/.test(uid) || !/^\d+$/.test(gid))
+      throw new RuntimeError(
+        "INVALID_SPEC",
+        `a relayed task needs the image's user as numbers (uid:gid), not ${JSON.stringify(input.facts.user)}`,
+      );
+    // The relay is the image's own program (its entrypoint), as root on the node's network, then the jail.
+    command = [...input.facts.entrypoint];
+    args = ["lab-relay", "--uid", uid, "--gid", gid, "--", ...jailed];
+    env.push(`LOOM_RELAY_URL=${spec.relay.url}`, `LOOM_RELAY_TOKEN=${spec.relay.token}`);
+    // Packages fetched once per node and key, kept across Labs.
+    mounts.push({ Type: "volume", Source: PACKAGES_VOLUME, Target: RELAY_CACHE, ReadOnly: false });
+  }
   const labels = { ...spec.labels };
   const service: Record<string, string> = {
     ...labels,
@@ -108,31 +146,15 @@ export function swarmServiceSpec(input: SwarmSpecInput): Record<string, unknown>
       ContainerSpec: {
         Image: input.image,
         Labels: labels,
-        Command: ["sh"],
-        Args: [
-          "-c",
-          JAIL,
-          "loom-jail",
-          JAIL,
-          none ? "none" : "host",
-          uid,
-          gid,
-          spec.noNewPrivileges ? "1" : "0",
-          ...program,
-          ...spec.command,
-        ],
+        Command: command,
+        Args: args,
         Env: env,
         ...(spec.workdir ? { Dir: spec.workdir } : {}),
         User: "0",
         Init: true,
         // The jail's own needs; the command runs with none of them (bounding set cleared).
         CapabilityAdd: none ? ["CAP_SYS_ADMIN", "CAP_NET_ADMIN"] : [],
-        Mounts: spec.mounts.map((m) => ({
-          Type: "bind",
-          Source: m.host,
-          Target: m.container,
-          ReadOnly: m.readOnly,
-        })),
+        Mounts: mounts,
         StopGracePeriod: (input.stopGraceMs ?? 10_000) * 1_000_000,
       },
       Resources: { Limits: limits },

@@ -1,0 +1,330 @@
+import { spawn } from "node:child_process";
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { mkdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import net, { type Socket } from "node:net";
+import path from "node:path";
+import { LoomError } from "../../shared/errors.ts";
+
+/**
+ * The Lab gateway: how a Lab on another node reaches its generation's socket folder without sharing a
+ * filesystem with the Supervisor. One HTTP endpoint (LOOM_GATEWAY_PORT, reached by the nodes at
+ * LOOM_GATEWAY_URL); the Lab's relay (`loom lab-relay`, in front of the jailed Lab) authenticates with
+ * its generation's token and gets, from that generation's folder only:
+ *
+ *   GET  /v1/hello              the secrets file's content, the git token, the branch, the packages key
+ *   GET  /v1/packages           the repository's packages as a tar stream (cached per node by key)
+ *   *    /v1/git/<n>/loom.git/…  the generation's own git endpoint (git.sock: its workspace, push of
+ *                               lab/gen-N only), proxied; git's own Basic token authenticates these
+ *   PUT  /v1/report             the Lab's report, written to the workspace's .loom/report.json
+ *   GET  /v1/connect/model      (Upgrade) a byte stream to the model proxy's model.sock
+ *   GET  /v1/accept             (Upgrade) the control stream: the gateway writes `open <id>\n` per
+ *                               connection the Supervisor makes to the folder's lab.sock
+ *   GET  /v1/back/<id>          (Upgrade) the relay's stream for that connection, piped to it
+ *
+ * So the Supervisor keeps talking to `<folder>/lab.sock` and `<folder>/model.sock` exactly as for a
+ * Lab that has the folder mounted; only the relay knows the difference.
+ */
+
+export class GatewayError extends LoomError {
+  constructor(message: string) {
+    super("GATEWAY", message);
+  }
+}
+
+export interface GatewayRegistration {
+  readonly generation: number;
+  /** The generation's socket folder on this host (model.sock, git.sock, secrets.json; lab.sock is made here). */
+  readonly dir: string;
+  readonly secretsFile: string;
+  /** The token of the generation's git endpoint (git.sock). */
+  readonly gitToken: string;
+  readonly branch: string;
+  /** The workspace the report goes to. */
+  readonly workspace: string;
+  /** Host folder of the repository's packages (node_modules), if the Lab gets them. */
+  readonly packages?: string;
+  /** Names the packages' content (e.g. a hash of the lockfile), so nodes cache one copy per key. */
+  readonly packagesKey?: string;
+}
+
+export interface Gateway {
+  /** What nodes use to reach it. */
+  readonly url: string;
+  readonly port: number;
+  /** Opens the generation's way in; its token goes to the relay. */
+  register(reg: GatewayRegistration): Promise<string>;
+  /** Closes its lab.sock, ends its streams, forgets its token. Idempotent. */
+  unregister(generation: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  readonly host?: string;
+  readonly port?: number;
+  /** The URL nodes reach it at; default `http://<host>:<port>`. */
+  readonly url?: string;
+  readonly log?: (line: string) => void;
+}
+
+interface Entry {
+  readonly reg: GatewayRegistration;
+  readonly token: Buffer;
+  readonly labServer: net.Server;
+  control: Socket | undefined;
+  readonly pending: Map<number, Socket>;
+  readonly streams: Set<Socket>;
+  nextId: number;
+}
+
+const MAX_REPORT_BYTES = 4 * 1024 * 1024;
+const PENDING_MS = 10_000;
+
+export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const host = options.host ?? "127.0.0.1";
+  const entries = new Map<number, Entry>();
+  const sockets = new Set<Socket>();
+
+  const find = (req: IncomingMessage): Entry | undefined => {
+    const m = /^Bearer ([0-9a-f]{64})$/.exec(req.headers.authorization ?? "");
+    if (!m?.[1]) return undefined;
+    const given = Buffer.from(m[1], "hex");
+    for (const e of entries.values()) if (timingSafeEqual(e.token, given)) return e;
+    return undefined;
+  };
+
+  const answer = (res: ServerResponse, status: number, body: string | object): void => {
+    const text = typeof body === "string" ? `${body}\n` : JSON.stringify(body);
+    res.writeHead(status, {
+      "content-type": typeof body === "string" ? "text/plain; charset=utf-8" : "application/json",
+      "content-length": Buffer.byteLength(text),
+    });
+    res.end(text);
+  };
+
+  const server = http.createServer(async (req, res) => {
+    try {
+      const git = /^\/v1\/git\/(\d+)(\/.*)$/.exec(new URL(req.url ?? "/", "http://gateway").pathname);
+      if (git) {
+        const target = entries.get(Number(git[1]));
+        if (!target) return answer(res, 404, `gen-${git[1]} has no git endpoint here`);
+        return proxyGit(req, res, path.join(target.reg.dir, "git.sock"), git[2] ?? "/", req.url ?? "");
+      }
+      const entry = find(req);
+      if (!entry)
+        return answer(res, 401, "the gateway needs Authorization: Bearer <the generation's gateway token>");
+      const url = new URL(req.url ?? "/", "http://gateway");
+      const { reg } = entry;
+      if (url.pathname === "/v1/hello" && req.method === "GET") {
+        const secrets = await readFile(reg.secretsFile, "utf8");
+        return answer(res, 200, {
+          generation: reg.generation,
+          branch: reg.branch,
+          gitToken: reg.gitToken,
+          secrets,
+          packagesKey: reg.packages ? (reg.packagesKey ?? "none") : null,
+        });
+      }
+      if (url.pathname === "/v1/packages" && req.method === "GET") {
+        if (!reg.packages) return answer(res, 404, "this generation has no packages");
+        const dir = await realpath(reg.packages);
+        res.writeHead(200, { "content-type": "application/x-tar" });
+        const tar = spawn("tar", ["-C", dir, "-c", "."], { stdio: ["ignore", "pipe", "ignore"] });
+        tar.stdout.pipe(res);
+        res.on("close", () => tar.kill("SIGKILL"));
+        return;
+      }
+      if (url.pathname === "/v1/report" && req.method === "PUT") {
+        const body = await readLimited(req, MAX_REPORT_BYTES);
+        if (body === undefined) return answer(res, 413, `a report is at most ${MAX_REPORT_BYTES} bytes`);
+        try {
+          JSON.parse(body.toString("utf8"));
+        } catch {
+          return answer(res, 400, "the report is not JSON");
+        }
+        const target = path.join(reg.workspace, ".loom", "report.json");
+        await mkdir(path.dirname(target), { recursive: true });
+        await writeFile(`${target}.tmp`, body);
+        const { rename } = await import("node:fs/promises");
+        await rename(`${target}.tmp`, target);
+        return answer(res, 204, "");
+      }
+      return answer(res, 404, `no such path ${url.pathname}`);
+    } catch (err) {
+      if (!res.headersSent) answer(res, 500, `gateway: ${err instanceof Error ? err.message : String(err)}`);
+      else res.destroy();
+    }
+  });
+
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+
+  server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const refuse = (status: number, why: string) => {
+      socket.end(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${why}\n`,
+      );
+    };
+    const entry = find(req);
+    if (!entry)
+      return refuse(401, "the gateway needs Authorization: Bearer <the generation's gateway token>");
+    const upgraded = () => {
+      socket.write("HTTP/1.1 101 Switching Protocols\r\nupgrade: loom-stream\r\nconnection: upgrade\r\n\r\n");
+      if (head.length > 0) socket.unshift(head);
+      entry.streams.add(socket);
+      socket.on("close", () => entry.streams.delete(socket));
+      socket.on("error", () => socket.destroy());
+    };
+    const pathname = new URL(req.url ?? "/", "http://gateway").pathname;
+    if (pathname === "/v1/connect/model") {
+      const upstream = net.connect(path.join(entry.reg.dir, "model.sock"));
+      upstream.once("connect", () => {
+        upgraded();
+        pipeBoth(socket, upstream, entry.streams);
+      });
+      upstream.once("error", (err) => refuse(502, `the model proxy is not there: ${err.message}`));
+      return;
+    }
+    if (pathname === "/v1/accept") {
+      upgraded();
+      entry.control?.destroy();
+      entry.control = socket;
+      socket.on("close", () => {
+        if (entry.control === socket) entry.control = undefined;
+      });
+      return;
+    }
+    const back = /^\/v1\/back\/(\d+)$/.exec(pathname);
+    if (back) {
+      const local = entry.pending.get(Number(back[1]));
+      if (!local) return refuse(404, "no connection is waiting under that id");
+      entry.pending.delete(Number(back[1]));
+      upgraded();
+      pipeBoth(socket, local, entry.streams);
+      return;
+    }
+    refuse(404, `no stream at ${pathname}`);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  const url = options.url ?? `http://${host}:${port}`;
+
+  const unregister = async (generation: number): Promise<void> => {
+    const e = entries.get(generation);
+    if (!e) return;
+    entries.delete(generation);
+    e.control?.destroy();
+    for (const s of [...e.pending.values(), ...e.streams]) s.destroy();
+    await new Promise<void>((r) => e.labServer.close(() => r()));
+  };
+
+  return {
+    url,
+    port,
+    async register(reg) {
+      if (entries.has(reg.generation))
+        throw new GatewayError(`gen-${reg.generation} is already registered with the gateway`);
+      const labSocket = path.join(reg.dir, "lab.sock");
+      await rm(labSocket, { force: true });
+      const token = randomBytes(32);
+      const entry: Entry = {
+        reg,
+        token,
+        labServer: net.createServer(),
+        control: undefined,
+        pending: new Map(),
+        streams: new Set(),
+        nextId: 1,
+      };
+      // The Supervisor's side of lab.sock: each connection waits for the relay's stream back.
+      entry.labServer.on("connection", (conn) => {
+        if (!entry.control) {
+          conn.destroy();
+          return;
+        }
+        const id = entry.nextId++;
+        entry.pending.set(id, conn);
+        entry.control.write(`open ${id}\n`);
+        const t = setTimeout(() => {
+          if (entry.pending.delete(id)) conn.destroy();
+        }, PENDING_MS);
+        conn.on("close", () => {
+          clearTimeout(t);
+          entry.pending.delete(id);
+        });
+        conn.on("error", () => conn.destroy());
+      });
+      await new Promise<void>((resolve, reject) => {
+        entry.labServer.once("error", reject);
+        entry.labServer.listen(labSocket, () => resolve());
+      });
+      entries.set(reg.generation, entry);
+      return token.toString("hex");
+    },
+    unregister,
+    async close() {
+      for (const n of [...entries.keys()]) await unregister(n);
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+function pipeBoth(a: Socket, b: Socket, streams: Set<Socket>): void {
+  streams.add(b);
+  const end = () => {
+    a.destroy();
+    b.destroy();
+    streams.delete(b);
+  };
+  a.on("close", end).on("error", end);
+  b.on("close", end).on("error", end);
+  a.pipe(b).pipe(a);
+}
+
+async function readLimited(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** An HTTP request to the generation's git endpoint on its unix socket, streamed both ways. */
+function proxyGit(
+  req: IncomingMessage,
+  res: ServerResponse,
+  socketPath: string,
+  pathname: string,
+  raw: string,
+): void {
+  const search = raw.includes("?") ? raw.slice(raw.indexOf("?")) : "";
+  const forwarded = http.request(
+    {
+      socketPath,
+      method: req.method,
+      path: pathname + search,
+      headers: { ...req.headers, host: "git-http" },
+    },
+    (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    },
+  );
+  forwarded.on("error", (err) => {
+    if (!res.headersSent) {
+      res.writeHead(502, { "content-type": "text/plain" });
+      res.end(`the generation's git endpoint is not there: ${err.message}\n`);
+    } else res.destroy();
+  });
+  req.pipe(forwarded);
+}

@@ -1,0 +1,150 @@
+import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Gateway, startGateway } from "../../../src/supervisor/gateway/gateway.ts";
+import {
+  type LabSockets,
+  makeLabSockets,
+  writeLabSecrets,
+} from "../../../src/supervisor/lifecycle/lab-sockets.ts";
+import { DEFAULT_LAB_IMAGE } from "../../../src/supervisor/lifecycle/lab-spec.ts";
+import { type RelayedLab, relayLab } from "../../../src/supervisor/lifecycle/relay-lab.ts";
+import { pushImage, type RunningRegistry, startRegistry } from "../../../src/supervisor/registry/index.ts";
+import { SwarmRuntime } from "../../../src/supervisor/runtime/swarm.ts";
+import { labImageMissing } from "../../helpers/lab-image.ts";
+
+/**
+ * A Lab task with nothing mounted: Loom's relay in front of the jailed command rebuilds the workspace
+ * (git clone of lab/gen-N from the generation's endpoint, through the gateway) and the socket folder
+ * (secrets, model.sock, lab.sock), runs the command with no network, then pushes lab/gen-N back. The
+ * Supervisor's side sees the same folder it would mount: a request on its lab.sock reaches the server
+ * inside the task; what the task commits lands in the host workspace.
+ */
+const missing = await labImageMissing("relay tests");
+const swarm = await new SwarmRuntime().available();
+const skip = missing !== undefined || !swarm.ok;
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const git = (cwd: string, ...args: string[]) => execa("git", args, { cwd }).then((r) => r.stdout.trim());
+
+describe.skipIf(skip)("the Lab relay through the gateway (single-node swarm)", () => {
+  const labels = { "loom.test.run": randomBytes(6).toString("hex") };
+  let dir: string;
+  let workspace: string;
+  let sockets: LabSockets;
+  let gateway: Gateway;
+  let relayed: RelayedLab;
+  let registry: RunningRegistry;
+  let rt: SwarmRuntime;
+  let modelServer: http.Server;
+  const models: string[] = [];
+
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), "loom-relay-"));
+    workspace = path.join(dir, "ws");
+    await fs.mkdir(workspace);
+    await git(workspace, "init", "-q", "-b", "lab/gen-7");
+    await fs.writeFile(path.join(workspace, "program.md"), "# the program\n");
+    await git(workspace, "add", "-A");
+    await execa("git", ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "gen-7: program"], {
+      cwd: workspace,
+    });
+    sockets = await makeLabSockets(7);
+    await writeLabSecrets(sockets, { apiKey: "proxy-token-7", labToken: "lab-token-7" });
+    // Stands where the model proxy listens: what the Lab sends to model.sock arrives here.
+    modelServer = http.createServer((req, res) => {
+      models.push(`${req.method} ${req.url}`);
+      res.end("model says hi");
+    });
+    await new Promise<void>((r) => modelServer.listen(sockets.modelSocket, () => r()));
+    await fs.chmod(sockets.modelSocket, 0o666);
+    gateway = await startGateway({ port: 0 });
+    relayed = await relayLab(gateway, { generation: 7, sockets, workspace, packages: undefined });
+    const registryDir = path.join(dir, "registry");
+    registry = await startRegistry({ dir: registryDir, port: await freePort() });
+    const pinned = (await pushImage({ image: DEFAULT_LAB_IMAGE, registry: registry.address })).reference;
+    rt = new SwarmRuntime({ resolveImage: async () => pinned, pollMs: 100 });
+  }, 180_000);
+
+  afterAll(async () => {
+    if (rt) for (const c of await rt.list(labels)) await rt.remove(c.id);
+    await relayed?.close();
+    await gateway?.close();
+    await new Promise<void>((r) => (modelServer ? modelServer.close(() => r()) : r()));
+    await registry?.stop();
+    await sockets?.remove();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it("clones, tunnels both ways, runs the command without network, pushes lab/gen-N back", async () => {
+    const inside = `
+      const fs = require("fs"), http = require("http"), net = require("net"), cp = require("child_process");
+      console.log("SECRETS " + fs.readFileSync("/run/loom/secrets.json", "utf8"));
+      console.log("PROGRAM " + fs.readFileSync("/workspace/program.md", "utf8").trim());
+      console.log("UID " + process.getuid());
+      net.connect(${gateway.port}, "127.0.0.1").on("connect", () => console.log("GATEWAY REACHED"))
+        .on("error", (e) => console.log("NO NETWORK " + e.code));
+      http.get({ socketPath: "/run/loom/model.sock", path: "/v1/messages" }, (r) => {
+        let b = ""; r.on("data", (d) => (b += d)); r.on("end", () => console.log("MODEL " + b));
+      });
+      const server = http.createServer((q, r) => r.end("inside " + q.url));
+      server.listen("/run/loom/lab.sock", () => console.log("LISTENING"));
+      setTimeout(() => {
+        fs.writeFileSync("/workspace/made-inside.txt", "by the Lab\\n");
+        const g = (a) => cp.execFileSync("git", ["-C", "/workspace", "-c", "user.name=lab", "-c", "user.email=lab@loom", ...a]);
+        g(["add", "made-inside.txt"]); g(["commit", "-qm", "gen-7: made inside"]);
+        fs.mkdirSync("/workspace/.loom", { recursive: true });
+        fs.writeFileSync("/workspace/.loom/report.json", JSON.stringify({ said: "done" }));
+        server.close(); console.log("DONE");
+      }, 3000);`;
+    const h = await rt.run({
+      image: DEFAULT_LAB_IMAGE,
+      entrypoint: "node",
+      command: ["-e", inside],
+      labels,
+      network: "none",
+      relay: relayed.relay,
+    });
+    // The Supervisor's side: its lab.sock reaches the server inside the task.
+    let answer = "";
+    for (let i = 0; i < 100 && answer === ""; i++) {
+      answer = await new Promise<string>((resolve) => {
+        const req = http.get({ socketPath: sockets.labSocket, path: "/status" }, (r) => {
+          let b = "";
+          r.on("data", (d) => (b += d));
+          r.on("end", () => resolve(b));
+        });
+        req.on("error", () => resolve(""));
+      });
+      if (answer === "") await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(answer).toBe("inside /status");
+    expect(await rt.wait(h.id, { timeoutMs: 60_000 })).toEqual({ kind: "exited", exitCode: 0 });
+    const logs = await rt.logs(h.id);
+    expect(logs).toContain('SECRETS {"apiKey":"proxy-token-7","labToken":"lab-token-7"}');
+    expect(logs).toContain("PROGRAM # the program");
+    expect(logs).toContain("UID 10001");
+    expect(logs).toMatch(/NO NETWORK (ECONNREFUSED|ENETUNREACH)/);
+    expect(logs).not.toContain("GATEWAY REACHED");
+    expect(logs).toContain("MODEL model says hi");
+    expect(models).toEqual(["GET /v1/messages"]);
+    // Pushed back: the workspace's branch (checked out) moved, its files with it; the report arrived.
+    expect(await git(workspace, "log", "-1", "--format=%s", "lab/gen-7")).toBe("gen-7: made inside");
+    expect(await fs.readFile(path.join(workspace, "made-inside.txt"), "utf8")).toBe("by the Lab\n");
+    expect(JSON.parse(await fs.readFile(path.join(workspace, ".loom", "report.json"), "utf8"))).toEqual({
+      said: "done",
+    });
+  }, 120_000);
+});
