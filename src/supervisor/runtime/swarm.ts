@@ -150,7 +150,11 @@ export class SwarmRuntime implements ContainerRuntime {
     const name = spec.name ?? `loom-${randomBytes(6).toString("hex")}`;
     const facts = await this.imageFacts(spec.image);
     const image = await this.resolveImage(spec.image);
-    const body = swarmServiceSpec({ spec, name, image, facts, constraints: this.constraints });
+    // A bind mount is a path on the Supervisor's host: such a task runs on the node this runtime talks
+    // to (the manager the Supervisor runs beside), whatever LOOM_SWARM_CONSTRAINTS says.
+    const constraints =
+      spec.mounts.length > 0 ? [`node.id==${await this.managerNodeId()}`] : this.constraints;
+    const body = swarmServiceSpec({ spec, name, image, facts, constraints });
     const r = await this.api.request("POST", "/services/create", body);
     if (r.status !== 201 && r.status !== 200) {
       const code = r.status === 400 ? "INVALID_SPEC" : "ENGINE_FAILED";
@@ -305,6 +309,21 @@ export class SwarmRuntime implements ContainerRuntime {
   private async tasks(serviceId: string): Promise<ApiTask[]> {
     const filters = JSON.stringify({ service: [serviceId] });
     return (await this.api.json<ApiTask[]>("GET", `/tasks?filters=${encodeURIComponent(filters)}`)) ?? [];
+  }
+
+  private managerNode: Promise<string> | undefined;
+
+  private managerNodeId(): Promise<string> {
+    this.managerNode ??= this.api.json<{ Swarm?: { NodeID?: string } }>("GET", "/info").then((info) => {
+      const id = info?.Swarm?.NodeID;
+      if (!id)
+        throw new RuntimeError("ENGINE_FAILED", `the engine on ${this.api.socketPath} names no swarm node`);
+      return id;
+    });
+    this.managerNode.catch(() => {
+      this.managerNode = undefined;
+    });
+    return this.managerNode;
   }
 
   /** Where a service's task runs (or ran): the node's id, hostname and address; undefined before scheduling. */

@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SwarmRuntime } from "../../../src/supervisor/runtime/swarm.ts";
 import {
@@ -83,4 +86,29 @@ describe.skipIf(unavailable !== undefined)("SwarmRuntime on a three-node swarm",
     expect(await rt.list(labels)).toEqual([]);
     console.log(`[swarm nodes] killed node seen down after ${detectedMs} ms`);
   }, 120_000);
+
+  it("a task with a bind mount runs on the manager's node (where its paths are), whatever the constraints", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "loom-swarm-mount-"));
+    try {
+      const workers = new SwarmRuntime({
+        host: cluster.managerHost,
+        resolveImage: async (i) => i,
+        constraints: ["node.role==worker"],
+        pollMs: 100,
+      });
+      const h = await workers.run({
+        image: TEST_IMAGE,
+        command: ["sh", "-c", "echo from-the-task > /mounted/out.txt"],
+        mounts: [{ host: dir, container: "/mounted" }],
+        labels: { ...labels, "loom.test.i": "mount" },
+      });
+      expect(await workers.wait(h.id, { timeoutMs: 30_000 })).toEqual({ kind: "exited", exitCode: 0 });
+      const manager = cluster.nodes.find((n) => n.role === "manager");
+      expect((await workers.placement(h.id))?.nodeId).toBe(manager?.id);
+      expect(await fs.readFile(path.join(dir, "out.txt"), "utf8")).toBe("from-the-task\n");
+      await workers.remove(h.id);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
