@@ -267,6 +267,7 @@ export async function runGeneration(
       verdict,
       exitedEarly,
       finished,
+      relayed: relayed !== undefined,
       log,
       setOutcome,
       // Read once the Lab is gone: the proxy's count is final then.
@@ -306,6 +307,8 @@ async function finish(
     exitedEarly: boolean;
     /** /status said done or failed: the Lab commits nothing more. */
     finished: boolean;
+    /** Its branch and report arrive through the gateway when its container ends (relay-lab.ts). */
+    relayed: boolean;
     log: (text: string) => void;
     setOutcome: (patch: GenerationPatch) => Promise<GenerationRecord>;
     closeProxy: () => Promise<ProxyUsage | undefined>;
@@ -327,7 +330,8 @@ async function finish(
           else for (const p of await stopAndRemove(ports.runtime, id, 1000)) s.log(`cleanup: ${p}`);
         })();
   // Nor does one whose container exited (nothing in it outlives it; a local Lab's children might).
-  const quiet = s.finished || (s.exitedEarly && ports.runtime.name !== "local");
+  // A relayed Lab's work reaches the workspace only when its relay pushes, as its container ends.
+  const quiet = !s.relayed && (s.finished || (s.exitedEarly && ports.runtime.name !== "local"));
   if (!quiet) await teardown;
   const hasClone = await stat(path.join(s.workspace, ".git")).catch(() => undefined);
   const report: LabReport | undefined = hasClone ? await readLabReport(s.workspace) : undefined;

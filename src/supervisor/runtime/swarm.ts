@@ -223,9 +223,29 @@ export class SwarmRuntime implements ContainerRuntime {
     this.stopped.delete(service.ID);
     // Scaled to 0 first: the task is stopped and gone before the service is.
     await this.scaleToZero(service, 5_000).catch(() => undefined);
+    const tasks = await this.tasks(service.ID);
     const r = await this.api.request("DELETE", `/services/${encodeURIComponent(service.ID)}`);
     if (r.status !== 200 && r.status !== 204 && r.status !== 404)
       throw engineFailure("DELETE", "/services", r);
+    // Swarm removes the tasks' containers (an ended task keeps its container as history) after the
+    // service; a task record goes once its node has done so. Waited for, bounded, so "removed" means
+    // no container is left on a live node.
+    // The manager's own containers go now, not when its agent gets to them: this engine can see them.
+    const here = await this.managerNodeId().catch(() => undefined);
+    for (const t of tasks) {
+      const container = t.Status?.ContainerStatus?.ContainerID;
+      if (t.NodeID !== here || !container) continue;
+      await this.api
+        .request("DELETE", `/containers/${encodeURIComponent(container)}?force=true&v=true`)
+        .catch(() => undefined);
+    }
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const left = await this.tasks(service.ID);
+      const live = await Promise.all(left.map(async (t) => !(t.NodeID && (await this.nodeDown(t.NodeID)))));
+      if (!live.includes(true)) return;
+      await new Promise((res) => setTimeout(res, 100));
+    }
   }
 
   async inspect(id: string): Promise<ContainerInfo | undefined> {
