@@ -47,6 +47,8 @@ interface Hello {
 }
 
 export const RELAY_ENV = ["LOOM_RELAY_URL", "LOOM_RELAY_TOKEN"] as const;
+/** Mounted read-only into a mounted Lab (lab-spec.ts); the relay makes them read-only the same way. */
+const READ_ONLY = ["schemas", "acceptance"] as const;
 
 function request(o: RelayOptions, method: string, p: string, body?: Buffer): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
@@ -155,6 +157,19 @@ export async function runRelay(o: RelayOptions): Promise<number> {
   });
   if (hello.packagesKey) await packages(o, hello.packagesKey);
   await execa("chown", ["-R", "--no-dereference", `${o.uid}:${o.gid}`, o.workspace]);
+  // The fixed points stay as a mounted Lab has them: read-only mounts, which the Lab can neither write
+  // nor move aside (the relay still holds CAP_SYS_ADMIN here; the Lab will hold nothing).
+  for (const fixed of READ_ONLY) {
+    const dir = path.join(o.workspace, fixed);
+    await mkdir(dir, { recursive: true });
+    const bind = await execa("mount", ["--bind", dir, dir], { reject: false });
+    const ro =
+      bind.exitCode === 0 ? await execa("mount", ["-o", "remount,bind,ro", dir], { reject: false }) : bind;
+    if (ro.exitCode !== 0)
+      throw new Error(
+        `lab-relay: cannot make ${fixed}/ read-only (${(ro.stderr || ro.stdout).trim()}); the task needs CAP_SYS_ADMIN and no AppArmor profile that denies mount`,
+      );
+  }
   o.log(`relay: gen-${hello.generation} workspace ready in ${Date.now() - started} ms`);
 
   const modelSock = path.join(o.sockets, "model.sock");

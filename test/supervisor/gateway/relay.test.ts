@@ -94,6 +94,8 @@ describe.skipIf(skip)("the Lab relay through the gateway (single-node swarm)", (
       console.log("SECRETS " + fs.readFileSync("/run/loom/secrets.json", "utf8"));
       console.log("PROGRAM " + fs.readFileSync("/workspace/program.md", "utf8").trim());
       console.log("UID " + process.getuid());
+      try { fs.writeFileSync("/workspace/schemas/x.ts", "x"); console.log("SCHEMAS WRITTEN"); } catch (e) { console.log("SCHEMAS " + e.code); }
+      try { fs.renameSync("/workspace/schemas", "/workspace/moved"); console.log("SCHEMAS MOVED"); } catch (e) { console.log("SCHEMAS MOVE " + e.code); }
       net.connect(${gateway.port}, "127.0.0.1").on("connect", () => console.log("GATEWAY REACHED"))
         .on("error", (e) => console.log("NO NETWORK " + e.code));
       http.get({ socketPath: "/run/loom/model.sock", path: "/v1/messages" }, (r) => {
@@ -136,6 +138,8 @@ describe.skipIf(skip)("the Lab relay through the gateway (single-node swarm)", (
     expect(logs).toContain('SECRETS {"apiKey":"proxy-token-7","labToken":"lab-token-7"}');
     expect(logs).toContain("PROGRAM # the program");
     expect(logs).toContain("UID 10001");
+    expect(logs).toMatch(/SCHEMAS (EROFS|EACCES)/);
+    expect(logs).toMatch(/SCHEMAS MOVE (EBUSY|EACCES|EPERM)/);
     expect(logs).toMatch(/NO NETWORK (ECONNREFUSED|ENETUNREACH)/);
     expect(logs).not.toContain("GATEWAY REACHED");
     expect(logs).toContain("MODEL model says hi");
