@@ -1,6 +1,17 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { access, chmod, chown, mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import {
+  access,
+  chmod,
+  chown,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import http, { type IncomingMessage } from "node:http";
 import net, { type Socket } from "node:net";
 import path from "node:path";
@@ -12,9 +23,10 @@ import { execa } from "execa";
  * front of the jailed Lab. It rebuilds, inside the container, the socket folder a mounted Lab would see,
  * from the Supervisor's gateway (src/supervisor/gateway/gateway.ts) and nothing else:
  *
- *   1. GET /v1/hello: the secrets file (written for the Lab's user), the git token, the branch;
- *   2. the workspace: `git clone` of lab/gen-N from the generation's git endpoint; the packages from
- *      /v1/packages, kept per node under the packages key and linked as node_modules;
+ *   1. GET /v1/hello: the git token, what to check out, the secrets file (written for the Lab's user);
+ *   2. the workspace: `git clone` of lab/gen-N (a verification step: of the candidate's commit) from the
+ *      task's own git endpoint; the packages from /v1/packages, kept per node under the packages key;
+ *      a verification step then runs its command and ends here;
  *   3. model.sock: each connection a stream to the model proxy (/v1/connect/model);
  *      lab.sock: each connection the Supervisor makes on its side arrives as `open <id>` on the control
  *      stream, and is answered by a stream back (/v1/back/<id>) piped to the Lab's own lab.sock;
@@ -39,12 +51,16 @@ export interface RelayOptions {
 }
 
 interface Hello {
-  generation: number;
-  branch: string;
+  key: string;
   gitToken: string;
-  secrets: string;
-  packagesKey: string | null;
+  checkout: { branch: string } | { commit: string };
+  /** A Lab's secrets file; null for a verification step (no secrets, no tunnels, nothing pushed). */
+  secrets: string | null;
+  packages: { key: string; at: string } | null;
 }
+
+/** Caches tools write below node_modules: a step's clone keeps its own, writable (prepare-steps.ts). */
+const OWN_CACHES = new Set([".cache", ".vite", ".vite-temp", ".vitest"]);
 
 export const RELAY_ENV = ["LOOM_RELAY_URL", "LOOM_RELAY_TOKEN"] as const;
 /** Mounted read-only into a mounted Lab (lab-spec.ts); the relay makes them read-only the same way. */
@@ -112,8 +128,12 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** The packages of this key, fetched once per node; node_modules links to them. */
-async function packages(o: RelayOptions, key: string): Promise<void> {
+/**
+ * The packages of this key, fetched once per node. `at` "node_modules": the workspace's node_modules
+ * links to them (a Lab); a path: they appear there, and the workspace's node_modules is a folder of links
+ * into it (a verification step, as prepare-steps.ts makes it under docker).
+ */
+async function packages(o: RelayOptions, key: string, at: string): Promise<void> {
   const safe = key.replace(/[^A-Za-z0-9_.-]/g, "_");
   const kept = path.join(o.cache, safe);
   if (!(await exists(path.join(kept, ".complete")))) {
@@ -128,11 +148,22 @@ async function packages(o: RelayOptions, key: string): Promise<void> {
     const code = await new Promise<number | null>((r) => tar.on("close", r));
     if (code !== 0) throw new Error(`packages: tar exited ${code}`);
     await writeFile(path.join(tmp, ".complete"), "");
-    // Another Lab on this node may have finished first: its copy is as good.
+    // Another task on this node may have finished first: its copy is as good.
     await rename(tmp, kept).catch(() => rm(tmp, { recursive: true, force: true }));
   }
-  await rm(path.join(o.workspace, "node_modules"), { recursive: true, force: true });
-  await symlink(path.join(kept, "node_modules"), path.join(o.workspace, "node_modules"));
+  const modules = path.join(o.workspace, "node_modules");
+  await rm(modules, { recursive: true, force: true });
+  if (at === "node_modules") {
+    await symlink(path.join(kept, "node_modules"), modules);
+    return;
+  }
+  await mkdir(path.dirname(at), { recursive: true });
+  await rm(at, { recursive: true, force: true });
+  await symlink(path.join(kept, "node_modules"), at);
+  await mkdir(modules);
+  for (const name of await readdir(path.join(kept, "node_modules"))) {
+    if (!OWN_CACHES.has(name)) await symlink(path.posix.join(at, name), path.join(modules, name));
+  }
 }
 
 export async function runRelay(o: RelayOptions): Promise<number> {
@@ -141,22 +172,34 @@ export async function runRelay(o: RelayOptions): Promise<number> {
   const helloText = await text(helloRes);
   if (helloRes.statusCode !== 200) throw new Error(`the gateway refused the relay: ${helloText.trim()}`);
   const hello = JSON.parse(helloText) as Hello;
-  const gitUrl = `${o.url}/v1/git/${hello.generation}/loom.git`;
+  const gitUrl = `${o.url}/v1/git/${hello.key}/loom.git`;
+  const branch = "branch" in hello.checkout ? hello.checkout.branch : undefined;
 
-  // The socket folder, as a mounted one would be: the Lab's user creates lab.sock there.
-  await mkdir(o.sockets, { recursive: true });
-  await chown(o.sockets, o.uid, o.gid);
-  await chmod(o.sockets, 0o755);
-  const secrets = path.join(o.sockets, "secrets.json");
-  await writeFile(secrets, hello.secrets, { mode: 0o600 });
-  await chown(secrets, o.uid, o.gid);
+  if (hello.secrets !== null) {
+    // The socket folder, as a mounted one would be: the Lab's user creates lab.sock there.
+    await mkdir(o.sockets, { recursive: true });
+    await chown(o.sockets, o.uid, o.gid);
+    await chmod(o.sockets, 0o755);
+    const secrets = path.join(o.sockets, "secrets.json");
+    await writeFile(secrets, hello.secrets, { mode: 0o600 });
+    await chown(secrets, o.uid, o.gid);
+  }
 
   await mkdir(o.workspace, { recursive: true });
-  await execa("git", ["clone", "-q", "--branch", hello.branch, "--single-branch", gitUrl, o.workspace], {
-    env: gitEnv(hello.gitToken),
-  });
-  if (hello.packagesKey) await packages(o, hello.packagesKey);
+  const git = (args: string[]) => execa("git", args, { env: gitEnv(hello.gitToken) });
+  if (branch) await git(["clone", "-q", "--branch", branch, "--single-branch", gitUrl, o.workspace]);
+  else if ("commit" in hello.checkout) {
+    await git(["clone", "-q", "--no-checkout", gitUrl, o.workspace]);
+    await git(["-C", o.workspace, "checkout", "-q", "--detach", hello.checkout.commit]);
+    await git(["-C", o.workspace, "remote", "remove", "origin"]);
+  }
+  if (hello.packages) await packages(o, hello.packages.key, hello.packages.at);
   await execa("chown", ["-R", "--no-dereference", `${o.uid}:${o.gid}`, o.workspace]);
+  if (hello.secrets === null) {
+    // A verification step: its clone, writable as under docker, and the command; nothing goes back.
+    o.log(`relay: ${hello.key} clone ready in ${Date.now() - started} ms`);
+    return runCommand(o);
+  }
   // The fixed points stay as a mounted Lab has them: read-only mounts, which the Lab can neither write
   // nor move aside (the relay still holds CAP_SYS_ADMIN here; the Lab will hold nothing).
   for (const fixed of READ_ONLY) {
@@ -170,7 +213,7 @@ export async function runRelay(o: RelayOptions): Promise<number> {
         `lab-relay: cannot make ${fixed}/ read-only (${(ro.stderr || ro.stdout).trim()}); the task needs CAP_SYS_ADMIN and no AppArmor profile that denies mount`,
       );
   }
-  o.log(`relay: gen-${hello.generation} workspace ready in ${Date.now() - started} ms`);
+  o.log(`relay: ${hello.key} workspace ready in ${Date.now() - started} ms`);
 
   const modelSock = path.join(o.sockets, "model.sock");
   const model = net.createServer((conn) => {
@@ -197,25 +240,15 @@ export async function runRelay(o: RelayOptions): Promise<number> {
   });
   control.on("error", () => {});
 
-  const env = { ...process.env };
-  for (const k of RELAY_ENV) delete env[k];
-  const [program, ...args] = o.command;
-  if (!program) throw new Error("lab-relay: no command after --");
-  const child = spawn(program, args, { stdio: "inherit", env });
-  const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
-  process.on("SIGTERM", forward("SIGTERM"));
-  process.on("SIGINT", forward("SIGINT"));
-  const code = await new Promise<number>((resolve) =>
-    child.on("close", (c, sig) => resolve(c ?? (sig === "SIGKILL" ? 137 : 143))),
-  );
+  const code = await runCommand(o);
 
   // What the Lab committed goes back through the only ref it may push; then its report.
   const push = await execa(
     "git",
-    ["-C", o.workspace, "push", "-q", gitUrl, `refs/heads/${hello.branch}:refs/heads/${hello.branch}`],
+    ["-C", o.workspace, "push", "-q", gitUrl, `refs/heads/${branch}:refs/heads/${branch}`],
     { env: gitEnv(hello.gitToken), reject: false },
   );
-  if (push.exitCode !== 0) o.log(`relay: push of ${hello.branch} failed: ${push.stderr.trim()}`);
+  if (push.exitCode !== 0) o.log(`relay: push of ${branch} failed: ${push.stderr.trim()}`);
   const report = await readFile(path.join(o.workspace, ".loom", "report.json")).catch(() => undefined);
   if (report) {
     const res = await request(o, "PUT", "/v1/report", report);
@@ -225,4 +258,19 @@ export async function runRelay(o: RelayOptions): Promise<number> {
   control.destroy();
   model.close();
   return code;
+}
+
+/** The command (the jail, then the task) without the relay's variables; SIGTERM and SIGINT passed on. */
+async function runCommand(o: RelayOptions): Promise<number> {
+  const env = { ...process.env };
+  for (const k of RELAY_ENV) delete env[k];
+  const [program, ...args] = o.command;
+  if (!program) throw new Error("lab-relay: no command after --");
+  const child = spawn(program, args, { stdio: "inherit", env, cwd: o.workspace });
+  const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
+  process.on("SIGTERM", forward("SIGTERM"));
+  process.on("SIGINT", forward("SIGINT"));
+  return new Promise<number>((resolve) =>
+    child.on("close", (c, sig) => resolve(c ?? (sig === "SIGKILL" ? 137 : 143))),
+  );
 }

@@ -33,6 +33,7 @@ describe("loom CLI", () => {
       expect(stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, "m"));
   });
 
+  // Ten CLI starts through tsx: about 30 s when the whole suite shares two cores.
   it("every command has --help", async () => {
     for (const cmd of [
       "demo",
@@ -40,6 +41,7 @@ describe("loom CLI", () => {
       "tool",
       "analyze",
       "lab-server",
+      "lab-relay",
       "prime",
       "reflect",
       "spawn",
@@ -49,7 +51,7 @@ describe("loom CLI", () => {
       expect(code, cmd).toBe(0);
       expect(stdout, cmd).toContain(`Usage: loom ${cmd}`);
     }
-  });
+  }, 120_000);
 
   it("a bad flag, an unknown command or a bad number exits non-zero with a clear message", async () => {
     const flag = await loom(["run", "x.md", "--bogus"]);
@@ -61,6 +63,13 @@ describe("loom CLI", () => {
     const port = await loom(["lab-server", "--port", "99999"]);
     expect(port.code).toBe(2);
     expect(port.stderr).toContain("--port must be a whole number from 1 to 65535");
+    const relay = await loom(["lab-relay", "--uid", "10001", "--gid", "10001", "--", "true"], {
+      env: { LOOM_RELAY_URL: "https://gateway/", LOOM_RELAY_TOKEN: "short" },
+    });
+    expect(relay.code).toBe(2);
+    expect(relay.stderr).toContain(
+      'LOOM_RELAY_URL must be http://HOST:PORT (got "https://gateway/") and LOOM_RELAY_TOKEN 64 hex digits (5 characters given)',
+    );
   });
 
   it("a bad configuration value stops start-up with one line naming the variable", async () => {

@@ -63,6 +63,10 @@ describe.skipIf(unavailable !== undefined || missing !== undefined)("a round on 
     const roles = roundCandidates(3).map((c) => c.role);
     const carelessGen = roles.indexOf("careless") + 1;
     const placed = new Map<number, string>();
+    const stepsOn = new Map<string, string>();
+    // The demo's scratch repository is made inside the round: its label is known once it exists.
+    let repoLabel: string | undefined;
+    const repoOf = () => repoLabel ?? "none-yet";
     let killed: { generation: number; hostname: string; at: number } | undefined;
     let watching = true;
     // Watch the round's Lab services (the generations are 1–3 in candidate order): note where each
@@ -84,6 +88,12 @@ describe.skipIf(unavailable !== undefined || missing !== undefined)("a round on 
             }
           }
         }
+        // Verification steps: with nothing mounted they go wherever the constraints allow, too.
+        for (const step of await rt.list({ "loom.repo": repoOf() }).catch(() => [])) {
+          if (!step.labels["loom.step"] || stepsOn.has(step.id)) continue;
+          const where = await rt.placement(step.id).catch(() => undefined);
+          if (where) stepsOn.set(step.id, where.address);
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -91,7 +101,11 @@ describe.skipIf(unavailable !== undefined || missing !== undefined)("a round on 
     let result: Awaited<ReturnType<typeof runDemoRound>>;
     try {
       result = await runDemoRound({
-        log: (l) => lines.push(l),
+        log: (l) => {
+          lines.push(l);
+          const scratch = /scratch repository: (\S+)/.exec(l)?.[1];
+          if (scratch) repoLabel = repoLabels(scratch)["loom.repo"];
+        },
         keep: true,
         env: {
           LOOM_RUNTIME: "swarm",
@@ -116,6 +130,10 @@ describe.skipIf(unavailable !== undefined || missing !== undefined)("a round on 
     const managerAddr = cluster.nodes.find((n) => n.role === "manager")?.address;
     expect([...placed.values()]).not.toContain(managerAddr);
 
+    // The verification steps ran on workers as well: each cloned its candidate through the gateway.
+    expect(stepsOn.size, shown).toBeGreaterThan(0);
+    expect([...stepsOn.values()]).not.toContain(managerAddr);
+
     // The killed worker's candidate: failed, and the reason names the node.
     expect(killed, shown).toBeDefined();
     const careless = byRole.get("careless");
@@ -132,19 +150,32 @@ describe.skipIf(unavailable !== undefined || missing !== undefined)("a round on 
     // Nothing left: no service of this repository in the swarm, no container on any live node.
     const repo = repoLabels(`${cycle.scratch}/repo`)["loom.repo"] as string;
     expect(await rt.list({ "loom.repo": repo })).toEqual([]);
-    for (const node of cluster.nodes) {
-      if (!(await node.alive())) continue;
-      const ps = await cluster.docker(
-        ["ps", "-a", "--format", "{{.Names}} {{.Status}} {{.Labels}}", "--filter", `label=loom.repo=${repo}`],
-        { node },
-      );
-      expect(ps.stdout.trim(), node.name).toBe("");
+    // Swarm removes a removed service's containers on other nodes by itself, a moment later: bounded.
+    const leftOn = async () => {
+      const left: string[] = [];
+      for (const node of cluster.nodes) {
+        if (!(await node.alive())) continue;
+        const ps = await cluster.docker(
+          ["ps", "-a", "--format", "{{.Names}} {{.Status}}", "--filter", `label=loom.repo=${repo}`],
+          { node },
+        );
+        if (ps.stdout.trim()) left.push(`${node.name}: ${ps.stdout.trim()}`);
+      }
+      return left;
+    };
+    const cleanFrom = Date.now();
+    let left = await leftOn();
+    while (left.length > 0 && Date.now() - cleanFrom < 30_000) {
+      await new Promise((r) => setTimeout(r, 250));
+      left = await leftOn();
     }
+    expect(left).toEqual([]);
+    const cleanMs = Date.now() - cleanFrom;
     // The registry the Supervisor started is gone with it.
     const registries = await execa("pgrep", ["-f", `${cycle.scratch}/state/registry`], { reject: false });
     expect(registries.stdout.trim()).toBe("");
     console.log(
-      `[swarm round] Labs on ${[...placed.entries()].map(([g, a]) => `gen-${g}@${a}`).join(", ")}; killed ${killed?.hostname}`,
+      `[swarm round] Labs on ${[...placed.entries()].map(([g, a]) => `gen-${g}@${a}`).join(", ")}; steps on ${[...new Set(stepsOn.values())].join(", ")}; killed ${killed?.hostname}; last containers gone ${cleanMs} ms after the round`,
     );
   }, 600_000);
 });

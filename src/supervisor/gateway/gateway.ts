@@ -12,9 +12,9 @@ import { LoomError } from "../../shared/errors.ts";
  * LOOM_GATEWAY_URL); the Lab's relay (`loom lab-relay`, in front of the jailed Lab) authenticates with
  * its generation's token and gets, from that generation's folder only:
  *
- *   GET  /v1/hello              the secrets file's content, the git token, the branch, the packages key
+ *   GET  /v1/hello              the git token, what to check out, the secrets file (a Lab), the packages
  *   GET  /v1/packages           the repository's packages as a tar stream (cached per node by key)
- *   *    /v1/git/<n>/loom.git/…  the generation's own git endpoint (git.sock: its workspace, push of
+ *   *    /v1/git/<key>/loom.git/… the task's own git endpoint (git.sock: its workspace, push of
  *                               lab/gen-N only), proxied; git's own Basic token authenticates these
  *   PUT  /v1/report             the Lab's report, written to the workspace's .loom/report.json
  *   GET  /v1/connect/model      (Upgrade) a byte stream to the model proxy's model.sock
@@ -33,29 +33,35 @@ export class GatewayError extends LoomError {
 }
 
 export interface GatewayRegistration {
-  readonly generation: number;
-  /** The generation's socket folder on this host (model.sock, git.sock, secrets.json; lab.sock is made here). */
+  /** Names the registration in paths (`/v1/git/<key>/…`): `gen-N` for a Lab, one per verification step. */
+  readonly key: string;
+  /** The folder of its sockets on this host: git.sock always; model.sock and lab.sock for a Lab. */
   readonly dir: string;
-  readonly secretsFile: string;
-  /** The token of the generation's git endpoint (git.sock). */
+  /** The token of the git endpoint on `<dir>/git.sock`. */
   readonly gitToken: string;
-  readonly branch: string;
-  /** The workspace the report goes to. */
-  readonly workspace: string;
-  /** Host folder of the repository's packages (node_modules), if the Lab gets them. */
+  /** What the relay checks out: a Lab's branch (pushed back at the end), or a commit (nothing pushed). */
+  readonly checkout: { readonly branch: string } | { readonly commit: string };
+  /** A Lab's secrets file, its model.sock and lab.sock tunnelled; absent for a verification step. */
+  readonly lab?: { readonly secretsFile: string; readonly workspace: string };
+  /** Host folder of the repository's packages (node_modules), if the task gets them. */
   readonly packages?: string;
-  /** Names the packages' content (e.g. a hash of the lockfile), so nodes cache one copy per key. */
+  /** Names the packages' content, so nodes cache one copy per key. */
   readonly packagesKey?: string;
+  /**
+   * Where they appear: `node_modules` links the workspace's node_modules to them (a Lab); a path means
+   * there, with the workspace's node_modules a folder of links into it (a verification step).
+   */
+  readonly packagesAt?: "node_modules" | string;
 }
 
 export interface Gateway {
   /** What nodes use to reach it. */
   readonly url: string;
   readonly port: number;
-  /** Opens the generation's way in; its token goes to the relay. */
+  /** Opens a task's way in; its token goes to the relay. */
   register(reg: GatewayRegistration): Promise<string>;
   /** Closes its lab.sock, ends its streams, forgets its token. Idempotent. */
-  unregister(generation: number): Promise<void>;
+  unregister(key: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -70,7 +76,7 @@ export interface GatewayOptions {
 interface Entry {
   readonly reg: GatewayRegistration;
   readonly token: Buffer;
-  readonly labServer: net.Server;
+  readonly labServer: net.Server | undefined;
   control: Socket | undefined;
   readonly pending: Map<number, Socket>;
   readonly streams: Set<Socket>;
@@ -82,7 +88,7 @@ const PENDING_MS = 10_000;
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const host = options.host ?? "127.0.0.1";
-  const entries = new Map<number, Entry>();
+  const entries = new Map<string, Entry>();
   const sockets = new Set<Socket>();
 
   const find = (req: IncomingMessage): Entry | undefined => {
@@ -104,10 +110,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
 
   const server = http.createServer(async (req, res) => {
     try {
-      const git = /^\/v1\/git\/(\d+)(\/.*)$/.exec(new URL(req.url ?? "/", "http://gateway").pathname);
+      const git = /^\/v1\/git\/([A-Za-z0-9_.-]+)(\/.*)$/.exec(
+        new URL(req.url ?? "/", "http://gateway").pathname,
+      );
       if (git) {
-        const target = entries.get(Number(git[1]));
-        if (!target) return answer(res, 404, `gen-${git[1]} has no git endpoint here`);
+        const target = entries.get(git[1] ?? "");
+        if (!target) return answer(res, 404, `${git[1]} has no git endpoint here`);
         return proxyGit(req, res, path.join(target.reg.dir, "git.sock"), git[2] ?? "/", req.url ?? "");
       }
       const entry = find(req);
@@ -116,13 +124,14 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       const url = new URL(req.url ?? "/", "http://gateway");
       const { reg } = entry;
       if (url.pathname === "/v1/hello" && req.method === "GET") {
-        const secrets = await readFile(reg.secretsFile, "utf8");
         return answer(res, 200, {
-          generation: reg.generation,
-          branch: reg.branch,
+          key: reg.key,
           gitToken: reg.gitToken,
-          secrets,
-          packagesKey: reg.packages ? (reg.packagesKey ?? "none") : null,
+          checkout: reg.checkout,
+          secrets: reg.lab ? await readFile(reg.lab.secretsFile, "utf8") : null,
+          packages: reg.packages
+            ? { key: reg.packagesKey ?? "none", at: reg.packagesAt ?? "node_modules" }
+            : null,
         });
       }
       if (url.pathname === "/v1/packages" && req.method === "GET") {
@@ -134,7 +143,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         res.on("close", () => tar.kill("SIGKILL"));
         return;
       }
-      if (url.pathname === "/v1/report" && req.method === "PUT") {
+      if (url.pathname === "/v1/report" && req.method === "PUT" && reg.lab) {
         const body = await readLimited(req, MAX_REPORT_BYTES);
         if (body === undefined) return answer(res, 413, `a report is at most ${MAX_REPORT_BYTES} bytes`);
         try {
@@ -142,7 +151,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         } catch {
           return answer(res, 400, "the report is not JSON");
         }
-        const target = path.join(reg.workspace, ".loom", "report.json");
+        const target = path.join(reg.lab.workspace, ".loom", "report.json");
         await mkdir(path.dirname(target), { recursive: true });
         await writeFile(`${target}.tmp`, body);
         const { rename } = await import("node:fs/promises");
@@ -178,6 +187,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       socket.on("error", () => socket.destroy());
     };
     const pathname = new URL(req.url ?? "/", "http://gateway").pathname;
+    if (!entry.reg.lab) return refuse(404, "a verification step has no streams");
     if (pathname === "/v1/connect/model") {
       const upstream = net.connect(path.join(entry.reg.dir, "model.sock"));
       upstream.once("connect", () => {
@@ -215,56 +225,63 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const port = (server.address() as net.AddressInfo).port;
   const url = options.url ?? `http://${host}:${port}`;
 
-  const unregister = async (generation: number): Promise<void> => {
-    const e = entries.get(generation);
+  const unregister = async (key: string): Promise<void> => {
+    const e = entries.get(key);
     if (!e) return;
-    entries.delete(generation);
+    entries.delete(key);
     e.control?.destroy();
     for (const s of [...e.pending.values(), ...e.streams]) s.destroy();
-    await new Promise<void>((r) => e.labServer.close(() => r()));
+    const lab = e.labServer;
+    if (lab) await new Promise<void>((r) => lab.close(() => r()));
   };
 
   return {
     url,
     port,
     async register(reg) {
-      if (entries.has(reg.generation))
-        throw new GatewayError(`gen-${reg.generation} is already registered with the gateway`);
-      const labSocket = path.join(reg.dir, "lab.sock");
-      await rm(labSocket, { force: true });
+      if (!/^[A-Za-z0-9_.-]{1,100}$/.test(reg.key))
+        throw new GatewayError(
+          `a gateway key is letters, digits, '_', '.' or '-', not ${JSON.stringify(reg.key)}`,
+        );
+      if (entries.has(reg.key)) throw new GatewayError(`${reg.key} is already registered with the gateway`);
       const token = randomBytes(32);
       const entry: Entry = {
         reg,
         token,
-        labServer: net.createServer(),
+        labServer: reg.lab ? net.createServer() : undefined,
         control: undefined,
         pending: new Map(),
         streams: new Set(),
         nextId: 1,
       };
-      // The Supervisor's side of lab.sock: each connection waits for the relay's stream back.
-      entry.labServer.on("connection", (conn) => {
-        if (!entry.control) {
-          conn.destroy();
-          return;
-        }
-        const id = entry.nextId++;
-        entry.pending.set(id, conn);
-        entry.control.write(`open ${id}\n`);
-        const t = setTimeout(() => {
-          if (entry.pending.delete(id)) conn.destroy();
-        }, PENDING_MS);
-        conn.on("close", () => {
-          clearTimeout(t);
-          entry.pending.delete(id);
+      const lab = entry.labServer;
+      if (lab) {
+        const labSocket = path.join(reg.dir, "lab.sock");
+        await rm(labSocket, { force: true });
+        // The Supervisor's side of lab.sock: each connection waits for the relay's stream back.
+        lab.on("connection", (conn) => {
+          if (!entry.control) {
+            conn.destroy();
+            return;
+          }
+          const id = entry.nextId++;
+          entry.pending.set(id, conn);
+          entry.control.write(`open ${id}\n`);
+          const t = setTimeout(() => {
+            if (entry.pending.delete(id)) conn.destroy();
+          }, PENDING_MS);
+          conn.on("close", () => {
+            clearTimeout(t);
+            entry.pending.delete(id);
+          });
+          conn.on("error", () => conn.destroy());
         });
-        conn.on("error", () => conn.destroy());
-      });
-      await new Promise<void>((resolve, reject) => {
-        entry.labServer.once("error", reject);
-        entry.labServer.listen(labSocket, () => resolve());
-      });
-      entries.set(reg.generation, entry);
+        await new Promise<void>((resolve, reject) => {
+          lab.once("error", reject);
+          lab.listen(labSocket, () => resolve());
+        });
+      }
+      entries.set(reg.key, entry);
       return token.toString("hex");
     },
     unregister,

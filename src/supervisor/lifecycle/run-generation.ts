@@ -7,6 +7,7 @@ import type { LabReport } from "../../../schemas/lab-report.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
 import type { Config } from "../../shared/config.ts";
 import type { Gateway } from "../gateway/gateway.ts";
+import type { RelayedTask } from "../gateway/relay-task.ts";
 import type { FetchLabBranchInput, PrepareWorkspaceInput } from "../git/index.ts";
 import {
   createModelProxy,
@@ -22,7 +23,7 @@ import { freePort } from "./free-port.ts";
 import { logTail, readLabReport, stopAndRemove, waitForExit } from "./lab-cleanup.ts";
 import { type LabSockets, makeLabSockets, removeStaleLabSockets, writeLabSecrets } from "./lab-sockets.ts";
 import { DEFAULT_LAB_IMAGE, labSpec } from "./lab-spec.ts";
-import { type RelayedLab, relayLab } from "./relay-lab.ts";
+import { relayLab } from "./relay-lab.ts";
 import { shareWorkspace } from "./share-workspace.ts";
 import { type LabAddress, type LabEnd, watchLab } from "./watch-lab.ts";
 
@@ -168,7 +169,7 @@ export async function runGeneration(
   let exitedEarly = false;
   let finished = false;
   let port: number | undefined;
-  let relayed: RelayedLab | undefined;
+  let relayed: RelayedTask | undefined;
   try {
     await setOutcome({ outcome: "running" });
     await ports.git.prepareWorkspace({

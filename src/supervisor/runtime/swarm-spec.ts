@@ -121,7 +121,16 @@ export function swarmServiceSpec(input: SwarmSpecInput): Record<string, unknown>
       );
     // The relay is the image's own program (its entrypoint), as root on the node's network, then the jail.
     command = [...input.facts.entrypoint];
-    args = ["lab-relay", "--uid", uid, "--gid", gid, "--", ...jailed];
+    args = [
+      "lab-relay",
+      "--uid",
+      uid,
+      "--gid",
+      gid,
+      ...(spec.workdir ? ["--workspace", spec.workdir] : []),
+      "--",
+      ...jailed,
+    ];
     env.push(`LOOM_RELAY_URL=${spec.relay.url}`, `LOOM_RELAY_TOKEN=${spec.relay.token}`);
     // Packages fetched once per node and key, kept across Labs.
     mounts.push({ Type: "volume", Source: PACKAGES_VOLUME, Target: RELAY_CACHE, ReadOnly: false });

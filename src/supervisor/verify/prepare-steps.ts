@@ -2,6 +2,7 @@ import { mkdir, readdir, realpath, stat, symlink } from "node:fs/promises";
 import path from "node:path";
 import type { StepResult } from "../../../schemas/verification.ts";
 import type { Config } from "../../shared/config.ts";
+import type { Gateway } from "../gateway/gateway.ts";
 import { MAIN_REF } from "../git/repo-state.ts";
 import { shareWorkspace } from "../lifecycle/share-workspace.ts";
 import type { ContainerRuntime } from "../runtime/index.ts";
@@ -19,6 +20,8 @@ export interface StepsContext {
   readonly priority?: "background";
   /** LOOM_FITNESS=tasks: runs a commit's Lab agent on main's tasks (the cascade's task stages). */
   readonly tasks?: TaskRunner;
+  /** Under swarm: steps clone the candidate through the gateway (run-step.ts). */
+  readonly gateway?: Gateway;
 }
 
 export interface PreparedSteps {
@@ -86,7 +89,8 @@ export async function prepareSteps(
     };
   }
   if (!local) await shareWorkspace(clone);
-  const context: StepContext = { ...base, packages: undefined };
+  // The install writes node_modules into this clone: the steps after it must see the clone itself.
+  const context: StepContext = { ...base, packages: undefined, viaMounts: true };
   const command = atCommit === undefined ? "npm install" : "npm ci";
   const run = await runStep(context, "install", command, ctx.config.verifyTimeoutMs);
   return { context, install: run.result, installTimedOut: run.timedOut, installCommand: command };

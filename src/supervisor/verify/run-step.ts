@@ -1,6 +1,12 @@
 import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { type StepResult, TEST_OUTPUT_MAX_CHARS } from "../../../schemas/verification.ts";
 import type { Config } from "../../shared/config.ts";
+import { runGit } from "../../shared/git/run-git.ts";
+import type { Gateway } from "../gateway/gateway.ts";
+import { type RelayedTask, relayTask } from "../gateway/relay-task.ts";
 import { stopAndRemove } from "../lifecycle/lab-cleanup.ts";
 import { repoLabels } from "../lifecycle/lab-spec.ts";
 import type { ContainerRuntime, RunSpecInput, WaitOutcome } from "../runtime/index.ts";
@@ -25,6 +31,13 @@ export interface StepContext {
   readonly subject: string;
   readonly signal?: AbortSignal;
   readonly priority?: "background";
+  /**
+   * Under swarm: each step clones the candidate through the gateway (its relay) instead of a mount, so it
+   * can run on any node. Not for a clone whose packages were installed into it (`viaMounts`).
+   */
+  readonly gateway?: Gateway;
+  /** The install step wrote this clone's node_modules: every step sees the clone itself, mounted. */
+  readonly viaMounts?: boolean;
 }
 
 export interface StepRun {
@@ -66,10 +79,15 @@ function stepNetwork(ctx: StepContext, step: string): { network: string; env: Re
   };
 }
 
-export function stepSpec(ctx: StepContext, step: string, script: string): RunSpecInput {
+export function stepSpec(
+  ctx: StepContext,
+  step: string,
+  script: string,
+  relay?: RelayedTask["relay"],
+): RunSpecInput {
   const repo = repoLabels(ctx.config.repoPath);
-  const mounts: RunSpecInput["mounts"] = [{ host: ctx.clone, container: VERIFY_WORKDIR }];
-  if (ctx.packages) mounts.push({ host: ctx.packages, container: VERIFY_PACKAGES, readOnly: true });
+  const mounts: RunSpecInput["mounts"] = relay ? [] : [{ host: ctx.clone, container: VERIFY_WORKDIR }];
+  if (ctx.packages && !relay) mounts.push({ host: ctx.packages, container: VERIFY_PACKAGES, readOnly: true });
   const net = stepNetwork(ctx, step);
   return {
     image: ctx.image,
@@ -86,7 +104,36 @@ export function stepSpec(ctx: StepContext, step: string, script: string): RunSpe
     ),
     limits: { ...VERIFY_LIMITS, ...(ctx.priority ? { priority: ctx.priority } : {}) },
     noNewPrivileges: true,
+    ...(relay ? { relay } : {}),
   };
+}
+
+/** Under swarm, a step's way in through the gateway: a git endpoint on its clone, for this step only. */
+async function relayStep(ctx: StepContext, step: string): Promise<RelayedTask | undefined> {
+  if (!ctx.gateway || ctx.runtime.name !== "swarm" || ctx.viaMounts || step === INSTALL_STEP)
+    return undefined;
+  const dir = await mkdtemp(path.join(os.tmpdir(), "loom-step-"));
+  try {
+    const commit = (await runGit(ctx.clone, ["rev-parse", "HEAD"])).trim();
+    const key = `${ctx.subject}-${step}-${randomBytes(3).toString("hex")}`.replace(/[^A-Za-z0-9_.-]/g, "-");
+    const relayed = await relayTask(ctx.gateway, {
+      key,
+      dir,
+      repoPath: ctx.clone,
+      checkout: { commit },
+      ...(ctx.packages ? { packages: ctx.packages, packagesAt: VERIFY_PACKAGES } : {}),
+    });
+    return {
+      relay: relayed.relay,
+      close: async () => {
+        await relayed.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /** How one verification container ended. */
@@ -148,7 +195,13 @@ export async function runStep(
   script: string,
   timeoutMs: number,
 ): Promise<StepRun> {
-  const run = await runSpec(ctx, stepSpec(ctx, step, script), timeoutMs);
+  const relayed = await relayStep(ctx, step);
+  let run: SpecRun;
+  try {
+    run = await runSpec(ctx, stepSpec(ctx, step, script, relayed?.relay), timeoutMs);
+  } finally {
+    await relayed?.close();
+  }
   const marker = run.timedOut ? `\n[killed after ${timeoutMs} ms: LOOM_VERIFY_TIMEOUT_MS]\n` : "";
   return {
     result: {

@@ -12,6 +12,7 @@ import {
 import type { Config } from "../../shared/config.ts";
 import { LoomError } from "../../shared/errors.ts";
 import { ConflictError, generationNotFound, notVerifying } from "../errors.ts";
+import type { Gateway } from "../gateway/gateway.ts";
 import { gateChanges } from "../git/fixed-points.ts";
 import { resolveRef } from "../git/repo-state.ts";
 import type { SupervisorEmit } from "../lifecycle/events.ts";
@@ -39,6 +40,8 @@ export interface VerifierPorts {
   readonly image?: string;
   /** LOOM_FITNESS=tasks: what runs the cascade's task stages. */
   readonly tasks?: TaskRunner;
+  /** Under swarm: steps clone the candidate through the gateway instead of a mount. */
+  readonly gateway?: Gateway;
 }
 
 interface Slot {
@@ -161,6 +164,7 @@ export class Verifier {
           image: this.ports.image ?? DEFAULT_LAB_IMAGE,
           signal,
           ...(this.ports.tasks ? { tasks: this.ports.tasks } : {}),
+          ...(this.ports.gateway ? { gateway: this.ports.gateway } : {}),
         },
         n,
         through,
@@ -350,6 +354,7 @@ export class Verifier {
           signal: this.warmAbort.signal,
           // The Lab is working meanwhile: it comes first.
           priority: "background",
+          ...(this.ports.gateway ? { gateway: this.ports.gateway } : {}),
         },
         main,
       );

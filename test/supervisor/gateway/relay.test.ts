@@ -7,13 +7,14 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "../../../src/supervisor/gateway/gateway.ts";
+import { type RelayedTask, relayTask } from "../../../src/supervisor/gateway/relay-task.ts";
 import {
   type LabSockets,
   makeLabSockets,
   writeLabSecrets,
 } from "../../../src/supervisor/lifecycle/lab-sockets.ts";
 import { DEFAULT_LAB_IMAGE } from "../../../src/supervisor/lifecycle/lab-spec.ts";
-import { type RelayedLab, relayLab } from "../../../src/supervisor/lifecycle/relay-lab.ts";
+import { relayLab } from "../../../src/supervisor/lifecycle/relay-lab.ts";
 import { pushImage, type RunningRegistry, startRegistry } from "../../../src/supervisor/registry/index.ts";
 import { SwarmRuntime } from "../../../src/supervisor/runtime/swarm.ts";
 import { labImageMissing } from "../../helpers/lab-image.ts";
@@ -45,7 +46,7 @@ describe.skipIf(skip)("the Lab relay through the gateway (single-node swarm)", (
   let workspace: string;
   let sockets: LabSockets;
   let gateway: Gateway;
-  let relayed: RelayedLab;
+  let relayed: RelayedTask;
   let registry: RunningRegistry;
   let rt: SwarmRuntime;
   let modelServer: http.Server;
@@ -150,5 +151,57 @@ describe.skipIf(skip)("the Lab relay through the gateway (single-node swarm)", (
     expect(JSON.parse(await fs.readFile(path.join(workspace, ".loom", "report.json"), "utf8"))).toEqual({
       said: "done",
     });
+  }, 120_000);
+
+  it("a verification step: the candidate's commit, the packages as under docker, no network, nothing pushed", async () => {
+    const clone = path.join(dir, "clone");
+    await execa("git", ["clone", "-q", "--no-checkout", workspace, clone]);
+    const commit = await git(workspace, "rev-parse", "lab/gen-7");
+    await git(clone, "checkout", "-q", "--detach", commit);
+    const packages = path.join(dir, "packages", "node_modules");
+    await fs.mkdir(path.join(packages, "left-pad"), { recursive: true });
+    await fs.writeFile(path.join(packages, "left-pad", "index.js"), "module.exports = (s) => ' ' + s;\n");
+    const stepDir = await fs.mkdtemp(path.join(os.tmpdir(), "loom-step-test-"));
+    const step = await relayTask(gateway, {
+      key: "gen-7-check-test",
+      dir: stepDir,
+      repoPath: clone,
+      checkout: { commit },
+      packages,
+      packagesAt: "/verify-packages/node_modules",
+    });
+    try {
+      const inside = `
+        const fs = require("fs"), net = require("net");
+        console.log("HEAD " + require("child_process").execFileSync("git", ["rev-parse", "HEAD"]).toString().trim());
+        console.log("PAD " + require("/verify/node_modules/left-pad")("x"));
+        console.log("LINK " + fs.readlinkSync("/verify/node_modules/left-pad"));
+        console.log("SECRETS " + fs.existsSync("/run/loom/secrets.json"));
+        fs.writeFileSync("/verify/written-by-step.txt", "x");
+        net.connect(${gateway.port}, "127.0.0.1").on("connect", () => console.log("GATEWAY REACHED"))
+          .on("error", (e) => console.log("NO NETWORK " + e.code));`;
+      const h = await rt.run({
+        image: DEFAULT_LAB_IMAGE,
+        entrypoint: "node",
+        command: ["-e", inside],
+        workdir: "/verify",
+        labels: { ...labels, "loom.step": "check" },
+        network: "none",
+        relay: step.relay,
+      });
+      expect(await rt.wait(h.id, { timeoutMs: 60_000 })).toEqual({ kind: "exited", exitCode: 0 });
+      const logs = await rt.logs(h.id);
+      expect(logs).toContain(`HEAD ${commit}`);
+      expect(logs).toContain("PAD  x");
+      expect(logs).toContain("LINK /verify-packages/node_modules/left-pad");
+      expect(logs).toContain("SECRETS false");
+      expect(logs).toMatch(/NO NETWORK (ECONNREFUSED|ENETUNREACH)/);
+      // Nothing comes back from a step: the host clone is as it was.
+      expect(await fs.readdir(clone)).not.toContain("written-by-step.txt");
+      expect(await git(clone, "rev-parse", "HEAD")).toBe(commit);
+    } finally {
+      await step.close();
+      await fs.rm(stepDir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
