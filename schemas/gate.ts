@@ -11,6 +11,9 @@ import { z } from "zod";
  */
 export const GATE_PATHS: readonly string[] = [
   "src/supervisor/verify",
+  // Under swarm, what a verification step checks out and runs: its relay and the endpoint it clones from.
+  "src/supervisor/gateway",
+  "src/lab/relay.ts",
   "src/supervisor/git/fingerprint.ts",
   "src/supervisor/git/fixed-points.ts",
   "src/supervisor/git/promote.ts",
