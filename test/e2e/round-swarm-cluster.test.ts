@@ -1,9 +1,9 @@
-import net from "node:net";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { roundCandidates } from "../../src/demo/demo-script.ts";
 import type { CycleResult } from "../../src/demo/run-cycle.ts";
 import { runDemoRound } from "../../src/demo/run-round.ts";
+import { freePort } from "../../src/supervisor/lifecycle/free-port.ts";
 import { DEFAULT_LAB_IMAGE, repoLabels } from "../../src/supervisor/lifecycle/lab-spec.ts";
 import { SwarmRuntime } from "../../src/supervisor/runtime/swarm.ts";
 import { labImageMissing } from "../helpers/lab-image.ts";
@@ -20,14 +20,6 @@ import { type SwarmCluster, startSwarmCluster, swarmClusterUnavailable } from ".
  */
 const unavailable = await swarmClusterUnavailable("the round on a swarm cluster");
 const missing = await labImageMissing("the round on a swarm cluster");
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe.skipIf(unavailable !== undefined || missing !== undefined)("a round on a four-node swarm", () => {
   let cluster: SwarmCluster;
@@ -76,7 +68,7 @@ describe.skipIf(unavailable !== undefined || missing !== undefined)("a round on 
         for (let g = 1; g <= 3; g++) {
           if (placed.has(g)) continue;
           const [service] = await rt.list({ "loom.generation": String(g) }).catch(() => []);
-          if (!service || service.state !== "running") continue;
+          if (service?.state !== "running") continue;
           const where = await rt.placement(service.id);
           if (!where) continue;
           placed.set(g, where.address);

@@ -1,5 +1,6 @@
 import { pushImage } from "../registry/push-image.ts";
 import { loomRegistryDir, pushLabImage } from "../registry/push-lab-image.ts";
+import { parseDigestReference } from "../registry/reference.ts";
 import { reapRegistry } from "../registry/registry-process.ts";
 import { EngineApi } from "./engine-api.ts";
 import { RuntimeError } from "./runtime.ts";
@@ -32,7 +33,7 @@ export function registryResolver(options: RegistryResolverOptions): RegistryReso
   const api = new EngineApi(options.host === undefined ? {} : { host: options.host });
   const byId = new Map<string, Promise<string>>();
   const resolveImage = async (image: string): Promise<string> => {
-    if (/@sha256:[0-9a-f]{64}$/.test(image)) return image;
+    if (parseDigestReference(image)) return image;
     const found = await api.json<{ Id: string }>("GET", `/images/${encodeURIComponent(image)}/json`);
     if (!found)
       throw new RuntimeError(

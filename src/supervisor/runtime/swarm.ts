@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { sleepUntilAbort } from "../../shared/sleep-until-abort.ts";
+import { parseDigestReference } from "../registry/reference.ts";
 import { demuxLogs, EngineApi, engineFailure, engineMessage } from "./engine-api.ts";
 import { pollWait } from "./poll-wait.ts";
 import {
@@ -438,7 +439,7 @@ export class SwarmRuntime implements ContainerRuntime {
 
 /** Without a registry, only a reference pinned by digest: a tag would make each node pull it on its own. */
 function pinnedOnly(image: string): string {
-  if (/@sha256:[0-9a-f]{64}$/.test(image)) return image;
+  if (parseDigestReference(image)) return image;
   throw new RuntimeError(
     "INVALID_SPEC",
     `the swarm runtime runs images pinned by digest from a registry every node can pull from, not ${JSON.stringify(image)}: push it (\`npm run image -- --push\`) or set LOOM_REGISTRY`,

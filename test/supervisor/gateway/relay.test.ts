@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "../../../src/supervisor/gateway/gateway.ts";
 import { type RelayedTask, relayTask } from "../../../src/supervisor/gateway/relay-task.ts";
+import { freePort } from "../../../src/supervisor/lifecycle/free-port.ts";
 import {
   type LabSockets,
   makeLabSockets,
@@ -29,14 +29,6 @@ import { labImageMissing } from "../../helpers/lab-image.ts";
 const missing = await labImageMissing("relay tests");
 const swarm = await new SwarmRuntime().available();
 const skip = missing !== undefined || !swarm.ok;
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const git = (cwd: string, ...args: string[]) => execa("git", args, { cwd }).then((r) => r.stdout.trim());
 

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../../src/supervisor/lifecycle/free-port.ts";
 import type {
   ContainerHandle,
   ContainerInfo,
@@ -40,14 +40,6 @@ http.createServer((req, res) => res.end("loom-probe " + process.env.PROBE_TOKEN)
 `;
 
 const HOG = "const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1));";
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Polls until check returns a value, within a bounded time. */
 async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 15_000): Promise<T> {

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../../src/shared/config.ts";
+import { freePort } from "../../../src/supervisor/lifecycle/free-port.ts";
 import { pushImage, type RunningRegistry, startRegistry } from "../../../src/supervisor/registry/index.ts";
 import { RuntimeError } from "../../../src/supervisor/runtime/runtime.ts";
 import { SwarmRuntime } from "../../../src/supervisor/runtime/swarm.ts";
@@ -29,14 +30,6 @@ if (required && !probe.ok) {
       throw new Error(`LOOM_REQUIRE_ENGINES=1 but the swarm runtime is unavailable: ${probe.reason}`);
     });
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 let registry: RunningRegistry | undefined;
