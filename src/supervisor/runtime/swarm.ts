@@ -222,16 +222,18 @@ export class SwarmRuntime implements ContainerRuntime {
     const service = await this.service(id);
     if (!service) return;
     this.stopped.delete(service.ID);
+    const tasks = await this.tasks(service.ID);
     // Scaled to 0 first: the task is stopped and gone before the service is.
     await this.scaleToZero(service, 5_000).catch(() => undefined);
-    const tasks = await this.tasks(service.ID);
+    // Then the service is deleted only once Swarm's task reaper has deleted its tasks (about 250 ms):
+    // docker 20.10's manager dereferences a task the reaper deleted mid-delete and dies
+    // (swarmkit SetServiceTasksRemove, no nil check). A task on a node that is down is never reaped.
+    await this.untilTasksGone(service.ID, 15_000);
     const r = await this.api.request("DELETE", `/services/${encodeURIComponent(service.ID)}`);
     if (r.status !== 200 && r.status !== 204 && r.status !== 404)
       throw engineFailure("DELETE", "/services", r);
-    // Swarm removes the tasks' containers (an ended task keeps its container as history) after the
-    // service; a task record goes once its node has done so. Waited for, bounded, so "removed" means
-    // no container is left on a live node.
-    // The manager's own containers go now, not when its agent gets to them: this engine can see them.
+    // An agent removes its containers a moment after; the manager's own go now (this engine sees them),
+    // so "removed" means no container left where the Supervisor runs. Other nodes follow within seconds.
     const here = await this.managerNodeId().catch(() => undefined);
     for (const t of tasks) {
       const container = t.Status?.ContainerStatus?.ContainerID;
@@ -240,12 +242,16 @@ export class SwarmRuntime implements ContainerRuntime {
         .request("DELETE", `/containers/${encodeURIComponent(container)}?force=true&v=true`)
         .catch(() => undefined);
     }
-    const deadline = Date.now() + 15_000;
+  }
+
+  /** Until the service has no task left on a live node, at most `ms`. */
+  private async untilTasksGone(serviceId: string, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
-      const left = await this.tasks(service.ID);
+      const left = await this.tasks(serviceId);
       const live = await Promise.all(left.map(async (t) => !(t.NodeID && (await this.nodeDown(t.NodeID)))));
       if (!live.includes(true)) return;
-      await new Promise((res) => setTimeout(res, 100));
+      await new Promise((res) => setTimeout(res, 50));
     }
   }
 
