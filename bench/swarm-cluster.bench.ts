@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const registry = await startRegistry({ dir: path.join(dir, "registry"), port: await freePort() });
   const cluster = await startSwarmCluster({ nodes: 4, heartbeatMs: 1_000, timeoutMs: 120_000 });
   const savedHost = process.env.DOCKER_HOST;
-  const samples: Record<"single" | "cluster", Sample[][]> = { single: [], cluster: [] };
+  const samples: Record<"single" | "cluster", Sample[]> = { single: [], cluster: [] };
   try {
     // One registry for both sides: pushed once from this engine; every node sees 127.0.0.1:PORT.
     await pushImage({ image: DEFAULT_LAB_IMAGE, registry: registry.address });
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
         const env =
           side === "cluster" ? { ...base, LOOM_SWARM_CONSTRAINTS: "node.role==worker" } : { ...base };
         const s = await round(env);
-        (samples[side][run] ??= []).push(s);
+        samples[side][run] = s;
         console.log(
           `run ${run + 1} ${side}: round ${fmt(s.wallMs)}, candidates ${s.lifetimes.map(fmt).join(", ")}, winner stage 1 ${fmt(s.winnerStage1Ms)}`,
         );
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
   const rows: string[] = [];
-  const at = (side: "single" | "cluster", run: number) => samples[side][run]?.[0];
+  const at = (side: "single" | "cluster", run: number) => samples[side][run];
   for (let run = 0; run < RUNS; run++) {
     const single = at("single", run) as Sample;
     const spread = at("cluster", run) as Sample;
