@@ -161,6 +161,7 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
           "LOOM_REGISTRY_PORT",
           "LOOM_SWARM_CONSTRAINTS",
           "LOOM_GATEWAY_PORT",
+          "LOOM_WORKSPACE_TRANSPORT",
           "LOOM_GATEWAY_URL",
         ]),
       },

@@ -1,5 +1,6 @@
 import type { SupervisorEvent } from "../../schemas/events.ts";
 import type { Config } from "../shared/config.ts";
+import { ConfigError } from "../shared/errors.ts";
 import { httpLimitsOf } from "../shared/http/limits.ts";
 import { SseHub, SseSlots } from "../shared/http/sse.ts";
 import { loomRoot as installedLoomRoot } from "../shared/loom-root.ts";
@@ -93,6 +94,8 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
       stateDir: config.stateDir,
       swarm: { constraints: config.swarmConstraints ?? [], resolveImage: images.resolveImage },
     }));
+  // A transport this runtime cannot give is refused before anything runs or is served.
+  const relayed = gatewayTransport(runtime.name, config);
   // Limits from the config, so a value in .env applies as it does for Prime.
   const hub = new SseHub<SupervisorEvent>(200, new SseSlots(config.sseMaxClients));
   const emit = (event: SupervisorEvent): void => {
@@ -133,15 +136,15 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
     apiKey: config.labApiKey,
     log: (line) => log(`model proxy: ${line}`),
   });
-  // Under swarm a Lab may run on any node: it reaches its generation through the gateway, not mounts.
-  const gateway =
-    runtime.name === "swarm"
-      ? await startGateway({
-          host: config.bindHost,
-          port: config.gatewayPort,
-          ...(config.gatewayUrl ? { url: config.gatewayUrl.replace(/\/+$/, "") } : {}),
-        })
-      : undefined;
+  // Under swarm a Lab may run on any node: it reaches its generation through the gateway, not mounts
+  // (docker too, with LOOM_WORKSPACE_TRANSPORT=git).
+  const gateway = gatewayTransport(runtime.name, config)
+    ? await startGateway({
+        host: config.bindHost,
+        port: config.gatewayPort,
+        ...(config.gatewayUrl ? { url: config.gatewayUrl.replace(/\/+$/, "") } : {}),
+      })
+    : undefined;
   if (gateway) log(`supervisor: Lab gateway at ${gateway.url} (LOOM_GATEWAY_URL)`);
   const controller = new GenerationController({
     store,
@@ -210,4 +213,24 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
       await images.close();
     },
   };
+}
+
+/**
+ * Whether Labs and steps reach their generation through the gateway: always under swarm (a node shares
+ * no folder with the Supervisor), under docker when LOOM_WORKSPACE_TRANSPORT=git; nowhere else.
+ */
+function gatewayTransport(runtime: ContainerRuntime["name"], config: Config): boolean {
+  if (runtime === "swarm") {
+    if (config.sources.LOOM_WORKSPACE_TRANSPORT !== "default" && config.workspaceTransport === "mount")
+      throw new ConfigError(
+        "LOOM_WORKSPACE_TRANSPORT=mount cannot be used with LOOM_RUNTIME=swarm: a Lab on another node shares no folder with the Supervisor (swarm always uses git)",
+      );
+    return true;
+  }
+  if (config.workspaceTransport !== "git") return false;
+  if (runtime !== "docker")
+    throw new ConfigError(
+      `LOOM_WORKSPACE_TRANSPORT=git needs LOOM_RUNTIME=docker or swarm (the relay runs in a container on the host's network); this Supervisor runs ${runtime}: use mount`,
+    );
+  return true;
 }

@@ -22,7 +22,7 @@ afterAll(async () => {
   await Promise.all(kept.map((r) => rm(r.scratch, { recursive: true, force: true })));
 });
 
-describe.skipIf(missing !== undefined || (!swarm.ok && !required))("a generation on Docker Swarm", () => {
+describe.skipIf(missing !== undefined || (!swarm.ok && !required))("a generation without mounts", () => {
   it("promotes the demo generation with the Lab and each verification step as swarm services", async () => {
     const lines: string[] = [];
     const port = String(20_000 + Math.floor(Math.random() * 20_000));
@@ -43,5 +43,20 @@ describe.skipIf(missing !== undefined || (!swarm.ok && !required))("a generation
     // The registry this Supervisor started is gone with it.
     const registries = await execa("pgrep", ["-f", `${r.scratch}/state/registry`], { reject: false });
     expect(registries.stdout.trim()).toBe("");
+  }, 300_000);
+
+  it("docker with LOOM_WORKSPACE_TRANSPORT=git: the same generation, its Lab and steps cloning through the gateway", async () => {
+    const lines: string[] = [];
+    const r = await runDemoCycle({
+      keep: true,
+      log: (l) => lines.push(l),
+      env: { LOOM_RUNTIME: "docker", LOOM_WORKSPACE_TRANSPORT: "git", LOOM_VERIFY_TIMEOUT_MS: "240000" },
+    });
+    kept.push(r);
+    expect(r.record.outcome, r.record.reason ?? lines.slice(-20).join("\n")).toBe("promoted");
+    expect(lines.join("\n")).toMatch(/Lab gateway at http:\/\/127\.0\.0\.1:\d+/);
+    expect(lines.join("\n")).toMatch(/Lab loom-gen-1-\S+ started on docker/);
+    const label = `label=loom.repo=${repoLabels(`${r.scratch}/repo`)["loom.repo"]}`;
+    expect((await execa("docker", ["ps", "-aq", "--filter", label])).stdout.trim()).toBe("");
   }, 300_000);
 });

@@ -67,6 +67,7 @@ describe("loadConfig defaults", () => {
       network: "loom-net",
       runtime: "auto",
       swarmConstraints: undefined,
+      workspaceTransport: "mount",
       gatewayPort: 0,
       gatewayUrl: undefined,
       registry: undefined,

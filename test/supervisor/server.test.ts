@@ -10,6 +10,7 @@ import {
   SpawnResponse,
 } from "../../schemas/index.ts";
 import { parseSseData } from "../../src/shared/http/sse-read.ts";
+import { SwarmRuntime } from "../../src/supervisor/runtime/swarm.ts";
 import { GenerationStore } from "../../src/supervisor/store/index.ts";
 import { type Supervisor, startSupervisor } from "../../src/supervisor/supervisor.ts";
 import { LOOM_BIN, loom } from "../helpers/cli.ts";
@@ -285,6 +286,23 @@ describe("binding off loopback", () => {
       await expect(
         startSupervisor({ config: other.config(), host: "0.0.0.0", port: 0, log: () => {} }),
       ).rejects.toThrow(/LOOM_SUPERVISOR_TOKEN/);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
+  it("refuses a workspace transport its runtime cannot give, naming both and what to use", async () => {
+    const other = await makeFixture([]);
+    try {
+      const start = (env: Record<string, string>) =>
+        startSupervisor({ config: other.config(env), port: 0, log: () => {} });
+      await expect(start({ LOOM_RUNTIME: "local", LOOM_WORKSPACE_TRANSPORT: "git" })).rejects.toThrow(
+        "LOOM_WORKSPACE_TRANSPORT=git needs LOOM_RUNTIME=docker or swarm (the relay runs in a container on the host's network); this Supervisor runs local: use mount",
+      );
+      if ((await new SwarmRuntime().available()).ok)
+        await expect(start({ LOOM_RUNTIME: "swarm", LOOM_WORKSPACE_TRANSPORT: "mount" })).rejects.toThrow(
+          /LOOM_WORKSPACE_TRANSPORT=mount cannot be used with LOOM_RUNTIME=swarm: a Lab on another node shares no folder/,
+        );
     } finally {
       await other.cleanup();
     }

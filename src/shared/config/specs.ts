@@ -203,6 +203,13 @@ export const configSpecs = [
     ifUnset: "none: Swarm places each Lab and step on any node",
   }),
   spec({
+    name: "LOOM_WORKSPACE_TRANSPORT",
+    purpose:
+      "How a Lab and a verification step get their workspace: mount (a bind mount of the Supervisor's folder) or git (cloned through the Lab gateway, nothing mounted; docker and swarm). Swarm always uses git",
+    type: oneOf(["mount", "git"] as const),
+    default: "mount",
+  }),
+  spec({
     name: "LOOM_GATEWAY_PORT",
     purpose:
       "Port of the Lab gateway under LOOM_RUNTIME=swarm (Labs on any node reach their workspace, model proxy and Supervisor through it); 0 = any free port",

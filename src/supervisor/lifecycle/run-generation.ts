@@ -55,8 +55,8 @@ export interface LifecyclePorts {
    */
   readonly modelProxy?: ModelProxy;
   /**
-   * Under swarm: how a Lab on any node reaches its generation (workspace by git, model proxy, lab.sock)
-   * without mounts. Absent: the socket folder and workspace are mounted, as for docker.
+   * How a Lab reaches its generation without mounts (workspace by git, model proxy, lab.sock): under
+   * swarm, and docker with LOOM_WORKSPACE_TRANSPORT=git. Absent: the socket folder and workspace are mounted.
    */
   readonly gateway?: Gateway;
 }
@@ -206,7 +206,7 @@ export async function runGeneration(
       proxyOpen = true;
       await writeLabSecrets(sockets, { apiKey: token, labToken });
       lab = { socketPath: sockets.labSocket, hostHeader: `127.0.0.1:${port}`, token: labToken };
-      if (ports.gateway && runtime.name === "swarm")
+      if (ports.gateway)
         relayed = await relayLab(ports.gateway, { generation: n, sockets, workspace, packages });
     }
     const handle = await runtime.run(

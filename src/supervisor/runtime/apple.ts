@@ -14,6 +14,7 @@ import {
   parseRunSpec,
   type RunSpecInput,
   RuntimeError,
+  refuseRelay,
   type WaitOptions,
   type WaitOutcome,
 } from "./runtime.ts";
@@ -61,6 +62,7 @@ export class AppleRuntime implements ContainerRuntime {
 
   async run(input: RunSpecInput): Promise<ContainerHandle> {
     const spec = parseRunSpec(input);
+    refuseRelay(spec, "apple");
     const name = spec.name ?? `loom-${randomBytes(6).toString("hex")}`;
     const envText = appleEnvFile(spec.env);
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "loom-apple-env-"));

@@ -1,3 +1,4 @@
+import { type JailedCommand, PACKAGES_VOLUME, RELAY_CACHE } from "./jail.ts";
 import { type RunSpec, RuntimeError } from "./runtime.ts";
 
 /** Command lines for the docker-compatible CLIs (docker, podman). Pure, so tests can pin them. */
@@ -48,9 +49,49 @@ export function engineRunArgs(spec: RunSpec, name: string, flavor: EngineFlavor)
   return args;
 }
 
+/**
+ * `run -d ...` for a task that reaches Loom through the gateway (`spec.relay`): on the host's network
+ * as root with only what the jail needs, the relay first (the image's entrypoint, `task.argv[0]`), which
+ * jails the spec's command; packages kept in the `loom-packages` volume. Nothing of the host is mounted.
+ */
+export function engineRelayArgs(
+  spec: RunSpec,
+  name: string,
+  flavor: EngineFlavor,
+  task: JailedCommand,
+): string[] {
+  const [program, ...rest] = task.argv;
+  if (!program) throw new RuntimeError("INVALID_SPEC", "a relayed task needs a command");
+  const args = ["run", "-d", "--name", name];
+  if (flavor.init) args.push("--init");
+  for (const [k, v] of Object.entries(spec.labels)) args.push("--label", `${k}=${v}`);
+  for (const k of Object.keys(relayEnv(spec, task))) args.push("-e", k);
+  if (spec.workdir) args.push("-w", spec.workdir);
+  args.push("--network", "host", "--user", "0");
+  for (const cap of task.capabilities) args.push("--cap-add", cap.replace(/^CAP_/, ""));
+  if (task.cacheVolume) args.push("-v", `${PACKAGES_VOLUME}:${RELAY_CACHE}`);
+  const { memoryMb, pids, cpus } = spec.limits;
+  if (memoryMb !== undefined) args.push("--memory", `${memoryMb}m`, "--memory-swap", `${memoryMb}m`);
+  if (pids !== undefined) args.push("--pids-limit", String(pids));
+  if (cpus !== undefined) args.push("--cpus", String(cpus));
+  if (spec.limits.priority === "background") args.push("--cpu-shares", "128");
+  if (spec.noNewPrivileges) args.push("--security-opt", "no-new-privileges");
+  args.push("--entrypoint", program, spec.image, ...rest);
+  return args;
+}
+
+function relayEnv(spec: RunSpec, task: JailedCommand): Record<string, string> {
+  const env: Record<string, string> = { ...spec.env };
+  for (const kv of task.env) {
+    const at = kv.indexOf("=");
+    env[kv.slice(0, at)] = kv.slice(at + 1);
+  }
+  return env;
+}
+
 /** The CLI's environment for `run`: its own (to reach the daemon) plus the values `-e NAME` forwards. */
-export function engineEnv(spec: RunSpec): Record<string, string> {
-  return { ...spec.env };
+export function engineEnv(spec: RunSpec, task?: JailedCommand): Record<string, string> {
+  return task ? relayEnv(spec, task) : { ...spec.env };
 }
 
 /** `ps -a --filter label=k=v ...` printing one id per line. */

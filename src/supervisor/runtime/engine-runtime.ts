@@ -1,7 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { firstLines, runCli } from "./cli-exec.ts";
-import { type EngineFlavor, engineEnv, engineListArgs, engineRunArgs } from "./engine-args.ts";
+import {
+  type EngineFlavor,
+  engineEnv,
+  engineListArgs,
+  engineRelayArgs,
+  engineRunArgs,
+} from "./engine-args.ts";
 import { parseEngineInspect } from "./engine-inspect.ts";
+import { type ImageFacts, jailedCommand } from "./jail.ts";
 import {
   type Availability,
   type ContainerHandle,
@@ -11,6 +18,7 @@ import {
   parseRunSpec,
   type RunSpecInput,
   RuntimeError,
+  refuseRelay,
   type WaitOptions,
   type WaitOutcome,
 } from "./runtime.ts";
@@ -30,6 +38,7 @@ export class EngineCliRuntime implements ContainerRuntime {
   private readonly bin: string;
   private readonly flavor: EngineFlavor;
   private readonly networksReady = new Set<string>();
+  private readonly facts = new Map<string, ImageFacts>();
 
   constructor(name: "docker" | "podman", flavor: EngineFlavor, options: EngineOptions = {}) {
     this.name = name;
@@ -50,9 +59,13 @@ export class EngineCliRuntime implements ContainerRuntime {
   async run(input: RunSpecInput): Promise<ContainerHandle> {
     const spec = parseRunSpec(input);
     const name = spec.name ?? `loom-${randomBytes(6).toString("hex")}`;
-    if (spec.network) await this.ensureNetwork(spec.network);
-    const args = engineRunArgs(spec, name, this.flavor);
-    const r = await runCli(this.bin, args, { env: engineEnv(spec), timeoutMs: 120_000 });
+    if (spec.relay && this.name !== "docker") refuseRelay(spec, this.name);
+    const task = spec.relay ? jailedCommand(spec, await this.imageFacts(spec.image), "none") : undefined;
+    if (spec.network && !task) await this.ensureNetwork(spec.network);
+    const args = task
+      ? engineRelayArgs(spec, name, this.flavor, task)
+      : engineRunArgs(spec, name, this.flavor);
+    const r = await runCli(this.bin, args, { env: engineEnv(spec, task), timeoutMs: 120_000 });
     if (r.exitCode !== 0) {
       // `run` can fail after creating the container (bad command, port clash): never leave it behind.
       await runCli(this.bin, ["rm", "-f", name], { timeoutMs: 30_000 }).catch(() => undefined);
@@ -63,7 +76,7 @@ export class EngineCliRuntime implements ContainerRuntime {
     }
     const id = r.stdout.trim().split("\n").pop() ?? name;
     // On the host network a port is the same port on the host: nothing to ask the engine.
-    if (spec.network === "host" || spec.ports.length === 0) {
+    if (task || spec.network === "host" || spec.ports.length === 0) {
       const endpoints = spec.ports.map((p) => ({
         containerPort: p.container,
         host: "127.0.0.1",
@@ -146,6 +159,21 @@ export class EngineCliRuntime implements ContainerRuntime {
     return parseEngineInspect(r.stdout).filter((c) =>
       Object.entries(labels).every(([k, v]) => c.labels[k] === v),
     );
+  }
+
+  /** The image's entrypoint and user, which the jail needs to run its command as the image would. */
+  private async imageFacts(image: string): Promise<ImageFacts> {
+    const known = this.facts.get(image);
+    if (known) return known;
+    const r = await runCli(this.bin, ["image", "inspect", "--format", "{{json .Config}}", image], {
+      timeoutMs: 30_000,
+    });
+    if (r.exitCode !== 0)
+      throw new RuntimeError("INVALID_SPEC", `${this.bin} has no image ${image}: ${firstLines(r.stderr)}`);
+    const config = JSON.parse(r.stdout) as { Entrypoint?: string[] | null; User?: string };
+    const facts = { entrypoint: config.Entrypoint ?? [], user: config.User ?? "" };
+    this.facts.set(image, facts);
+    return facts;
   }
 
   /** A named user network must exist before `run`; create it (labelled as Loom's) the first time. */

@@ -27,6 +27,7 @@ import {
   type RunSpecInput,
   RuntimeError,
   type RuntimeLog,
+  refuseRelay,
   type WaitOptions,
   type WaitOutcome,
 } from "./runtime.ts";
@@ -93,6 +94,7 @@ export class LocalRuntime implements ContainerRuntime {
 
   async run(input: RunSpecInput): Promise<ContainerHandle> {
     const spec = parseRunSpec(input);
+    refuseRelay(spec, "local");
     const sandbox = await this.getSandbox();
     const id = randomBytes(6).toString("hex");
     const home = this.registry.homeOf(id);

@@ -89,10 +89,10 @@ export const RunSpec = z.strictObject({
     .default({}),
   noNewPrivileges: z.boolean().default(true),
   /**
-   * Swarm only: the task reaches Loom through the Supervisor's gateway at `url`, not through mounts.
-   * Loom's relay (`loom lab-relay`) runs first, as root on the node's network, rebuilds the workspace and
-   * socket folder from the gateway, and runs the command in the jail (no network). Other runtimes
-   * refuse it.
+   * Swarm and docker: the task reaches Loom through the Supervisor's gateway at `url`, not through
+   * mounts. Loom's relay (`loom lab-relay`) runs first, as root on the host's network, rebuilds the
+   * workspace and socket folder from the gateway, and runs the command in the jail (no network). Other
+   * runtimes refuse it (`refuseRelay`).
    */
   relay: z
     .strictObject({
@@ -116,6 +116,15 @@ export function parseRunSpec(input: RunSpecInput): RunSpec {
     );
   }
   return parsed.data;
+}
+
+/** For a runtime that has no relay: a spec that asks for one is refused before anything starts. */
+export function refuseRelay(spec: RunSpec, runtime: string): void {
+  if (spec.relay)
+    throw new RuntimeError(
+      "INVALID_SPEC",
+      `the ${runtime} runtime cannot reach Loom through the gateway (spec.relay); only docker and swarm can: use LOOM_WORKSPACE_TRANSPORT=mount here`,
+    );
 }
 
 /** Where a container port is reachable from the host. */

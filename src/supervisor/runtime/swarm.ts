@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { sleepUntilAbort } from "../../shared/sleep-until-abort.ts";
 import { parseDigestReference } from "../registry/reference.ts";
 import { demuxLogs, EngineApi, engineFailure, engineMessage } from "./engine-api.ts";
+import type { ImageFacts } from "./jail.ts";
 import { pollWait } from "./poll-wait.ts";
 import {
   type Availability,
@@ -17,7 +18,7 @@ import {
   type WaitOptions,
   type WaitOutcome,
 } from "./runtime.ts";
-import { type ImageFacts, PORTS_LABEL, swarmServiceSpec, userLabels } from "./swarm-spec.ts";
+import { PORTS_LABEL, swarmServiceSpec, userLabels } from "./swarm-spec.ts";
 
 /**
  * Docker Swarm through the manager's Engine API: each `run` is a one-task service that Swarm schedules

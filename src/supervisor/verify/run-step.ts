@@ -32,8 +32,9 @@ export interface StepContext {
   readonly signal?: AbortSignal;
   readonly priority?: "background";
   /**
-   * Under swarm: each step clones the candidate through the gateway (its relay) instead of a mount, so it
-   * can run on any node. Not for a clone whose packages were installed into it (`viaMounts`).
+   * With a gateway (swarm; docker with LOOM_WORKSPACE_TRANSPORT=git): each step clones the candidate
+   * through it (its relay) instead of a mount, so it can run on any node. Not for a clone whose packages
+   * were installed into it (`viaMounts`).
    */
   readonly gateway?: Gateway;
   /** The install step wrote this clone's node_modules: every step sees the clone itself, mounted. */
@@ -108,7 +109,7 @@ export function stepSpec(
   };
 }
 
-/** Under swarm, a step's way in through the gateway: a git endpoint on its clone, for this step only. */
+/** With a gateway (swarm; docker with git), a step's way in: a git endpoint on its clone, for it alone. */
 async function relayStep(ctx: StepContext, step: string): Promise<RelayedTask | undefined> {
   if (!ctx.gateway || ctx.runtime.name !== "swarm" || ctx.viaMounts || step === INSTALL_STEP)
     return undefined;

@@ -16,6 +16,8 @@ import {
 import { DEFAULT_LAB_IMAGE } from "../../../src/supervisor/lifecycle/lab-spec.ts";
 import { relayLab } from "../../../src/supervisor/lifecycle/relay-lab.ts";
 import { pushImage, type RunningRegistry, startRegistry } from "../../../src/supervisor/registry/index.ts";
+import { DockerRuntime } from "../../../src/supervisor/runtime/docker.ts";
+import type { ContainerRuntime } from "../../../src/supervisor/runtime/runtime.ts";
 import { SwarmRuntime } from "../../../src/supervisor/runtime/swarm.ts";
 import { labImageMissing } from "../../helpers/lab-image.ts";
 
@@ -28,19 +30,29 @@ import { labImageMissing } from "../../helpers/lab-image.ts";
  */
 const missing = await labImageMissing("relay tests");
 const swarm = await new SwarmRuntime().available();
-const skip = missing !== undefined || !swarm.ok;
+const docker = await new DockerRuntime().available();
 
 const git = (cwd: string, ...args: string[]) => execa("git", args, { cwd }).then((r) => r.stdout.trim());
 
-describe.skipIf(skip)("the Lab relay through the gateway (single-node swarm)", () => {
+/** The same relay under both runtimes that have one: swarm (images by digest from a registry) and docker. */
+const targets = [
+  { name: "single-node swarm", skip: missing !== undefined || !swarm.ok },
+  { name: "docker", skip: missing !== undefined || !docker.ok },
+] as const;
+
+describe.each(targets)("the Lab relay through the gateway ($name)", ({ name, skip }) => {
+  if (skip) {
+    it.skip(`needs the Lab image and ${name}`, () => {});
+    return;
+  }
   const labels = { "loom.test.run": randomBytes(6).toString("hex") };
   let dir: string;
   let workspace: string;
   let sockets: LabSockets;
   let gateway: Gateway;
   let relayed: RelayedTask;
-  let registry: RunningRegistry;
-  let rt: SwarmRuntime;
+  let registry: RunningRegistry | undefined;
+  let rt: ContainerRuntime;
   let modelServer: http.Server;
   const models: string[] = [];
 
@@ -65,10 +77,12 @@ describe.skipIf(skip)("the Lab relay through the gateway (single-node swarm)", (
     await fs.chmod(sockets.modelSocket, 0o666);
     gateway = await startGateway({ port: 0 });
     relayed = await relayLab(gateway, { generation: 7, sockets, workspace, packages: undefined });
-    const registryDir = path.join(dir, "registry");
-    registry = await startRegistry({ dir: registryDir, port: await freePort() });
-    const pinned = (await pushImage({ image: DEFAULT_LAB_IMAGE, registry: registry.address })).reference;
-    rt = new SwarmRuntime({ resolveImage: async () => pinned, pollMs: 100 });
+    if (name === "docker") rt = new DockerRuntime();
+    else {
+      registry = await startRegistry({ dir: path.join(dir, "registry"), port: await freePort() });
+      const pinned = (await pushImage({ image: DEFAULT_LAB_IMAGE, registry: registry.address })).reference;
+      rt = new SwarmRuntime({ resolveImage: async () => pinned, pollMs: 100 });
+    }
   }, 180_000);
 
   afterAll(async () => {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { engineListArgs, engineRunArgs } from "../../../src/supervisor/runtime/engine-args.ts";
+import {
+  engineEnv,
+  engineListArgs,
+  engineRelayArgs,
+  engineRunArgs,
+} from "../../../src/supervisor/runtime/engine-args.ts";
 import { parseEngineInspect } from "../../../src/supervisor/runtime/engine-inspect.ts";
+import { jailedCommand } from "../../../src/supervisor/runtime/jail.ts";
 import { parseRunSpec } from "../../../src/supervisor/runtime/runtime.ts";
 
 describe("parseRunSpec", () => {
@@ -231,5 +237,64 @@ describe("docker/podman inspect parsing", () => {
   it("fails BAD_ENGINE_OUTPUT naming the field", () => {
     expect(() => parseEngineInspect("{oops")).toThrow(expect.objectContaining({ code: "BAD_ENGINE_OUTPUT" }));
     expect(() => parseEngineInspect(sample({ State: {} }))).toThrow(/\[0\]\.State\.Status/);
+  });
+});
+
+describe("a docker task behind the relay (LOOM_WORKSPACE_TRANSPORT=git)", () => {
+  const token = "ab".repeat(32);
+  const spec = parseRunSpec({
+    image: "loom-lab:latest",
+    command: ["lab", "--workspace", "/workspace"],
+    env: { LOOM_LAB_MODEL: "m" },
+    labels: { loom: "1" },
+    workdir: "/workspace",
+    network: "none",
+    limits: { memoryMb: 2048, pids: 512, cpus: 2 },
+    relay: { url: "http://127.0.0.1:4100", token },
+  });
+  const facts = { entrypoint: ["node", "/opt/loom/entry.mjs"], user: "10001:10001" };
+  const task = jailedCommand(spec, facts, "none");
+  const args = engineRelayArgs(spec, "loom-x", { init: true }, task);
+
+  it("runs the relay as root on the host network with only the jail's capabilities, nothing mounted but the package cache", () => {
+    expect(args.join(" ")).toContain("--network host --user 0 --cap-add SYS_ADMIN --cap-add NET_ADMIN");
+    expect(args.filter((_a, i) => args[i - 1] === "-v")).toEqual(["loom-packages:/var/cache/loom-packages"]);
+    expect(args).toContain("no-new-privileges");
+    expect(args.slice(args.indexOf("--entrypoint"), args.indexOf("--entrypoint") + 4)).toEqual([
+      "--entrypoint",
+      "node",
+      "loom-lab:latest",
+      "/opt/loom/entry.mjs",
+    ]);
+    // The relay, then the jail with no network, then the Lab as the image's user.
+    const relay = args.indexOf("lab-relay");
+    expect(args.slice(relay, relay + 8)).toEqual([
+      "lab-relay",
+      "--uid",
+      "10001",
+      "--gid",
+      "10001",
+      "--workspace",
+      "/workspace",
+      "--",
+    ]);
+    const jail = args.indexOf("loom-jail");
+    expect(args.slice(jail + 2, jail + 6)).toEqual(["none", "10001", "10001", "1"]);
+    expect(args.slice(-5)).toEqual(["node", "/opt/loom/entry.mjs", "lab", "--workspace", "/workspace"]);
+  });
+
+  it("passes the gateway token by name only: never in the command line", () => {
+    expect(args.join(" ")).not.toContain(token);
+    expect(args).toContain("LOOM_RELAY_TOKEN");
+    expect(engineEnv(spec, task)).toMatchObject({
+      LOOM_RELAY_TOKEN: token,
+      LOOM_RELAY_URL: "http://127.0.0.1:4100",
+    });
+  });
+
+  it("refuses an image whose user is a name (the relay hands the workspace to a uid)", () => {
+    expect(() => jailedCommand(spec, { entrypoint: ["node"], user: "loom" }, "none")).toThrow(
+      /a relayed task needs the image's user as numbers \(uid:gid\), not "loom"/,
+    );
   });
 });
