@@ -1,22 +1,23 @@
 /**
- * LOOM_RUNTIME=swarm against LOOM_RUNTIME=docker in the same run, on this engine's single-node swarm:
+ * LOOM_RUNTIME=swarm against LOOM_RUNTIME=docker in the same run, on this engine's single-node swarm, and
+ * docker with the workspace by git (LOOM_WORKSPACE_TRANSPORT=git, swarm's only path) between them:
  *
- * 1. Lab ready time through a real Supervisor per runtime (both kept running side by side, each on the
+ * 1. Lab ready time through a real Supervisor per variant (all kept running side by side, each on the
  *    demo round's repository): `controller.spawn(program)` of one Lab → its container (or service) runs
  *    (the "Lab … started on" event) → the Supervisor's first answer from its /status (its first
  *    `lab_status` event). One unmeasured spawn each first (it pays main's baseline and, on swarm, the
- *    Supervisor's push of the Lab image), then the runtimes take turns, the order reversed every time.
+ *    Supervisor's push of the Lab image), then the variants take turns, the order rotated every time.
  * 2. A whole demo generation (`runDemoCycle`: reflect → spawn → Lab → verify → review → promote with
- *    scripted models), runtimes in turn, each checked promoted; wall time and phases.
- * 3. A round of 3 (`runDemoRound`), once per runtime, checked to end as scripted.
+ *    scripted models), variants in turn, each checked promoted; wall time and phases.
+ * 3. A round of 3 (`runDemoRound`), once per variant, checked to end as scripted.
  *
  * Under swarm the Lab image comes from a registry this benchmark starts on 127.0.0.1 (Debian's
  * docker-registry, under its temp folder) and pushes the image to once, before anything is timed
  * (LOOM_REGISTRY): each fresh Supervisor still runs `docker push` once, which finds every layer there;
  * what that costs is measured beside.
  *
- * Run: `node --import tsx bench/swarm.bench.ts [--ready=N] [--cycles=N] [--rounds=N] [--out=FILE]`
- * (defaults 8, 5, 1; writes bench/results/swarm.md unless --out names another file). Needs dockerd in
+ * Run: `node --import tsx bench/swarm.bench.ts [--ready=N] [--cycles=N] [--rounds=N]
+ * [--variants=docker,docker-git,swarm] [--out=FILE]` (defaults 6, 4, 1, all three; writes bench/results/swarm.md unless --out names another file). Needs dockerd in
  * swarm mode (`docker swarm init --advertise-addr 127.0.0.1`), the Lab image (`npm run image`) and
  * docker-registry.
  */
@@ -53,14 +54,33 @@ function count(name: string, fallback: number): number {
     throw new Error(`--${name} must be a whole number ≥ 0 (got ${JSON.stringify(raw)})`);
   return n;
 }
-const READY = count("ready", 8);
-const CYCLES = count("cycles", 5);
+const READY = count("ready", 6);
+const CYCLES = count("cycles", 4);
 const ROUNDS = count("rounds", 1);
 const OUT = arg("out") ?? path.join(here, "results", "swarm.md");
-const RUNTIMES = ["docker", "swarm"] as const;
-type Runtime = (typeof RUNTIMES)[number];
-/** Runtimes in turn, the order reversed every other time, so load drift hits both alike. */
-const turn = (i: number): readonly Runtime[] => (i % 2 === 0 ? RUNTIMES : [...RUNTIMES].reverse());
+/**
+ * docker: containers, the workspace bind-mounted (docker's default); docker-git: containers, the workspace
+ * through the gateway by git (LOOM_WORKSPACE_TRANSPORT=git), as swarm always has it; swarm: services. So
+ * swarm / docker-git is the orchestrator's own cost, docker-git / docker the transport's.
+ */
+const ALL_VARIANTS = ["docker", "docker-git", "swarm"] as const;
+type Runtime = (typeof ALL_VARIANTS)[number];
+const RUNTIMES: readonly Runtime[] = (arg("variants") ?? ALL_VARIANTS.join(",")).split(",").map((v) => {
+  if (!(ALL_VARIANTS as readonly string[]).includes(v))
+    throw new Error(`--variants: ${JSON.stringify(v)} is not one of ${ALL_VARIANTS.join(", ")}`);
+  return v as Runtime;
+});
+if (!RUNTIMES.includes("docker"))
+  throw new Error("--variants must include docker (every ratio is against it)");
+/** Variants in turn, the order rotated every time, so load drift hits each alike. */
+const turn = (i: number): readonly Runtime[] =>
+  RUNTIMES.map((_, k) => RUNTIMES[(i + k) % RUNTIMES.length] as Runtime);
+
+/** The environment a variant's Supervisor starts from. */
+function variantEnv(v: Runtime, registry: string): Record<string, string> {
+  if (v === "swarm") return { LOOM_RUNTIME: "swarm", LOOM_REGISTRY: registry };
+  return { LOOM_RUNTIME: "docker", ...(v === "docker-git" ? { LOOM_WORKSPACE_TRANSPORT: "git" } : {}) };
+}
 
 const loomNodeModules = () =>
   path.dirname(path.dirname(createRequire(import.meta.url).resolve("tsx/package.json")));
@@ -89,7 +109,7 @@ interface LabStart {
 }
 
 /** A Supervisor on its own repository that spawns one Lab at a time and times its start. */
-async function readyHarness(runtime: Runtime, root: string, swarmEnv: Record<string, string>) {
+async function readyHarness(runtime: Runtime, root: string, registry: string) {
   const scratch = path.join(root, `ready-${runtime}`);
   const repo = path.join(scratch, "repo");
   await demoRoundRepo(repo);
@@ -101,12 +121,11 @@ async function readyHarness(runtime: Runtime, root: string, swarmEnv: Record<str
     env: {
       LOOM_REPO_PATH: repo,
       LOOM_STATE_DIR: stateDir,
-      LOOM_RUNTIME: runtime,
       LOOM_NETWORK: "host",
       LOOM_LAB_API_KEY: "bench-key",
       LOOM_LAB_API_BASE: model.url,
       LOOM_MAX_RETRIES: "0",
-      ...(runtime === "swarm" ? swarmEnv : {}),
+      ...variantEnv(runtime, registry),
     },
   });
   let current: { n: number; t0: number; running?: number; ready?: number; end: () => void } | undefined;
@@ -170,8 +189,8 @@ interface CycleSample {
   readonly verifyMs: number;
 }
 
-async function cycle(runtime: Runtime, swarmEnv: Record<string, string>): Promise<CycleSample> {
-  const env = { ...process.env, LOOM_RUNTIME: runtime, ...(runtime === "swarm" ? swarmEnv : {}) };
+async function cycle(runtime: Runtime, registry: string): Promise<CycleSample> {
+  const env = { ...process.env, ...variantEnv(runtime, registry) };
   const lines: string[] = [];
   const t0 = performance.now();
   const r = await runDemoCycle({ log: (l) => lines.push(l), env });
@@ -187,8 +206,8 @@ async function cycle(runtime: Runtime, swarmEnv: Record<string, string>): Promis
   };
 }
 
-async function round(runtime: Runtime, swarmEnv: Record<string, string>): Promise<number> {
-  const env = { ...process.env, LOOM_RUNTIME: runtime, ...(runtime === "swarm" ? swarmEnv : {}) };
+async function round(runtime: Runtime, registry: string): Promise<number> {
+  const env = { ...process.env, ...variantEnv(runtime, registry) };
   const lines: string[] = [];
   const t0 = performance.now();
   const { report } = await runDemoRound({ log: (l) => lines.push(l), env, candidates: 3 });
@@ -211,7 +230,7 @@ const range = (xs: readonly number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.m
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
 async function main(): Promise<void> {
-  const probe = await new SwarmRuntime().available();
+  const probe = RUNTIMES.includes("swarm") ? await new SwarmRuntime().available() : { ok: true };
   if (!probe.ok) throw new Error(`the swarm runtime is not usable here: ${probe.reason}`);
   const labImage = (
     await execa("docker", ["image", "inspect", "--format", "{{.Id}}", DEFAULT_LAB_IMAGE], { reject: false })
@@ -240,26 +259,29 @@ async function main(): Promise<void> {
   process.on("SIGTERM", onSignal);
 
   const before = uptime();
-  const ready: Record<Runtime, LabStart[]> = { docker: [], swarm: [] };
-  const cycles: Record<Runtime, CycleSample[]> = { docker: [], swarm: [] };
-  const rounds: Record<Runtime, number[]> = { docker: [], swarm: [] };
+  const ready: Record<Runtime, LabStart[]> = { docker: [], "docker-git": [], swarm: [] };
+  const cycles: Record<Runtime, CycleSample[]> = { docker: [], "docker-git": [], swarm: [] };
+  const rounds: Record<Runtime, number[]> = { docker: [], "docker-git": [], swarm: [] };
   let firstPushMs = Number.NaN;
   let rePushMs = Number.NaN;
   try {
-    registry = await startRegistry({ dir: path.join(tmp, "registry"), port: await freePort() });
-    let t = performance.now();
-    pushed.push(await pushImage({ image: DEFAULT_LAB_IMAGE, registry: registry.address }));
-    firstPushMs = performance.now() - t;
-    t = performance.now();
-    pushed.push(await pushImage({ image: DEFAULT_LAB_IMAGE, registry: registry.address }));
-    rePushMs = performance.now() - t;
-    console.log(`registry ${registry.address}: first push ${fmt(firstPushMs)}, again ${fmt(rePushMs)}`);
-    const swarmEnv = { LOOM_REGISTRY: registry.address };
+    let address = "";
+    if (RUNTIMES.includes("swarm")) {
+      registry = await startRegistry({ dir: path.join(tmp, "registry"), port: await freePort() });
+      address = registry.address;
+      let t = performance.now();
+      pushed.push(await pushImage({ image: DEFAULT_LAB_IMAGE, registry: address }));
+      firstPushMs = performance.now() - t;
+      t = performance.now();
+      pushed.push(await pushImage({ image: DEFAULT_LAB_IMAGE, registry: address }));
+      rePushMs = performance.now() - t;
+      console.log(`registry ${address}: first push ${fmt(firstPushMs)}, again ${fmt(rePushMs)}`);
+    }
 
     if (READY > 0) {
       const harness = {} as Record<Runtime, Awaited<ReturnType<typeof readyHarness>>>;
       for (const rt of RUNTIMES) {
-        harness[rt] = await readyHarness(rt, tmp, swarmEnv);
+        harness[rt] = await readyHarness(rt, tmp, address);
         closers.push(harness[rt].close);
       }
       for (const rt of RUNTIMES) {
@@ -278,14 +300,14 @@ async function main(): Promise<void> {
     }
     for (let i = 0; i < CYCLES; i++) {
       for (const rt of turn(i)) {
-        const s = await cycle(rt, swarmEnv);
+        const s = await cycle(rt, address);
         cycles[rt].push(s);
         console.log(`${rt} generation ${i + 1}: ${fmt(s.wallMs)} (stage 1 ${fmt(s.verifyMs)})`);
       }
     }
     for (let i = 0; i < ROUNDS; i++) {
       for (const rt of turn(i)) {
-        const ms = await round(rt, swarmEnv);
+        const ms = await round(rt, address);
         rounds[rt].push(ms);
         console.log(`${rt} round of 3 ${i + 1}: ${fmt(ms)}`);
       }
@@ -326,29 +348,39 @@ async function main(): Promise<void> {
         `${phaseNames.map((p) => fmt(m((s) => s.phases[p] ?? 0))).join(" | ")} |`,
     );
   }
+  /** The two parts of swarm / docker: the transport (docker-git / docker) and the orchestrator (swarm / docker-git). */
+  const split = <T>(xs: Record<Runtime, T[]>, f: (x: T) => number): string => {
+    const m = (v: Runtime) => (xs[v].length > 0 ? median(xs[v].map(f)) : Number.NaN);
+    if (Number.isNaN(m("docker-git")) || Number.isNaN(m("swarm"))) return "";
+    return `Split: docker-git / docker ${ratio(m("docker-git"), m("docker"))} (the workspace by git), swarm / docker-git ${ratio(m("swarm"), m("docker-git"))} (services instead of containers).`;
+  };
   const roundRows = RUNTIMES.filter((rt) => rounds[rt].length > 0).map(
     (rt) =>
-      `| ${rt} | ${rounds[rt].length} | ${fmt(median(rounds[rt]))} | ${rt === "docker" ? "1.00×" : ratio(median(rounds.swarm), median(rounds.docker))} |`,
+      `| ${rt} | ${rounds[rt].length} | ${fmt(median(rounds[rt]))} | ${ratio(median(rounds[rt]), median(rounds.docker))} |`,
   );
   const text = [
     "# Swarm benchmark",
     "",
     "Reproduce: `npm run bench -- swarm` (or `node --import tsx bench/swarm.bench.ts [--ready=N] [--cycles=N]",
-    "[--rounds=N]`; needs dockerd in swarm mode — `docker swarm init --advertise-addr 127.0.0.1` — the",
-    "`loom-lab:latest` image from `npm run image`, and docker-registry). `LOOM_RUNTIME=swarm` (every Lab and",
-    "verification step a one-task service on this engine's single-node swarm, the Lab image run by digest)",
-    "against `LOOM_RUNTIME=docker` (containers), in the same run, runtimes in turn with the order reversed",
-    "every time. Medians; swarm / docker ratios.",
+    "[--rounds=N] [--variants=…]`; needs dockerd in swarm mode — `docker swarm init --advertise-addr 127.0.0.1` —",
+    "the `loom-lab:latest` image from `npm run image`, and docker-registry). Three variants in the same run, in",
+    "turn, the order rotated every time: **docker** (`LOOM_RUNTIME=docker`: containers, the workspace",
+    "bind-mounted, docker's default), **docker-git** (the same with `LOOM_WORKSPACE_TRANSPORT=git`: the Lab and",
+    "each step get their workspace through the gateway, nothing mounted) and **swarm** (`LOOM_RUNTIME=swarm`:",
+    "every Lab and step a one-task service on this engine's single-node swarm, the image by digest, always",
+    "by git). Medians; ratios against docker, then split into the transport's and the orchestrator's part.",
     "",
-    `**Lab ready** through a real Supervisor per runtime (both running side by side, each on the demo round's`,
+    `**Lab ready** through a real Supervisor per variant (all running side by side, each on the demo round's`,
     "repository, its default /status poll): `controller.spawn(program)` of one Lab → its container or service",
     "runs (workspace clone, sockets, `run`, which under swarm returns once the task runs) → the Supervisor's",
-    "first answer from the Lab's /status. One unmeasured spawn per runtime first (it pays main's baseline, waited",
+    "first answer from the Lab's /status. One unmeasured spawn per variant first (it pays main's baseline, waited",
     "out, and under swarm the Supervisor's one push of the Lab image).",
     "",
-    "| runtime | Labs | spawn → running | min–max | vs docker | spawn → ready | min–max | vs docker |",
+    "| variant | Labs | spawn → running | min–max | vs docker | spawn → ready | min–max | vs docker |",
     "|---|---|---|---|---|---|---|---|",
     ...readyRows,
+    "",
+    split(ready, (s) => s.readyMs),
     "",
     "**A whole generation**: `runDemoCycle` (Prime's reflect → spawn → Lab → stage 1 → review → promote, scripted",
     "models, think time ~0; a fresh repository and Supervisor each), every one checked promoted. Stage 1: the",
@@ -356,20 +388,28 @@ async function main(): Promise<void> {
     "as `runDemoCycle` splits it (start: the Supervisor's and Prime's start; waiting_lab: the Lab; verifying:",
     "stage 1 and the review).",
     "",
-    `| runtime | n | wall (each) | vs docker | stage 1 | vs docker | ${phaseNames.join(" | ")} |`,
+    `| variant | n | wall (each) | vs docker | stage 1 | vs docker | ${phaseNames.join(" | ")} |`,
     `|---|---|---|---|---|---|${phaseNames.map(() => "---|").join("")}`,
     ...cycleRows,
     "",
+    split(cycles, (s) => s.wallMs),
+    "",
     "**A round of 3** (`runDemoRound`: careless, verbose, tidy; two finalists; checked to end as scripted):",
     "",
-    "| runtime | rounds | wall | vs docker |",
+    "| variant | rounds | wall | vs docker |",
     "|---|---|---|---|",
     ...roundRows,
     "",
-    `The Lab image under swarm: a registry this benchmark ran on 127.0.0.1 (docker-registry), pushed to once`,
-    `before anything was timed (${fmt(firstPushMs)} into the empty registry); each fresh Supervisor (every`,
-    `generation and round above) still pushes once, which finds every layer there: ${fmt(rePushMs)}, inside its`,
-    "first spawn.",
+    split(rounds, (x) => x),
+    "",
+    ...(RUNTIMES.includes("swarm")
+      ? [
+          `The Lab image under swarm: a registry this benchmark ran on 127.0.0.1 (docker-registry), pushed to once`,
+          `before anything was timed (${fmt(firstPushMs)} into the empty registry); each fresh Supervisor (every`,
+          `generation and round above) still pushes once, which finds every layer there: ${fmt(rePushMs)}, inside its`,
+          "first spawn.",
+        ]
+      : []),
     "",
     `Machine: ${os.cpus().length} cores, Node ${process.version}, ${os.type()} ${os.release()}. Shared machine; \`uptime\` at the start: \`${before}\`; at the end: \`${uptime()}\`.`,
     `Run at ${new Date().toISOString()}.`,
