@@ -164,6 +164,12 @@ const lines = [
   "repository). The git client runs on the host in both (a Lab's container start is the same either way).",
   `One unmeasured round, then ${ITERATIONS} of each, interleaved; p50 per phase. Ratio = HTTP / today (local).`,
   "",
+  "Phases: *make the workspace* is `prepareWorkspace` (which also commits program.md) for today, `cloneAt` for HTTP;",
+  "*commits* is the work commit for today, program.md and the work commit for HTTP; *branch back* is `fetchLabBranch`",
+  "for today, `pushBranch` (the branch lands in the repository through receive-pack) for HTTP. Why HTTP is not",
+  "slower: a local clone copies the repository's object folder file by file (loose objects included, reachable or",
+  "not), while upload-pack sends one pack of what main reaches; and the HTTP clone runs fewer git processes.",
+  "",
 ];
 for (const r of results) {
   const base = median(r.samples["today-local"].map((s) => s.total));
