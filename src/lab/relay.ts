@@ -57,6 +57,8 @@ interface Hello {
   /** A Lab's secrets file; null for a verification step (no secrets, no tunnels, nothing pushed). */
   secrets: string | null;
   packages: { key: string; at: string } | null;
+  /** An install step: send what the command installed in node_modules back when it succeeds. */
+  upload: boolean;
 }
 
 /** Caches tools write below node_modules: a step's clone keeps its own, writable (prepare-steps.ts). */
@@ -196,9 +198,12 @@ export async function runRelay(o: RelayOptions): Promise<number> {
   if (hello.packages) await packages(o, hello.packages.key, hello.packages.at);
   await execa("chown", ["-R", "--no-dereference", `${o.uid}:${o.gid}`, o.workspace]);
   if (hello.secrets === null) {
-    // A verification step: its clone, writable as under docker, and the command; nothing goes back.
+    // A verification step: its clone, writable as under docker, and the command; nothing goes back but
+    // an install step's node_modules.
     o.log(`relay: ${hello.key} clone ready in ${Date.now() - started} ms`);
-    return runCommand(o);
+    const stepCode = await runCommand(o);
+    if (hello.upload && stepCode === 0) await uploadPackages(o);
+    return stepCode;
   }
   // The fixed points stay as a mounted Lab has them: read-only mounts, which the Lab can neither write
   // nor move aside (the relay still holds CAP_SYS_ADMIN here; the Lab will hold nothing).
@@ -273,4 +278,26 @@ async function runCommand(o: RelayOptions): Promise<number> {
   return new Promise<number>((resolve) =>
     child.on("close", (c, sig) => resolve(c ?? (sig === "SIGKILL" ? 137 : 143))),
   );
+}
+
+/** An install step's node_modules, as a tar streamed to the gateway (`PUT /v1/packages`). */
+async function uploadPackages(o: RelayOptions): Promise<void> {
+  const dir = path.join(o.workspace, "node_modules");
+  if (!(await exists(dir))) return;
+  const tar = spawn("tar", ["-C", dir, "-c", "."], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    const req = http.request(`${o.url}/v1/packages`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${o.token}`, "content-type": "application/x-tar" },
+    });
+    req.on("response", async (res) => {
+      if (res.statusCode === 204) {
+        res.resume();
+        return resolve();
+      }
+      reject(new Error(`the installed packages were refused: ${res.statusCode} ${(await text(res)).trim()}`));
+    });
+    req.on("error", reject);
+    tar.stdout.pipe(req);
+  });
 }

@@ -126,19 +126,23 @@ const REQUIRED = [
  * Why a swarm cluster cannot be started here, or undefined when it can. Suites skip with this reason;
  * under LOOM_REQUIRE_ENGINES=1 its absence throws.
  */
-export async function swarmClusterUnavailable(what: string): Promise<string | undefined> {
-  const reason = await whyUnavailable();
+export async function swarmClusterUnavailable(
+  what: string,
+  /** As another user or requirement would see it (tests of this helper). */
+  as: { uid?: number; require?: boolean } = {},
+): Promise<string | undefined> {
+  const reason = await whyUnavailable(as.uid ?? process.getuid?.());
   if (reason === undefined) return undefined;
-  if (process.env.LOOM_REQUIRE_ENGINES === "1") throw new Error(`LOOM_REQUIRE_ENGINES=1 but ${reason}`);
+  if (as.require ?? process.env.LOOM_REQUIRE_ENGINES === "1")
+    throw new Error(`LOOM_REQUIRE_ENGINES=1 but ${reason}`);
   console.warn(`skipping ${what}: ${reason}`);
   return reason;
 }
 
-async function whyUnavailable(): Promise<string | undefined> {
+async function whyUnavailable(uid: number | undefined): Promise<string | undefined> {
   if (process.platform !== "linux")
     return `a swarm cluster needs Linux namespaces (this is ${process.platform})`;
-  if (process.getuid?.() !== 0)
-    return "a swarm cluster needs root (network, pid and mount namespaces, dockerd)";
+  if (uid !== 0) return "a swarm cluster needs root (network, pid and mount namespaces, dockerd)";
   const missing: string[] = [];
   for (const program of REQUIRED) {
     const r = await execa("sh", ["-c", `command -v ${program}`], { reject: false, stdin: "ignore" });
@@ -374,7 +378,7 @@ export async function startSwarmCluster(options: SwarmClusterOptions = {}): Prom
       `startSwarmCluster: dockerdArgs are flags starting with "--", got ${JSON.stringify(badArg)}`,
     );
   }
-  const unavailable = await whyUnavailable();
+  const unavailable = await whyUnavailable(process.getuid?.());
   if (unavailable) throw new Error(`startSwarmCluster: ${unavailable}`);
 
   const started = Date.now();

@@ -16,6 +16,7 @@ import { LoomError } from "../../shared/errors.ts";
  *   GET  /v1/packages           the repository's packages as a tar stream (cached per node by key)
  *   *    /v1/git/<key>/loom.git/… the task's own git endpoint (git.sock: its workspace, push of
  *                               lab/gen-N only), proxied; git's own Basic token authenticates these
+ *   PUT  /v1/packages           (an install step) what it installed, unpacked for the steps after it
  *   PUT  /v1/report             the Lab's report, written to the workspace's .loom/report.json
  *   GET  /v1/connect/model      (Upgrade) a byte stream to the model proxy's model.sock
  *   GET  /v1/accept             (Upgrade) the control stream: the gateway writes `open <id>\n` per
@@ -52,6 +53,11 @@ export interface GatewayRegistration {
    * there, with the workspace's node_modules a folder of links into it (a verification step).
    */
   readonly packagesAt?: "node_modules" | string;
+  /**
+   * A verification step that installs the candidate's packages (its lockfile changed): the relay sends
+   * what it installed (`PUT /v1/packages`, a tar) and it is unpacked here, for the steps after it.
+   */
+  readonly uploadPackagesTo?: string;
 }
 
 export interface Gateway {
@@ -84,6 +90,8 @@ interface Entry {
 }
 
 const MAX_REPORT_BYTES = 4 * 1024 * 1024;
+/** An installed node_modules, as a tar: bounded, so a hostile install cannot fill the Supervisor's disk. */
+export const MAX_PACKAGES_BYTES = 4 * 1024 * 1024 * 1024;
 const PENDING_MS = 10_000;
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
@@ -132,6 +140,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
           packages: reg.packages
             ? { key: reg.packagesKey ?? "none", at: reg.packagesAt ?? "node_modules" }
             : null,
+          upload: reg.uploadPackagesTo !== undefined,
         });
       }
       if (url.pathname === "/v1/packages" && req.method === "GET") {
@@ -142,6 +151,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         tar.stdout.pipe(res);
         res.on("close", () => tar.kill("SIGKILL"));
         return;
+      }
+      if (url.pathname === "/v1/packages" && req.method === "PUT" && reg.uploadPackagesTo) {
+        return receivePackages(req, res, reg.uploadPackagesTo, answer);
       }
       if (url.pathname === "/v1/report" && req.method === "PUT" && reg.lab) {
         const body = await readLimited(req, MAX_REPORT_BYTES);
@@ -344,4 +356,39 @@ function proxyGit(
     } else res.destroy();
   });
   req.pipe(forwarded);
+}
+
+/** Unpacks an uploaded tar of node_modules into `dir` (made empty first), at most MAX_PACKAGES_BYTES. */
+async function receivePackages(
+  req: IncomingMessage,
+  res: ServerResponse,
+  dir: string,
+  answer: (res: ServerResponse, status: number, body: string) => void,
+): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const tar = spawn("tar", ["-x", "--no-same-owner", "-C", dir], { stdio: ["pipe", "ignore", "pipe"] });
+  let errors = "";
+  tar.stderr.on("data", (d: Buffer) => {
+    errors += d.toString();
+  });
+  let size = 0;
+  let tooBig = false;
+  req.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > MAX_PACKAGES_BYTES && !tooBig) {
+      tooBig = true;
+      tar.kill("SIGKILL");
+      req.unpipe(tar.stdin);
+    }
+  });
+  req.pipe(tar.stdin);
+  tar.stdin.on("error", () => {});
+  const code = await new Promise<number | null>((r) => tar.on("close", r));
+  if (tooBig) {
+    await rm(dir, { recursive: true, force: true });
+    return answer(res, 413, `installed packages are at most ${MAX_PACKAGES_BYTES} bytes as a tar`);
+  }
+  if (code !== 0) return answer(res, 400, `the packages are not a tar: ${errors.trim().slice(0, 300)}`);
+  answer(res, 204, "");
 }

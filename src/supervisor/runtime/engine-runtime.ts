@@ -60,7 +60,10 @@ export class EngineCliRuntime implements ContainerRuntime {
     const spec = parseRunSpec(input);
     const name = spec.name ?? `loom-${randomBytes(6).toString("hex")}`;
     if (spec.relay && this.name !== "docker") refuseRelay(spec, this.name);
-    const task = spec.relay ? jailedCommand(spec, await this.imageFacts(spec.image), "none") : undefined;
+    // Behind the relay the task itself has no network, unless it asked for the host's (an install step).
+    const task = spec.relay
+      ? jailedCommand(spec, await this.imageFacts(spec.image), spec.network === "host" ? "host" : "none")
+      : undefined;
     if (spec.network && !task) await this.ensureNetwork(spec.network);
     const args = task
       ? engineRelayArgs(spec, name, this.flavor, task)

@@ -89,9 +89,22 @@ export async function prepareSteps(
     };
   }
   if (!local) await shareWorkspace(clone);
+  const command = atCommit === undefined ? "npm install" : "npm ci";
+  if (ctx.gateway) {
+    // Behind the gateway the install runs in a clone of its own, which sends what it installed back;
+    // the steps after it get those packages as they would get main's.
+    const installed = path.join(clone, ".loom-packages", "node_modules");
+    const installing: StepContext = { ...base, packages: undefined, uploadPackagesTo: installed };
+    const run = await runStep(installing, "install", command, ctx.config.verifyTimeoutMs);
+    return {
+      context: run.result.passed ? { ...base, packages: installed } : installing,
+      install: run.result,
+      installTimedOut: run.timedOut,
+      installCommand: command,
+    };
+  }
   // The install writes node_modules into this clone: the steps after it must see the clone itself.
   const context: StepContext = { ...base, packages: undefined, viaMounts: true };
-  const command = atCommit === undefined ? "npm install" : "npm ci";
   const run = await runStep(context, "install", command, ctx.config.verifyTimeoutMs);
   return { context, install: run.result, installTimedOut: run.timedOut, installCommand: command };
 }

@@ -39,6 +39,8 @@ export interface StepContext {
   readonly gateway?: Gateway;
   /** The install step wrote this clone's node_modules: every step sees the clone itself, mounted. */
   readonly viaMounts?: boolean;
+  /** With a gateway, the install step's context: where what it installs is unpacked for the next steps. */
+  readonly uploadPackagesTo?: string;
 }
 
 export interface StepRun {
@@ -74,8 +76,10 @@ function stepNetwork(ctx: StepContext, step: string): { network: string; env: Re
   // Apple's CLI is not known to offer a network-less VM: there steps stay on LOOM_NETWORK (its warning says so).
   if (ctx.runtime.name === "apple") return { network: ctx.config.network, env: {} };
   if (step !== INSTALL_STEP) return { network: "none", env: {} };
+  // Behind the relay (swarm; docker with git) a task is on the host's network, jailed or not.
+  const host = ctx.runtime.name === "local" || ctx.runtime.name === "swarm" || ctx.gateway !== undefined;
   return {
-    network: ctx.runtime.name === "local" || ctx.runtime.name === "swarm" ? "host" : ctx.config.network,
+    network: host ? "host" : ctx.config.network,
     env: { npm_config_ignore_scripts: "true" },
   };
 }
@@ -123,6 +127,7 @@ async function relayStep(ctx: StepContext, step: string): Promise<RelayedTask | 
       repoPath: ctx.clone,
       checkout: { commit },
       ...(ctx.packages ? { packages: ctx.packages, packagesAt: VERIFY_PACKAGES } : {}),
+      ...(step === INSTALL_STEP && ctx.uploadPackagesTo ? { uploadPackagesTo: ctx.uploadPackagesTo } : {}),
     });
     return {
       relay: relayed.relay,

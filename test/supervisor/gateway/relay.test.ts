@@ -6,7 +6,11 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "../../../src/supervisor/gateway/gateway.ts";
-import { type RelayedTask, relayTask } from "../../../src/supervisor/gateway/relay-task.ts";
+import {
+  type RelayedTask,
+  type RelayTaskInput,
+  relayTask,
+} from "../../../src/supervisor/gateway/relay-task.ts";
 import { freePort } from "../../../src/supervisor/lifecycle/free-port.ts";
 import {
   type LabSockets,
@@ -209,5 +213,50 @@ describe.each(targets)("the Lab relay through the gateway ($name)", ({ name, ski
       await step.close();
       await fs.rm(stepDir, { recursive: true, force: true });
     }
+  }, 120_000);
+
+  it("an install step sends what it installed back, and the next step gets it as its packages", async () => {
+    const clone = path.join(dir, "clone-install");
+    await execa("git", ["clone", "-q", workspace, clone]);
+    const commit = await git(clone, "rev-parse", "HEAD");
+    const installed = path.join(clone, ".loom-packages", "node_modules");
+    const run = async (key: string, script: string, extra: Partial<RelayTaskInput>) => {
+      const stepDir = await fs.mkdtemp(path.join(os.tmpdir(), "loom-step-test-"));
+      const step = await relayTask(gateway, {
+        key,
+        dir: stepDir,
+        repoPath: clone,
+        checkout: { commit },
+        ...extra,
+      });
+      try {
+        const h = await rt.run({
+          image: DEFAULT_LAB_IMAGE,
+          entrypoint: "sh",
+          command: ["-c", script],
+          workdir: "/verify",
+          labels: { ...labels, "loom.step": key },
+          network: "none",
+          relay: step.relay,
+        });
+        return { ended: await rt.wait(h.id, { timeoutMs: 60_000 }), logs: await rt.logs(h.id) };
+      } finally {
+        await step.close();
+        await fs.rm(stepDir, { recursive: true, force: true });
+      }
+    };
+    const install = await run(
+      `install-${name.replace(/\W/g, "")}`,
+      "mkdir -p node_modules/made-here && echo installed > node_modules/made-here/index.txt",
+      { uploadPackagesTo: installed },
+    );
+    expect(install.ended, install.logs).toEqual({ kind: "exited", exitCode: 0 });
+    expect(await fs.readFile(path.join(installed, "made-here", "index.txt"), "utf8")).toBe("installed\n");
+    const next = await run(`check-${name.replace(/\W/g, "")}`, "cat node_modules/made-here/index.txt", {
+      packages: installed,
+      packagesAt: "/verify-packages/node_modules",
+    });
+    expect(next.ended, next.logs).toEqual({ kind: "exited", exitCode: 0 });
+    expect(next.logs).toContain("installed");
   }, 120_000);
 });

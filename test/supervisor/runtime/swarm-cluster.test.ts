@@ -35,7 +35,6 @@ import { ensureTestImage, TEST_IMAGE } from "./test-image.ts";
 
 const unavailable = await swarmClusterUnavailable("the swarm cluster tests");
 const CHILD = fileURLToPath(new URL("./fixtures/start-swarm-cluster.ts", import.meta.url));
-const UNAVAILABLE = fileURLToPath(new URL("./fixtures/swarm-unavailable.ts", import.meta.url));
 /** The test image's name when pushed to the test's registry (tags removed before and after). */
 const PUSHED_REPO = "loom-swarm-cluster-test";
 
@@ -123,40 +122,16 @@ describe("startSwarmCluster's input", () => {
   });
 });
 
-describe.skipIf(unavailable !== undefined)("a machine that cannot run a swarm cluster", () => {
-  const probe = async (env: Record<string, string>) => {
-    // The same machine, as an unprivileged user: no namespaces, no dockerd. Its temp folder (tsx's
-    // cache) is removed after.
-    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "loom-swarm-probe-"));
-    await fs.chmod(tmp, 0o777);
-    try {
-      const r = await execa(
-        "setpriv",
-        [
-          "--reuid=65534",
-          "--regid=65534",
-          "--clear-groups",
-          process.execPath,
-          "--import",
-          "tsx",
-          UNAVAILABLE,
-        ],
-        { env: { ...env, HOME: tmp, TMPDIR: tmp }, reject: false },
-      );
-      return JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as { reason?: string; threw?: string };
-    } finally {
-      await fs.rm(tmp, { recursive: true, force: true });
-    }
-  };
-
+describe("a machine that cannot run a swarm cluster", () => {
+  // As an unprivileged user sees it (no namespaces, no dockerd); in-process, so it does not depend on
+  // whether that user can read this checkout.
   it("gives a reason to skip, and under LOOM_REQUIRE_ENGINES=1 fails instead", async () => {
-    expect(await probe({ LOOM_REQUIRE_ENGINES: "" })).toEqual({
-      reason: "a swarm cluster needs root (network, pid and mount namespaces, dockerd)",
-    });
-    expect(await probe({ LOOM_REQUIRE_ENGINES: "1" })).toEqual({
-      threw:
-        "LOOM_REQUIRE_ENGINES=1 but a swarm cluster needs root (network, pid and mount namespaces, dockerd)",
-    });
+    expect(await swarmClusterUnavailable("the probe", { uid: 65534, require: false })).toBe(
+      "a swarm cluster needs root (network, pid and mount namespaces, dockerd)",
+    );
+    await expect(swarmClusterUnavailable("the probe", { uid: 65534, require: true })).rejects.toThrow(
+      "LOOM_REQUIRE_ENGINES=1 but a swarm cluster needs root (network, pid and mount namespaces, dockerd)",
+    );
   });
 });
 
@@ -309,6 +284,31 @@ describe.skipIf(unavailable !== undefined)("a swarm of three engines on one mach
       expect(pulled.map((r) => r.stdout)).toEqual(cluster.nodes.map(() => image));
     }
     expect((await cluster.docker(["service", "rm", "on-every-node"])).exitCode).toBe(0);
+  }, 60_000);
+
+  it("a task with a bind mount runs on the manager's node (where its paths are), whatever the constraints", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "loom-swarm-mount-"));
+    try {
+      const workers = new SwarmRuntime({
+        host: cluster.managerHost,
+        resolveImage: async (i) => i,
+        constraints: ["node.role==worker"],
+        pollMs: 100,
+      });
+      const h = await workers.run({
+        image,
+        command: ["sh", "-c", "echo from-the-task > /mounted/out.txt"],
+        mounts: [{ host: dir, container: "/mounted" }],
+        labels: { "loom.test": "swarm-cluster-mount" },
+      });
+      expect(await workers.wait(h.id, { timeoutMs: 30_000 })).toEqual({ kind: "exited", exitCode: 0 });
+      const manager = cluster.nodes.find((n) => n.role === "manager");
+      expect((await workers.placement(h.id))?.nodeId).toBe(manager?.id);
+      expect(await fs.readFile(path.join(dir, "out.txt"), "utf8")).toBe("from-the-task\n");
+      await workers.remove(h.id);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it("kill(): the manager marks the node down within seconds; its task never completes in Swarm's view, and the swarm runtime ends it with the reason", async () => {

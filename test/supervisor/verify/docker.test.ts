@@ -3,6 +3,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MechanicalVerification, TEST_OUTPUT_MAX_CHARS } from "../../../schemas/verification.ts";
+import { startGateway } from "../../../src/supervisor/gateway/gateway.ts";
 import { DEFAULT_LAB_IMAGE, repoLabels } from "../../../src/supervisor/lifecycle/lab-spec.ts";
 import { DockerRuntime } from "../../../src/supervisor/runtime/index.ts";
 import { Baseline, baselineAt, baselineFile } from "../../../src/supervisor/verify/baseline.ts";
@@ -167,6 +168,28 @@ describe.skipIf(missing !== undefined)("stage-1 verification in docker container
     expect(v.check.output).toMatch(/tsc: not found/);
     expect(v.passed).toBe(false);
     expect(await leftovers()).toEqual([]);
+  }, 240_000);
+
+  it("behind the gateway (LOOM_WORKSPACE_TRANSPORT=git) the install runs in a clone of its own and the steps after it get what it installed", async () => {
+    const deps = { "local-dep": "file:local-dep" };
+    await fx.labBranch(17, {
+      "package.json": packageJson(deps),
+      "package-lock.json": lockfile(deps),
+      "local-dep/package.json":
+        '{ "name": "local-dep", "version": "1.0.0", "type": "module", "main": "index.js" }\n',
+      "local-dep/index.js": "export const one = 1;\n",
+    });
+    const gateway = await startGateway({ port: 0 });
+    try {
+      const v = await verifyMechanical({ ...ctx({ LOOM_WORKSPACE_TRANSPORT: "git" }), gateway }, 17);
+      expect(v.install, v.install?.output).toMatchObject({ passed: true, exitCode: 0 });
+      // The check ran on the installed packages (the branch's, which hold no tsc), not on main's.
+      expect(v.check.passed).toBe(false);
+      expect(v.check.output).toMatch(/tsc: not found/);
+      expect(await leftovers()).toEqual([]);
+    } finally {
+      await gateway.close();
+    }
   }, 240_000);
 
   it("fails a branch whose packages cannot be installed, naming the install step; check and tests not run", async () => {
