@@ -6,6 +6,7 @@ import { simpleGit } from "simple-git";
 import { afterEach, describe, expect, it } from "vitest";
 import { LabStatus } from "../../schemas/index.ts";
 import { startScriptedModel } from "../../src/shared/scripted-model/index.ts";
+import { freePort } from "../../src/supervisor/lifecycle/free-port.ts";
 import { LOOM_BIN } from "../helpers/cli.ts";
 import { tempWorkspace } from "../helpers/workspace.ts";
 
@@ -29,37 +30,51 @@ describe("loom lab readiness", () => {
       { text: "wrote b" },
     ]);
     cleanups.push(() => model.close());
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const child = execa(
-      process.execPath,
-      [
-        "--import",
-        TRACE,
-        LOOM_BIN,
-        ...["lab", "--workspace", ws.dir, "--generation", "3", "--port", String(port), "--exit"],
-      ],
-      {
-        env: {
-          PATH: process.env.PATH ?? "",
-          HOME: ws.dir,
-          ANTHROPIC_API_KEY: "k",
-          LOOM_LAB_API_BASE: model.url,
+    // A port another process may take between choosing and binding it: a Lab that finds it taken is
+    // started again on another (at most three tries).
+    const start = (port: number) =>
+      execa(
+        process.execPath,
+        [
+          "--import",
+          TRACE,
+          LOOM_BIN,
+          ...["lab", "--workspace", ws.dir, "--generation", "3", "--port", String(port), "--exit"],
+        ],
+        {
+          env: {
+            PATH: process.env.PATH ?? "",
+            HOME: ws.dir,
+            ANTHROPIC_API_KEY: "k",
+            LOOM_LAB_API_BASE: model.url,
+          },
+          extendEnv: false,
+          reject: false,
+          timeout: 60_000,
         },
-        extendEnv: false,
-        reject: false,
-        timeout: 60_000,
-      },
-    );
+      );
     // Ask only a while after the Lab listens (well inside its 1 s quiet wait): a Lab that loaded its
     // agent right after listening would have started by then.
-    await new Promise<void>((resolve, reject) => {
-      let seen = "";
-      child.stderr?.on("data", (chunk: Buffer) => {
-        seen += chunk.toString();
-        if (seen.includes("lab: serving")) resolve();
+    const serving = (child: ReturnType<typeof start>) =>
+      new Promise<"serving" | "port taken">((resolve, reject) => {
+        let seen = "";
+        child.stderr?.on("data", (chunk: Buffer) => {
+          seen += chunk.toString();
+          if (seen.includes("lab: serving")) resolve("serving");
+        });
+        child.once("exit", () =>
+          seen.includes("EADDRINUSE")
+            ? resolve("port taken")
+            : reject(new Error(`the Lab exited before serving: ${seen}`)),
+        );
       });
-      child.once("exit", () => reject(new Error(`the Lab exited before serving: ${seen}`)));
-    });
+    let port = await freePort();
+    let child = start(port);
+    for (let attempt = 1; (await serving(child)) === "port taken"; attempt++) {
+      if (attempt === 3) throw new Error(`three ports were taken before the Lab could bind them`);
+      port = await freePort();
+      child = start(port);
+    }
     await new Promise((r) => setTimeout(r, 300));
     const res = await fetch(`http://127.0.0.1:${port}/status`);
     expect(res.status).toBe(200);
