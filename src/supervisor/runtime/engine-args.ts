@@ -34,14 +34,7 @@ export function engineRunArgs(spec: RunSpec, name: string, flavor: EngineFlavor)
     if (network === "host") args.push("--expose", String(p.container));
     else args.push("-p", `127.0.0.1::${p.container}`);
   }
-  const { memoryMb, pids, cpus } = spec.limits;
-  // memory-swap = memory: a hog is killed instead of swapping.
-  if (memoryMb !== undefined) args.push("--memory", `${memoryMb}m`, "--memory-swap", `${memoryMb}m`);
-  if (pids !== undefined) args.push("--pids-limit", String(pids));
-  if (cpus !== undefined) args.push("--cpus", String(cpus));
-  // An eighth of the default weight (1024): it runs on what the others leave.
-  if (spec.limits.priority === "background") args.push("--cpu-shares", "128");
-  if (spec.noNewPrivileges) args.push("--security-opt", "no-new-privileges");
+  args.push(...limitArgs(spec));
   // What runs without network is untrusted code (a Lab, a candidate's tests): no capability either.
   if (network === "none") args.push("--cap-drop", "ALL");
   if (spec.entrypoint !== undefined) args.push("--entrypoint", spec.entrypoint);
@@ -70,12 +63,7 @@ export function engineRelayArgs(
   args.push("--network", "host", "--user", "0");
   for (const cap of task.capabilities) args.push("--cap-add", cap.replace(/^CAP_/, ""));
   if (task.cacheVolume) args.push("-v", `${PACKAGES_VOLUME}:${RELAY_CACHE}`);
-  const { memoryMb, pids, cpus } = spec.limits;
-  if (memoryMb !== undefined) args.push("--memory", `${memoryMb}m`, "--memory-swap", `${memoryMb}m`);
-  if (pids !== undefined) args.push("--pids-limit", String(pids));
-  if (cpus !== undefined) args.push("--cpus", String(cpus));
-  if (spec.limits.priority === "background") args.push("--cpu-shares", "128");
-  if (spec.noNewPrivileges) args.push("--security-opt", "no-new-privileges");
+  args.push(...limitArgs(spec));
   args.push("--entrypoint", program, spec.image, ...rest);
   return args;
 }
@@ -87,6 +75,20 @@ function relayEnv(spec: RunSpec, task: JailedCommand): Record<string, string> {
     env[kv.slice(0, at)] = kv.slice(at + 1);
   }
   return env;
+}
+
+/** The spec's limits and no-new-privileges, as both command lines give them. */
+function limitArgs(spec: RunSpec): string[] {
+  const args: string[] = [];
+  const { memoryMb, pids, cpus } = spec.limits;
+  // memory-swap = memory: a hog is killed instead of swapping.
+  if (memoryMb !== undefined) args.push("--memory", `${memoryMb}m`, "--memory-swap", `${memoryMb}m`);
+  if (pids !== undefined) args.push("--pids-limit", String(pids));
+  if (cpus !== undefined) args.push("--cpus", String(cpus));
+  // An eighth of the default weight (1024): it runs on what the others leave.
+  if (spec.limits.priority === "background") args.push("--cpu-shares", "128");
+  if (spec.noNewPrivileges) args.push("--security-opt", "no-new-privileges");
+  return args;
 }
 
 /** The CLI's environment for `run`: its own (to reach the daemon) plus the values `-e NAME` forwards. */

@@ -29,6 +29,18 @@ afterAll(async () => {
   await fx?.cleanup();
 });
 
+/** A branch whose lockfile changed: one dependency from a folder of its own, so npm needs no registry. */
+function withLocalDep(): Record<string, string> {
+  const deps = { "local-dep": "file:local-dep" };
+  return {
+    "package.json": packageJson(deps),
+    "package-lock.json": lockfile(deps),
+    "local-dep/package.json":
+      '{ "name": "local-dep", "version": "1.0.0", "type": "module", "main": "index.js" }\n',
+    "local-dep/index.js": "export const one = 1;\n",
+  };
+}
+
 async function leftovers(): Promise<unknown[]> {
   return runtime.list(repoLabels(fx.repo));
 }
@@ -151,14 +163,7 @@ describe.skipIf(missing !== undefined)("stage-1 verification in docker container
   }, 240_000);
 
   it("runs an install step in the container when the lockfile changed, instead of reusing main's packages", async () => {
-    const deps = { "local-dep": "file:local-dep" };
-    await fx.labBranch(7, {
-      "package.json": packageJson(deps),
-      "package-lock.json": lockfile(deps),
-      "local-dep/package.json":
-        '{ "name": "local-dep", "version": "1.0.0", "type": "module", "main": "index.js" }\n',
-      "local-dep/index.js": "export const one = 1;\n",
-    });
+    await fx.labBranch(7, withLocalDep());
     const v = await verifyMechanical(ctx(), 7);
     expect(v.install).not.toBeNull();
     expect(v.install, v.install?.output).toMatchObject({ passed: true, exitCode: 0 });
@@ -171,14 +176,7 @@ describe.skipIf(missing !== undefined)("stage-1 verification in docker container
   }, 240_000);
 
   it("behind the gateway (LOOM_WORKSPACE_TRANSPORT=git) the install runs in a clone of its own and the steps after it get what it installed", async () => {
-    const deps = { "local-dep": "file:local-dep" };
-    await fx.labBranch(17, {
-      "package.json": packageJson(deps),
-      "package-lock.json": lockfile(deps),
-      "local-dep/package.json":
-        '{ "name": "local-dep", "version": "1.0.0", "type": "module", "main": "index.js" }\n',
-      "local-dep/index.js": "export const one = 1;\n",
-    });
+    await fx.labBranch(17, withLocalDep());
     const gateway = await startGateway({ port: 0 });
     try {
       const v = await verifyMechanical({ ...ctx({ LOOM_WORKSPACE_TRANSPORT: "git" }), gateway }, 17);
