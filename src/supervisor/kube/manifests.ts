@@ -3,7 +3,7 @@ import type { ISecret } from "kubernetes-models/v1/Secret";
 import { LabSecrets } from "../../lab/lab-secrets.ts";
 import { LAB_SOCKET_DIR, SECRETS_FILE } from "../lifecycle/lab-sockets.ts";
 import { LAB_LIMITS, LAB_WORKSPACE } from "../lifecycle/lab-spec.ts";
-import { VERIFY_LIMITS, VERIFY_PACKAGES, VERIFY_WORKDIR } from "../verify/run-step.ts";
+import { STEP_ENV, VERIFY_LIMITS, VERIFY_PACKAGES, VERIFY_WORKDIR } from "../verify/run-step.ts";
 import {
   LabJobInput,
   type LabJobInput as LabJobInputType,
@@ -77,6 +77,45 @@ const deadline = (timeoutMs: number) => Math.ceil(timeoutMs / 1000);
  * parent) into an emptyDir and hands the Lab its secrets in a memory-backed folder, where the Lab reads
  * and deletes them; the Lab container never mounts the Secret itself.
  */
+/** What every Loom Job shares: one try, a deadline, a TTL, no restart, no service account, no links. */
+function job(j: {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  timeoutMs: number;
+  ttlSeconds: number;
+  graceSeconds: number;
+  pod: Pick<
+    NonNullable<NonNullable<IJob["spec"]>["template"]["spec"]>,
+    "initContainers" | "containers" | "volumes"
+  >;
+}): IJob {
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name: j.name, namespace: j.namespace, labels: j.labels, annotations: j.annotations },
+    spec: {
+      activeDeadlineSeconds: deadline(j.timeoutMs),
+      backoffLimit: 0,
+      completions: 1,
+      parallelism: 1,
+      ttlSecondsAfterFinished: j.ttlSeconds,
+      template: {
+        metadata: { labels: j.labels },
+        spec: {
+          restartPolicy: "Never",
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: POD_SECURITY,
+          terminationGracePeriodSeconds: j.graceSeconds,
+          ...j.pod,
+        },
+      },
+    },
+  };
+}
+
 export function labJob(raw: LabJobInputType): IJob {
   const input = parseKubeInput(LabJobInput, raw, "labJob");
   const { repo, generation: n } = input;
@@ -100,96 +139,80 @@ export function labJob(raw: LabJobInputType): IJob {
   ].join("\n");
   const workspace = { name: "workspace", mountPath: LAB_WORKSPACE };
   const run = { name: "run", mountPath: LAB_SOCKET_DIR };
-  return {
-    apiVersion: "batch/v1",
-    kind: "Job",
-    metadata: {
-      name,
-      namespace: input.namespace,
-      labels,
-      annotations: { "loom/parent": input.parent, "loom/branch": branch },
-    },
-    spec: {
-      activeDeadlineSeconds: deadline(input.timeoutMs),
-      backoffLimit: 0,
-      completions: 1,
-      parallelism: 1,
-      ttlSecondsAfterFinished: input.ttlSeconds,
-      template: {
-        metadata: { labels },
-        spec: {
-          restartPolicy: "Never",
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          securityContext: POD_SECURITY,
-          terminationGracePeriodSeconds: 5,
-          initContainers: [
-            cloneContainer(
-              input.image,
-              clone,
-              { LOOM_GIT_URL: gitUrl(input.supervisor), LOOM_PARENT: input.parent },
-              [workspace, run],
-            ),
+  return job({
+    name,
+    namespace: input.namespace,
+    labels,
+    annotations: { "loom/parent": input.parent, "loom/branch": branch },
+    timeoutMs: input.timeoutMs,
+    ttlSeconds: input.ttlSeconds,
+    graceSeconds: 5,
+    pod: {
+      initContainers: [
+        cloneContainer(
+          input.image,
+          clone,
+          { LOOM_GIT_URL: gitUrl(input.supervisor), LOOM_PARENT: input.parent },
+          [workspace, run],
+        ),
+      ],
+      containers: [
+        {
+          name: "lab",
+          image: input.image,
+          imagePullPolicy: "IfNotPresent",
+          args: [
+            "lab",
+            "--workspace",
+            LAB_WORKSPACE,
+            "--generation",
+            String(n),
+            "--port",
+            String(input.port),
+            "--exit",
+            "--secrets",
+            `${LAB_SOCKET_DIR}/${SECRETS_FILE}`,
           ],
-          containers: [
+          workingDir: LAB_WORKSPACE,
+          env: envList({
+            ...input.env,
+            // The Supervisor reaches /status on the pod's address, so the Lab listens on all of its own.
+            LOOM_BIND_HOST: "0.0.0.0",
+            LOOM_LAB_API_BASE: supervisorUrl(input.supervisor, input.supervisor.proxyPort),
+            LOOM_GIT_URL: gitUrl(input.supervisor),
+            HOME: "/tmp",
+          }),
+          ports: [{ name: "status", containerPort: input.port, protocol: "TCP" }],
+          volumeMounts: [
+            workspace,
+            // As under docker: the Lab runs the fixed points and the acceptance suite but cannot change them.
             {
-              name: "lab",
-              image: input.image,
-              imagePullPolicy: "IfNotPresent",
-              args: [
-                "lab",
-                "--workspace",
-                LAB_WORKSPACE,
-                "--generation",
-                String(n),
-                "--port",
-                String(input.port),
-                "--exit",
-                "--secrets",
-                `${LAB_SOCKET_DIR}/${SECRETS_FILE}`,
-              ],
-              workingDir: LAB_WORKSPACE,
-              env: envList({
-                ...input.env,
-                // The Supervisor reaches /status on the pod's address, so the Lab listens on all of its own.
-                LOOM_BIND_HOST: "0.0.0.0",
-                LOOM_LAB_API_BASE: supervisorUrl(input.supervisor, input.supervisor.proxyPort),
-                LOOM_GIT_URL: gitUrl(input.supervisor),
-                HOME: "/tmp",
-              }),
-              ports: [{ name: "status", containerPort: input.port, protocol: "TCP" }],
-              volumeMounts: [
-                workspace,
-                // As under docker: the Lab runs the fixed points and the acceptance suite but cannot change them.
-                {
-                  name: "workspace",
-                  mountPath: `${LAB_WORKSPACE}/schemas`,
-                  subPath: "schemas",
-                  readOnly: true,
-                },
-                {
-                  name: "workspace",
-                  mountPath: `${LAB_WORKSPACE}/acceptance`,
-                  subPath: "acceptance",
-                  readOnly: true,
-                },
-                run,
-                { name: "tmp", mountPath: "/tmp" },
-              ],
-              securityContext: CONTAINER_SECURITY,
-              resources: resources(LAB_LIMITS),
+              name: "workspace",
+              mountPath: `${LAB_WORKSPACE}/schemas`,
+              subPath: "schemas",
+              readOnly: true,
             },
+            {
+              name: "workspace",
+              mountPath: `${LAB_WORKSPACE}/acceptance`,
+              subPath: "acceptance",
+              readOnly: true,
+            },
+            run,
+            { name: "tmp", mountPath: "/tmp" },
           ],
-          volumes: [
-            emptyDir("workspace", "8Gi"),
-            emptyDir("run", "1Mi", true),
-            emptyDir("tmp", "2Gi"),
-            secretVolume(name),
-          ],
+          securityContext: CONTAINER_SECURITY,
+          resources: resources(LAB_LIMITS),
         },
-      },
+      ],
+      volumes: [
+        emptyDir("workspace", "8Gi"),
+        emptyDir("run", "1Mi", true),
+        emptyDir("tmp", "2Gi"),
+        secretVolume(name),
+      ],
     },
-  };
+  });
 }
 
 /**
@@ -215,59 +238,44 @@ export function verifyStepJob(raw: StepJobInputType): IJob {
     `if [ -d ${VERIFY_PACKAGES} ]; then ln -s ${VERIFY_PACKAGES} node_modules; fi`,
   ].join("\n");
   const workdir = { name: "verify", mountPath: VERIFY_WORKDIR };
-  return {
-    apiVersion: "batch/v1",
-    kind: "Job",
-    metadata: { name, namespace: input.namespace, labels, annotations: { "loom/commit": input.commit } },
-    spec: {
-      activeDeadlineSeconds: deadline(input.timeoutMs),
-      backoffLimit: 0,
-      completions: 1,
-      parallelism: 1,
-      ttlSecondsAfterFinished: input.ttlSeconds,
-      template: {
-        metadata: { labels },
-        spec: {
-          restartPolicy: "Never",
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          securityContext: POD_SECURITY,
-          terminationGracePeriodSeconds: 1,
-          initContainers: [
-            cloneContainer(
-              input.image,
-              clone,
-              { LOOM_GIT_URL: gitUrl(input.supervisor), LOOM_REF: input.ref, LOOM_COMMIT: input.commit },
-              [workdir],
-            ),
-          ],
-          containers: [
-            {
-              name: "step",
-              image: input.image,
-              imagePullPolicy: "IfNotPresent",
-              command: ["sh", "-c", input.script],
-              workingDir: VERIFY_WORKDIR,
-              // What the docker runtime gives a step (run-step.ts STEP_ENV), and nothing of the Supervisor.
-              env: envList({
-                CI: "1",
-                NO_COLOR: "1",
-                npm_config_update_notifier: "false",
-                npm_config_fund: "false",
-                npm_config_audit: "false",
-                ...(step === "install" ? { npm_config_ignore_scripts: "true" } : {}),
-                HOME: "/tmp",
-              }),
-              volumeMounts: [workdir, { name: "tmp", mountPath: "/tmp" }],
-              securityContext: CONTAINER_SECURITY,
-              resources: resources(VERIFY_LIMITS),
-            },
-          ],
-          volumes: [emptyDir("verify", "8Gi"), emptyDir("tmp", "2Gi"), secretVolume(name)],
+  return job({
+    name,
+    namespace: input.namespace,
+    labels,
+    annotations: { "loom/commit": input.commit },
+    timeoutMs: input.timeoutMs,
+    ttlSeconds: input.ttlSeconds,
+    graceSeconds: 1,
+    pod: {
+      initContainers: [
+        cloneContainer(
+          input.image,
+          clone,
+          { LOOM_GIT_URL: gitUrl(input.supervisor), LOOM_REF: input.ref, LOOM_COMMIT: input.commit },
+          [workdir],
+        ),
+      ],
+      containers: [
+        {
+          name: "step",
+          image: input.image,
+          imagePullPolicy: "IfNotPresent",
+          command: ["sh", "-c", input.script],
+          workingDir: VERIFY_WORKDIR,
+          // What the docker runtime gives a step (run-step.ts STEP_ENV), and nothing of the Supervisor.
+          env: envList({
+            ...STEP_ENV,
+            ...(step === "install" ? { npm_config_ignore_scripts: "true" } : {}),
+            HOME: "/tmp",
+          }),
+          volumeMounts: [workdir, { name: "tmp", mountPath: "/tmp" }],
+          securityContext: CONTAINER_SECURITY,
+          resources: resources(VERIFY_LIMITS),
         },
-      },
+      ],
+      volumes: [emptyDir("verify", "8Gi"), emptyDir("tmp", "2Gi"), secretVolume(name)],
     },
-  };
+  });
 }
 
 /**

@@ -56,7 +56,7 @@ export function tail(text: string, max = TEST_OUTPUT_MAX_CHARS): string {
 }
 
 /** No secrets and nothing of the host: only what makes tools quiet and deterministic in a pipe. */
-const STEP_ENV: Record<string, string> = {
+export const STEP_ENV: Readonly<Record<string, string>> = {
   CI: "1",
   NO_COLOR: "1",
   npm_config_update_notifier: "false",
