@@ -19,6 +19,15 @@ import {
   type WaitOutcome,
 } from "./runtime.ts";
 import { PORTS_LABEL, swarmServiceSpec, userLabels } from "./swarm-spec.ts";
+import {
+  type ApiNode,
+  type ApiService,
+  type ApiTask,
+  ENDED,
+  exitCodeOf,
+  latest,
+  taskState,
+} from "./swarm-tasks.ts";
 
 /**
  * Docker Swarm through the manager's Engine API: each `run` is a one-task service that Swarm schedules
@@ -46,60 +55,12 @@ export interface SwarmOptions {
   readonly startTimeoutMs?: number;
 }
 
-interface ApiTask {
-  ID: string;
-  NodeID?: string;
-  CreatedAt?: string;
-  DesiredState?: string;
-  Status?: {
-    State?: string;
-    Timestamp?: string;
-    Err?: string;
-    Message?: string;
-    ContainerStatus?: { ContainerID?: string; ExitCode?: number };
-  };
-}
-
-interface ApiNode {
-  Description?: { Hostname?: string };
-  Status?: { State?: string; Addr?: string; Message?: string };
-}
-
-interface ApiService {
-  ID: string;
-  CreatedAt?: string;
-  Spec: { Name: string; Labels?: Record<string, string>; Mode?: { Replicated?: { Replicas?: number } } };
-}
-
 /** How a stopped service ended, kept because scaling to 0 removes its task (and its logs) from the node. */
 interface Tombstone {
   readonly exitCode: number | undefined;
   readonly logs: string;
   readonly startedAt: string | undefined;
 }
-
-const ENDED = new Set(["complete", "failed", "shutdown", "rejected", "orphaned", "remove"]);
-const STARTING = new Set(["new", "pending", "assigned", "accepted", "preparing", "ready", "starting"]);
-const EXIT = /exit \((-?\d+)\)/;
-
-function taskState(task: ApiTask | undefined): ContainerState {
-  const s = task?.Status?.State ?? "pending";
-  if (s === "running") return "running";
-  if (ENDED.has(s)) return "exited";
-  return STARTING.has(s) ? "created" : "unknown";
-}
-
-function exitCodeOf(task: ApiTask): number | undefined {
-  const s = task.Status;
-  if (s?.State === "complete") return 0;
-  const fromErr = s?.Err?.match(EXIT)?.[1];
-  if (fromErr !== undefined) return Number(fromErr);
-  const code = s?.ContainerStatus?.ExitCode;
-  return code !== undefined && code !== -1 && s?.State !== "rejected" ? code : undefined;
-}
-
-const latest = (tasks: readonly ApiTask[]): ApiTask | undefined =>
-  [...tasks].sort((a, b) => (a.CreatedAt ?? "").localeCompare(b.CreatedAt ?? "")).at(-1);
 
 export class SwarmRuntime implements ContainerRuntime {
   readonly name = "swarm" as const;
