@@ -1,11 +1,9 @@
-import http from "node:http";
+import { EngineApi, engineMessage } from "../../src/supervisor/runtime/engine-api.ts";
 
 /**
  * The Docker Engine API over a unix socket, for the swarm-cluster helper's polling: a request here
  * costs a socket round trip, where a `docker` CLI call costs a process start on a 2-core machine.
  */
-
-export const ENGINE_API = "/v1.41";
 
 export class EngineApiError extends Error {
   constructor(
@@ -16,55 +14,28 @@ export class EngineApiError extends Error {
   }
 }
 
-export function engineRequest<T = unknown>(
+/** Loom's own Engine API client (src/supervisor/runtime/engine-api.ts), answering as the helper needs. */
+export async function engineRequest<T = unknown>(
   socketPath: string,
   method: "GET" | "POST" | "DELETE",
   path: string,
   body?: unknown,
   timeoutMs = 10_000,
 ): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(
-      {
-        socketPath,
-        method,
-        path: `${ENGINE_API}${path}`,
-        headers: payload
-          ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }
-          : {},
-        timeout: timeoutMs,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          const status = res.statusCode ?? 0;
-          if (status >= 400) {
-            let message = text.trim();
-            try {
-              message = (JSON.parse(text) as { message?: string }).message ?? message;
-            } catch {}
-            reject(new EngineApiError(status, `${method} ${path} on ${socketPath}: ${status} ${message}`));
-            return;
-          }
-          if (!text) return resolve(undefined as T);
-          try {
-            resolve(JSON.parse(text) as T);
-          } catch {
-            resolve(text as T);
-          }
-        });
-        res.on("error", reject);
-      },
+  const api = new EngineApi({ host: `unix://${socketPath}`, timeoutMs });
+  const res = await api.request(method, path, body);
+  if (res.status >= 400)
+    throw new EngineApiError(
+      res.status,
+      `${method} ${path} on ${socketPath}: ${res.status} ${engineMessage(res)}`,
     );
-    req.on("timeout", () =>
-      req.destroy(new Error(`${method} ${path} on ${socketPath}: no answer in ${timeoutMs} ms`)),
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
+  const text = res.body.toString("utf8");
+  if (!text) return undefined as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return text as T;
+  }
 }
 
 /** A swarm node as the manager reports it (the fields the helper reads). */
