@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
-import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { execa } from "execa";
 import { simpleGit } from "simple-git";
 import { afterEach, describe, expect, it } from "vitest";
 import { LabReport } from "../../schemas/index.ts";
+import { freePort } from "../../src/supervisor/lifecycle/free-port.ts";
 import { LOOM_BIN } from "../helpers/cli.ts";
 import { tempWorkspace } from "../helpers/workspace.ts";
 
@@ -12,15 +12,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((c) => c()));
 });
-
-/** A loopback port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** `loom lab --exit` as a real process on a fresh git workspace, with only the given environment. */
 async function runLab(env: Record<string, string>) {
@@ -59,7 +50,7 @@ describe("loom lab that fails at start says why: on stderr and in its report", (
   }, 90_000);
 
   it("with an unreachable model: the URL and the system's cause", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const { result, report } = await runLab({
       ANTHROPIC_API_KEY: "k",
       LOOM_LAB_API_BASE: `http://127.0.0.1:${port}`,

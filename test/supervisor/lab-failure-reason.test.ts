@@ -1,21 +1,12 @@
 import { createHash } from "node:crypto";
-import { type AddressInfo, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { fetchLabBranch, prepareWorkspace } from "../../src/supervisor/git/index.ts";
+import { freePort } from "../../src/supervisor/lifecycle/free-port.ts";
 import { type LifecyclePorts, runGeneration } from "../../src/supervisor/lifecycle/run-generation.ts";
 import { LocalRuntime } from "../../src/supervisor/runtime/index.ts";
 import { GenerationStore } from "../../src/supervisor/store/index.ts";
 import { type Fixture, makeFixture, WRITE_AND_END } from "./lifecycle-fixture.ts";
-
-/** A loopback port nothing listens on (bound, then released). */
-async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const LOOM_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const fixtures: Fixture[] = [];
@@ -62,7 +53,7 @@ describe("a Lab that fails at start: the generation's record names why", () => {
   }, 60_000);
 
   it("an unreachable model API: its address and the system's cause", async () => {
-    const closed = await freeLoopbackPort();
+    const closed = await freePort();
     const { record } = await runOne({ LOOM_LAB_API_BASE: `http://127.0.0.1:${closed}` });
     expect(record.outcome).toBe("failed");
     expect(record.reason).toContain(`127.0.0.1:${closed}`);

@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../src/supervisor/lifecycle/free-port.ts";
 import { watchLab } from "../../src/supervisor/lifecycle/watch-lab.ts";
 import {
   LocalRuntime,
@@ -24,10 +24,7 @@ let closedUrl: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "loom-watch-"));
   // A URL where nothing answers: the Lab never serves /status.
-  const s = http.createServer();
-  await new Promise<void>((ok) => s.listen(0, "127.0.0.1", ok));
-  closedUrl = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
-  await new Promise<void>((ok) => s.close(() => ok()));
+  closedUrl = `http://127.0.0.1:${await freePort()}`;
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

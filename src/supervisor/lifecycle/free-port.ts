@@ -1,20 +1,50 @@
+import { readFileSync } from "node:fs";
 import net from "node:net";
+
+/** Where ports are drawn from when the kernel's ephemeral range is known: above the usual services. */
+const FLOOR = 20_000;
+
+/**
+ * The first port of the kernel's ephemeral range (Linux), or undefined elsewhere. Ports handed out
+ * for `listen(0)` and outgoing connections come from that range.
+ */
+function ephemeralLow(): number | undefined {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) ? low : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const below = ephemeralLow();
+/** [from, to) to draw from, or undefined to let the kernel pick (port 0). */
+const DRAW = below !== undefined && below - FLOOR >= 1000 ? ([FLOOR, below] as const) : undefined;
+
+function probe(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(undefined));
+    server.listen(port, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : undefined));
+    });
+  });
+}
 
 /**
  * A port nothing listens on right now, skipping ones already handed out: Labs on the host network
- * share its ports, so two must never get the same one.
+ * share its ports, so two must never get the same one. Also used for a URL where nothing answers.
+ *
+ * On Linux the port is drawn below the kernel's ephemeral range, so no socket that anything opens on
+ * port 0 (or connects out from) can be handed it between this probe and the Lab's listen — a race
+ * seen in CI when the probe itself listened on port 0.
  */
 export async function freePort(taken: ReadonlySet<number> = new Set()): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = net.createServer();
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-      });
-    });
-    if (port > 0 && !taken.has(port)) return port;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const wanted = DRAW ? DRAW[0] + Math.floor(Math.random() * (DRAW[1] - DRAW[0])) : 0;
+    const port = await probe(wanted);
+    if (port !== undefined && port > 0 && !taken.has(port)) return port;
   }
-  throw new Error("no free port found on 127.0.0.1 after 20 attempts");
+  throw new Error("no free port found on 127.0.0.1 after 50 attempts");
 }

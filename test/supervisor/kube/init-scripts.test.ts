@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
-import { type AddressInfo, createServer } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ScriptedModelServer, startScriptedModel } from "../../../src/shared/scripted-model/index.ts";
 import { type GitHttpServer, startGitHttp } from "../../../src/supervisor/git-http/index.ts";
 import type { SupervisorEndpoint } from "../../../src/supervisor/kube/inputs.ts";
 import { labJob, labSecret, stepSecret, verifyStepJob } from "../../../src/supervisor/kube/manifests.ts";
+import { freePort } from "../../../src/supervisor/lifecycle/free-port.ts";
 import { DEFAULT_LAB_IMAGE } from "../../../src/supervisor/lifecycle/lab-spec.ts";
 import { labImageMissing } from "../../helpers/lab-image.ts";
 import { commitFiles, makeFixture, sh, writeFiles } from "../git-repo-fixture.ts";
@@ -24,18 +24,6 @@ const missing = await labImageMissing("the rendered pods' scripts under docker")
 const PINNED = `127.0.0.1:5000/loom-lab@sha256:${"c".repeat(64)}`;
 const REPO = "0123456789abcdef";
 const hex = () => randomBytes(24).toString("hex");
-
-/** A loopback port nothing listens on now (the Lab's server runs on the host's network here). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 describe.skipIf(missing !== undefined)("rendered Lab and step pods under docker", () => {
   let fixture: Awaited<ReturnType<typeof makeFixture>>;

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ModelError } from "../../../src/agent/model-client.ts";
+import { freePort } from "../../../src/supervisor/lifecycle/free-port.ts";
 import { createModelProxy, ModelProxyError } from "../../../src/supervisor/model-proxy/index.ts";
 import { type ProxyRig, proxyRig, REAL_KEY } from "./proxy-fixture.ts";
 
@@ -94,10 +95,7 @@ describe("model proxy: upstream faults pass through as the client expects", () =
   });
 
   it("answers 502 when the API cannot be reached", async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const port = (closed.address() as { port: number }).port;
-    await new Promise((resolve) => closed.close(resolve));
+    const port = await freePort();
     const r = await rig([], { proxy: { upstream: `http://127.0.0.1:${port}` } });
     const error = await failure(r.client({ maxRetries: 0 }).call(hi));
     expect(error).toMatchObject({ code: "MODEL_SERVER_ERROR", status: 502 });

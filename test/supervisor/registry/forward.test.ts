@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../../src/supervisor/lifecycle/free-port.ts";
 import {
   type Forwarder,
   forwardConnections,
@@ -14,7 +15,7 @@ import { pullOnEngine } from "../../../src/supervisor/registry/pull-on-engine.ts
 import { pushImage } from "../../../src/supervisor/registry/push-image.ts";
 import { atRegistry } from "../../../src/supervisor/registry/reference.ts";
 import { type RunningRegistry, startRegistry } from "../../../src/supervisor/registry/registry-process.ts";
-import { dockerAnswers, freePort, registryInstalled, testRegistryRoot } from "./registry-helpers.ts";
+import { dockerAnswers, registryInstalled, testRegistryRoot } from "./registry-helpers.ts";
 
 /** The registry reached at the same 127.0.0.1:PORT from a network namespace of its own, through a unix socket. */
 

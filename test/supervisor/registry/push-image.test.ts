@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../../src/supervisor/lifecycle/free-port.ts";
 import { pullOnEngine } from "../../../src/supervisor/registry/pull-on-engine.ts";
 import { pushImage } from "../../../src/supervisor/registry/push-image.ts";
 import { loomRegistryDir, pushLabImage } from "../../../src/supervisor/registry/push-lab-image.ts";
@@ -15,7 +16,7 @@ import {
   startRegistry,
 } from "../../../src/supervisor/registry/registry-process.ts";
 import { ensureTestImage } from "../runtime/test-image.ts";
-import { dockerAnswers, freePort, registryInstalled, testRegistryRoot } from "./registry-helpers.ts";
+import { dockerAnswers, registryInstalled, testRegistryRoot } from "./registry-helpers.ts";
 
 /** Images through Loom's registry: pushed, pinned by digest, pulled back by that digest alone. */
 

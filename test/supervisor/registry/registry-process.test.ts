@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../../src/supervisor/lifecycle/free-port.ts";
 import { pidFilePath, processState, readPidFile } from "../../../src/supervisor/registry/pid-file.ts";
 import { probeRegistry } from "../../../src/supervisor/registry/registry-http.ts";
 import {
@@ -14,7 +15,7 @@ import {
   reapRegistry,
   startRegistry,
 } from "../../../src/supervisor/registry/registry-process.ts";
-import { freePort, registryInstalled, testRegistryRoot } from "./registry-helpers.ts";
+import { registryInstalled, testRegistryRoot } from "./registry-helpers.ts";
 
 /** Loom's own registry as a process: it answers, it ends on every path, a restart finds or reaps it. */
 

@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../../src/supervisor/lifecycle/free-port.ts";
 import { pushImage } from "../../../src/supervisor/registry/push-image.ts";
 import { type RunningRegistry, startRegistry } from "../../../src/supervisor/registry/registry-process.ts";
 import { SwarmRuntime } from "../../../src/supervisor/runtime/swarm.ts";
@@ -25,7 +26,7 @@ import {
 } from "../../helpers/swarm-cluster-reap.ts";
 import type { EngineTask } from "../../helpers/swarm-engine-api.ts";
 import { engineRequest } from "../../helpers/swarm-engine-api.ts";
-import { freePort, registryInstalled, testRegistryRoot } from "../registry/registry-helpers.ts";
+import { registryInstalled, testRegistryRoot } from "../registry/registry-helpers.ts";
 import { ensureTestImage, TEST_IMAGE } from "./test-image.ts";
 
 /**
