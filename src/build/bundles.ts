@@ -94,6 +94,38 @@ function locateTsWorker(name: string): Plugin {
   };
 }
 
+/**
+ * Packages bundled into Loom's own code instead of loaded from node_modules: the ones every process
+ * loads before it can answer. Loaded from node_modules, zod's ESM is dozens of files to resolve and
+ * read before a Lab's first /status. (commander is CommonJS, whose `require`s of node's modules an ESM
+ * bundle cannot make; it is two files from node_modules.)
+ */
+export const INLINED_PACKAGES: readonly string[] = ["zod"];
+
+/** The package a bare import names (`zod/v4/core` → `zod`, `@scope/pkg/x` → `@scope/pkg`). */
+export function packageOf(specifier: string): string | undefined {
+  if (/^(\.|\/|node:|[A-Za-z]:[\\/])/.test(specifier)) return undefined;
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+/**
+ * Every package external (the image ships node_modules next to the bundle) but INLINED_PACKAGES:
+ * what esbuild's `packages: "external"` does, with those few exceptions.
+ */
+function externalPackages(inlined: readonly string[]): Plugin {
+  return {
+    name: "external-packages",
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        const pkg = packageOf(args.path);
+        if (pkg === undefined || inlined.includes(pkg)) return undefined;
+        return { path: args.path, external: true };
+      });
+    },
+  };
+}
+
 function formatMessages(messages: readonly Message[]): string[] {
   return messages.map((m) => {
     const at = m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : "";
@@ -135,12 +167,15 @@ async function buildOne(
       format: "esm",
       target: "node20",
       sourcemap: true,
-      // The image ships node_modules next to the bundle; only Loom's own code is bundled, so nothing
-      // is read from src/ (which the Lab's agent edits) at run time.
-      packages: "external",
+      // The image ships node_modules next to the bundle; Loom's own code (and INLINED_PACKAGES) is
+      // bundled, so nothing is read from src/ (which the Lab's agent edits) at run time.
       metafile: true,
       logLevel: "silent",
-      plugins: spec.tsWorker ? [evalWorker, locateTsWorker(spec.name)] : [evalWorker],
+      plugins: [
+        externalPackages(INLINED_PACKAGES),
+        evalWorker,
+        ...(spec.tsWorker ? [locateTsWorker(spec.name)] : []),
+      ],
     });
   } catch (err) {
     const detail = isBuildFailure(err) ? formatMessages(err.errors).join("\n  ") : String(err);

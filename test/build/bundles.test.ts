@@ -13,6 +13,7 @@ import {
   runtimeFileImports,
   selfModifyInputs,
 } from "../../scripts/build.ts";
+import { INLINED_PACKAGES, packageOf } from "../../src/build/bundles.ts";
 import { startScriptedModel } from "../../src/shared/scripted-model/index.ts";
 
 const temps: string[] = [];
@@ -66,6 +67,30 @@ describe("process bundles", () => {
       expect(Object.keys(onDisk.inputs), b.name).toContain(`src/entries/${b.name}.ts`);
       expect(runtimeFileImports(onDisk), b.name).toEqual([]);
     }
+  });
+
+  it("bundles zod into each process's code and loads every other package from node_modules", async () => {
+    for (const b of bundles) {
+      const inputs = Object.keys(b.metafile.inputs);
+      const packages = new Set(
+        inputs
+          .filter((f) => f.startsWith("node_modules/"))
+          .map((f) => packageOf(f.slice("node_modules/".length))),
+      );
+      expect([...packages], b.name).toEqual(["zod"]);
+      const externals = new Set(
+        Object.values(b.metafile.outputs).flatMap((o) =>
+          o.imports.filter((i) => i.external && !i.path.startsWith("node:")).map((i) => packageOf(i.path)),
+        ),
+      );
+      expect(externals.has("zod"), b.name).toBe(false);
+      expect(externals.has("commander"), b.name).toBe(true);
+    }
+    expect(packageOf("zod/v4/core")).toBe("zod");
+    expect(packageOf("@anthropic-ai/sdk/resources")).toBe("@anthropic-ai/sdk");
+    expect(packageOf("./x.ts")).toBeUndefined();
+    expect(packageOf("node:fs")).toBeUndefined();
+    expect(INLINED_PACKAGES).toEqual(["zod"]);
   });
 
   it("reaches no self-modify module from the Lab bundle", async () => {
