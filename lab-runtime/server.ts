@@ -44,6 +44,8 @@ export interface LabServerOptions {
    * warm-up, which needs the cores first (its first ts_* call waits for it; /eval comes later).
    */
   warmEvalAfter?: Promise<unknown>;
+  /** Told when the eval engine's warm-up is done ("eval engine warmed in N ms"). */
+  log?: (line: string) => void;
 }
 
 export interface LabServer {
@@ -181,7 +183,12 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
     }),
   ]).then(() => clearTimeout(quietTimer));
   void Promise.all([quiet, options.warmEvalAfter?.catch(() => {})]).then(() => {
-    if (!closed) engine.warm().catch(() => {});
+    if (closed) return;
+    const started = performance.now();
+    engine.warm().then(
+      () => options.log?.(`eval engine warmed in ${Math.round(performance.now() - started)} ms`),
+      () => {},
+    );
   });
   return {
     url: server.url,

@@ -20,6 +20,8 @@ export interface RunLabOptions {
   readonly emit?: EventSink;
   readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
+  /** How long a model call is outstanding before the warm-ups start (default WARM_AFTER_MS). */
+  readonly warmAfterMs?: number;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function runLab(options: RunLabOptions) {
     warmEvalAfter: new Promise<void>((resolve) => {
       tsWarmed = resolve;
     }),
+    log: (line) => options.log?.(`lab: ${line}`),
   });
   const bridge = options.socketPath
     ? await bridgeSocket(options.socketPath, labServer.port, connectHost(options.host)).catch(
@@ -82,18 +85,31 @@ export async function runLab(options: RunLabOptions) {
     const tsWorker = new TsWorker({ log: (line) => options.log?.(`lab: ${line}`) });
     let finished = false;
     const useWorker = tsWorker.available();
-    void useWorker
-      .then(async (ok) => {
-        if (!ok) return;
-        const warm = await tsWorker.warm(workspace);
-        if (finished) return;
-        options.log?.(
-          warm.ok
-            ? `lab: TypeScript tools warmed in ${warm.ms} ms (worker thread)`
-            : `lab: warming the TypeScript tools failed (${warm.error}); the first ts_* call does that work`,
-        );
-      })
-      .finally(tsWarmed);
+    // The warm-ups (the workspace's Project in the TypeScript thread, then the eval engine) hide the
+    // first ts_* and eval call's cost behind the model's turn: they start once a model call has kept
+    // the agent waiting WARM_AFTER_MS, which a real model's first turn always does. A model that answers
+    // at once (a scripted one) lets a short Lab end without paying for them: the first call of a tool
+    // does that work then.
+    let warming = false;
+    const warm = () => {
+      if (warming || finished) return;
+      warming = true;
+      void useWorker
+        .then(async (ok) => {
+          if (!ok) return;
+          const result = await tsWorker.warm(workspace);
+          if (finished) return;
+          options.log?.(
+            result.ok
+              ? `lab: TypeScript tools warmed in ${result.ms} ms (worker thread)`
+              : `lab: warming the TypeScript tools failed (${result.error}); the first ts_* call does that work`,
+          );
+        })
+        // The eval engine's warm-up follows, unless the agent is done by then.
+        .finally(() => {
+          if (!finished) tsWarmed();
+        });
+    };
     try {
       // No ts-morph on this thread: the ts_* tools are the worker's twins of their specs.
       const [{ labToolsAround }, { tsToolSpecs }, { modelClientFor }, { ToolRegistry }, { runLabWorker }] =
@@ -111,7 +127,11 @@ export async function runLab(options: RunLabOptions) {
       const report = await runLabWorker({
         workspace,
         generation: options.generation,
-        model: modelOrFailure(() => modelClientFor(config, "lab"), config.labModel),
+        model: warmWhileWaiting(
+          modelOrFailure(() => modelClientFor(config, "lab"), config.labModel),
+          warm,
+          options.warmAfterMs ?? WARM_AFTER_MS,
+        ),
         tools: new ToolRegistry(labToolsAround(ts), { defaultTimeoutMs: config.toolTimeoutMs }),
         tracker,
         loop: {
@@ -130,12 +150,26 @@ export async function runLab(options: RunLabOptions) {
       tracker.finish({ ok: false, error });
       return undefined;
     } finally {
+      // A warm-up not started now never starts: nothing of the agent's is left to wait for.
       finished = true;
-      tsWarmed();
       await Promise.all([closeSharedEvalEngines(), tsWorker.close()]);
     }
   })();
   return { server, tracker, done };
+}
+
+/** How long a model call keeps the agent waiting before the warm-ups start (see runLab). */
+export const WARM_AFTER_MS = 200;
+
+/** `model`, calling `warm` once any call of it has been outstanding for `afterMs`. */
+export function warmWhileWaiting(model: ModelPort, warm: () => void, afterMs: number): ModelPort {
+  return {
+    model: model.model,
+    call: (request, signal) => {
+      const timer = setTimeout(warm, afterMs);
+      return model.call(request, signal).finally(() => clearTimeout(timer));
+    },
+  };
 }
 
 /**

@@ -279,7 +279,9 @@ describe("the Lab bundle run with plain node outside the repository", () => {
     await git(["add", "."]);
     await git(["-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-qm", "init"]);
     const model = await startScriptedModel([
-      { tool: "ts_rename", input: { path: "src/greet.ts#greet", newName: "greetUser" } },
+      // A first turn that takes a while, as a real model's does: the Lab warms its TypeScript thread
+      // meanwhile, and the rename queues behind that warm-up in the thread.
+      { tool: "ts_rename", input: { path: "src/greet.ts#greet", newName: "greetUser" }, thinkMs: 600 },
       { text: "renamed", when: { lastToolResultIncludes: "renamed" } },
     ]);
     try {

@@ -89,12 +89,8 @@ describe("loom lab readiness", () => {
     // Before the answer: nothing of the agent. After it: the agent did load, and did the work below.
     const started = (l: string) => l.startsWith("trace: start thread ");
     expect(trace.slice(0, answered).filter((l) => AGENT_MODULE.test(l) || started(l))).toEqual([]);
-    // The TypeScript tools' thread (warming the workspace meanwhile) starts once the answer is out; the
-    // eval engine's warm-up, if the Lab lives long enough to see it, waits for that warm-up to end.
-    const tsThread = trace.indexOf("trace: start thread loom-ts-tools");
-    expect(tsThread).toBeGreaterThan(answered);
-    const evalThread = trace.indexOf("trace: start thread loom-eval");
-    if (evalThread !== -1) expect(evalThread).toBeGreaterThan(tsThread);
+    // Threads (the TypeScript tools', the eval engine's) start only after the answer, if at all: the
+    // model here answers at once, so neither warm-up runs (see the next test).
     expect(agentLoads.some((l) => l.includes("/src/lab/worker.ts"))).toBe(true);
     expect(agentLoads.some((l) => l.includes("/src/agent/ts/tools/tool-specs.ts"))).toBe(true);
 
@@ -102,5 +98,63 @@ describe("loom lab readiness", () => {
     expect(await git.raw(["show", "HEAD:b.txt"])).toBe("b\n");
     const report = JSON.parse(await readFile(join(ws.dir, ".loom/report.json"), "utf8"));
     expect(report).toMatchObject({ generation: 3, status: "done", toolCalls: { write_file: { calls: 1 } } });
+  }, 90_000);
+
+  it("warms its tools only while a model call keeps it waiting: a model that answers at once costs no warm-up", async () => {
+    const run = async (thinkMs?: number) => {
+      const ws = await tempWorkspace({
+        "program.md": "# Task: write c\n",
+        "src/c.ts": "export const c = 1;\n",
+      });
+      cleanups.push(ws.cleanup);
+      const git = simpleGit(ws.dir, { config: ["user.name=t", "user.email=t@t.invalid"] });
+      await git.init(["-q", "-b", "main"]).add(".").commit("init");
+      const model = await startScriptedModel([
+        { tool: "write_file", input: { path: "c.txt", content: "c\n" }, ...(thinkMs ? { thinkMs } : {}) },
+        { text: "wrote c" },
+      ]);
+      cleanups.push(() => model.close());
+      const result = await execa(
+        process.execPath,
+        [
+          ...["--import", TRACE, LOOM_BIN],
+          ...[
+            "lab",
+            "--workspace",
+            ws.dir,
+            "--generation",
+            "4",
+            "--port",
+            "0",
+            "--host",
+            "127.0.0.1",
+            "--exit",
+          ],
+        ],
+        {
+          env: {
+            PATH: process.env.PATH ?? "",
+            HOME: ws.dir,
+            ANTHROPIC_API_KEY: "k",
+            LOOM_LAB_API_BASE: model.url,
+          },
+          extendEnv: false,
+          reject: false,
+          timeout: 60_000,
+        },
+      );
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(await git.raw(["show", "lab/gen-4:c.txt"])).toBe("c\n");
+      const lines = result.stderr.split("\n");
+      const ts = lines.findIndex((l) => /^lab: TypeScript tools warmed in \d+ ms \(worker thread\)$/.test(l));
+      const evalEngine = lines.findIndex((l) => /^lab: eval engine warmed in \d+ ms$/.test(l));
+      return { warmed: ts !== -1, evalWarmed: evalEngine !== -1, inOrder: ts < evalEngine };
+    };
+    // Instant answers (a scripted model): the Lab ends without building the workspace's Project or
+    // starting the eval engine: the first ts_* or eval call would do that work. (Both -1: not in order.)
+    expect(await run()).toEqual({ warmed: false, evalWarmed: false, inOrder: false });
+    // A first turn that takes 5 s, as a real model's can: both warm-ups run inside it (an idle wait,
+    // which costs the suite no CPU).
+    expect(await run(5_000)).toEqual({ warmed: true, evalWarmed: true, inOrder: true });
   }, 90_000);
 });

@@ -63,6 +63,8 @@ export const ReplyTurn = z
     tools: z.array(ToolCall).min(1).optional(),
     stop_reason: z.enum(["end_turn", "tool_use", "max_tokens"]).optional(),
     usage: ScriptUsage.optional(),
+    /** Answers only after this long, as a real model's turn takes time (the Lab warms up meanwhile). */
+    thinkMs: z.number().int().positive().optional(),
   })
   .superRefine((turn, ctx) => {
     const shorthand = turn.text !== undefined || turn.tool !== undefined || turn.tools !== undefined;

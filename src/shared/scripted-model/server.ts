@@ -187,9 +187,32 @@ export class ScriptedModelServer {
     }
     this.#played[index] = true;
     const turn = this.script[index]!;
-    if (isFault(turn)) this.#fault(res, request, turn);
-    else if (request.stream === true) sendStream(res, this.#reply(request, turn as ReplyTurn));
-    else sendJson(res, 200, this.#reply(request, turn as ReplyTurn));
+    if (isFault(turn)) {
+      this.#fault(res, request, turn);
+      return;
+    }
+    const reply = turn as ReplyTurn;
+    const send = () =>
+      request.stream === true
+        ? sendStream(res, this.#reply(request, reply))
+        : sendJson(res, 200, this.#reply(request, reply));
+    if (reply.thinkMs === undefined) send();
+    else this.#later(res, reply.thinkMs, send);
+  }
+
+  /** Runs `send` after `ms`, unless the client has gone by then. */
+  #later(res: ServerResponse, ms: number, send: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (!res.destroyed) send();
+    }, ms);
+    // A client that gives up must not leave a timer holding the process or the server open.
+    timer.unref();
+    this.#timers.add(timer);
+    res.on("close", () => {
+      clearTimeout(timer);
+      this.#timers.delete(timer);
+    });
   }
 
   #fault(res: ServerResponse, request: MessagesRequest, turn: FaultTurn): void {
@@ -221,20 +244,9 @@ export class ScriptedModelServer {
       case "malformed":
         sendTruncatedJson(res, this.#reply(request, { text: "this reply is cut off half-way" }));
         return;
-      case "slow": {
-        const timer = setTimeout(() => {
-          this.#timers.delete(timer);
-          if (!res.destroyed) sendJson(res, 200, this.#reply(request, { text: turn.text }));
-        }, turn.delayMs);
-        // A client that gives up must not leave a timer holding the process or the server open.
-        timer.unref();
-        this.#timers.add(timer);
-        res.on("close", () => {
-          clearTimeout(timer);
-          this.#timers.delete(timer);
-        });
+      case "slow":
+        this.#later(res, turn.delayMs, () => sendJson(res, 200, this.#reply(request, { text: turn.text })));
         return;
-      }
     }
   }
 

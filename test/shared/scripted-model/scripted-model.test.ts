@@ -248,6 +248,15 @@ describe("scripted model server: faults as the SDK sees them", () => {
     expect(reply.content[0]).toMatchObject({ type: "text", text: "eventually" });
   });
 
+  it("a reply with thinkMs answers, tool call and all, only after that long", async () => {
+    const server = await serve([{ tool: "read_file", input: { path: "a" }, thinkMs: 150 }]);
+    const started = Date.now();
+    const reply = await ask(sdk(server, { timeout: 2_000 }));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(reply.stop_reason).toBe("tool_use");
+    expect(reply.content[0]).toMatchObject({ type: "tool_use", name: "read_file", input: { path: "a" } });
+  });
+
   it("malformed → a JSON parse error in the SDK", async () => {
     const server = await serve([{ fault: "malformed" }]);
     const error = await failure(ask(sdk(server)));
