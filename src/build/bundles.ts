@@ -20,8 +20,9 @@ export interface BundleSpec {
 export const BUNDLES: readonly BundleSpec[] = ["lab", "supervisor", "prime"].map((name) => ({
   name,
   entry: join(LOOM_ROOT, "src", "entries", `${name}.ts`),
-  // Only the Lab runs its ts_* tools in a worker thread (src/lab/run-lab.ts); the others run them in-process.
-  ...(name === "lab"
+  // `loom lab` runs its ts_* tools in a worker thread (src/lab/run-lab.ts): the Lab's bundle, and the
+  // full CLI's (bin/loom.js runs it when fresh), carry that thread's entry; Prime runs them in-process.
+  ...(name !== "prime"
     ? { tsWorker: join(LOOM_ROOT, "src", "agent", "ts", "worker", "ts-worker-main.ts") }
     : {}),
 }));

@@ -1,48 +1,18 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync, statSync } from "node:fs";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freshBundle } from "../../bin/fresh-bundle.mjs";
 import { LOOM_BIN } from "../helpers/cli.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-const mtime = (file: string): number | undefined => {
-  try {
-    return statSync(file).mtimeMs;
-  } catch {
-    return undefined;
-  }
-};
-
 /**
- * The Supervisor bundle (`dist/supervisor.mjs`, from `npm run build`, which CI runs first) when no
- * source it was built from is newer, else the sources through bin/loom.js: the bundle starts without
- * a TypeScript loader, and the fault suites start a Supervisor for every fault.
+ * The Supervisor bundle (`dist/supervisor.mjs`, from `npm run build`, which CI runs first) when it is
+ * fresh, else the sources through bin/loom.js: the bundle starts without a TypeScript loader, and the
+ * fault suites start a Supervisor for every fault.
  */
 export function supervisorEntry(): string {
-  const bundle = path.join(ROOT, "dist", "supervisor.mjs");
-  const built = mtime(bundle);
-  if (built === undefined) return LOOM_BIN;
-  try {
-    const meta = JSON.parse(readFileSync(path.join(ROOT, "dist", "supervisor.meta.json"), "utf8")) as {
-      inputs?: Record<string, unknown>;
-      outputs?: Record<string, unknown>;
-    };
-    const inputs = Object.keys(meta.inputs ?? {}).filter(
-      (f) => !f.includes("node_modules/") && !f.includes(":"),
-    );
-    const outputs = Object.keys(meta.outputs ?? {}).filter((f) => f.endsWith(".mjs"));
-    if (inputs.length === 0) return LOOM_BIN;
-    for (const f of outputs) if (mtime(path.join(ROOT, f)) === undefined) return LOOM_BIN;
-    for (const f of inputs) {
-      const changed = mtime(path.join(ROOT, f));
-      if (changed === undefined || changed > built) return LOOM_BIN;
-    }
-    return bundle;
-  } catch {
-    return LOOM_BIN;
-  }
+  return freshBundle(ROOT, "supervisor") ?? LOOM_BIN;
 }
 
 /** A real `loom supervisor` in its own process group, as an operator runs it. */

@@ -81,6 +81,12 @@ export async function writeLabSecrets(
 const FOLDER = /^loom-\d+-[A-Za-z0-9]{6}$/;
 /** A folder whose proxy never started is left alone this long (its Supervisor may be about to). */
 const UNUSED_GRACE_MS = 10 * 60_000;
+/**
+ * Any folder younger than this is left alone, whatever its socket says: another Supervisor (or bench
+ * run) on this machine may be between making it and its proxy answering. A suite run once lost a
+ * Lab's secrets file to a neighbour's cleanup in that window.
+ */
+const YOUNG_MS = 60_000;
 
 /** Whether something still listens on the socket (a live model proxy of some Supervisor). */
 function listening(socketPath: string): Promise<boolean> {
@@ -98,8 +104,9 @@ function listening(socketPath: string): Promise<boolean> {
 
 /**
  * Removes socket folders a killed Supervisor left behind: ours (same user), shaped as makeLabSockets
- * makes them, whose model proxy no longer listens (or, never opened, is older than ten minutes). A
- * folder of a Supervisor still running answers on its socket and stays. Returns what was removed.
+ * makes them, at least a minute old, whose model proxy no longer listens (or, never opened, is older
+ * than ten minutes). A folder of a Supervisor still running answers on its socket and stays. Returns
+ * what was removed.
  */
 export async function removeStaleLabSockets(tmp = os.tmpdir(), now = Date.now()): Promise<string[]> {
   const names = await readdir(tmp).catch(() => [] as string[]);
@@ -116,7 +123,9 @@ export async function removeStaleLabSockets(tmp = os.tmpdir(), now = Date.now())
         if (!inner?.isDirectory()) return;
         const model = path.join(root, "s", MODEL_SOCKET);
         const socket = await lstat(model).catch(() => undefined);
-        const stale = socket?.isSocket() ? !(await listening(model)) : now - info.mtimeMs > UNUSED_GRACE_MS;
+        const age = now - info.mtimeMs;
+        if (age < YOUNG_MS) return;
+        const stale = socket?.isSocket() ? !(await listening(model)) : age > UNUSED_GRACE_MS;
         if (!stale) return;
         await rm(root, { recursive: true, force: true }).catch(() => {});
         removed.push(root);
