@@ -1,5 +1,4 @@
 import { DIFF_MAX_CHARS, type GenerationDiff } from "../../../schemas/generation-diff.ts";
-import { summarizeDeclarations } from "../../analyze/declaration-diff.ts";
 import { NotFoundError } from "../errors.ts";
 import { archiveRef } from "../git/archive.ts";
 import { labRef, MAIN_REF, resolveRef, tagRef } from "../git/repo-state.ts";
@@ -59,6 +58,9 @@ export async function generationDiff(repo: string, n: number, outcome: string): 
     if (b !== undefined && b.length <= SUMMARY_MAX_FILE_CHARS) after.set(c.path, b);
   }
   const truncated = fullDiff.length > DIFF_MAX_CHARS;
+  // Loaded on first use: it brings ts-morph (TypeScript's compiler), a quarter of a second of a
+  // Supervisor's start that most starts never need.
+  const { summarizeDeclarations } = await import("../../analyze/declaration-diff.ts");
   return {
     generation: n,
     base,
