@@ -421,7 +421,7 @@ async function imageRevision(): Promise<string> {
   return r.stdout.trim();
 }
 
-const localEntry = runtimes.includes("local") ? await labEntry() : "not run";
+const localEntry = runtimes.includes("local") ? await labEntry() : undefined;
 const dockerImage = runtimes.includes("docker") ? await imageRevision() : "not run";
 const tmp = await mkdtemp(path.join(os.tmpdir(), "loom-bench-ready-"));
 const uptimeStart = uptime();
@@ -531,7 +531,7 @@ Where the time of the 4-at-once starts went (p50 / max, from \`runtime.run\`'s c
 |---|---|---|---|---|---|---|
 ${phaseRows.join("\n")}
 
-Local Labs ran ${localEntry} (\`localLabEntry\`: the bundle when no source is newer, else \`bin/loom.js\`
+${localEntry === undefined ? "Local Labs were not run" : `Local Labs ran ${localEntry}`} (\`localLabEntry\`: the bundle when fresh, else \`bin/loom.js\`
 through tsx); the docker image \`${DEFAULT_LAB_IMAGE}\` was built from revision \`${dockerImage}\`.
 
 Machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}.
