@@ -16,6 +16,20 @@ const LAB_ENTRY = localLabEntry(fileURLToPath(new URL("../..", import.meta.url))
 /** What only the agent needs: the model SDK, ts-morph (also the eval engine's form parser), the loop and tools. */
 const AGENT_MODULE = /\/node_modules\/(ts-morph|@anthropic-ai\/sdk)\/|\/src\/agent\/|\/src\/lab\/worker\.ts/;
 
+/** `loom lab` as a local runtime runs it, traced, with only the model's address and a key in its environment. */
+const tracedLab = (workspace: string, modelUrl: string, args: readonly string[]) =>
+  execa(process.execPath, ["--import", TRACE, LAB_ENTRY, "lab", "--workspace", workspace, ...args], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: workspace,
+      ANTHROPIC_API_KEY: "k",
+      LOOM_LAB_API_BASE: modelUrl,
+    },
+    extendEnv: false,
+    reject: false,
+    timeout: 60_000,
+  });
+
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((c) => c()));
@@ -35,26 +49,7 @@ describe("loom lab readiness", () => {
     // A port another process may take between choosing and binding it: a Lab that finds it taken is
     // started again on another (at most three tries).
     const start = (port: number) =>
-      execa(
-        process.execPath,
-        [
-          "--import",
-          TRACE,
-          LAB_ENTRY,
-          ...["lab", "--workspace", ws.dir, "--generation", "3", "--port", String(port), "--exit"],
-        ],
-        {
-          env: {
-            PATH: process.env.PATH ?? "",
-            HOME: ws.dir,
-            ANTHROPIC_API_KEY: "k",
-            LOOM_LAB_API_BASE: model.url,
-          },
-          extendEnv: false,
-          reject: false,
-          timeout: 60_000,
-        },
-      );
+      tracedLab(ws.dir, model.url, ["--generation", "3", "--port", String(port), "--exit"]);
     // Ask only a while after the Lab listens (well inside its 1 s quiet wait): a Lab that loaded its
     // agent right after listening would have started by then.
     const serving = (child: ReturnType<typeof start>) =>
@@ -116,35 +111,9 @@ describe("loom lab readiness", () => {
         { text: "wrote c" },
       ]);
       cleanups.push(() => model.close());
-      const result = await execa(
-        process.execPath,
-        [
-          ...["--import", TRACE, LAB_ENTRY],
-          ...[
-            "lab",
-            "--workspace",
-            ws.dir,
-            "--generation",
-            "4",
-            "--port",
-            "0",
-            "--host",
-            "127.0.0.1",
-            "--exit",
-          ],
-        ],
-        {
-          env: {
-            PATH: process.env.PATH ?? "",
-            HOME: ws.dir,
-            ANTHROPIC_API_KEY: "k",
-            LOOM_LAB_API_BASE: model.url,
-          },
-          extendEnv: false,
-          reject: false,
-          timeout: 60_000,
-        },
-      );
+      const result = await tracedLab(ws.dir, model.url, [
+        ...["--generation", "4", "--port", "0", "--host", "127.0.0.1", "--exit"],
+      ]);
       expect(result.exitCode, result.stderr).toBe(0);
       expect(await git.raw(["show", "lab/gen-4:c.txt"])).toBe("c\n");
       const lines = result.stderr.split("\n");
