@@ -195,8 +195,10 @@ describe("model client: retries", () => {
   });
 
   it("retries a timed-out attempt and succeeds", async () => {
-    const server = await serve([{ fault: "slow", delayMs: 3_000 }, { text: "second try" }]);
-    const response = await client(server, { timeoutMs: 150, maxRetries: 1 }).call(request);
+    // The timeout holds for every attempt: long enough that the second answers within it on a busy
+    // machine (150 ms once did not, in CI), far shorter than the first attempt's delay.
+    const server = await serve([{ fault: "slow", delayMs: 10_000 }, { text: "second try" }]);
+    const response = await client(server, { timeoutMs: 1_000, maxRetries: 1 }).call(request);
     expect(response.content[0]).toMatchObject({ text: "second try" });
     expect(server.requests).toHaveLength(2);
   });
