@@ -80,8 +80,8 @@ export async function runLab(options: RunLabOptions) {
       import("../../lab-runtime/eval/shared-engines.ts"),
       import("../agent/ts/worker/ts-worker-client.ts"),
     ]);
-    // Started before the agent's own imports (the client loads no ts-morph): the thread builds the
-    // workspace's Project on the other core meanwhile, so the model's first ts_* call finds it ready.
+    // The TypeScript thread's client (it loads no ts-morph); the thread builds the workspace's Project
+    // when warmed (below) or at the first ts_* call.
     const tsWorker = new TsWorker({ log: (line) => options.log?.(`lab: ${line}`) });
     let finished = false;
     const useWorker = tsWorker.available();
