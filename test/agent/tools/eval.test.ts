@@ -41,7 +41,7 @@ describe("eval tool", () => {
     expect((await run(ws.dir, { form: "1 + 1" })).content).toBe("value: 2");
   });
 
-  it("survives a form that exhausts memory, answering within its timeout + 100 ms", async () => {
+  it("survives a form that exhausts memory, answering by its timeout (not when memory runs out)", async () => {
     const ws = await tempWorkspace({});
     cleanups.push(ws.cleanup);
     await run(ws.dir, { form: "0" });
@@ -50,7 +50,9 @@ describe("eval tool", () => {
     const ms = performance.now() - started;
     expect(res.isError).toBe(true);
     expect(res.content).toMatch(/TimeoutError|out of memory/);
-    expect(ms).toBeLessThan(1600);
+    // A second of slack: the suite keeps both cores busy (CI once took 1606 ms against a 1600 ms bound).
+    // The tight bounds are measured with one core kept busy, in test/lab-runtime/eval-containment.test.ts.
+    expect(ms).toBeLessThan(2500);
     const big = await run(ws.dir, {
       form: "const keep: Buffer[] = []; for (let i = 0; i < 30; i++) keep.push(Buffer.alloc(100 * 1024 * 1024)); keep.length",
     });
