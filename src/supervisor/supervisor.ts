@@ -138,7 +138,7 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
   });
   // Under swarm a Lab may run on any node: it reaches its generation through the gateway, not mounts
   // (docker too, with LOOM_WORKSPACE_TRANSPORT=git).
-  const gateway = gatewayTransport(runtime.name, config)
+  const gateway = relayed
     ? await startGateway({
         host: config.bindHost,
         port: config.gatewayPort,
