@@ -124,8 +124,8 @@ describe("loom lab readiness", () => {
     // Instant answers (a scripted model): the Lab ends without building the workspace's Project or
     // starting the eval engine: the first ts_* or eval call would do that work. (Both -1: not in order.)
     expect(await run()).toEqual({ warmed: false, evalWarmed: false, inOrder: false });
-    // A first turn that takes 5 s, as a real model's can: both warm-ups run inside it (an idle wait,
-    // which costs the suite no CPU).
-    expect(await run(5_000)).toEqual({ warmed: true, evalWarmed: true, inOrder: true });
+    // A first turn that takes 20 s, as a slow model's can: both warm-ups run inside it, even on a
+    // machine as loaded as CI (5 s once did not suffice there). An idle wait: it costs the suite no CPU.
+    expect(await run(20_000)).toEqual({ warmed: true, evalWarmed: true, inOrder: true });
   }, 90_000);
 });
