@@ -17,9 +17,15 @@ function ephemeralLow(): number | undefined {
   }
 }
 
-const below = ephemeralLow();
-/** [from, to) to draw from, or undefined to let the kernel pick (port 0). */
-const DRAW = below !== undefined && below - FLOOR >= 1000 ? ([FLOOR, below] as const) : undefined;
+/** [from, to) to draw from, or undefined to let the kernel pick (port 0); read on first use, not at import. */
+let draw: readonly [number, number] | undefined | null = null;
+function drawRange(): readonly [number, number] | undefined {
+  if (draw === null) {
+    const below = ephemeralLow();
+    draw = below !== undefined && below - FLOOR >= 1000 ? [FLOOR, below] : undefined;
+  }
+  return draw;
+}
 
 function probe(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
@@ -42,7 +48,8 @@ function probe(port: number): Promise<number | undefined> {
  */
 export async function freePort(taken: ReadonlySet<number> = new Set()): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const wanted = DRAW ? DRAW[0] + Math.floor(Math.random() * (DRAW[1] - DRAW[0])) : 0;
+    const range = drawRange();
+    const wanted = range ? range[0] + Math.floor(Math.random() * (range[1] - range[0])) : 0;
     const port = await probe(wanted);
     if (port !== undefined && port > 0 && !taken.has(port)) return port;
   }
