@@ -22,8 +22,13 @@ import { localLabEntry } from "../src/supervisor/lifecycle/local-lab-entry.ts";
 import { shareWorkspace } from "../src/supervisor/lifecycle/share-workspace.ts";
 import { readStatus } from "../src/supervisor/lifecycle/watch-lab.ts";
 import { createModelProxy, type ModelProxy } from "../src/supervisor/model-proxy/index.ts";
-import type { ContainerHandle, ContainerRuntime, RunSpecInput } from "../src/supervisor/runtime/index.ts";
-import { selectRuntime } from "../src/supervisor/runtime/index.ts";
+import type {
+  ContainerHandle,
+  ContainerRuntime,
+  Launch,
+  RunSpecInput,
+} from "../src/supervisor/runtime/index.ts";
+import { launch, selectRuntime } from "../src/supervisor/runtime/index.ts";
 import { type LabStart, supervisedRoundStart } from "./lab-round-start.ts";
 import { fmt, pct, uptime } from "./stats.ts";
 
@@ -77,8 +82,8 @@ function specFor(
   port: number,
   workspace: string,
   sockets: LabSockets,
-) {
-  const spec = labSpec({
+): Launch {
+  const task = labSpec({
     runtime: runtime.name,
     generation: n,
     port,
@@ -88,13 +93,14 @@ function specFor(
     loomRoot,
     sockets: sockets.dir,
   });
-  if (variant === "lab") return spec;
+  if (variant === "lab") return task;
+  const { spec } = task;
   const inside = runtime.name === "local" ? sockets.labSocket : `${LAB_SOCKET_DIR}/${LAB_SOCKET}`;
   const floor: RunSpecInput =
     runtime.name === "local"
       ? { ...spec, command: [process.execPath, "-e", floorScript(inside)] }
       : { ...spec, entrypoint: "node", command: ["-e", floorScript(inside)] };
-  return floor;
+  return { ...task, spec: floor };
 }
 
 /** Any 200 over the socket (the floor's answer). */
@@ -205,7 +211,7 @@ async function startTogether(env: Env, variant: VariantName, count: number): Pro
         const t0 = performance.now();
         const wall0 = Date.now();
         if (env.stopping) throw new Error("interrupted");
-        const start = runtime.run(p.spec);
+        const start = launch(runtime, p.spec, "a Lab whose workspace is mounted");
         env.starting.add(start);
         const handle = await start.finally(() => env.starting.delete(start));
         const runMs = performance.now() - t0;

@@ -12,7 +12,7 @@ import { type ReapResult, reapLeftovers } from "./lifecycle/reap.ts";
 import { type ReconcileResult, reconcileIntents } from "./lifecycle/reconcile.ts";
 import { createModelProxy, DEFAULT_UPSTREAM } from "./model-proxy/index.ts";
 import { PrimeKeeper } from "./prime/prime-keeper.ts";
-import { type ContainerRuntime, selectRuntime } from "./runtime/index.ts";
+import { type ContainerRuntime, DockerRuntime, isHostRuntime, selectRuntime } from "./runtime/index.ts";
 import { registryResolver } from "./runtime/swarm-images.ts";
 import { assertBindAllowed, startSupervisorServer } from "./server/server.ts";
 import { GenerationStore, IntentJournal } from "./store/index.ts";
@@ -106,7 +106,16 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
   // Git and records first: an interrupted promotion is settled before anything reads main.
   const reconciled = await reconcileIntents({ store, journal, config, emit, primeKept: !!options.prime });
   for (const line of reconciled.actions) log(`supervisor: reconciled ${line}`);
-  const reaped = await reapLeftovers({ store, runtime, git, config, emit });
+  // Prime runs beside the Supervisor, its repo and state mounted: on a swarm, on the manager's own engine.
+  const primeRuntime = options.prime ? (isHostRuntime(runtime) ? runtime : new DockerRuntime()) : undefined;
+  const reaped = await reapLeftovers({
+    store,
+    runtime,
+    ...(primeRuntime ? { primeRuntime } : {}),
+    git,
+    config,
+    emit,
+  });
   if (reaped.containers.length + reaped.workspaces.length + reaped.aborted.length > 0) {
     log(
       `supervisor: reaped ${reaped.containers.length} container(s), ${reaped.workspaces.length} workspace(s); aborted ${reaped.aborted.length} generation(s)`,
@@ -114,22 +123,23 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
   }
   // This installation of Loom: what the local runtime runs as a Lab.
   const loomRoot = installedLoomRoot() ?? process.cwd();
-  const prime = options.prime
-    ? new PrimeKeeper({
-        runtime,
-        config,
-        store,
-        journal,
-        emit,
-        loomRoot: options.prime.loomRoot ?? loomRoot,
-        image: options.image ?? DEFAULT_LAB_IMAGE,
-        port: options.prime.port ?? config.primePort,
-        healthTimeoutMs: options.prime.healthTimeoutMs ?? config.primeHealthTimeoutMs,
-        ...(options.pollMs ? { pollMs: options.pollMs } : {}),
-        ...(options.prime.stopGraceMs !== undefined ? { stopGraceMs: options.prime.stopGraceMs } : {}),
-        ...(options.prime.watchMs !== undefined ? { watchMs: options.prime.watchMs } : {}),
-      })
-    : undefined;
+  const prime =
+    options.prime && primeRuntime
+      ? new PrimeKeeper({
+          runtime: primeRuntime,
+          config,
+          store,
+          journal,
+          emit,
+          loomRoot: options.prime.loomRoot ?? loomRoot,
+          image: options.image ?? DEFAULT_LAB_IMAGE,
+          port: options.prime.port ?? config.primePort,
+          healthTimeoutMs: options.prime.healthTimeoutMs ?? config.primeHealthTimeoutMs,
+          ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+          ...(options.prime.stopGraceMs !== undefined ? { stopGraceMs: options.prime.stopGraceMs } : {}),
+          ...(options.prime.watchMs !== undefined ? { watchMs: options.prime.watchMs } : {}),
+        })
+      : undefined;
   // Every Lab's only way to its model: one socket and token per generation, the real key stays here.
   const modelProxy = createModelProxy({
     upstream: config.labApiBase ?? DEFAULT_UPSTREAM,

@@ -174,7 +174,7 @@ describe("primeSpec", () => {
     cleanups.push(() => fx.cleanup());
     const config = fx.config({ LOOM_SUPERVISOR_TOKEN: "tok", ANTHROPIC_BASE_URL: "http://127.0.0.1:7" });
     const code = path.join(fx.stateDir, "prime", "a".repeat(40));
-    const spec = primeSpec({
+    const { spec, host } = primeSpec({
       runtime: "docker",
       // Labs on a bridge; Prime still needs the host's loopback, where the Supervisor listens.
       config: { ...config, network: "loom-net" },
@@ -219,7 +219,8 @@ describe("primeSpec", () => {
       "--supervisor",
       "http://127.0.0.1:8400",
     ]);
-    expect(spec.mounts).toEqual([
+    expect(host.ports).toEqual([{ container: 8401 }]);
+    expect(host.mounts).toEqual([
       { host: fx.repo, container: fx.repo, readOnly: true },
       { host: code, container: code, readOnly: true },
       {

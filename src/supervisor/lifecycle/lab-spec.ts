@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import type { Config } from "../../shared/config.ts";
-import type { ContainerRuntime, RunSpecInput } from "../runtime/index.ts";
+import type { ContainerRuntime, Launch } from "../runtime/index.ts";
 import { LAB_SOCKET, LAB_SOCKET_DIR, MODEL_SOCKET, SECRETS_FILE } from "./lab-sockets.ts";
 import { localLabEntry } from "./local-lab-entry.ts";
 
@@ -80,8 +80,11 @@ export function labEnv(
   return env;
 }
 
-/** The container spec of one Lab; `local` runs the same `loom lab` with the host's node (see localLabEntry). */
-export function labSpec(input: LabSpecInput): RunSpecInput {
+/**
+ * The container spec of one Lab, and what it needs of the host unless it reaches its generation through
+ * the gateway (`relay`); `local` runs the same `loom lab` with the host's node (see localLabEntry).
+ */
+export function labSpec(input: LabSpecInput): Launch {
   const { config, generation: n, port } = input;
   const local = input.runtime === "local";
   // The local runtime maps only the working directory, not arguments: there paths are host paths.
@@ -91,7 +94,7 @@ export function labSpec(input: LabSpecInput): RunSpecInput {
   const args = ["lab", "--workspace", inside, "--generation", String(n), "--port", String(port), "--exit"];
   if (sockets) args.push("--socket", `${sockets}/${LAB_SOCKET}`, "--secrets", `${sockets}/${SECRETS_FILE}`);
   const loopback = sockets !== undefined || config.network === "host";
-  return {
+  const spec = {
     image: input.image,
     command: local ? [process.execPath, localLabEntry(input.loomRoot), ...args] : args,
     // On a bridge network the Lab must listen on all its interfaces for the published port to reach it.
@@ -103,31 +106,26 @@ export function labSpec(input: LabSpecInput): RunSpecInput {
     ),
     labels: { ...repoLabels(config.repoPath), "loom.generation": String(n) },
     workdir: LAB_WORKSPACE,
-    mounts: input.relay
-      ? []
-      : [
-          { host: input.workspace, container: LAB_WORKSPACE },
-          {
-            host: path.join(input.workspace, "schemas"),
-            container: `${LAB_WORKSPACE}/schemas`,
-            readOnly: true,
-          },
-          // The frozen acceptance suite: a Lab runs it but may not change it.
-          {
-            host: path.join(input.workspace, "acceptance"),
-            container: `${LAB_WORKSPACE}/acceptance`,
-            readOnly: true,
-          },
-          ...(input.packages
-            ? [{ host: input.packages, container: `${LAB_WORKSPACE}/node_modules`, readOnly: true }]
-            : []),
-          ...(input.sockets ? [{ host: input.sockets, container: LAB_SOCKET_DIR }] : []),
-        ],
-    ...(input.relay ? { relay: input.relay } : {}),
     // No network at all: the sockets are the Lab's only way out.
-    ...(sockets ? { network: "none" } : { ports: [{ container: port }], network: config.network }),
+    network: sockets ? "none" : config.network,
     name: `loom-gen-${n}-${repoLabels(config.repoPath)["loom.repo"]?.slice(0, 8)}`,
     limits: { ...LAB_LIMITS },
     noNewPrivileges: true,
   };
+  if (input.relay) return { spec: { ...spec, relay: input.relay } };
+  const mounts = [
+    { host: input.workspace, container: LAB_WORKSPACE },
+    { host: path.join(input.workspace, "schemas"), container: `${LAB_WORKSPACE}/schemas`, readOnly: true },
+    // The frozen acceptance suite: a Lab runs it but may not change it.
+    {
+      host: path.join(input.workspace, "acceptance"),
+      container: `${LAB_WORKSPACE}/acceptance`,
+      readOnly: true,
+    },
+    ...(input.packages
+      ? [{ host: input.packages, container: `${LAB_WORKSPACE}/node_modules`, readOnly: true }]
+      : []),
+    ...(input.sockets ? [{ host: input.sockets, container: LAB_SOCKET_DIR }] : []),
+  ];
+  return { spec, host: { mounts, ports: sockets ? [] : [{ container: port }] } };
 }

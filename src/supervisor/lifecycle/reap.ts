@@ -12,6 +12,8 @@ import type { LifecycleGit } from "./run-generation.ts";
 export interface ReapPorts {
   readonly store: GenerationStore;
   readonly runtime: ContainerRuntime;
+  /** Prime's runtime where it is not the Labs' (swarm: the manager's own engine): reaped too. */
+  readonly primeRuntime?: ContainerRuntime;
   readonly git: Pick<LifecycleGit, "fetchLabBranch">;
   readonly config: Config;
   readonly emit: SupervisorEmit;
@@ -54,11 +56,15 @@ export async function reapLeftovers(ports: ReapPorts): Promise<ReapResult> {
     emit({ type: "log", at: at(), generation, message });
 
   const containers: string[] = [];
-  for (const info of await runtime.list(repoLabels(config.repoPath))) {
-    const problems = await stopAndRemove(runtime, info.id, 1000);
-    for (const p of problems) log(`reap: ${p}`);
-    containers.push(info.id);
-    log(`reaped leftover ${leftoverKind(info.labels)} ${info.name} (${leftoverOf(info.labels)})`);
+  const runtimes =
+    ports.primeRuntime && ports.primeRuntime !== runtime ? [runtime, ports.primeRuntime] : [runtime];
+  for (const rt of runtimes) {
+    for (const info of await rt.list(repoLabels(config.repoPath))) {
+      const problems = await stopAndRemove(rt, info.id, 1000);
+      for (const p of problems) log(`reap: ${p}`);
+      containers.push(info.id);
+      log(`reaped leftover ${leftoverKind(info.labels)} ${info.name} (${leftoverOf(info.labels)})`);
+    }
   }
 
   const workspaces: string[] = [];

@@ -16,7 +16,7 @@ import {
   type ProxyUsage,
   usageForRecord,
 } from "../model-proxy/index.ts";
-import type { ContainerRuntime } from "../runtime/index.ts";
+import { type ContainerRuntime, launch } from "../runtime/index.ts";
 import type { GenerationPatch, GenerationStore } from "../store/index.ts";
 import type { SupervisorEmit } from "./events.ts";
 import { freePort } from "./free-port.ts";
@@ -209,7 +209,8 @@ export async function runGeneration(
       if (ports.gateway)
         relayed = await relayLab(ports.gateway, { generation: n, sockets, workspace, packages });
     }
-    const handle = await runtime.run(
+    const handle = await launch(
+      runtime,
       labSpec({
         runtime: runtime.name,
         generation: n,
@@ -222,13 +223,14 @@ export async function runGeneration(
         ...(sockets ? { sockets: sockets.dir } : { labToken }),
         ...(relayed ? { relay: relayed.relay } : {}),
       }),
+      "a Lab whose workspace is mounted",
     );
     containerId = handle.id;
     input.onLabStarted?.();
     for (const w of handle.warnings) log(w);
     await store.update(n, { containerId: handle.id });
     if ("url" in lab) {
-      const endpoint = handle.endpoints.find((e) => e.containerPort === port) ?? { host: "127.0.0.1", port };
+      const endpoint = handle.endpoints?.find((e) => e.containerPort === port) ?? { host: "127.0.0.1", port };
       lab = {
         url: `http://${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`,
         token: labToken,

@@ -4,13 +4,14 @@ import path from "node:path";
 import type { Config } from "../../shared/config.ts";
 import { stopAndRemove } from "../lifecycle/lab-cleanup.ts";
 import { shareReadable, shareWorkspace } from "../lifecycle/share-workspace.ts";
-import type { ContainerRuntime } from "../runtime/index.ts";
+import type { HostRuntime } from "../runtime/index.ts";
 import { waitForPrimeHealth } from "./prime-health.ts";
 import { type PrimeSource, prepareCheckout } from "./prime-source.ts";
 import { primeSpec } from "./prime-spec.ts";
 
 export interface LaunchContext {
-  readonly runtime: ContainerRuntime;
+  /** Prime runs beside the Supervisor: its repo, code and state are mounted, its port is on this host. */
+  readonly runtime: HostRuntime;
   readonly config: Config;
   readonly image: string;
   readonly port: number;
@@ -98,17 +99,16 @@ export async function launchPrime(ctx: LaunchContext, commit: string): Promise<L
   let id: string;
   let url: string;
   try {
-    const handle = await runtime.run(
-      primeSpec({
-        runtime: runtime.name,
-        config,
-        image: ctx.image,
-        ...prepared,
-        port,
-        supervisorUrl: ctx.supervisorUrl,
-        commit,
-      }),
-    );
+    const { spec, host } = primeSpec({
+      runtime: runtime.name,
+      config,
+      image: ctx.image,
+      ...prepared,
+      port,
+      supervisorUrl: ctx.supervisorUrl,
+      commit,
+    });
+    const handle = await runtime.runOnHost(spec, host);
     id = handle.id;
     for (const w of handle.warnings) ctx.log(`Prime: ${w}`);
     const endpoint = handle.endpoints.find((e) => e.containerPort === port) ?? { host: "127.0.0.1", port };

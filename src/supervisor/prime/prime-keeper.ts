@@ -6,7 +6,7 @@ import { resetMainTo } from "../git/reset-main.ts";
 import { git } from "../git/run-git.ts";
 import type { SupervisorEmit } from "../lifecycle/events.ts";
 import { logTail, stopAndRemove } from "../lifecycle/lab-cleanup.ts";
-import type { ContainerRuntime } from "../runtime/index.ts";
+import type { HostRuntime } from "../runtime/index.ts";
 import type { GenerationStore, IntentJournal } from "../store/index.ts";
 import { type Launch, launchPrime, type RunningPrime } from "./launch-prime.ts";
 import { choosePrimeSource, type PrimeSource, pruneCheckouts } from "./prime-source.ts";
@@ -21,7 +21,8 @@ export interface PrimeHooks {
 }
 
 export interface PrimeKeeperPorts {
-  readonly runtime: ContainerRuntime;
+  /** A runtime on the Supervisor's own host (under swarm: the manager's engine, where the repo is). */
+  readonly runtime: HostRuntime;
   readonly config: Config;
   readonly store: GenerationStore;
   /** Holds a promotion's pending health check and a revert in flight, so a restart finishes either. */

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { Config } from "../../shared/config.ts";
 import { repoLabels } from "../lifecycle/lab-spec.ts";
-import type { ContainerRuntime, Mount, RunSpecInput } from "../runtime/index.ts";
+import type { ContainerRuntime, HostBindingInput, Mount, RunSpecInput } from "../runtime/index.ts";
 
 export const PRIME_ROLE = "prime";
 export const PRIME_LIMITS = { memoryMb: 2048, pids: 512, cpus: 1 } as const;
@@ -59,7 +59,7 @@ export interface PrimeSpecInput {
  * and git worktree pointers mean the same under `local` and in a container. Code and repo are
  * read-only; only Prime's state folder is writable.
  */
-export function primeSpec(input: PrimeSpecInput): RunSpecInput {
+export function primeSpec(input: PrimeSpecInput): { spec: RunSpecInput; host: HostBindingInput } {
   const { config } = input;
   const local = input.runtime === "local";
   const repo = config.repoPath;
@@ -89,7 +89,7 @@ export function primeSpec(input: PrimeSpecInput): RunSpecInput {
     input.supervisorUrl,
   ];
   const repoHash = repoLabels(repo)["loom.repo"]?.slice(0, 8);
-  return {
+  const spec: RunSpecInput = {
     image: input.image,
     // The local runtime runs the Supervisor's own node; an engine the image's.
     entrypoint: local ? process.execPath : "node",
@@ -97,8 +97,6 @@ export function primeSpec(input: PrimeSpecInput): RunSpecInput {
     env: primeEnv(config, input.supervisorUrl),
     labels: { ...primeLabels(repo), "loom.commit": input.commit },
     workdir: input.primeState,
-    mounts,
-    ports: [{ container: input.port }],
     // Prime talks to the Supervisor on the host's loopback, which no bridge network reaches; Labs stay on
     // LOOM_NETWORK, from where the host's loopback (and so Prime) is out of reach.
     network: "host",
@@ -107,4 +105,5 @@ export function primeSpec(input: PrimeSpecInput): RunSpecInput {
     limits: { ...PRIME_LIMITS },
     noNewPrivileges: true,
   };
+  return { spec, host: { mounts, ports: [{ container: input.port }] } };
 }

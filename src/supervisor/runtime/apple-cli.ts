@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { parseEngineJson } from "./cli-exec.ts";
-import { type ContainerInfo, type ContainerState, type RunSpec, RuntimeError } from "./runtime.ts";
+import {
+  type ContainerState,
+  type HostContainerInfo,
+  type HostRunSpec,
+  type RunSpec,
+  RuntimeError,
+} from "./runtime.ts";
 
 /**
  * Command lines for Apple's `container` CLI (macOS 26) and parsing of its `inspect` / `list --format
@@ -8,7 +14,7 @@ import { type ContainerInfo, type ContainerState, type RunSpec, RuntimeError } f
  */
 
 /** `run --detach ...`; the environment goes through an env file (see appleEnvFile). */
-export function appleRunArgs(spec: RunSpec, name: string, envFile: string | undefined): string[] {
+export function appleRunArgs(spec: HostRunSpec, name: string, envFile: string | undefined): string[] {
   const args = ["run", "--detach", "--name", name];
   for (const [k, v] of Object.entries(spec.labels)) args.push("--label", `${k}=${v}`);
   if (envFile) args.push("--env-file", envFile);
@@ -79,9 +85,9 @@ export const AppleInspect = z.array(Snapshot);
 /** Swift's default Date encoding: seconds since 2001-01-01T00:00:00Z. */
 const SWIFT_EPOCH_S = 978_307_200;
 
-export function parseAppleInspect(text: string): ContainerInfo[] {
+export function parseAppleInspect(text: string): HostContainerInfo[] {
   const data = parseEngineJson(text, AppleInspect, "container inspect");
-  return data.map((s): ContainerInfo => {
+  return data.map((s): HostContainerInfo => {
     const raw = typeof s.status === "string" ? s.status : s.status.state;
     const state: ContainerState =
       raw === "running"

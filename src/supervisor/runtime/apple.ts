@@ -7,11 +7,13 @@ import { firstLines, runCli } from "./cli-exec.ts";
 import { pollWait } from "./poll-wait.ts";
 import {
   type Availability,
-  type ContainerHandle,
   type ContainerInfo,
-  type ContainerRuntime,
   DEFAULT_STOP_TIMEOUT_MS,
-  parseRunSpec,
+  type HostBindingInput,
+  type HostContainerInfo,
+  type HostHandle,
+  type HostRuntime,
+  parseHostRunSpec,
   type RunSpecInput,
   RuntimeError,
   refuseRelay,
@@ -29,7 +31,7 @@ export interface AppleOptions {
 
 const NOT_FOUND = /not ?found|no such/i;
 
-export class AppleRuntime implements ContainerRuntime {
+export class AppleRuntime implements HostRuntime {
   readonly name = "apple" as const;
   private readonly bin: string;
   private readonly platform: NodeJS.Platform;
@@ -60,8 +62,12 @@ export class AppleRuntime implements ContainerRuntime {
     }
   }
 
-  async run(input: RunSpecInput): Promise<ContainerHandle> {
-    const spec = parseRunSpec(input);
+  run(input: RunSpecInput): Promise<HostHandle> {
+    return this.runOnHost(input, {});
+  }
+
+  async runOnHost(input: RunSpecInput, binding: HostBindingInput): Promise<HostHandle> {
+    const spec = parseHostRunSpec(input, binding);
     refuseRelay(spec, "apple");
     const name = spec.name ?? `loom-${randomBytes(6).toString("hex")}`;
     const envText = appleEnvFile(spec.env);
@@ -102,7 +108,7 @@ export class AppleRuntime implements ContainerRuntime {
       throw new RuntimeError("ENGINE_FAILED", `${this.bin} delete ${id} failed: ${firstLines(r.all)}`);
   }
 
-  async inspect(id: string): Promise<ContainerInfo | undefined> {
+  async inspect(id: string): Promise<HostContainerInfo | undefined> {
     const r = await runCli(this.bin, ["inspect", id], { timeoutMs: 30_000 });
     if (r.exitCode !== 0) {
       if (NOT_FOUND.test(r.all)) return undefined;

@@ -1,5 +1,5 @@
 import { type JailedCommand, PACKAGES_VOLUME, RELAY_CACHE } from "./jail.ts";
-import { type RunSpec, RuntimeError } from "./runtime.ts";
+import { type HostRunSpec, type RunSpec, RuntimeError } from "./runtime.ts";
 
 /** Command lines for the docker-compatible CLIs (docker, podman). Pure, so tests can pin them. */
 
@@ -9,11 +9,11 @@ export interface EngineFlavor {
 }
 
 /**
- * `run -d ...` for a validated spec. Environment values are NOT on the command line (where any local
+ * `run -d ...` for a validated spec and its host binding. Environment values are NOT on the command line (where any local
  * user could read them in `ps`): each is passed as `-e NAME`, which the CLI fills from its own
  * environment — see `engineEnv`.
  */
-export function engineRunArgs(spec: RunSpec, name: string, flavor: EngineFlavor): string[] {
+export function engineRunArgs(spec: HostRunSpec, name: string, flavor: EngineFlavor): string[] {
   const args = ["run", "-d", "--name", name];
   if (flavor.init) args.push("--init");
   for (const [k, v] of Object.entries(spec.labels)) args.push("--label", `${k}=${v}`);

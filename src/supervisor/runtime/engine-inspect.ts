@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parseEngineJson } from "./cli-exec.ts";
-import type { ContainerInfo, ContainerState, Endpoint } from "./runtime.ts";
+import type { ContainerState, Endpoint, HostContainerInfo } from "./runtime.ts";
 
 /** `docker inspect` / `podman inspect` output: only the fields Loom reads, the rest passes through. */
 const Binding = z.looseObject({ HostIp: z.string().optional(), HostPort: z.string() });
@@ -37,12 +37,12 @@ const STATES: readonly ContainerState[] = [
 ];
 
 /** Parses inspect JSON text into ContainerInfo, failing with BAD_ENGINE_OUTPUT naming the field. */
-export function parseEngineInspect(text: string): ContainerInfo[] {
+export function parseEngineInspect(text: string): HostContainerInfo[] {
   const data = parseEngineJson(text, EngineInspect, "inspect");
   return data.map(toInfo);
 }
 
-function toInfo(c: EngineInspect[number]): ContainerInfo {
+function toInfo(c: EngineInspect[number]): HostContainerInfo {
   const status = c.State.Status.toLowerCase();
   const state = (STATES as readonly string[]).includes(status)
     ? (status as ContainerState)

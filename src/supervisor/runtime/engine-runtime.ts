@@ -11,11 +11,13 @@ import { parseEngineInspect } from "./engine-inspect.ts";
 import { type ImageFacts, jailedCommand } from "./jail.ts";
 import {
   type Availability,
-  type ContainerHandle,
   type ContainerInfo,
-  type ContainerRuntime,
   DEFAULT_STOP_TIMEOUT_MS,
-  parseRunSpec,
+  type HostBindingInput,
+  type HostContainerInfo,
+  type HostHandle,
+  type HostRuntime,
+  parseHostRunSpec,
   type RunSpecInput,
   RuntimeError,
   refuseRelay,
@@ -33,7 +35,7 @@ export interface EngineOptions {
 const NOT_FOUND = /no such (container|object)|no container with name or id/i;
 const BUILTIN_NETWORKS = new Set(["host", "bridge", "none", "default"]);
 
-export class EngineCliRuntime implements ContainerRuntime {
+export class EngineCliRuntime implements HostRuntime {
   readonly name: "docker" | "podman";
   private readonly bin: string;
   private readonly flavor: EngineFlavor;
@@ -56,8 +58,12 @@ export class EngineCliRuntime implements ContainerRuntime {
     }
   }
 
-  async run(input: RunSpecInput): Promise<ContainerHandle> {
-    const spec = parseRunSpec(input);
+  run(input: RunSpecInput): Promise<HostHandle> {
+    return this.runOnHost(input, {});
+  }
+
+  async runOnHost(input: RunSpecInput, binding: HostBindingInput): Promise<HostHandle> {
+    const spec = parseHostRunSpec(input, binding);
     const name = spec.name ?? `loom-${randomBytes(6).toString("hex")}`;
     if (spec.relay && this.name !== "docker") refuseRelay(spec, this.name);
     // Behind the relay the task itself has no network, unless it asked for the host's (an install step).
@@ -107,7 +113,7 @@ export class EngineCliRuntime implements ContainerRuntime {
     throw new RuntimeError("ENGINE_FAILED", `${this.bin} rm ${id} failed: ${firstLines(r.stderr)}`);
   }
 
-  async inspect(id: string): Promise<ContainerInfo | undefined> {
+  async inspect(id: string): Promise<HostContainerInfo | undefined> {
     const r = await runCli(this.bin, ["inspect", "--type", "container", id], { timeoutMs: 30_000 });
     if (r.exitCode !== 0) {
       if (NOT_FOUND.test(r.stderr)) return undefined;

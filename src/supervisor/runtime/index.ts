@@ -9,6 +9,11 @@ export type {
   ContainerRuntime,
   ContainerState,
   Endpoint,
+  HostBindingInput,
+  HostContainerInfo,
+  HostHandle,
+  HostRuntime,
+  Launch,
   Mount,
   RunSpecInput,
   RuntimeErrorCode,
@@ -16,5 +21,5 @@ export type {
   WaitOptions,
   WaitOutcome,
 } from "./runtime.ts";
-export { parseRunSpec, RunSpec, RuntimeError } from "./runtime.ts";
+export { hostRuntime, isHostRuntime, launch, parseRunSpec, RunSpec, RuntimeError } from "./runtime.ts";
 export { RUNTIME_CHOICES, type RuntimeChoice, selectRuntime } from "./select.ts";

@@ -2,7 +2,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { firstLines, runCli } from "./cli-exec.ts";
 import { type HostView, hideArgs, systemViewArgs } from "./local-view.ts";
-import { type Mount, type RunSpec, RuntimeError } from "./runtime.ts";
+import { type HostRunSpec, type Mount, type RunSpec, RuntimeError } from "./runtime.ts";
 
 /**
  * How `local` turns a container spec into a host process: container paths map through the mounts to
@@ -66,7 +66,7 @@ export function placeMounts(mounts: readonly Mount[]): Placement[] {
     .sort((a, b) => a.target.length - b.target.length);
 }
 
-export function resolveCwd(spec: RunSpec, home: string): string {
+export function resolveCwd(spec: HostRunSpec, home: string): string {
   if (spec.workdir === undefined) return home;
   const cwd = mapContainerPath(spec.workdir, spec.mounts);
   if (cwd === undefined) {
@@ -89,7 +89,7 @@ export const isContained = (spec: RunSpec): boolean => spec.network === "none";
  */
 export function sandboxArgv(
   sandbox: Sandbox,
-  spec: RunSpec,
+  spec: HostRunSpec,
   cwd: string,
   home: string,
   view: HostView = { readOnly: [], hidden: [] },

@@ -18,11 +18,13 @@ import { defaultHostView, type HostView } from "./local-view.ts";
 import { pollWait } from "./poll-wait.ts";
 import {
   type Availability,
-  type ContainerHandle,
-  type ContainerInfo,
-  type ContainerRuntime,
   DEFAULT_STOP_TIMEOUT_MS,
-  parseRunSpec,
+  type HostBindingInput,
+  type HostContainerInfo,
+  type HostHandle,
+  type HostRunSpec,
+  type HostRuntime,
+  parseHostRunSpec,
   type RunSpec,
   type RunSpecInput,
   RuntimeError,
@@ -53,7 +55,7 @@ const KILL_GRACE_MS = 5_000;
 const POLL_MS = 50;
 const MAX_LOG_READ = 32 * 1024 * 1024;
 
-export class LocalRuntime implements ContainerRuntime {
+export class LocalRuntime implements HostRuntime {
   readonly name = "local" as const;
   private readonly registry: LocalRegistry;
   private readonly log: RuntimeLog;
@@ -92,8 +94,12 @@ export class LocalRuntime implements ContainerRuntime {
     return { ok: true, warning };
   }
 
-  async run(input: RunSpecInput): Promise<ContainerHandle> {
-    const spec = parseRunSpec(input);
+  run(input: RunSpecInput): Promise<HostHandle> {
+    return this.runOnHost(input, {});
+  }
+
+  async runOnHost(input: RunSpecInput, binding: HostBindingInput): Promise<HostHandle> {
+    const spec = parseHostRunSpec(input, binding);
     refuseRelay(spec, "local");
     const sandbox = await this.getSandbox();
     const id = randomBytes(6).toString("hex");
@@ -111,11 +117,11 @@ export class LocalRuntime implements ContainerRuntime {
 
   private async start(
     id: string,
-    spec: RunSpec,
+    spec: HostRunSpec,
     sandbox: Sandbox,
     cwd: string,
     home: string,
-  ): Promise<ContainerHandle> {
+  ): Promise<HostHandle> {
     // Background work is niced before it runs (set afterwards, a quick command could beat it); its
     // children inherit it.
     const argv = sandboxArgv(sandbox, spec, cwd, home, this.view);
@@ -186,7 +192,7 @@ export class LocalRuntime implements ContainerRuntime {
     return { id, name: record.name, endpoints, warnings: this.warningsFor(spec, sandbox) };
   }
 
-  private warningsFor(spec: RunSpec, sandbox: Sandbox): string[] {
+  private warningsFor(spec: HostRunSpec, sandbox: Sandbox): string[] {
     const warnings = [`image ${spec.image} ignored: the local runtime runs host programs`];
     // Priority is honoured (nice); the rest is not.
     const limits = Object.keys(spec.limits).filter(
@@ -279,12 +285,12 @@ export class LocalRuntime implements ContainerRuntime {
     return info ? { kind: "exited", exitCode: info.exitCode } : { kind: "gone" };
   }
 
-  async inspect(id: string): Promise<ContainerInfo | undefined> {
+  async inspect(id: string): Promise<HostContainerInfo | undefined> {
     const record = await this.registry.read(id, this.log);
     return record ? this.toInfo(record) : undefined;
   }
 
-  private async toInfo(record: LocalRecord): Promise<ContainerInfo> {
+  private async toInfo(record: LocalRecord): Promise<HostContainerInfo> {
     let r = record;
     const running = await isSameLiveProcess(r.pid, r.startTime);
     if (!running && r.exitCode === undefined && this.exits.has(r.id)) {
@@ -326,8 +332,8 @@ export class LocalRuntime implements ContainerRuntime {
     return kept.length === 0 ? "" : `${kept.join("\n")}${hasFinalNewline ? "\n" : ""}`;
   }
 
-  async list(labels: Readonly<Record<string, string>>): Promise<ContainerInfo[]> {
-    const infos: ContainerInfo[] = [];
+  async list(labels: Readonly<Record<string, string>>): Promise<HostContainerInfo[]> {
+    const infos: HostContainerInfo[] = [];
     for (const id of await this.registry.ids()) {
       const record = await this.registry.read(id, this.log);
       if (record && Object.entries(labels).every(([k, v]) => record.labels[k] === v))

@@ -3,9 +3,12 @@ import { LoomError } from "../../shared/errors.ts";
 import { formatIssues } from "../../shared/zod-issues.ts";
 
 /**
- * One interface over container engines (docker, podman, Apple's `container`) and the embedded `local`
- * backend. Bind mounts and host ports are details each backend resolves; callers speak in container
- * paths and container ports and get real host endpoints back.
+ * One interface over container engines (docker, podman, Apple's `container`, a Docker Swarm) and the
+ * embedded `local` backend. `ContainerRuntime` and its `RunSpec` name nothing of a host: no host path, no
+ * host port. A task lands wherever the runtime puts it (any node of a swarm) and reaches Loom through
+ * the gateway (`relay`) or not at all. Only a runtime bound to the Supervisor's own host (`HostRuntime`:
+ * docker, podman, apple, local) also takes a `HostBinding` — bind mounts and a port on the host — for the
+ * faster workspace-by-mount path and for Prime, which runs beside the Supervisor.
  */
 
 export type RuntimeErrorCode =
@@ -39,13 +42,6 @@ const labelKey = z
 const absolutePath = z.string().refine((p) => p.startsWith("/"), "must be an absolute path");
 const port = z.number().int().min(1).max(65535);
 
-export const Mount = z.strictObject({
-  host: absolutePath,
-  container: absolutePath,
-  readOnly: z.boolean().default(false),
-});
-export type Mount = z.infer<typeof Mount>;
-
 export const RunSpec = z.strictObject({
   image: z.string().min(1),
   command: z.array(z.string()).min(1, "command needs at least the program to run"),
@@ -62,11 +58,9 @@ export const RunSpec = z.strictObject({
       z.string().refine((v) => !/[\r\n]/.test(v), "label values may not contain newlines"),
     )
     .default({}),
-  /** A container path; the local backend maps it through the mount that contains it. */
+  /** A container path (the local backend maps it through the host binding's mount that contains it). */
   workdir: absolutePath.optional(),
-  mounts: z.array(Mount).default([]),
-  ports: z.array(z.strictObject({ container: port })).default([]),
-  /** "host" shares the host's network (an endpoint is then the same port on 127.0.0.1). */
+  /** "host" shares the network of the node it runs on; "none" (or absent, under swarm) has only its own lo. */
   network: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "network names are letters, digits, '_', '.' or '-'")
@@ -108,14 +102,49 @@ export type RunSpec = z.infer<typeof RunSpec>;
 
 /** Validates a spec once, at the interface, with a message naming each bad field. */
 export function parseRunSpec(input: RunSpecInput): RunSpec {
-  const parsed = RunSpec.safeParse(input);
+  return parseOrRefuse(RunSpec, input, "container spec");
+}
+
+function parseOrRefuse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
+  const parsed = schema.safeParse(input);
   if (!parsed.success) {
     throw new RuntimeError(
       "INVALID_SPEC",
-      `invalid container spec: ${formatIssues(parsed.error, { root: "(spec)" })}`,
+      `invalid ${what}: ${formatIssues(parsed.error, { root: "(spec)" })}`,
     );
   }
   return parsed.data;
+}
+
+export const Mount = z.strictObject({
+  host: absolutePath,
+  container: absolutePath,
+  readOnly: z.boolean().default(false),
+});
+export type Mount = z.infer<typeof Mount>;
+
+/**
+ * What a task asks of the Supervisor's own host, given only to a `HostRuntime`: host folders bind-mounted
+ * at container paths, and container ports reachable from the host (on the host's network, the same port).
+ */
+export const HostBinding = z.strictObject({
+  mounts: z.array(Mount).default([]),
+  ports: z.array(z.strictObject({ container: port })).default([]),
+});
+export type HostBindingInput = z.input<typeof HostBinding>;
+export type HostBinding = z.infer<typeof HostBinding>;
+
+/** A spec and its host binding, as a host runtime's backend reads them (one object, both validated). */
+export type HostRunSpec = RunSpec & HostBinding;
+
+export function parseHostRunSpec(input: RunSpecInput, binding: HostBindingInput = {}): HostRunSpec {
+  const spec = parseRunSpec(input);
+  if (spec.relay && ((binding.mounts?.length ?? 0) > 0 || (binding.ports?.length ?? 0) > 0))
+    throw new RuntimeError(
+      "INVALID_SPEC",
+      "a task that reaches Loom through the gateway (spec.relay) takes no host binding: nothing of the host is mounted or published for it",
+    );
+  return { ...spec, ...parseOrRefuse(HostBinding, binding, "host binding") };
 }
 
 /** For a runtime that has no relay: a spec that asks for one is refused before anything starts. */
@@ -156,15 +185,23 @@ export interface ContainerInfo {
   readonly labels: Readonly<Record<string, string>>;
   /** ISO time; undefined if it never started. */
   readonly startedAt: string | undefined;
-  readonly endpoints: readonly Endpoint[];
 }
 
 export interface ContainerHandle {
   readonly id: string;
   readonly name: string;
-  readonly endpoints: readonly Endpoint[];
   /** Parts of the spec this backend could not honour (e.g. limits under `local`). */
   readonly warnings: readonly string[];
+}
+
+/** A host runtime's answer: also where each of the binding's ports is reachable from the host. */
+export interface HostHandle extends ContainerHandle {
+  readonly endpoints: readonly Endpoint[];
+}
+
+/** What a host runtime's inspect also knows: the host endpoints of the container's ports. */
+export interface HostContainerInfo extends ContainerInfo {
+  readonly endpoints: readonly Endpoint[];
 }
 
 export interface Availability {
@@ -208,6 +245,47 @@ export interface ContainerRuntime {
   logs(id: string, options?: { tail?: number }): Promise<string>;
   /** Every container (running or not) carrying all the given labels. */
   list(labels: Readonly<Record<string, string>>): Promise<ContainerInfo[]>;
+}
+
+/**
+ * A runtime bound to the Supervisor's own host: it can also mount the host's folders and publish a port
+ * there. `run(spec)` is `runOnHost(spec, {})`.
+ */
+export interface HostRuntime extends ContainerRuntime {
+  readonly name: "docker" | "podman" | "apple" | "local";
+  runOnHost(spec: RunSpecInput, binding: HostBindingInput): Promise<HostHandle>;
+  inspect(id: string): Promise<HostContainerInfo | undefined>;
+}
+
+export function isHostRuntime(runtime: ContainerRuntime): runtime is HostRuntime {
+  return typeof (runtime as Partial<HostRuntime>).runOnHost === "function";
+}
+
+/** The runtime as a host runtime, or a clear error naming what needs one (a swarm has no host of Loom's). */
+export function hostRuntime(runtime: ContainerRuntime, forWhat: string): HostRuntime {
+  if (isHostRuntime(runtime)) return runtime;
+  throw new RuntimeError(
+    "INVALID_SPEC",
+    `${forWhat} needs the Supervisor's own host (mounts or a host port), which the ${runtime.name} runtime does not give; it reaches its tasks through the gateway only`,
+  );
+}
+
+/**
+ * A task to start: its spec, and, when it reaches Loom through the Supervisor's host rather than the
+ * gateway, what it needs of that host. `host` present means only a host runtime can start it.
+ */
+export interface Launch {
+  readonly spec: RunSpecInput;
+  readonly host?: HostBindingInput;
+}
+
+/** Starts a launch: on the host when it asks for it (or a clear error), else anywhere the runtime runs. */
+export function launch(
+  runtime: ContainerRuntime,
+  task: Launch,
+  forWhat: string,
+): Promise<ContainerHandle & { readonly endpoints?: readonly Endpoint[] }> {
+  return task.host ? hostRuntime(runtime, forWhat).runOnHost(task.spec, task.host) : runtime.run(task.spec);
 }
 
 export type RuntimeLog = (message: string) => void;

@@ -18,9 +18,8 @@ import { type RunSpec, RuntimeError } from "./runtime.ts";
  */
 
 /** Labels Loom keeps on the service for itself; never shown as the container's labels. */
-export const PORTS_LABEL = "loom.swarm.ports";
 export const NETWORK_LABEL = "loom.swarm.network";
-const INTERNAL = new Set([PORTS_LABEL, NETWORK_LABEL]);
+const INTERNAL = new Set([NETWORK_LABEL]);
 
 export function userLabels(labels: Readonly<Record<string, string>> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(labels ?? {}).filter(([k]) => !INTERNAL.has(k)));
@@ -55,23 +54,13 @@ export function swarmServiceSpec(input: SwarmSpecInput): Record<string, unknown>
   const task = jailedCommand(spec, input.facts, none ? "none" : "host");
   const [command = "sh", ...args] = task.argv;
   env.push(...task.env);
-  const mounts = spec.mounts.map((m) => ({
-    Type: "bind",
-    Source: m.host,
-    Target: m.container,
-    ReadOnly: m.readOnly,
-  }));
-  // Packages fetched once per node and key, kept across Labs.
-  if (task.cacheVolume)
-    mounts.push({ Type: "volume", Source: PACKAGES_VOLUME, Target: RELAY_CACHE, ReadOnly: false });
+  // Nothing of the Supervisor's host is mounted: only the node's own packages volume, fetched once
+  // per node and key and kept across Labs.
+  const mounts = task.cacheVolume
+    ? [{ Type: "volume", Source: PACKAGES_VOLUME, Target: RELAY_CACHE, ReadOnly: false }]
+    : [];
   const labels = { ...spec.labels };
-  const service: Record<string, string> = {
-    ...labels,
-    [NETWORK_LABEL]: none ? "none" : "host",
-    ...(spec.ports.length > 0 && !none
-      ? { [PORTS_LABEL]: spec.ports.map((p) => p.container).join(",") }
-      : {}),
-  };
+  const service: Record<string, string> = { ...labels, [NETWORK_LABEL]: none ? "none" : "host" };
   const { memoryMb, pids, cpus } = spec.limits;
   const limits: Record<string, number> = {};
   if (memoryMb !== undefined) limits.MemoryBytes = memoryMb * 1024 * 1024;

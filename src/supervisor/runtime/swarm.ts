@@ -11,14 +11,13 @@ import {
   type ContainerRuntime,
   type ContainerState,
   DEFAULT_STOP_TIMEOUT_MS,
-  type Endpoint,
   parseRunSpec,
   type RunSpecInput,
   RuntimeError,
   type WaitOptions,
   type WaitOutcome,
 } from "./runtime.ts";
-import { PORTS_LABEL, swarmServiceSpec, userLabels } from "./swarm-spec.ts";
+import { swarmServiceSpec, userLabels } from "./swarm-spec.ts";
 import {
   type ApiNode,
   type ApiService,
@@ -70,7 +69,6 @@ export class SwarmRuntime implements ContainerRuntime {
   private readonly pollMs: number;
   private readonly startTimeoutMs: number;
   private readonly facts = new Map<string, Promise<ImageFacts>>();
-  private readonly nodeAddrs = new Map<string, string>();
   private readonly stopped = new Map<string, Tombstone>();
   /** Services whose task's node went down: what their logs say instead (the node took them along). */
   private readonly lost = new Map<string, string>();
@@ -113,11 +111,8 @@ export class SwarmRuntime implements ContainerRuntime {
     const name = spec.name ?? `loom-${randomBytes(6).toString("hex")}`;
     const facts = await this.imageFacts(spec.image);
     const image = await this.resolveImage(spec.image);
-    // A bind mount is a path on the Supervisor's host: such a task runs on the node this runtime talks
-    // to (the manager the Supervisor runs beside), whatever LOOM_SWARM_CONSTRAINTS says.
-    const constraints =
-      spec.mounts.length > 0 ? [`node.id==${await this.managerNodeId()}`] : this.constraints;
-    const body = swarmServiceSpec({ spec, name, image, facts, constraints });
+    // Nothing of the Supervisor's host is in the spec: the task may land on any node the constraints allow.
+    const body = swarmServiceSpec({ spec, name, image, facts, constraints: this.constraints });
     const r = await this.api.request("POST", "/services/create", body);
     if (r.status !== 201 && r.status !== 200) {
       const code = r.status === 400 ? "INVALID_SPEC" : "ENGINE_FAILED";
@@ -135,14 +130,7 @@ export class SwarmRuntime implements ContainerRuntime {
       const why = task.Status?.Err || task.Status?.Message || task.Status?.State || "not scheduled";
       warnings.push(`swarm service ${name} not started within ${this.startTimeoutMs} ms: ${why}`);
     }
-    // Ports are on the node's host network: the endpoint is the node's address.
-    const endpoints =
-      spec.ports.length > 0 && spec.network === "host" && task.NodeID
-        ? await this.nodeAddress(task.NodeID).then((host) =>
-            spec.ports.map((p) => ({ containerPort: p.container, host, port: p.container })),
-          )
-        : [];
-    return { id, name, endpoints, warnings };
+    return { id, name, warnings };
   }
 
   /** Like `docker run -d`: back once the task runs (or already ended), or at startTimeoutMs. */
@@ -273,10 +261,6 @@ export class SwarmRuntime implements ContainerRuntime {
         this.lost.set(service.ID, down);
       }
     }
-    const ports = (service.Spec.Labels?.[PORTS_LABEL] ?? "").split(",").filter(Boolean).map(Number);
-    const addr = task?.NodeID ? await this.nodeAddress(task.NodeID).catch(() => undefined) : undefined;
-    const endpoints: Endpoint[] =
-      addr === undefined ? [] : ports.map((p) => ({ containerPort: p, host: addr, port: p }));
     const exitCode = kept ? kept.exitCode : state === "exited" && task ? exitCodeOf(task) : undefined;
     return {
       id: service.ID,
@@ -286,7 +270,6 @@ export class SwarmRuntime implements ContainerRuntime {
       oomKilled: false,
       labels: userLabels(service.Spec.Labels),
       startedAt: kept?.startedAt ?? (state === "created" ? undefined : task?.Status?.Timestamp),
-      endpoints,
     };
   }
 
@@ -338,19 +321,6 @@ export class SwarmRuntime implements ContainerRuntime {
       return `swarm node ${name} (${node.Status?.Addr ?? "no address"}) is ${st}${node.Status?.Message ? ` (${node.Status.Message})` : ""}; the task's output is lost with it`;
     }
     return undefined;
-  }
-
-  private async nodeAddress(nodeId: string): Promise<string> {
-    const known = this.nodeAddrs.get(nodeId);
-    if (known) return known;
-    const node = await this.api.json<{ Status?: { Addr?: string } }>(
-      "GET",
-      `/nodes/${encodeURIComponent(nodeId)}`,
-    );
-    const addr = node?.Status?.Addr;
-    if (!addr) throw new RuntimeError("BAD_ENGINE_OUTPUT", `swarm node ${nodeId} has no address`);
-    this.nodeAddrs.set(nodeId, addr);
-    return addr;
   }
 
   /** Replicas 0: Swarm sends SIGTERM, then SIGKILL after the grace period; waits until the task ended. */

@@ -9,7 +9,13 @@ import type { Gateway } from "../gateway/gateway.ts";
 import { type RelayedTask, relayTask } from "../gateway/relay-task.ts";
 import { stopAndRemove } from "../lifecycle/lab-cleanup.ts";
 import { repoLabels } from "../lifecycle/lab-spec.ts";
-import type { ContainerRuntime, RunSpecInput, WaitOutcome } from "../runtime/index.ts";
+import {
+  type ContainerRuntime,
+  type Launch,
+  launch,
+  type RunSpecInput,
+  type WaitOutcome,
+} from "../runtime/index.ts";
 
 /** Where the clone appears inside a verification container. */
 export const VERIFY_WORKDIR = "/verify";
@@ -89,19 +95,16 @@ export function stepSpec(
   step: string,
   script: string,
   relay?: RelayedTask["relay"],
-): RunSpecInput {
+): Launch {
   const repo = repoLabels(ctx.config.repoPath);
-  const mounts: RunSpecInput["mounts"] = relay ? [] : [{ host: ctx.clone, container: VERIFY_WORKDIR }];
-  if (ctx.packages && !relay) mounts.push({ host: ctx.packages, container: VERIFY_PACKAGES, readOnly: true });
   const net = stepNetwork(ctx, step);
-  return {
+  const spec: RunSpecInput = {
     image: ctx.image,
     entrypoint: "sh",
     command: ["-c", script],
     env: { ...STEP_ENV, ...net.env },
     labels: { ...repo, "loom.verify": ctx.subject, "loom.step": step },
     workdir: VERIFY_WORKDIR,
-    mounts,
     network: net.network,
     name: `loom-verify-${ctx.subject}-${step}-${randomBytes(3).toString("hex")}`.replace(
       /[^a-zA-Z0-9_.-]/g,
@@ -109,8 +112,11 @@ export function stepSpec(
     ),
     limits: { ...VERIFY_LIMITS, ...(ctx.priority ? { priority: ctx.priority } : {}) },
     noNewPrivileges: true,
-    ...(relay ? { relay } : {}),
   };
+  if (relay) return { spec: { ...spec, relay } };
+  const mounts = [{ host: ctx.clone, container: VERIFY_WORKDIR, readOnly: false }];
+  if (ctx.packages) mounts.push({ host: ctx.packages, container: VERIFY_PACKAGES, readOnly: true });
+  return { spec, host: { mounts } };
 }
 
 /** With a gateway (swarm; docker with git), a step's way in: a git endpoint on its clone, for it alone. */
@@ -155,14 +161,15 @@ interface SpecRun {
  * killed. Its end is the engine's own answer (`wait`), not a poll. The container is removed whatever
  * happens; an abort throws.
  */
-async function runSpec(ctx: StepContext, spec: RunSpecInput, timeoutMs: number): Promise<SpecRun> {
+async function runSpec(ctx: StepContext, task: Launch, timeoutMs: number): Promise<SpecRun> {
+  const { spec } = task;
   const started = performance.now();
   // Stopped already (a shutdown): a container started now could outlive the Supervisor.
   if (ctx.signal?.aborted)
     throw new Error(
       `verification of ${ctx.subject} was stopped before running ${spec.labels?.["loom.step"] ?? "a step"}`,
     );
-  const handle = await ctx.runtime.run(spec);
+  const handle = await launch(ctx.runtime, task, "a verification step on a mounted clone");
   let ended: WaitOutcome | undefined;
   let output = "";
   try {

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppleRuntime } from "../../../src/supervisor/runtime/apple.ts";
 import { appleEnvFile, appleRunArgs, parseAppleInspect } from "../../../src/supervisor/runtime/apple-cli.ts";
-import { parseRunSpec } from "../../../src/supervisor/runtime/runtime.ts";
+import { parseHostRunSpec } from "../../../src/supervisor/runtime/runtime.ts";
 
 // Samples follow the CLI's Codable output types (ContainerSnapshot, ContainerConfiguration, PublishPort):
 // 0.x prints `status` as a string, later releases nest {state, networks}; both are covered.
@@ -14,20 +14,24 @@ const read = (name: string) => fs.readFile(path.join(fixtures, name), "utf8");
 
 describe("apple CLI command lines", () => {
   it("maps a spec onto run flags, env through a file, published ports on loopback", () => {
-    const spec = parseRunSpec({
-      image: "localhost/loom:main",
-      command: ["node", "server.js"],
-      env: { SECRET: "s3cret" },
-      labels: { "loom.role": "lab" },
-      workdir: "/workspace",
-      mounts: [
-        { host: "/Users/dev/ws", container: "/workspace" },
-        { host: "/Users/dev/schemas", container: "/schemas", readOnly: true },
-      ],
-      ports: [{ container: 8402 }],
-      network: "host",
-      limits: { memoryMb: 2048, cpus: 1.5, pids: 100 },
-    });
+    const spec = parseHostRunSpec(
+      {
+        image: "localhost/loom:main",
+        command: ["node", "server.js"],
+        env: { SECRET: "s3cret" },
+        labels: { "loom.role": "lab" },
+        workdir: "/workspace",
+        network: "host",
+        limits: { memoryMb: 2048, cpus: 1.5, pids: 100 },
+      },
+      {
+        mounts: [
+          { host: "/Users/dev/ws", container: "/workspace" },
+          { host: "/Users/dev/schemas", container: "/schemas", readOnly: true },
+        ],
+        ports: [{ container: 8402 }],
+      },
+    );
     expect(appleRunArgs(spec, "loom-lab-7", "/tmp/env")).toEqual([
       "run",
       "--detach",
@@ -54,14 +58,17 @@ describe("apple CLI command lines", () => {
       "server.js",
     ]);
     expect(
-      appleRunArgs(parseRunSpec({ image: "i", command: ["x"], network: "loom-net" }), "n", undefined),
+      appleRunArgs(parseHostRunSpec({ image: "i", command: ["x"], network: "loom-net" }), "n", undefined),
     ).toContain("loom-net");
   });
 
   it("refuses env values the env-file format cannot carry, and mount paths that break --mount", () => {
     expect(appleEnvFile({ A: "1", B: "x y=z" })).toBe("A=1\nB=x y=z\n");
     expect(() => appleEnvFile({ KEY: "line1\nline2" })).toThrow(/env KEY: .*newlines/);
-    const spec = parseRunSpec({ image: "i", command: ["x"], mounts: [{ host: "/a,b", container: "/c" }] });
+    const spec = parseHostRunSpec(
+      { image: "i", command: ["x"] },
+      { mounts: [{ host: "/a,b", container: "/c" }] },
+    );
     expect(() => appleRunArgs(spec, "n", undefined)).toThrow(
       expect.objectContaining({ code: "INVALID_SPEC" }),
     );
@@ -127,14 +134,16 @@ describe("AppleRuntime against a stand-in CLI", () => {
   });
 
   it("run keeps env values off the command line, removes the env file, and reports the real host port", async () => {
-    const h = await rt.run({
-      image: "localhost/loom:main",
-      command: ["node"],
-      name: "loom-lab-7",
-      env: { SECRET: "s3cret" },
-      ports: [{ container: 8402 }],
-      limits: { pids: 10 },
-    });
+    const h = await rt.runOnHost(
+      {
+        image: "localhost/loom:main",
+        command: ["node"],
+        name: "loom-lab-7",
+        env: { SECRET: "s3cret" },
+        limits: { pids: 10 },
+      },
+      { ports: [{ container: 8402 }] },
+    );
     expect(h.endpoints).toEqual([{ containerPort: 8402, host: "127.0.0.1", port: 49160 }]);
     expect(h.warnings).toEqual(["pids limit not supported by the apple runtime"]);
     const calls = await fs.readFile(path.join(dir, "calls.log"), "utf8");

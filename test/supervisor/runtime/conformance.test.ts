@@ -42,6 +42,7 @@ runtimeConformance({
   image: () => ensureTestImage("docker"),
   engineEnv: ["HOSTNAME"],
   memoryLimit: true,
+  hostBound: true,
   readOnlyMounts: true,
 });
 
@@ -52,6 +53,7 @@ runtimeConformance({
   image: () => ensureTestImage("podman"),
   engineEnv: ["HOSTNAME", "container", "TERM"],
   memoryLimit: true,
+  hostBound: true,
   readOnlyMounts: true,
 });
 
@@ -64,6 +66,7 @@ runtimeConformance({
   image: async () => process.env.LOOM_TEST_APPLE_IMAGE ?? "docker.io/library/node:20-alpine",
   engineEnv: ["HOSTNAME", "NODE_VERSION", "YARN_VERSION", "TERM"],
   memoryLimit: false,
+  hostBound: true,
   readOnlyMounts: true,
 });
 
@@ -90,6 +93,7 @@ runtimeConformance({
   // bubblewrap exports PWD after --chdir (it cannot be unset); TMPDIR points into the container's HOME.
   engineEnv: ["PWD", "TMPDIR"],
   memoryLimit: false,
+  hostBound: true,
   // Only bubblewrap can make a bind read-only; the suite asks the runtime rather than assuming.
   readOnlyMounts:
     (await new LocalRuntime({ stateDir: os.tmpdir() }).available()).warning?.includes(
@@ -104,5 +108,6 @@ runtimeConformance({
   image: async () => "host",
   engineEnv: [],
   memoryLimit: false,
+  hostBound: true,
   readOnlyMounts: false,
 });

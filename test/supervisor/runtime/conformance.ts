@@ -8,8 +8,9 @@ import type {
   ContainerHandle,
   ContainerInfo,
   ContainerRuntime,
+  HostHandle,
 } from "../../../src/supervisor/runtime/runtime.ts";
-import { RuntimeError } from "../../../src/supervisor/runtime/runtime.ts";
+import { isHostRuntime, RuntimeError } from "../../../src/supervisor/runtime/runtime.ts";
 
 /**
  * One behavioural suite every ContainerRuntime must pass. A backend states what it cannot do
@@ -25,6 +26,11 @@ export interface ConformanceTarget {
   /** Variables the engine itself adds to every container (e.g. docker's HOSTNAME). */
   readonly engineEnv: readonly string[];
   readonly memoryLimit: boolean;
+  /**
+   * A runtime on the Supervisor's own host (`HostRuntime`): it also mounts host folders and reports host
+   * endpoints, and those checks run. A cluster runtime (swarm) takes neither; the probe runs without them.
+   */
+  readonly hostBound: boolean;
   readonly readOnlyMounts: boolean;
 }
 
@@ -34,7 +40,7 @@ const http = require("http");
 console.log("ENV " + JSON.stringify(process.env));
 try { fs.writeFileSync("ro/blocked.txt", "x"); console.log("RO_WRITE succeeded"); }
 catch (e) { console.log("RO_WRITE failed " + e.code); }
-fs.writeFileSync("out.txt", "written-by-container");
+try { fs.writeFileSync("out.txt", "written-by-container"); } catch (e) { console.log("WRITE failed " + e.code); }
 http.createServer((req, res) => res.end("loom-probe " + process.env.PROBE_TOKEN))
   .listen(Number(process.env.PROBE_PORT), "127.0.0.1", () => console.log("LISTENING"));
 `;
@@ -72,6 +78,8 @@ export function runtimeConformance(target: ConformanceTarget): void {
     let ro: string;
     let port: number;
     let probe: ContainerHandle;
+    /** The probe's host endpoints, from a host runtime. */
+    let endpoints: HostHandle["endpoints"] = [];
     const token = randomBytes(4).toString("hex");
 
     beforeAll(async () => {
@@ -87,20 +95,29 @@ export function runtimeConformance(target: ConformanceTarget): void {
       port = await freePort();
       // Set on the host only: it must never reach the container.
       process.env[canary] = "leaked";
-      probe = await rt.run({
+      expect(isHostRuntime(rt)).toBe(target.hostBound);
+      const spec = {
         image,
-        command: ["node", "probe.cjs"],
+        command: ["node", "-e", PROBE],
         env: { PROBE_TOKEN: token, PROBE_PORT: String(port), SPACED: "a b=c 'd'" },
         labels: { ...ours, "loom.test.role": "probe" },
-        workdir: "/work",
-        mounts: [
-          { host: ws, container: "/work" },
-          { host: ro, container: "/work/ro", readOnly: true },
-        ],
-        ports: [{ container: port }],
         network: "host",
         limits: { memoryMb: 256, pids: 64, cpus: 1 },
-      });
+      };
+      if (isHostRuntime(rt)) {
+        const h = await rt.runOnHost(
+          { ...spec, workdir: "/work" },
+          {
+            mounts: [
+              { host: ws, container: "/work" },
+              { host: ro, container: "/work/ro", readOnly: true },
+            ],
+            ports: [{ container: port }],
+          },
+        );
+        probe = h;
+        endpoints = h.endpoints;
+      } else probe = await rt.run({ ...spec, workdir: "/tmp" });
       await until("the probe to listen", async () =>
         (await rt.logs(probe.id)).includes("LISTENING") ? true : undefined,
       );
@@ -130,12 +147,15 @@ export function runtimeConformance(target: ConformanceTarget): void {
       expect(Object.keys(env).filter((k) => !allowed.has(k))).toEqual([]);
     });
 
-    it.skipIf(!target.readOnlyMounts)("a read-only mount cannot be written", async () => {
-      expect(await rt.logs(probe.id)).toMatch(/RO_WRITE failed (EROFS|EACCES|EPERM)/);
-      expect(await fs.readdir(ro)).toEqual(["given.txt"]);
-    });
+    it.skipIf(!target.hostBound || !target.readOnlyMounts)(
+      "a read-only mount cannot be written",
+      async () => {
+        expect(await rt.logs(probe.id)).toMatch(/RO_WRITE failed (EROFS|EACCES|EPERM)/);
+        expect(await fs.readdir(ro)).toEqual(["given.txt"]);
+      },
+    );
 
-    it("a writable workspace mount is written through to the host", async () => {
+    it.skipIf(!target.hostBound)("a writable workspace mount is written through to the host", async () => {
       expect(await fs.readFile(path.join(ws, "out.txt"), "utf8")).toBe("written-by-container");
     });
 
@@ -145,14 +165,30 @@ export function runtimeConformance(target: ConformanceTarget): void {
       expect((await rt.logs(probe.id, { tail: 1 })).trim()).toBe("LISTENING");
     });
 
-    it("a server inside answers on the endpoint the runtime reports (host networking)", async () => {
-      expect(probe.endpoints).toEqual([{ containerPort: port, host: "127.0.0.1", port }]);
-      const ep = probe.endpoints[0] as { host: string; port: number };
-      const body = await (
-        await fetch(`http://${ep.host}:${ep.port}/`, { signal: AbortSignal.timeout(5_000) })
-      ).text();
-      expect(body).toBe(`loom-probe ${token}`);
-      expect((await rt.inspect(probe.id))?.endpoints).toEqual(probe.endpoints);
+    it.skipIf(!target.hostBound)(
+      "a server inside answers on the endpoint the runtime reports (host networking)",
+      async () => {
+        expect(endpoints).toEqual([{ containerPort: port, host: "127.0.0.1", port }]);
+        const ep = endpoints[0] as { host: string; port: number };
+        const body = await (
+          await fetch(`http://${ep.host}:${ep.port}/`, { signal: AbortSignal.timeout(5_000) })
+        ).text();
+        expect(body).toBe(`loom-probe ${token}`);
+        const info = isHostRuntime(rt) ? await rt.inspect(probe.id) : undefined;
+        expect(info?.endpoints).toEqual(endpoints);
+      },
+    );
+
+    it("a spec naming a host path or port is refused by run(): those are a host runtime's binding", async () => {
+      const before = (await rt.list(ours)).length;
+      const mounted = { image, command: ["true"], labels: ours, mounts: [{ host: ws, container: "/w" }] };
+      await expect(rt.run(mounted as never)).rejects.toMatchObject({
+        code: "INVALID_SPEC",
+        message: expect.stringMatching(/mounts/),
+      });
+      const published = { image, command: ["true"], labels: ours, ports: [{ container: port }] };
+      await expect(rt.run(published as never)).rejects.toMatchObject({ code: "INVALID_SPEC" });
+      expect((await rt.list(ours)).length).toBe(before);
     });
 
     it("a command's exit code is reported once it exits", async () => {

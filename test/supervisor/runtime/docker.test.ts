@@ -41,14 +41,16 @@ describe.skipIf(!docker.ok && !required)("DockerRuntime on a user network", () =
 
   it("creates the named network, publishes the port on loopback and reports the real host port", async () => {
     const server = "require('http').createServer((q, s) => s.end('on ' + process.env.NET)).listen(8402)";
-    const h = await rt.run({
-      image,
-      command: ["node", "-e", server],
-      env: { NET: network },
-      labels,
-      network,
-      ports: [{ container: 8402 }],
-    });
+    const h = await rt.runOnHost(
+      {
+        image,
+        command: ["node", "-e", server],
+        env: { NET: network },
+        labels,
+        network,
+      },
+      { ports: [{ container: 8402 }] },
+    );
     const ep = h.endpoints[0];
     expect(ep).toMatchObject({ containerPort: 8402, host: "127.0.0.1" });
     let body = "";
@@ -91,9 +93,8 @@ describe.skipIf(!docker.ok && !required)("DockerRuntime on a user network", () =
       image,
       command: ["sh"],
       labels: { ...labels, bad: "1" },
-      mounts: [{ host: file, container: "/bin" }],
     };
-    await expect(rt.run(spec)).rejects.toMatchObject({
+    await expect(rt.runOnHost(spec, { mounts: [{ host: file, container: "/bin" }] })).rejects.toMatchObject({
       code: "ENGINE_FAILED",
       message: expect.stringContaining("not a directory"),
     });

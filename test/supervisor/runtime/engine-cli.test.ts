@@ -7,15 +7,13 @@ import {
 } from "../../../src/supervisor/runtime/engine-args.ts";
 import { parseEngineInspect } from "../../../src/supervisor/runtime/engine-inspect.ts";
 import { jailedCommand } from "../../../src/supervisor/runtime/jail.ts";
-import { parseRunSpec } from "../../../src/supervisor/runtime/runtime.ts";
+import { parseHostRunSpec, parseRunSpec } from "../../../src/supervisor/runtime/runtime.ts";
 
 describe("parseRunSpec", () => {
-  it("fills defaults: no env, no mounts, no-new-privileges on", () => {
+  it("fills defaults: no env, no labels, no-new-privileges on; names nothing of a host", () => {
     expect(parseRunSpec({ image: "i", command: ["x"] })).toMatchObject({
       env: {},
       labels: {},
-      mounts: [],
-      ports: [],
       limits: {},
       noNewPrivileges: true,
     });
@@ -28,24 +26,48 @@ describe("parseRunSpec", () => {
         image: "",
         command: [],
         env: { "1BAD": "x" },
-        mounts: [{ host: "relative", container: "/c" }],
-        ports: [{ container: 70000 }],
         limits: { memoryMb: 1 },
       });
     } catch (err) {
       expect(err).toMatchObject({ code: "INVALID_SPEC", name: "RuntimeError" });
       message = (err as Error).message;
     }
-    for (const part of [
-      "image:",
-      "command: command needs",
-      "env.1BAD",
-      "mounts[0].host: must be an absolute path",
-      "ports[0].container",
-      "limits.memoryMb",
-    ]) {
+    for (const part of ["image:", "command: command needs", "env.1BAD", "limits.memoryMb"]) {
       expect(message).toContain(part);
     }
+  });
+
+  it("has no host mounts or ports: those are a host binding, which only a host runtime takes", () => {
+    const withMounts = { image: "i", command: ["x"], mounts: [{ host: "/srv", container: "/w" }] };
+    expect(() => parseRunSpec(withMounts as never)).toThrow(/invalid container spec: .*mounts/);
+    expect(() => parseRunSpec({ image: "i", command: ["x"], ports: [{ container: 1 }] } as never)).toThrow(
+      /ports/,
+    );
+    let message = "";
+    try {
+      parseHostRunSpec(
+        { image: "i", command: ["x"] },
+        { mounts: [{ host: "relative", container: "/c" }], ports: [{ container: 70000 }] },
+      );
+    } catch (err) {
+      expect(err).toMatchObject({ code: "INVALID_SPEC" });
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^invalid host binding: /);
+    expect(message).toContain("mounts[0].host: must be an absolute path");
+    expect(message).toContain("ports[0].container");
+    // A task behind the gateway reaches nothing of the host: a binding with it is refused, not ignored.
+    const relay = { url: "http://127.0.0.1:4100", token: "ab".repeat(32) };
+    expect(() =>
+      parseHostRunSpec(
+        { image: "i", command: ["x"], relay },
+        { mounts: [{ host: "/srv", container: "/w" }] },
+      ),
+    ).toThrow(/spec\.relay\) takes no host binding/);
+    expect(parseHostRunSpec({ image: "i", command: ["x"], relay }, {})).toMatchObject({
+      mounts: [],
+      ports: [],
+    });
   });
 
   it("refuses unknown fields rather than ignoring them", () => {
@@ -56,20 +78,24 @@ describe("parseRunSpec", () => {
 });
 
 describe("docker/podman command lines", () => {
-  const spec = parseRunSpec({
-    image: "loom:main",
-    command: ["node", "server.js"],
-    env: { ANTHROPIC_API_KEY: "sk-secret", MODE: "lab" },
-    labels: { "loom.role": "lab" },
-    workdir: "/workspace",
-    mounts: [
-      { host: "/srv/ws", container: "/workspace" },
-      { host: "/srv/schemas", container: "/workspace/schemas", readOnly: true },
-    ],
-    ports: [{ container: 8402 }],
-    network: "host",
-    limits: { memoryMb: 512, pids: 256, cpus: 1.5 },
-  });
+  const spec = parseHostRunSpec(
+    {
+      image: "loom:main",
+      command: ["node", "server.js"],
+      env: { ANTHROPIC_API_KEY: "sk-secret", MODE: "lab" },
+      labels: { "loom.role": "lab" },
+      workdir: "/workspace",
+      network: "host",
+      limits: { memoryMb: 512, pids: 256, cpus: 1.5 },
+    },
+    {
+      mounts: [
+        { host: "/srv/ws", container: "/workspace" },
+        { host: "/srv/schemas", container: "/workspace/schemas", readOnly: true },
+      ],
+      ports: [{ container: 8402 }],
+    },
+  );
 
   it("pins the docker run line; env values never appear on it", () => {
     const args = engineRunArgs(spec, "loom-x", { init: true });
@@ -131,13 +157,15 @@ describe("docker/podman command lines", () => {
 
   it("publishes on loopback with an engine-chosen port off the host network; podman has no --init", () => {
     const args = engineRunArgs(
-      parseRunSpec({
-        image: "i",
-        command: ["x"],
-        ports: [{ container: 8402 }],
-        network: "loom-net",
-        noNewPrivileges: false,
-      }),
+      parseHostRunSpec(
+        {
+          image: "i",
+          command: ["x"],
+          network: "loom-net",
+          noNewPrivileges: false,
+        },
+        { ports: [{ container: 8402 }] },
+      ),
       "n",
       { init: false },
     );
@@ -157,7 +185,7 @@ describe("docker/podman command lines", () => {
 
   it("replaces the image's entrypoint when the spec names one, keeping command as its arguments", () => {
     const args = engineRunArgs(
-      parseRunSpec({ image: "i", entrypoint: "sh", command: ["-c", "npm test"], noNewPrivileges: false }),
+      parseHostRunSpec({ image: "i", entrypoint: "sh", command: ["-c", "npm test"], noNewPrivileges: false }),
       "n",
       { init: false },
     );
@@ -165,7 +193,10 @@ describe("docker/podman command lines", () => {
   });
 
   it("refuses mount paths the -v syntax cannot express", () => {
-    const bad = parseRunSpec({ image: "i", command: ["x"], mounts: [{ host: "/a:b", container: "/c" }] });
+    const bad = parseHostRunSpec(
+      { image: "i", command: ["x"] },
+      { mounts: [{ host: "/a:b", container: "/c" }] },
+    );
     expect(() => engineRunArgs(bad, "n", { init: true })).toThrow(
       expect.objectContaining({ code: "INVALID_SPEC" }),
     );

@@ -39,17 +39,19 @@ describe.skipIf(bwrap.kind !== "bwrap")("the contained local view", () => {
     const rt = new LocalRuntime({ stateDir, view });
     const workspace = path.join(dir, "ws");
     await fs.mkdir(workspace);
-    const h = await rt.run({
-      image: "host",
-      network: "none",
-      workdir: "/w",
-      mounts: [{ host: workspace, container: "/w" }],
-      command: [
-        "sh",
-        "-c",
-        `cat ${loomRoot}/src/code.ts; cd ${loomRoot}; cat .env .env.local .npmrc .git/config .loom/gen-1.json 2>&1; true`,
-      ],
-    });
+    const h = await rt.runOnHost(
+      {
+        image: "host",
+        network: "none",
+        workdir: "/w",
+        command: [
+          "sh",
+          "-c",
+          `cat ${loomRoot}/src/code.ts; cd ${loomRoot}; cat .env .env.local .npmrc .git/config .loom/gen-1.json 2>&1; true`,
+        ],
+      },
+      { mounts: [{ host: workspace, container: "/w" }] },
+    );
     expect(await rt.wait(h.id, { timeoutMs: 10_000 })).toEqual({ kind: "exited", exitCode: 0 });
     const out = await rt.logs(h.id);
     await rt.remove(h.id);

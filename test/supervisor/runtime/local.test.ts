@@ -101,13 +101,15 @@ describe.skipIf(process.platform === "win32")("LocalRuntime", () => {
     await fs.mkdir(ws);
     const rt = new LocalRuntime({ stateDir, sandbox: "none" });
     const script = "trap '' TERM; sleep 30 & echo $! > child.pid; wait";
-    const h = await rt.run({
-      image: "host",
-      command: ["sh", "-c", script],
-      workdir: "/w",
-      mounts: [{ host: ws, container: "/w" }],
-      labels,
-    });
+    const h = await rt.runOnHost(
+      {
+        image: "host",
+        command: ["sh", "-c", script],
+        workdir: "/w",
+        labels,
+      },
+      { mounts: [{ host: ws, container: "/w" }] },
+    );
     await waitFor("child.pid", () =>
       fs.stat(path.join(ws, "child.pid")).then(
         () => true,
@@ -137,13 +139,15 @@ describe.skipIf(process.platform === "win32")("LocalRuntime", () => {
     );
     const ro = path.join(dir, "ro-fallback");
     await fs.mkdir(ro);
-    const h = await rt.run({
-      image: "host",
-      command: ["true"],
-      mounts: [{ host: ro, container: "/ro", readOnly: true }],
-      limits: { memoryMb: 64 },
-      labels,
-    });
+    const h = await rt.runOnHost(
+      {
+        image: "host",
+        command: ["true"],
+        limits: { memoryMb: 64 },
+        labels,
+      },
+      { mounts: [{ host: ro, container: "/ro", readOnly: true }] },
+    );
     expect(h.warnings).toEqual([
       "image host ignored: the local runtime runs host programs",
       "limits not enforced by the local runtime: memoryMb",
