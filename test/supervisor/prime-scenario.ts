@@ -32,6 +32,10 @@ export interface ScenarioTarget {
   readonly env: Record<string, string>;
   /** A runtime to list leftovers with, as the Supervisor's own sees them. */
   readonly lister: (stateDir: string) => ContainerRuntime;
+  /** Another runtime that must never hold a Prime (swarm: Prime is no service), checked while it runs. */
+  readonly alsoEmpty?: () => ContainerRuntime;
+  /** Starts a Prime left by an earlier Supervisor (these labels), before this one starts; its id. */
+  readonly plantLeftover?: (labels: Record<string, string>) => Promise<string>;
   /** Extra checks on the first healthy Prime (what its runtime guarantees). */
   readonly checkIsolation?: (h: Health, fx: PrimeFixture) => void;
   /** Also spawn a (model-less, soon failing) Lab during a revert, to see the spawn wait for it. */
@@ -52,6 +56,7 @@ export function primeRestartScenario(target: ScenarioTarget): void {
     target.cleanups.push(() => fx.cleanup());
     const config = fx.config(target.env);
     const primePort = await freePort();
+    const leftover = await target.plantLeftover?.({ ...primeLabels(fx.repo), "loom.commit": "0".repeat(40) });
     const events: SupervisorEvent[] = [];
     const sup = await startSupervisor({
       config,
@@ -108,6 +113,8 @@ export function primeRestartScenario(target: ScenarioTarget): void {
     expect(first.env.filter((k) => k.startsWith("LOOM_LAB_API") || k === "LOOM_LAB_MODEL")).toEqual([]);
     expect(first.env).toContain("LOOM_LAB_TIMEOUT_MS");
     target.checkIsolation?.(first, fx);
+    if (leftover) expect(await target.lister(config.stateDir).inspect(leftover)).toBeUndefined();
+    if (target.alsoEmpty) expect(await target.alsoEmpty().list(primeLabels(fx.repo))).toEqual([]);
     expect((await primes()).map((c) => c.labels["loom.commit"])).toEqual([initial]);
 
     // A good promotion: Prime restarted on the merge commit, serving the promoted code.

@@ -51,7 +51,8 @@ describe("digest references", () => {
   });
 });
 
-describe.skipIf(!ready && !required)("pushing to Loom's registry", () => {
+// Pushes of a real image to a real registry: 3–12 s alone, over 30 s beside the suite on a slow day.
+describe.skipIf(!ready && !required)("pushing to Loom's registry", { timeout: 120_000 }, () => {
   const run = randomBytes(4).toString("hex");
   let root: string;
   let registry: RunningRegistry;

@@ -56,7 +56,8 @@ async function verify(tasks: TaskRunner, through?: "reachable" | "full", minGain
 const states = (m: MechanicalVerification) =>
   Object.fromEntries((m.stages ?? []).map((s) => [s.name, s.state]));
 
-describe("the cascade's task stages (LOOM_FITNESS=tasks)", () => {
+// Each test runs real agents on staged tasks: 4–14 s alone, over 30 s beside the suite on a slow day.
+describe("the cascade's task stages (LOOM_FITNESS=tasks)", { timeout: 120_000 }, () => {
   it("a candidate whose agent solves fewer staged tasks than main's stops after the reachable tests", async () => {
     const { runner, calls } = tableRunner((isMain) => (isMain ? names(0, 5) : names(0, 3)));
     const m = await verify(runner);
