@@ -280,7 +280,7 @@ export interface Launch {
 }
 
 /** Starts a launch: on the host when it asks for it (or a clear error), else anywhere the runtime runs. */
-export function launch(
+export async function launch(
   runtime: ContainerRuntime,
   task: Launch,
   forWhat: string,

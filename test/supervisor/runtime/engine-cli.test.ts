@@ -7,7 +7,8 @@ import {
 } from "../../../src/supervisor/runtime/engine-args.ts";
 import { parseEngineInspect } from "../../../src/supervisor/runtime/engine-inspect.ts";
 import { jailedCommand } from "../../../src/supervisor/runtime/jail.ts";
-import { parseHostRunSpec, parseRunSpec } from "../../../src/supervisor/runtime/runtime.ts";
+import { launch, parseHostRunSpec, parseRunSpec } from "../../../src/supervisor/runtime/runtime.ts";
+import { SwarmRuntime } from "../../../src/supervisor/runtime/swarm.ts";
 
 describe("parseRunSpec", () => {
   it("fills defaults: no env, no labels, no-new-privileges on; names nothing of a host", () => {
@@ -67,6 +68,23 @@ describe("parseRunSpec", () => {
     expect(parseHostRunSpec({ image: "i", command: ["x"], relay }, {})).toMatchObject({
       mounts: [],
       ports: [],
+    });
+  });
+
+  it("a launch with a host binding is refused by a runtime without a host, naming what needs it and why", async () => {
+    // Refused before the engine is asked anything: the socket here does not exist.
+    const swarm = new SwarmRuntime({ host: "unix:///nonexistent/docker.sock" });
+    await expect(
+      launch(
+        swarm,
+        { spec: { image: "i", command: ["x"] }, host: { mounts: [{ host: "/srv", container: "/w" }] } },
+        "a Lab whose workspace is mounted",
+      ),
+    ).rejects.toMatchObject({
+      code: "INVALID_SPEC",
+      message: expect.stringMatching(
+        /^a Lab whose workspace is mounted needs the Supervisor's own host .*the swarm runtime does not give; it reaches its tasks through the gateway only$/,
+      ),
     });
   });
 
