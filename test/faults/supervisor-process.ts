@@ -69,7 +69,9 @@ export async function startSupervisorProcess(options: StartOptions): Promise<Sup
   void exited.then(() => {
     ended = true;
   });
-  const deadline = Date.now() + (options.readyMs ?? 30_000);
+  // A Supervisor starts in about a second; beside the whole suite on a slow CI machine a fault took 15–24 s
+  // where it takes 2.5 s alone, so its start gets far more than it needs.
+  const deadline = Date.now() + (options.readyMs ?? 120_000);
   let url: string | undefined;
   while (!url && !ended && Date.now() < deadline) {
     url = /listening on (http:\/\/[^\s]+)/.exec(out)?.[1];
@@ -85,7 +87,7 @@ export async function startSupervisorProcess(options: StartOptions): Promise<Sup
       method,
       headers: body === undefined ? {} : { "content-type": "application/json" },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(60_000),
+      signal: AbortSignal.timeout(120_000),
     });
     const text = await res.text();
     let parsed: unknown = text;
