@@ -9,9 +9,9 @@ export interface EngineFlavor {
 }
 
 /**
- * `run -d ...` for a validated spec and its host binding. Environment values are NOT on the command line (where any local
- * user could read them in `ps`): each is passed as `-e NAME`, which the CLI fills from its own
- * environment — see `engineEnv`.
+ * `run -d ...` for a validated spec and its host binding. Environment values are NOT on the command
+ * line (where any local user could read them in `ps`): each is passed as `-e NAME`, which the CLI fills
+ * from its own environment — see `engineEnv`.
  */
 export function engineRunArgs(spec: HostRunSpec, name: string, flavor: EngineFlavor): string[] {
   const args = ["run", "-d", "--name", name];

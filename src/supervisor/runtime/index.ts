@@ -21,5 +21,5 @@ export type {
   WaitOptions,
   WaitOutcome,
 } from "./runtime.ts";
-export { hostRuntime, isHostRuntime, launch, parseRunSpec, RunSpec, RuntimeError } from "./runtime.ts";
+export { isHostRuntime, launch, parseRunSpec, RunSpec, RuntimeError } from "./runtime.ts";
 export { RUNTIME_CHOICES, type RuntimeChoice, selectRuntime } from "./select.ts";

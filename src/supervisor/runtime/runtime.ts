@@ -262,7 +262,7 @@ export function isHostRuntime(runtime: ContainerRuntime): runtime is HostRuntime
 }
 
 /** The runtime as a host runtime, or a clear error naming what needs one (a swarm has no host of Loom's). */
-export function hostRuntime(runtime: ContainerRuntime, forWhat: string): HostRuntime {
+function hostRuntime(runtime: ContainerRuntime, forWhat: string): HostRuntime {
   if (isHostRuntime(runtime)) return runtime;
   throw new RuntimeError(
     "INVALID_SPEC",

@@ -90,7 +90,6 @@ export function runtimeConformance(target: ConformanceTarget): void {
       ro = path.join(dir, "ro");
       await fs.mkdir(ws);
       await fs.mkdir(ro);
-      await fs.writeFile(path.join(ws, "probe.cjs"), PROBE);
       await fs.writeFile(path.join(ro, "given.txt"), "read me");
       port = await freePort();
       // Set on the host only: it must never reach the container.
