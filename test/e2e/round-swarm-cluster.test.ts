@@ -48,7 +48,9 @@ describe.skipIf(unavailable !== undefined || missing !== undefined)("a round on 
     await cluster?.stop();
     const { rm } = await import("node:fs/promises");
     await Promise.all(kept.map((r) => rm(r.scratch, { recursive: true, force: true })));
-  });
+    // Four engines end and their namespaces, cgroups and mounts go: seconds alone, a minute and more
+    // beside the rest of the suite on a loaded machine.
+  }, 180_000);
 
   it("runs the Labs on several workers; a killed worker's candidate fails, another is promoted", async () => {
     const rt = new SwarmRuntime({ host: cluster.managerHost });

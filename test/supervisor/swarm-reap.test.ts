@@ -61,7 +61,7 @@ describe.skipIf(unavailable !== undefined)("LOOM_RUNTIME=swarm at start-up", () 
   afterAll(async () => {
     await cluster?.stop();
     await Promise.all(fixtures.map((f) => f.cleanup()));
-  });
+  }, 180_000);
 
   /** A swarm runtime on this cluster's manager, as an earlier Supervisor had it. */
   const runtimeOnCluster = (extra: { constraints?: string[]; startTimeoutMs?: number } = {}) =>

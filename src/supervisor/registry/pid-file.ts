@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
@@ -41,15 +42,31 @@ export async function removePidFile(dir: string): Promise<void> {
 
 export type ProcessState = "running" | "gone";
 
-/** A zombie (exited, not yet reaped by its parent) counts as gone: it serves nothing and holds no port. */
-export async function processState(pid: number): Promise<ProcessState> {
+/** `/proc/PID/stat`'s text; `missing` when procfs has no such entry, `no-procfs` without procfs. */
+export type ReadStat = (pid: number) => Promise<string | "missing" | "no-procfs">;
+
+const readProcStat: ReadStat = async (pid) => {
+  try {
+    return await readFile(`/proc/${pid}/stat`, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") return "no-procfs";
+    return existsSync("/proc/self/stat") ? "missing" : "no-procfs";
+  }
+};
+
+/**
+ * A zombie (exited, not yet reaped by its parent) counts as gone: it serves nothing and holds no port.
+ * So does a pid whose procfs entry vanished after `kill(0)` answered: its parent reaped it in between.
+ */
+export async function processState(pid: number, readStat: ReadStat = readProcStat): Promise<ProcessState> {
   try {
     process.kill(pid, 0);
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM" ? "running" : "gone";
   }
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
-  if (stat === undefined) return "running"; // no procfs: trust kill(0)
+  const stat = await readStat(pid);
+  if (stat === "missing") return "gone";
+  if (stat === "no-procfs") return "running"; // trust kill(0)
   const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
   return state === "Z" || state === "X" ? "gone" : "running";
 }

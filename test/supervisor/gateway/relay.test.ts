@@ -56,6 +56,7 @@ describe.each(targets)("the Lab relay through the gateway ($name)", ({ name, ski
   let gateway: Gateway;
   let relayed: RelayedTask;
   let registry: RunningRegistry | undefined;
+  let pushedTag: string | undefined;
   let rt: ContainerRuntime;
   let modelServer: http.Server;
   const models: string[] = [];
@@ -84,8 +85,9 @@ describe.each(targets)("the Lab relay through the gateway ($name)", ({ name, ski
     if (name === "docker") rt = new DockerRuntime();
     else {
       registry = await startRegistry({ dir: path.join(dir, "registry"), port: await freePort() });
-      const pinned = (await pushImage({ image: DEFAULT_LAB_IMAGE, registry: registry.address })).reference;
-      rt = new SwarmRuntime({ resolveImage: async () => pinned, pollMs: 100 });
+      const pushed = await pushImage({ image: DEFAULT_LAB_IMAGE, registry: registry.address });
+      pushedTag = pushed.tagged;
+      rt = new SwarmRuntime({ resolveImage: async () => pushed.reference, pollMs: 100 });
     }
   }, 180_000);
 
@@ -95,6 +97,8 @@ describe.each(targets)("the Lab relay through the gateway ($name)", ({ name, ski
     await gateway?.close();
     await new Promise<void>((r) => (modelServer ? modelServer.close(() => r()) : r()));
     await registry?.stop();
+    // The push tagged the Lab image for that registry on this engine: untag it (the image stays).
+    if (pushedTag) await execa("docker", ["rmi", pushedTag], { reject: false });
     await sockets?.remove();
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   });

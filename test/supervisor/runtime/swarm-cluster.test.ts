@@ -180,7 +180,7 @@ describe.skipIf(unavailable !== undefined)("a swarm of three engines on one mach
     await registry?.stop();
     if (registryRoot) await fs.rm(registryRoot, { recursive: true, force: true });
     await removePushedTags();
-  });
+  }, 180_000); // engines ending beside a loaded suite: a minute and more
 
   it("has three Ready nodes on 127.0.0.2–4, n1 the manager, each with its own hostname", async () => {
     const states = (await cluster.nodeStates()).sort((a, b) => a.address.localeCompare(b.address));
@@ -403,7 +403,7 @@ describe.skipIf(unavailable !== undefined)("a swarm of three engines on one mach
     console.info(`[swarm-cluster] stopped in ${Date.now() - stoppedAt} ms`);
     expect(await leftovers(id, dir)).toEqual(NOTHING);
     await cluster.stop();
-  });
+  }, 180_000);
 });
 
 describe.skipIf(unavailable !== undefined)("a cluster that cannot start", () => {

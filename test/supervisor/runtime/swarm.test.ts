@@ -3,6 +3,7 @@ import { promises as fs } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../../src/shared/config.ts";
 import { freePort } from "../../../src/supervisor/lifecycle/free-port.ts";
@@ -35,6 +36,7 @@ if (required && !probe.ok) {
 let registry: RunningRegistry | undefined;
 let registryDir: string | undefined;
 const pinned = new Map<string, Promise<string>>();
+const pushedTags: string[] = [];
 
 /** Every image the tests run goes through Loom's registry on 127.0.0.1, pinned by digest. */
 async function resolveImage(image: string): Promise<string> {
@@ -45,7 +47,10 @@ async function resolveImage(image: string): Promise<string> {
   const address = registry.address;
   let ref = pinned.get(image);
   if (!ref) {
-    ref = pushImage({ image, registry: address }).then((p) => p.reference);
+    ref = pushImage({ image, registry: address }).then((p) => {
+      pushedTags.push(p.tagged);
+      return p.reference;
+    });
     pinned.set(image, ref);
   }
   return ref;
@@ -53,6 +58,8 @@ async function resolveImage(image: string): Promise<string> {
 
 afterAll(async () => {
   await registry?.stop();
+  // Each push tagged an image for that registry on this engine: untag them (the images stay).
+  if (pushedTags.length > 0) await execa("docker", ["rmi", ...pushedTags], { reject: false });
   if (registryDir) await fs.rm(registryDir, { recursive: true, force: true });
 });
 
