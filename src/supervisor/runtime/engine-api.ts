@@ -1,4 +1,5 @@
 import http from "node:http";
+import type { ImageFacts } from "./jail.ts";
 import { RuntimeError } from "./runtime.ts";
 
 /**
@@ -41,8 +42,15 @@ export class EngineApi {
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<ApiAnswer> {
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { readonly signal?: AbortSignal; readonly timeoutMs?: number } = {},
+  ): Promise<ApiAnswer> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const { signal } = options;
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     return new Promise((resolve, reject) => {
       const req = http.request(
         {
@@ -53,7 +61,7 @@ export class EngineApi {
             host: "docker",
             ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
           },
-          timeout: this.timeoutMs,
+          timeout: timeoutMs,
           ...(signal ? { signal } : {}),
         },
         (res) => {
@@ -67,7 +75,7 @@ export class EngineApi {
         req.destroy(
           new RuntimeError(
             "ENGINE_TIMEOUT",
-            `${method} ${path} on ${this.socketPath} did not answer within ${this.timeoutMs} ms; is the engine responsive?`,
+            `${method} ${path.split("?")[0]} on ${this.socketPath} did not answer within ${timeoutMs} ms; is the engine responsive?`,
           ),
         ),
       );
@@ -97,6 +105,18 @@ export class EngineApi {
     if (r.status < 200 || r.status >= 300) throw engineFailure(method, path, r);
     return r.body.length === 0 ? (undefined as T) : (JSON.parse(r.body.toString("utf8")) as T);
   }
+}
+
+/**
+ * The image's entrypoint and user (what the jail needs to run a command as the image would), or
+ * undefined when the engine has no such image.
+ */
+export async function imageFactsOf(api: EngineApi, image: string): Promise<ImageFacts | undefined> {
+  const img = await api.json<{ Config?: { Entrypoint?: string[] | null; User?: string } }>(
+    "GET",
+    `/images/${encodeURIComponent(image)}/json`,
+  );
+  return img && { entrypoint: img.Config?.Entrypoint ?? [], user: img.Config?.User ?? "" };
 }
 
 export function engineMessage(r: ApiAnswer): string {

@@ -1,12 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { firstLines, runCli } from "./cli-exec.ts";
-import {
-  type EngineFlavor,
-  engineEnv,
-  engineListArgs,
-  engineRelayArgs,
-  engineRunArgs,
-} from "./engine-args.ts";
+import { engineEnv, engineListArgs, engineRunArgs } from "./engine-args.ts";
+import { containerBody, type EngineFlavor } from "./engine-body.ts";
 import { parseEngineInspect } from "./engine-inspect.ts";
 import { type ImageFacts, jailedCommand } from "./jail.ts";
 import {
@@ -71,10 +66,8 @@ export class EngineCliRuntime implements HostRuntime {
       ? jailedCommand(spec, await this.imageFacts(spec.image), spec.network === "host" ? "host" : "none")
       : undefined;
     if (spec.network && !task) await this.ensureNetwork(spec.network);
-    const args = task
-      ? engineRelayArgs(spec, name, this.flavor, task)
-      : engineRunArgs(spec, name, this.flavor);
-    const r = await runCli(this.bin, args, { env: engineEnv(spec, task), timeoutMs: 120_000 });
+    const body = containerBody(spec, this.flavor, task);
+    const r = await runCli(this.bin, engineRunArgs(body, name), { env: engineEnv(body), timeoutMs: 120_000 });
     if (r.exitCode !== 0) {
       // `run` can fail after creating the container (bad command, port clash): never leave it behind.
       await runCli(this.bin, ["rm", "-f", name], { timeoutMs: 30_000 }).catch(() => undefined);

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { sleepUntilAbort } from "../../shared/sleep-until-abort.ts";
 import { parseDigestReference } from "../registry/reference.ts";
-import { demuxLogs, EngineApi, engineFailure, engineMessage } from "./engine-api.ts";
+import { demuxLogs, EngineApi, engineFailure, engineMessage, imageFactsOf } from "./engine-api.ts";
 import type { ImageFacts } from "./jail.ts";
 import { pollWait } from "./poll-wait.ts";
 import {
@@ -355,19 +355,13 @@ export class SwarmRuntime implements ContainerRuntime {
   private imageFacts(image: string): Promise<ImageFacts> {
     let found = this.facts.get(image);
     if (!found) {
-      found = this.api
-        .json<{ Config?: { Entrypoint?: string[] | null; User?: string } }>(
-          "GET",
-          `/images/${encodeURIComponent(image)}/json`,
-        )
-        .then((img) => {
-          if (!img)
-            throw new RuntimeError(
-              "INVALID_SPEC",
-              `image ${image} is not on the swarm manager (${this.api.socketPath}); build it there (\`npm run image\`) so its entrypoint and user are known`,
-            );
-          return { entrypoint: img.Config?.Entrypoint ?? [], user: img.Config?.User ?? "" };
-        });
+      found = imageFactsOf(this.api, image).then((facts) => {
+        if (facts) return facts;
+        throw new RuntimeError(
+          "INVALID_SPEC",
+          `image ${image} is not on the swarm manager (${this.api.socketPath}); build it there (\`npm run image\`) so its entrypoint and user are known`,
+        );
+      });
       found.catch(() => this.facts.delete(image));
       this.facts.set(image, found);
     }

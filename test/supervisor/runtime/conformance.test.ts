@@ -1,7 +1,7 @@
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, describe, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { AppleRuntime } from "../../../src/supervisor/runtime/apple.ts";
 import { DockerRuntime } from "../../../src/supervisor/runtime/docker.ts";
 import { LocalRuntime } from "../../../src/supervisor/runtime/local.ts";
@@ -38,7 +38,28 @@ if (requireEngines && !docker.ok) {
 runtimeConformance({
   name: "docker",
   skip: skipReason("docker", docker),
-  make: async () => new DockerRuntime(),
+  make: async () => {
+    const rt = new DockerRuntime();
+    expect(rt.transport()).toBe("api");
+    return rt;
+  },
+  image: () => ensureTestImage("docker"),
+  engineEnv: ["HOSTNAME"],
+  memoryLimit: true,
+  hostBound: true,
+  readOnlyMounts: true,
+});
+
+// Docker answers through its Engine API on the socket; the same suite through its CLI (what a
+// DOCKER_HOST of another scheme, a docker context or a named binary gets).
+runtimeConformance({
+  name: "docker (CLI)",
+  skip: skipReason("docker", docker),
+  make: async () => {
+    const rt = new DockerRuntime({ binary: "docker" });
+    expect(rt.transport()).toBe("cli");
+    return rt;
+  },
   image: () => ensureTestImage("docker"),
   engineEnv: ["HOSTNAME"],
   memoryLimit: true,

@@ -24,6 +24,65 @@ describe("DockerRuntime without an engine", () => {
   });
 });
 
+describe("DockerRuntime: Engine API or CLI", () => {
+  /** Runs `f` with these variables set (undefined: unset), restoring them after. */
+  async function withEnv<T>(vars: Record<string, string | undefined>, f: () => T | Promise<T>): Promise<T> {
+    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+    const put = (k: string, v: string | undefined) => {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    };
+    try {
+      for (const [k, v] of Object.entries(vars)) put(k, v);
+      return await f();
+    } finally {
+      for (const [k, v] of Object.entries(saved)) put(k, v);
+    }
+  }
+
+  it("uses the API on a unix socket, the CLI where only the CLI knows the engine, deciding on each call", async () => {
+    const config = await fs.mkdtemp(path.join(os.tmpdir(), "loom-docker-config-"));
+    try {
+      const rt = new DockerRuntime();
+      const none = { DOCKER_HOST: undefined, DOCKER_CONTEXT: undefined, DOCKER_CONFIG: config };
+      await withEnv(none, () => expect(rt.transport()).toBe("api"));
+      await withEnv({ ...none, DOCKER_HOST: "unix:///run/other.sock" }, () =>
+        expect(rt.transport()).toBe("api"),
+      );
+      await withEnv({ ...none, DOCKER_HOST: "tcp://127.0.0.1:2375" }, () =>
+        expect(rt.transport()).toBe("cli"),
+      );
+      await withEnv({ ...none, DOCKER_HOST: "ssh://builder" }, () => expect(rt.transport()).toBe("cli"));
+      await withEnv({ ...none, DOCKER_CONTEXT: "remote" }, () => expect(rt.transport()).toBe("cli"));
+      await withEnv({ ...none, DOCKER_CONTEXT: "default" }, () => expect(rt.transport()).toBe("api"));
+      const other = await fs.mkdtemp(path.join(os.tmpdir(), "loom-docker-config-"));
+      await fs.writeFile(path.join(other, "config.json"), JSON.stringify({ currentContext: "remote" }));
+      await withEnv({ ...none, DOCKER_CONFIG: other }, () => expect(rt.transport()).toBe("cli"));
+      await fs.rm(other, { recursive: true, force: true });
+      expect(new DockerRuntime({ binary: "docker" }).transport()).toBe("cli");
+    } finally {
+      await fs.rm(config, { recursive: true, force: true });
+    }
+  });
+
+  it("with no engine on the socket: unavailable with the reason, and a run fails ENGINE_NOT_FOUND naming the socket", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "loom-docker-nosock-"));
+    const socket = path.join(dir, "docker.sock");
+    try {
+      await withEnv({ DOCKER_HOST: `unix://${socket}`, DOCKER_CONTEXT: undefined }, async () => {
+        const rt = new DockerRuntime();
+        expect(await rt.available()).toEqual({ ok: false, reason: expect.stringContaining(socket) });
+        await expect(rt.run({ image: "i", command: ["x"] })).rejects.toMatchObject({
+          code: "ENGINE_NOT_FOUND",
+          message: expect.stringContaining("start dockerd"),
+        });
+      });
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(!docker.ok && !required)("DockerRuntime on a user network", () => {
   const run = randomBytes(6).toString("hex");
   const labels = { "loom.test.run": run };

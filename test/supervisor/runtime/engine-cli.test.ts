@@ -1,14 +1,19 @@
 import { describe, expect, it } from "vitest";
-import {
-  engineEnv,
-  engineListArgs,
-  engineRelayArgs,
-  engineRunArgs,
-} from "../../../src/supervisor/runtime/engine-args.ts";
+import { engineEnv, engineListArgs, engineRunArgs } from "../../../src/supervisor/runtime/engine-args.ts";
+import { containerBody, type EngineFlavor } from "../../../src/supervisor/runtime/engine-body.ts";
 import { parseEngineInspect } from "../../../src/supervisor/runtime/engine-inspect.ts";
-import { jailedCommand } from "../../../src/supervisor/runtime/jail.ts";
-import { launch, parseHostRunSpec, parseRunSpec } from "../../../src/supervisor/runtime/runtime.ts";
+import { type JailedCommand, jailedCommand } from "../../../src/supervisor/runtime/jail.ts";
+import {
+  type HostRunSpec,
+  launch,
+  parseHostRunSpec,
+  parseRunSpec,
+} from "../../../src/supervisor/runtime/runtime.ts";
 import { SwarmRuntime } from "../../../src/supervisor/runtime/swarm.ts";
+
+/** The CLI line for a spec, as the runtime derives it: through the create body. */
+const cli = (spec: HostRunSpec, name: string, flavor: EngineFlavor, task?: JailedCommand) =>
+  engineRunArgs(containerBody(spec, flavor, task), name);
 
 describe("parseRunSpec", () => {
   it("fills defaults: no env, no labels, no-new-privileges on; names nothing of a host", () => {
@@ -116,7 +121,7 @@ describe("docker/podman command lines", () => {
   );
 
   it("pins the docker run line; env values never appear on it", () => {
-    const args = engineRunArgs(spec, "loom-x", { init: true });
+    const args = cli(spec, "loom-x", { init: true });
     expect(args).toEqual([
       "run",
       "-d",
@@ -156,8 +161,33 @@ describe("docker/podman command lines", () => {
     expect(args.join(" ")).not.toContain("sk-secret");
   });
 
+  it("pins the Engine API create body the CLI line is derived from; env values travel in it", () => {
+    expect(containerBody(spec, { init: true })).toEqual({
+      Image: "loom:main",
+      Cmd: ["node", "server.js"],
+      Env: ["ANTHROPIC_API_KEY=sk-secret", "MODE=lab"],
+      Labels: { "loom.role": "lab" },
+      WorkingDir: "/workspace",
+      ExposedPorts: { "8402/tcp": {} },
+      HostConfig: {
+        Init: true,
+        Binds: ["/srv/ws:/workspace", "/srv/schemas:/workspace/schemas:ro"],
+        NetworkMode: "host",
+        Memory: 512 * 1024 * 1024,
+        MemorySwap: 512 * 1024 * 1024,
+        PidsLimit: 256,
+        NanoCpus: 1_500_000_000,
+        SecurityOpt: ["no-new-privileges"],
+      },
+    });
+    const none = containerBody({ ...spec, network: "none" }, { init: true });
+    expect(none.HostConfig).toMatchObject({ NetworkMode: "none", CapDrop: ["ALL"] });
+    expect(none.ExposedPorts).toBeUndefined();
+    expect(none.HostConfig.PortBindings).toBeUndefined();
+  });
+
   it("without network: --network none, nothing published, every capability dropped", () => {
-    const args = engineRunArgs({ ...spec, network: "none" }, "loom-x", { init: true });
+    const args = cli({ ...spec, network: "none" }, "loom-x", { init: true });
     expect(args.join(" ")).toContain("--network none");
     expect(args.join(" ")).toContain("--cap-drop ALL");
     expect(args).not.toContain("-p");
@@ -165,16 +195,16 @@ describe("docker/podman command lines", () => {
   });
 
   it("a background priority becomes low CPU shares", () => {
-    const args = engineRunArgs({ ...spec, limits: { priority: "background" } }, "loom-x", { init: true });
+    const args = cli({ ...spec, limits: { priority: "background" } }, "loom-x", { init: true });
     expect(args.slice(args.indexOf("--cpu-shares"), args.indexOf("--cpu-shares") + 2)).toEqual([
       "--cpu-shares",
       "128",
     ]);
-    expect(engineRunArgs(spec, "loom-x", { init: true })).not.toContain("--cpu-shares");
+    expect(cli(spec, "loom-x", { init: true })).not.toContain("--cpu-shares");
   });
 
   it("publishes on loopback with an engine-chosen port off the host network; podman has no --init", () => {
-    const args = engineRunArgs(
+    const args = cli(
       parseHostRunSpec(
         {
           image: "i",
@@ -202,7 +232,7 @@ describe("docker/podman command lines", () => {
   });
 
   it("replaces the image's entrypoint when the spec names one, keeping command as its arguments", () => {
-    const args = engineRunArgs(
+    const args = cli(
       parseHostRunSpec({ image: "i", entrypoint: "sh", command: ["-c", "npm test"], noNewPrivileges: false }),
       "n",
       { init: false },
@@ -215,9 +245,7 @@ describe("docker/podman command lines", () => {
       { image: "i", command: ["x"] },
       { mounts: [{ host: "/a:b", container: "/c" }] },
     );
-    expect(() => engineRunArgs(bad, "n", { init: true })).toThrow(
-      expect.objectContaining({ code: "INVALID_SPEC" }),
-    );
+    expect(() => cli(bad, "n", { init: true })).toThrow(expect.objectContaining({ code: "INVALID_SPEC" }));
   });
 
   it("filters ps by every label", () => {
@@ -291,7 +319,7 @@ describe("docker/podman inspect parsing", () => {
 
 describe("a docker task behind the relay (LOOM_WORKSPACE_TRANSPORT=git)", () => {
   const token = "ab".repeat(32);
-  const spec = parseRunSpec({
+  const spec = parseHostRunSpec({
     image: "loom-lab:latest",
     command: ["lab", "--workspace", "/workspace"],
     env: { LOOM_LAB_MODEL: "m" },
@@ -303,7 +331,8 @@ describe("a docker task behind the relay (LOOM_WORKSPACE_TRANSPORT=git)", () => 
   });
   const facts = { entrypoint: ["node", "/opt/loom/entry.mjs"], user: "10001:10001" };
   const task = jailedCommand(spec, facts, "none");
-  const args = engineRelayArgs(spec, "loom-x", { init: true }, task);
+  const body = containerBody(spec, { init: true }, task);
+  const args = engineRunArgs(body, "loom-x");
 
   it("runs the relay as root on the host network with only the jail's capabilities, nothing mounted but the package cache", () => {
     expect(args.join(" ")).toContain("--network host --user 0 --cap-add SYS_ADMIN --cap-add NET_ADMIN");
@@ -332,10 +361,25 @@ describe("a docker task behind the relay (LOOM_WORKSPACE_TRANSPORT=git)", () => 
     expect(args.slice(-5)).toEqual(["node", "/opt/loom/entry.mjs", "lab", "--workspace", "/workspace"]);
   });
 
+  it("as a create body: root on the host network, the relay as entrypoint, the token in Env", () => {
+    expect(body).toMatchObject({
+      User: "0",
+      Entrypoint: ["node"],
+      HostConfig: {
+        NetworkMode: "host",
+        CapAdd: ["SYS_ADMIN", "NET_ADMIN"],
+        Binds: ["loom-packages:/var/cache/loom-packages"],
+      },
+    });
+    expect(body.Cmd[0]).toBe("/opt/loom/entry.mjs");
+    expect(body.Env).toContain(`LOOM_RELAY_TOKEN=${token}`);
+    expect(body.HostConfig.CapDrop).toBeUndefined();
+  });
+
   it("passes the gateway token by name only: never in the command line", () => {
     expect(args.join(" ")).not.toContain(token);
     expect(args).toContain("LOOM_RELAY_TOKEN");
-    expect(engineEnv(spec, task)).toMatchObject({
+    expect(engineEnv(body)).toMatchObject({
       LOOM_RELAY_TOKEN: token,
       LOOM_RELAY_URL: "http://127.0.0.1:4100",
     });
