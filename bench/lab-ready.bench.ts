@@ -28,7 +28,7 @@ import type {
   Launch,
   RunSpecInput,
 } from "../src/supervisor/runtime/index.ts";
-import { launch, selectRuntime } from "../src/supervisor/runtime/index.ts";
+import { DockerRuntime, launch, selectRuntime } from "../src/supervisor/runtime/index.ts";
 import { type LabStart, supervisedRoundStart } from "./lab-round-start.ts";
 import { fmt, pct, uptime } from "./stats.ts";
 
@@ -44,7 +44,10 @@ const READY_TIMEOUT_MS = 30_000;
 const POLL_MS = 5;
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const runtimes = (arg("runtime") ?? "docker,local").split(",") as ("docker" | "local")[];
+/** `docker-cli`: docker through its CLI (a process per call) instead of its Engine API, for the ratio. */
+type BenchRuntime = "docker" | "docker-cli" | "local";
+const runtimes = (arg("runtime") ?? "docker,local").split(",") as BenchRuntime[];
+const engineOf = (name: BenchRuntime) => (name === "docker-cli" ? "docker" : name);
 /** `direct` (runtime.run → /status), `supervised` (a round of 4 through a Supervisor), or both. */
 const parts = (arg("only") ?? "direct,supervised").split(",");
 /** Rounds of 4 through a fresh Supervisor each, per runtime. */
@@ -219,7 +222,7 @@ async function startTogether(env: Env, variant: VariantName, count: number): Pro
         ids.push(handle.id);
         await waitReady(runtime, handle.id, p.lab, variant, Date.now() + READY_TIMEOUT_MS);
         const ms = performance.now() - t0;
-        return { ms, runMs, ...(runtime.name === "docker" ? await engineTimes(handle.id, wall0) : {}) };
+        return { ms, runMs, ...(runtime.name !== "local" ? await engineTimes(handle.id, wall0) : {}) };
       }),
     );
     const failed = settled.find((s) => s.status === "rejected");
@@ -317,7 +320,7 @@ interface Result {
   supervised: LabStart[];
 }
 
-async function benchRuntime(name: "docker" | "local", tmp: string): Promise<Result> {
+async function benchRuntime(name: BenchRuntime, tmp: string): Promise<Result> {
   const result: Result = {
     runtime: name,
     single: { lab: [], floor: [] },
@@ -344,14 +347,17 @@ async function benchRuntime(name: "docker" | "local", tmp: string): Promise<Resu
     env: {
       LOOM_REPO_PATH: repo,
       LOOM_STATE_DIR: stateDir,
-      LOOM_RUNTIME: name,
+      LOOM_RUNTIME: engineOf(name),
       LOOM_NETWORK: "host",
       LOOM_LAB_API_KEY: "bench-key",
       LOOM_LAB_API_BASE: model.url,
       LOOM_MAX_RETRIES: "0",
     },
   });
-  const runtime = await selectRuntime(name, { log: (m) => console.log(m), stateDir });
+  const runtime =
+    name === "docker-cli"
+      ? new DockerRuntime({ binary: "docker" })
+      : await selectRuntime(name, { log: (m) => console.log(m), stateDir });
   const env: Env = {
     runtime,
     config,
@@ -428,7 +434,7 @@ async function imageRevision(): Promise<string> {
 }
 
 const localEntry = runtimes.includes("local") ? await labEntry() : undefined;
-const dockerImage = runtimes.includes("docker") ? await imageRevision() : "not run";
+const dockerImage = runtimes.some((r) => r !== "local") ? await imageRevision() : "not run";
 const tmp = await mkdtemp(path.join(os.tmpdir(), "loom-bench-ready-"));
 const uptimeStart = uptime();
 const results: Result[] = [];
@@ -436,7 +442,9 @@ try {
   for (const name of runtimes) {
     const r = await benchRuntime(name, tmp);
     for (let i = 0; parts.includes("supervised") && i < SUPERVISED_ROUNDS; i++) {
-      const starts = await supervisedRoundStart(name, CONCURRENCY);
+      const starts = await supervisedRoundStart(engineOf(name), CONCURRENCY, {
+        ...(name === "docker-cli" ? { engine: new DockerRuntime({ binary: "docker" }) } : {}),
+      });
       r.supervised.push(...starts);
       console.log(
         `${name} supervised round of ${CONCURRENCY}: running ${starts.map((s) => fmt(s.runningMs)).join(", ")}; ` +
@@ -452,7 +460,7 @@ try {
 }
 const uptimeEnd = uptime();
 
-const TARGET_MS: Record<string, number> = { docker: 1500, local: 300 };
+const TARGET_MS: Record<string, number> = { docker: 1500, "docker-cli": 1500, local: 300 };
 const rows: string[] = [];
 const supervisedRows: string[] = [];
 const phaseRows: string[] = [];
@@ -500,9 +508,11 @@ for (const r of results) {
 const cpu = os.cpus()[0]?.model.trim() ?? "unknown CPU";
 const out = `# Lab ready time benchmark
 
-Reproduce: \`npm run bench -- lab-ready\` (or \`node --import tsx bench/lab-ready.bench.ts [--runtime=docker|local]
+Reproduce: \`npm run bench -- lab-ready\` (or \`node --import tsx bench/lab-ready.bench.ts [--runtime=docker,docker-cli,local]
 [--only=direct|supervised] [--supervised-rounds=N]\`; needs dockerd and the \`${DEFAULT_LAB_IMAGE}\` image from
-\`npm run image\`). Writes this file.
+\`npm run image\`). Writes this file. \`docker\` is Loom's docker runtime as it runs (the Engine API on the
+socket); \`docker-cli\` the same runtime through the \`docker\` CLI, a process per call (what it used before,
+and still uses behind a docker context), in the same run for the ratio.
 
 **Through the Supervisor** (the issue's measure: a round of ${CONCURRENCY} started at once): a fresh Supervisor
 on the demo round's repository (vitest; main's baseline is measured while the Labs start, as in a real
@@ -530,7 +540,7 @@ ${CONCURRENT_ROUNDS} rounds, every Lab's own time counted. The 4-at-once target 
 ${rows.join("\n")}
 
 Where the time of the 4-at-once starts went (p50 / max, from \`runtime.run\`'s call): the engine's StartedAt
-(container created and its process started), \`run\` returned (the CLI's answer), the Lab's "serving" log line
+(container created and its process started), \`run\` returned (the engine's answer to create + start), the Lab's "serving" log line
 (its server listening: node's start and the Lab's imports), the first answer over the socket.
 
 | runtime | variant | n | engine StartedAt | run returned | Lab serving | answered |

@@ -13,6 +13,7 @@ import type { SupervisorEvent } from "../schemas/events.ts";
 import { demoProgram, demoRoundRepoFiles } from "../src/demo/demo-repo.ts";
 import { loadConfig } from "../src/shared/config.ts";
 import { startScriptedModel } from "../src/shared/scripted-model/index.ts";
+import type { ContainerRuntime } from "../src/supervisor/runtime/index.ts";
 import { startSupervisor } from "../src/supervisor/supervisor.ts";
 
 export interface LabStart {
@@ -44,7 +45,8 @@ const TERMINAL = new Set(["verifying", "failed", "timed_out", "aborted"]);
 export async function supervisedRoundStart(
   runtime: "docker" | "local",
   k: number,
-  options: { pollMs?: number } = {},
+  /** `engine`: the runtime the Supervisor is given (default: the one LOOM_RUNTIME selects). */
+  options: { pollMs?: number; engine?: ContainerRuntime } = {},
 ): Promise<LabStart[]> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), "loom-bench-round-start-"));
   const repo = path.join(scratch, "repo");
@@ -87,6 +89,7 @@ export async function supervisedRoundStart(
     port: 0,
     onEvent,
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+    ...(options.engine ? { runtime: options.engine } : {}),
   });
   try {
     const t0 = performance.now();
