@@ -1,8 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { demuxLogs, type EngineApi, engineFailure, engineMessage, imageFactsOf } from "./engine-api.ts";
-import { containerBody, type EngineFlavor } from "./engine-body.ts";
+import { type EngineFlavor, knownEndpoints, planEngineRun } from "./engine-body.ts";
 import { parseEngineInspect } from "./engine-inspect.ts";
-import { type ImageFacts, jailedCommand } from "./jail.ts";
+import type { ImageFacts } from "./jail.ts";
 import {
   type Availability,
   type ContainerInfo,
@@ -11,7 +10,6 @@ import {
   type HostContainerInfo,
   type HostHandle,
   type HostRuntime,
-  parseHostRunSpec,
   type RunSpecInput,
   RuntimeError,
   type WaitOptions,
@@ -54,16 +52,11 @@ export class EngineApiRuntime implements HostRuntime {
   }
 
   async runOnHost(input: RunSpecInput, binding: HostBindingInput): Promise<HostHandle> {
-    const spec = parseHostRunSpec(input, binding);
     const api = this.api();
-    const name = spec.name ?? `loom-${randomBytes(6).toString("hex")}`;
-    // Behind the relay the task itself has no network, unless it asked for the host's (an install step).
-    const task = spec.relay
-      ? jailedCommand(spec, await this.imageFacts(api, spec.image), spec.network === "host" ? "host" : "none")
-      : undefined;
-    if (spec.network && !task) await this.ensureNetwork(api, spec.network);
-    const body = containerBody(spec, this.flavor, task);
-    const created = await api.request("POST", `/containers/create?name=${id(name)}`, body, {
+    const plan = await planEngineRun(input, binding, this.flavor, (image) => this.imageFacts(api, image));
+    const { spec, name } = plan;
+    if (spec.network && !plan.task) await this.ensureNetwork(api, spec.network);
+    const created = await api.request("POST", `/containers/create?name=${id(name)}`, plan.body, {
       timeoutMs: 120_000,
     });
     if (created.status === 404)
@@ -89,17 +82,8 @@ export class EngineApiRuntime implements HostRuntime {
         `docker run ${spec.image} failed (${started.status}): ${engineMessage(started)}`,
       );
     }
-    // On the host network a port is the same port on the host: nothing to ask the engine.
-    if (task || spec.network === "host" || spec.ports.length === 0) {
-      const endpoints = spec.ports.map((p) => ({
-        containerPort: p.container,
-        host: "127.0.0.1",
-        port: p.container,
-      }));
-      return { id: containerId, name, endpoints, warnings: [] };
-    }
-    const info = await this.inspect(containerId);
-    return { id: containerId, name, endpoints: info?.endpoints ?? [], warnings: [] };
+    const endpoints = knownEndpoints(plan) ?? (await this.inspect(containerId))?.endpoints ?? [];
+    return { id: containerId, name, endpoints, warnings: [] };
   }
 
   async stop(cid: string, options: { timeoutMs?: number } = {}): Promise<void> {

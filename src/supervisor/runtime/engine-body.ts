@@ -1,5 +1,13 @@
-import { type JailedCommand, PACKAGES_VOLUME, RELAY_CACHE } from "./jail.ts";
-import { type HostRunSpec, RuntimeError } from "./runtime.ts";
+import { randomBytes } from "node:crypto";
+import { type ImageFacts, type JailedCommand, jailedCommand, PACKAGES_VOLUME, RELAY_CACHE } from "./jail.ts";
+import {
+  type Endpoint,
+  type HostBindingInput,
+  type HostRunSpec,
+  parseHostRunSpec,
+  type RunSpecInput,
+  RuntimeError,
+} from "./runtime.ts";
 
 /**
  * The one description of a container Loom asks a docker-compatible engine for: the Engine API's create
@@ -115,4 +123,36 @@ export function containerBody(spec: HostRunSpec, flavor: EngineFlavor, task?: Ja
     ...(exposed ? { ExposedPorts: exposed } : {}),
     HostConfig: host,
   };
+}
+
+/** A run as both transports make it: the spec validated, its container name, the jail when relayed, the body. */
+export interface EngineRun {
+  readonly spec: HostRunSpec;
+  readonly name: string;
+  readonly task: JailedCommand | undefined;
+  readonly body: ContainerBody;
+}
+
+export async function planEngineRun(
+  input: RunSpecInput,
+  binding: HostBindingInput,
+  flavor: EngineFlavor,
+  imageFacts: (image: string) => Promise<ImageFacts>,
+): Promise<EngineRun> {
+  const spec = parseHostRunSpec(input, binding);
+  const name = spec.name ?? `loom-${randomBytes(6).toString("hex")}`;
+  // Behind the relay the task itself has no network, unless it asked for the host's (an install step).
+  const task = spec.relay
+    ? jailedCommand(spec, await imageFacts(spec.image), spec.network === "host" ? "host" : "none")
+    : undefined;
+  return { spec, name, task, body: containerBody(spec, flavor, task) };
+}
+
+/**
+ * Where the run's ports are on the host when that is known without asking the engine: on the host's
+ * network (or behind the relay) a port is the same port on the host. Undefined: inspect the container.
+ */
+export function knownEndpoints({ spec, task }: EngineRun): Endpoint[] | undefined {
+  if (!task && spec.network !== "host" && spec.ports.length > 0) return undefined;
+  return spec.ports.map((p) => ({ containerPort: p.container, host: "127.0.0.1", port: p.container }));
 }

@@ -1,9 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { firstLines, runCli } from "./cli-exec.ts";
 import { engineEnv, engineListArgs, engineRunArgs } from "./engine-args.ts";
-import { containerBody, type EngineFlavor } from "./engine-body.ts";
+import { type EngineFlavor, knownEndpoints, planEngineRun } from "./engine-body.ts";
 import { parseEngineInspect } from "./engine-inspect.ts";
-import { type ImageFacts, jailedCommand } from "./jail.ts";
+import type { ImageFacts } from "./jail.ts";
 import {
   type Availability,
   type ContainerInfo,
@@ -58,15 +57,10 @@ export class EngineCliRuntime implements HostRuntime {
   }
 
   async runOnHost(input: RunSpecInput, binding: HostBindingInput): Promise<HostHandle> {
-    const spec = parseHostRunSpec(input, binding);
-    const name = spec.name ?? `loom-${randomBytes(6).toString("hex")}`;
-    if (spec.relay && this.name !== "docker") refuseRelay(spec, this.name);
-    // Behind the relay the task itself has no network, unless it asked for the host's (an install step).
-    const task = spec.relay
-      ? jailedCommand(spec, await this.imageFacts(spec.image), spec.network === "host" ? "host" : "none")
-      : undefined;
-    if (spec.network && !task) await this.ensureNetwork(spec.network);
-    const body = containerBody(spec, this.flavor, task);
+    if (this.name !== "docker") refuseRelay(parseHostRunSpec(input, binding), this.name);
+    const plan = await planEngineRun(input, binding, this.flavor, (image) => this.imageFacts(image));
+    const { spec, name, body } = plan;
+    if (spec.network && !plan.task) await this.ensureNetwork(spec.network);
     const r = await runCli(this.bin, engineRunArgs(body, name), { env: engineEnv(body), timeoutMs: 120_000 });
     if (r.exitCode !== 0) {
       // `run` can fail after creating the container (bad command, port clash): never leave it behind.
@@ -77,17 +71,8 @@ export class EngineCliRuntime implements HostRuntime {
       );
     }
     const id = r.stdout.trim().split("\n").pop() ?? name;
-    // On the host network a port is the same port on the host: nothing to ask the engine.
-    if (task || spec.network === "host" || spec.ports.length === 0) {
-      const endpoints = spec.ports.map((p) => ({
-        containerPort: p.container,
-        host: "127.0.0.1",
-        port: p.container,
-      }));
-      return { id, name, endpoints, warnings: [] };
-    }
-    const info = await this.inspect(id);
-    return { id, name, endpoints: info?.endpoints ?? [], warnings: [] };
+    const endpoints = knownEndpoints(plan) ?? (await this.inspect(id))?.endpoints ?? [];
+    return { id, name, endpoints, warnings: [] };
   }
 
   async stop(id: string, options: { timeoutMs?: number } = {}): Promise<void> {
