@@ -19,6 +19,7 @@ import type {
 
 /** `--init` so the command is not PID 1 and SIGTERM reaches it. */
 const DOCKER: EngineFlavor = { init: true };
+const DEFAULT_SOCKET = "unix:///var/run/docker.sock";
 
 /**
  * Docker: through its Engine API on the local socket (no `docker` process per call), or through its CLI
@@ -39,17 +40,18 @@ export class DockerRuntime implements HostRuntime {
 
   /** Which of the two answers now: the API when the engine is a unix socket the CLI would use too. */
   transport(): "api" | "cli" {
-    return this.viaApi && socketHost() !== undefined ? "api" : "cli";
-  }
-
-  private api(): EngineApi {
-    const host = socketHost() ?? "unix:///var/run/docker.sock";
-    if (this.apiFor?.host !== host) this.apiFor = { host, api: new EngineApi({ host }) };
-    return this.apiFor.api;
+    return this.pick() === this.cli ? "cli" : "api";
   }
 
   private pick(): HostRuntime {
-    return this.transport() === "api" && this.viaApi ? this.viaApi : this.cli;
+    return this.viaApi && socketHost() !== undefined ? this.viaApi : this.cli;
+  }
+
+  /** The API client for the socket in use (kept while DOCKER_HOST names the same one). */
+  private api(): EngineApi {
+    const host = socketHost() ?? DEFAULT_SOCKET;
+    if (this.apiFor?.host !== host) this.apiFor = { host, api: new EngineApi({ host }) };
+    return this.apiFor.api;
   }
 
   available(): Promise<Availability> {
@@ -91,7 +93,7 @@ function socketHost(): string | undefined {
   const host = process.env.DOCKER_HOST;
   if (host) return host.startsWith("unix://") && host.length > "unix://".length ? host : undefined;
   if (!context && configuredContext() !== undefined) return undefined;
-  return "unix:///var/run/docker.sock";
+  return DEFAULT_SOCKET;
 }
 
 let configured: { dir: string; context: string | undefined } | undefined;

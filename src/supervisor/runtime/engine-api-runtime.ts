@@ -1,7 +1,7 @@
 import { demuxLogs, type EngineApi, engineFailure, engineMessage, imageFactsOf } from "./engine-api.ts";
-import { type EngineFlavor, knownEndpoints, planEngineRun } from "./engine-body.ts";
+import { BUILTIN_NETWORKS, type EngineFlavor, knownEndpoints, planEngineRun } from "./engine-body.ts";
 import { parseEngineInspect } from "./engine-inspect.ts";
-import type { ImageFacts } from "./jail.ts";
+import { cachedImageFacts } from "./jail.ts";
 import {
   type Availability,
   type ContainerInfo,
@@ -23,13 +23,11 @@ import {
  * paid the same.
  */
 
-const BUILTIN_NETWORKS = new Set(["host", "bridge", "none", "default"]);
 const id = (x: string) => encodeURIComponent(x);
 
 export class EngineApiRuntime implements HostRuntime {
   readonly name = "docker" as const;
   private readonly networksReady = new Set<string>();
-  private readonly facts = new Map<string, Promise<ImageFacts>>();
 
   /** `api()` is asked on every call, so a DOCKER_HOST changed since is followed as the CLI would. */
   constructor(
@@ -53,7 +51,11 @@ export class EngineApiRuntime implements HostRuntime {
 
   async runOnHost(input: RunSpecInput, binding: HostBindingInput): Promise<HostHandle> {
     const api = this.api();
-    const plan = await planEngineRun(input, binding, this.flavor, (image) => this.imageFacts(api, image));
+    const plan = await planEngineRun(input, binding, {
+      name: this.name,
+      flavor: this.flavor,
+      imageFacts: this.imageFacts,
+    });
     const { spec, name } = plan;
     if (spec.network && !plan.task) await this.ensureNetwork(api, spec.network);
     const created = await api.request("POST", `/containers/create?name=${id(name)}`, plan.body, {
@@ -162,21 +164,15 @@ export class EngineApiRuntime implements HostRuntime {
     );
   }
 
-  private imageFacts(api: EngineApi, image: string): Promise<ImageFacts> {
-    let found = this.facts.get(image);
-    if (!found) {
-      found = imageFactsOf(api, image).then((facts) => {
-        if (facts) return facts;
-        throw new RuntimeError(
-          "INVALID_SPEC",
-          `docker has no image ${image}: build it (\`npm run image\`) or pull it`,
-        );
-      });
-      found.catch(() => this.facts.delete(image));
-      this.facts.set(image, found);
-    }
-    return found;
-  }
+  /** The image's entrypoint and user, which the jail needs to run its command as the image would. */
+  private readonly imageFacts = cachedImageFacts(async (image) => {
+    const facts = await imageFactsOf(this.api(), image);
+    if (facts) return facts;
+    throw new RuntimeError(
+      "INVALID_SPEC",
+      `docker has no image ${image}: build it (\`npm run image\`) or pull it`,
+    );
+  });
 
   /** A named user network must exist before the create; make it (labelled as Loom's) the first time. */
   private async ensureNetwork(api: EngineApi, network: string): Promise<void> {

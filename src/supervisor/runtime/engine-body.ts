@@ -7,6 +7,7 @@ import {
   parseHostRunSpec,
   type RunSpecInput,
   RuntimeError,
+  refuseRelay,
 } from "./runtime.ts";
 
 /**
@@ -14,6 +15,9 @@ import {
  * body (POST /containers/create). Docker gets it over its socket; the command line a CLI takes (podman,
  * docker behind a context) is derived from it (engine-args.ts). Pure, so tests can pin both.
  */
+
+/** Networks every engine has; any other name is a user network made before the first run on it. */
+export const BUILTIN_NETWORKS: ReadonlySet<string> = new Set(["host", "bridge", "none", "default"]);
 
 export interface EngineFlavor {
   /** Run an init process as PID 1 so signals reach the command and zombies are reaped. */
@@ -136,16 +140,21 @@ export interface EngineRun {
 export async function planEngineRun(
   input: RunSpecInput,
   binding: HostBindingInput,
-  flavor: EngineFlavor,
-  imageFacts: (image: string) => Promise<ImageFacts>,
+  engine: {
+    readonly name: "docker" | "podman";
+    readonly flavor: EngineFlavor;
+    readonly imageFacts: (image: string) => Promise<ImageFacts>;
+  },
 ): Promise<EngineRun> {
   const spec = parseHostRunSpec(input, binding);
+  // Only docker runs Loom's relay; podman refuses a relayed spec before anything is looked up.
+  if (engine.name !== "docker") refuseRelay(spec, engine.name);
   const name = spec.name ?? `loom-${randomBytes(6).toString("hex")}`;
   // Behind the relay the task itself has no network, unless it asked for the host's (an install step).
   const task = spec.relay
-    ? jailedCommand(spec, await imageFacts(spec.image), spec.network === "host" ? "host" : "none")
+    ? jailedCommand(spec, await engine.imageFacts(spec.image), spec.network === "host" ? "host" : "none")
     : undefined;
-  return { spec, name, task, body: containerBody(spec, flavor, task) };
+  return { spec, name, task, body: containerBody(spec, engine.flavor, task) };
 }
 
 /**

@@ -1,8 +1,8 @@
 import { firstLines, runCli } from "./cli-exec.ts";
 import { engineEnv, engineListArgs, engineRunArgs } from "./engine-args.ts";
-import { type EngineFlavor, knownEndpoints, planEngineRun } from "./engine-body.ts";
+import { BUILTIN_NETWORKS, type EngineFlavor, knownEndpoints, planEngineRun } from "./engine-body.ts";
 import { parseEngineInspect } from "./engine-inspect.ts";
-import type { ImageFacts } from "./jail.ts";
+import { cachedImageFacts } from "./jail.ts";
 import {
   type Availability,
   type ContainerInfo,
@@ -11,10 +11,8 @@ import {
   type HostContainerInfo,
   type HostHandle,
   type HostRuntime,
-  parseHostRunSpec,
   type RunSpecInput,
   RuntimeError,
-  refuseRelay,
   type WaitOptions,
   type WaitOutcome,
 } from "./runtime.ts";
@@ -27,14 +25,12 @@ export interface EngineOptions {
 }
 
 const NOT_FOUND = /no such (container|object)|no container with name or id/i;
-const BUILTIN_NETWORKS = new Set(["host", "bridge", "none", "default"]);
 
 export class EngineCliRuntime implements HostRuntime {
   readonly name: "docker" | "podman";
   private readonly bin: string;
   private readonly flavor: EngineFlavor;
   private readonly networksReady = new Set<string>();
-  private readonly facts = new Map<string, ImageFacts>();
 
   constructor(name: "docker" | "podman", flavor: EngineFlavor, options: EngineOptions = {}) {
     this.name = name;
@@ -57,8 +53,11 @@ export class EngineCliRuntime implements HostRuntime {
   }
 
   async runOnHost(input: RunSpecInput, binding: HostBindingInput): Promise<HostHandle> {
-    if (this.name !== "docker") refuseRelay(parseHostRunSpec(input, binding), this.name);
-    const plan = await planEngineRun(input, binding, this.flavor, (image) => this.imageFacts(image));
+    const plan = await planEngineRun(input, binding, {
+      name: this.name,
+      flavor: this.flavor,
+      imageFacts: this.imageFacts,
+    });
     const { spec, name, body } = plan;
     if (spec.network && !plan.task) await this.ensureNetwork(spec.network);
     const r = await runCli(this.bin, engineRunArgs(body, name), { env: engineEnv(body), timeoutMs: 120_000 });
@@ -149,19 +148,15 @@ export class EngineCliRuntime implements HostRuntime {
   }
 
   /** The image's entrypoint and user, which the jail needs to run its command as the image would. */
-  private async imageFacts(image: string): Promise<ImageFacts> {
-    const known = this.facts.get(image);
-    if (known) return known;
+  private readonly imageFacts = cachedImageFacts(async (image) => {
     const r = await runCli(this.bin, ["image", "inspect", "--format", "{{json .Config}}", image], {
       timeoutMs: 30_000,
     });
     if (r.exitCode !== 0)
       throw new RuntimeError("INVALID_SPEC", `${this.bin} has no image ${image}: ${firstLines(r.stderr)}`);
     const config = JSON.parse(r.stdout) as { Entrypoint?: string[] | null; User?: string };
-    const facts = { entrypoint: config.Entrypoint ?? [], user: config.User ?? "" };
-    this.facts.set(image, facts);
-    return facts;
-  }
+    return { entrypoint: config.Entrypoint ?? [], user: config.User ?? "" };
+  });
 
   /** A named user network must exist before `run`; create it (labelled as Loom's) the first time. */
   private async ensureNetwork(network: string): Promise<void> {

@@ -41,6 +41,25 @@ export interface ImageFacts {
   readonly user: string;
 }
 
+/**
+ * Each image's facts, looked up once per name; a failed lookup is forgotten so the next run asks again.
+ * Calls for the same image while the first lookup runs share it.
+ */
+export function cachedImageFacts(
+  lookUp: (image: string) => Promise<ImageFacts>,
+): (image: string) => Promise<ImageFacts> {
+  const known = new Map<string, Promise<ImageFacts>>();
+  return (image) => {
+    let found = known.get(image);
+    if (!found) {
+      found = lookUp(image);
+      found.catch(() => known.delete(image));
+      known.set(image, found);
+    }
+    return found;
+  };
+}
+
 function userIds(user: string): [string, string] {
   if (user === "") return ["0", "0"];
   const [uid = "0", gid] = user.split(":");

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { sleepUntilAbort } from "../../shared/sleep-until-abort.ts";
 import { parseDigestReference } from "../registry/reference.ts";
 import { demuxLogs, EngineApi, engineFailure, engineMessage, imageFactsOf } from "./engine-api.ts";
-import type { ImageFacts } from "./jail.ts";
+import { cachedImageFacts } from "./jail.ts";
 import { pollWait } from "./poll-wait.ts";
 import {
   type Availability,
@@ -68,7 +68,6 @@ export class SwarmRuntime implements ContainerRuntime {
   private readonly resolveImage: (image: string) => Promise<string>;
   private readonly pollMs: number;
   private readonly startTimeoutMs: number;
-  private readonly facts = new Map<string, Promise<ImageFacts>>();
   private readonly stopped = new Map<string, Tombstone>();
   /** Services whose task's node went down: what their logs say instead (the node took them along). */
   private readonly lost = new Map<string, string>();
@@ -352,21 +351,14 @@ export class SwarmRuntime implements ContainerRuntime {
   }
 
   /** The image's entrypoint and user, from the manager's copy (the name the spec gives, before pinning). */
-  private imageFacts(image: string): Promise<ImageFacts> {
-    let found = this.facts.get(image);
-    if (!found) {
-      found = imageFactsOf(this.api, image).then((facts) => {
-        if (facts) return facts;
-        throw new RuntimeError(
-          "INVALID_SPEC",
-          `image ${image} is not on the swarm manager (${this.api.socketPath}); build it there (\`npm run image\`) so its entrypoint and user are known`,
-        );
-      });
-      found.catch(() => this.facts.delete(image));
-      this.facts.set(image, found);
-    }
-    return found;
-  }
+  private readonly imageFacts = cachedImageFacts(async (image) => {
+    const facts = await imageFactsOf(this.api, image);
+    if (facts) return facts;
+    throw new RuntimeError(
+      "INVALID_SPEC",
+      `image ${image} is not on the swarm manager (${this.api.socketPath}); build it there (\`npm run image\`) so its entrypoint and user are known`,
+    );
+  });
 }
 
 /** Without a registry, only a reference pinned by digest: a tag would make each node pull it on its own. */

@@ -3,6 +3,7 @@ import { engineEnv, engineListArgs, engineRunArgs } from "../../../src/superviso
 import { containerBody, type EngineFlavor } from "../../../src/supervisor/runtime/engine-body.ts";
 import { parseEngineInspect } from "../../../src/supervisor/runtime/engine-inspect.ts";
 import { type JailedCommand, jailedCommand } from "../../../src/supervisor/runtime/jail.ts";
+import { PodmanRuntime } from "../../../src/supervisor/runtime/podman.ts";
 import {
   type HostRunSpec,
   launch,
@@ -382,6 +383,19 @@ describe("a docker task behind the relay (LOOM_WORKSPACE_TRANSPORT=git)", () => 
     expect(engineEnv(body)).toMatchObject({
       LOOM_RELAY_TOKEN: token,
       LOOM_RELAY_URL: "http://127.0.0.1:4100",
+    });
+  });
+
+  it("podman refuses a relayed spec before it looks anything up (its CLI is not even run)", async () => {
+    const podman = new PodmanRuntime({ binary: "/nonexistent/podman" });
+    const relayed = {
+      image: "loom-lab:latest",
+      command: ["lab"],
+      relay: { url: "http://127.0.0.1:4100", token },
+    };
+    await expect(podman.run(relayed)).rejects.toMatchObject({
+      code: "INVALID_SPEC",
+      message: expect.stringContaining("only docker and swarm can"),
     });
   });
 
