@@ -412,7 +412,9 @@ describe("a model that gives up, bad task folders and a hanging Lab (b, e)", () 
     expect(hung?.reason).toMatch(/^the Lab ended timed_out: /);
     expect(hung?.reason).toContain(String(LAB_TIMEOUT_MS));
     expect(hung?.durationMs).toBeGreaterThanOrEqual(LAB_TIMEOUT_MS);
-    expect(hung?.durationMs).toBeLessThan(LAB_TIMEOUT_MS + 30_000);
+    // Killed, not answered: the model would answer after 600 s. The task's setup and the kill take
+    // their share beside a loaded suite (30.6 s over the timeout once in CI).
+    expect(hung?.durationMs).toBeLessThan(LAB_TIMEOUT_MS + 60_000);
     // It hung waiting on the model: its request reached the server, which never answered in time.
     expect(
       model.requests.some((r) => harnessText(r.body).includes(taskMarker(HANGS))),

@@ -21,7 +21,9 @@ const SCRIPT: ScriptTurnInput[] = [
   })),
   ...NAMES.map(() => ({
     fault: "slow" as const,
-    delayMs: 6_000,
+    // Long enough that the first Lab is still waiting when the last one's tool call shows, beside a
+    // loaded suite (6 s was not, once: gen-4 had finished before gen-6's chip appeared).
+    delayMs: 20_000,
     text: "done",
     when: { toolResultIsError: false },
   })),
