@@ -61,6 +61,7 @@ export const GATE_MODULES: readonly GateModule[] = [
       "test/supervisor/verify/cascade.test.ts",
       "test/supervisor/verify/task-stages.test.ts",
       "test/gate/fixed-points.test.ts",
+      "test/gate/check-seed.test.ts",
       "acceptance/gate-verify.test.ts",
     ],
   },
@@ -69,6 +70,10 @@ export const GATE_MODULES: readonly GateModule[] = [
     tests: ["test/supervisor/verify/reachable.test.ts", "test/supervisor/verify/cascade.test.ts"],
   },
   { mutate: "src/supervisor/verify/baseline.ts", tests: ["test/gate/baseline.test.ts"] },
+  {
+    mutate: "src/supervisor/verify/check-seed.ts",
+    tests: ["test/supervisor/verify/check-seed.test.ts", "test/gate/check-seed.test.ts"],
+  },
   { mutate: "src/supervisor/store/transitions.ts", tests: ["test/gate/git-decisions.test.ts"] },
   {
     mutate: "src/agent/tools/paths.ts",

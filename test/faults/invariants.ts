@@ -90,8 +90,12 @@ export async function inspectDamage(x: Expect): Promise<Damage> {
   }
   const main = refs.get("refs/heads/main");
   if (!main) corruptedMain.push("main is gone");
-  const onMain = async (commit: string) =>
-    !!main && (await git(x.repo, ["merge-base", "--is-ancestor", commit, main])).exitCode === 0;
+  // Every commit main reaches, listed once: a tag is on main when its commit is among them (what
+  // `merge-base --is-ancestor` answers, without a git process per record and fault).
+  const reachable = new Set(
+    main ? (await git(x.repo, ["rev-list", main])).stdout.split("\n").filter(Boolean) : [],
+  );
+  const onMain = (commit: string) => reachable.has(commit);
 
   // Every merge on main's first-parent line is a promotion, and each must be tagged.
   const merges = (await git(x.repo, ["rev-list", "--first-parent", "--merges", "main"])).stdout
@@ -127,7 +131,7 @@ export async function inspectDamage(x: Expect): Promise<Damage> {
   for (const [n, r] of records) {
     const tag = refs.get(`refs/tags/gen-${n}`);
     const branch = refs.get(`refs/heads/lab/gen-${n}`);
-    const tagOnMain = tag !== undefined && (await onMain(tag));
+    const tagOnMain = tag !== undefined && onMain(tag);
     if (r.outcome === "pending" || r.outcome === "running") lostRecords.push(`gen-${n}: still ${r.outcome}`);
     if (r.outcome === "promoted") {
       if (!tagOnMain) lostRecords.push(`gen-${n}: recorded promoted but tag gen-${n} is not on main`);

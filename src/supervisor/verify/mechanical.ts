@@ -13,6 +13,7 @@ import { assertSchemasUnchanged, gateChanges } from "../git/fixed-points.ts";
 import { GitOpError } from "../git/git-op-error.ts";
 import { MAIN_REF, requireLabBranch, requireMain } from "../git/repo-state.ts";
 import { type Baseline, baselineAt, readBaseline } from "./baseline.ts";
+import { CHECK_CACHE, plantCheckSeed } from "./check-seed.ts";
 import { prepareSteps, type StepsContext } from "./prepare-steps.ts";
 import { changedFiles, reachablePlan } from "./reachable.ts";
 import { runStep, tail } from "./run-step.ts";
@@ -57,7 +58,7 @@ export function testCountShortfall(
 
 /**
  * schemas/ and acceptance/ of `commit` (lab/gen-N) against main, and the gate's paths it touches;
- * a change to either folder is pushed onto `failures`.
+ * a change to either folder, or a committed `.loom-cache/` (check-seed.ts), is pushed onto `failures`.
  */
 export async function fixedPoints(repo: string, n: number, commit: string, failures: string[]) {
   let schemaFingerprintOk = true;
@@ -75,7 +76,16 @@ export async function fixedPoints(repo: string, n: number, commit: string, failu
   ]);
   const unchanged = onMain === onLab;
   // Not a failure: a gate change is verified like any other, then held for a person's approval.
-  const gate = await gateChanges(repo, commit);
+  const [gate, cacheOnMain, cacheOnLab] = await Promise.all([
+    gateChanges(repo, commit),
+    objectAt(repo, MAIN_REF, CHECK_CACHE),
+    objectAt(repo, commit, CHECK_CACHE),
+  ]);
+  if (cacheOnLab !== cacheOnMain) {
+    failures.push(
+      `${CHECK_CACHE}: lab/gen-${n} commits ${CHECK_CACHE}/, the verifier's own cache folder: a committed build info could make a check pass that should fail`,
+    );
+  }
   if (!unchanged) {
     failures.push(
       present
@@ -186,6 +196,8 @@ export async function verifyMechanical(
         scriptCommandFrom(mainPackage, s),
       ) as [string, string, string];
 
+      // The check starts from main's seed (check-seed.ts), never from a cache of the candidate's.
+      await plantCheckSeed(ctx.config.stateDir, ctx.runtime.name, clone);
       // Stryker disable next-line StringLiteral: the step's name, a label
       const checked = await runStep(prepared.context, "check", checkCmd, limit);
       check = checked.result;

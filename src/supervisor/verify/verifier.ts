@@ -20,10 +20,12 @@ import { DEFAULT_LAB_IMAGE } from "../lifecycle/lab-spec.ts";
 import type { ContainerRuntime } from "../runtime/index.ts";
 import type { GenerationStore } from "../store/index.ts";
 import { baselineAt, readBaseline, writeBaseline } from "./baseline.ts";
+import { makeCheckSeed } from "./check-seed.ts";
 import { computeFitness } from "./fitness.ts";
 import { assertGateRule } from "./gate-hold.ts";
 import { generationDiff } from "./generation-diff.ts";
 import { verifyMechanical } from "./mechanical.ts";
+import type { StepsContext } from "./prepare-steps.ts";
 import type { TaskRunner } from "./task-fitness.ts";
 import { numstat } from "./verify-git.ts";
 
@@ -337,8 +339,9 @@ export class Verifier {
   }
 
   /**
-   * Measures main's baseline test count now, while a Lab works (spawn time), so its verification finds
-   * it cached instead of running main's tests first. Failures are only logged: verify measures again.
+   * Makes main's check seed (check-seed.ts) and measures main's baseline test count now, while a Lab
+   * works (spawn time), so its verification finds both ready instead of making them first. Failures are
+   * only logged: without a seed the check runs whole; verify measures the baseline again.
    */
   warmBaseline(n: number): void {
     if (this.warming) return;
@@ -346,18 +349,21 @@ export class Verifier {
       await this.sweepOnce(n);
       const main = await resolveRef(this.ports.config.repoPath, "refs/heads/main");
       if (!main || this.warmAbort.signal.aborted) return;
-      await baselineAt(
-        {
-          runtime: this.ports.runtime,
-          config: this.ports.config,
-          image: this.ports.image ?? DEFAULT_LAB_IMAGE,
-          signal: this.warmAbort.signal,
-          // The Lab is working meanwhile: it comes first.
-          priority: "background",
-          ...(this.ports.gateway ? { gateway: this.ports.gateway } : {}),
-        },
-        main,
-      );
+      const ctx: StepsContext = {
+        runtime: this.ports.runtime,
+        config: this.ports.config,
+        image: this.ports.image ?? DEFAULT_LAB_IMAGE,
+        signal: this.warmAbort.signal,
+        // The Lab is working meanwhile: it comes first.
+        priority: "background",
+        ...(this.ports.gateway ? { gateway: this.ports.gateway } : {}),
+      };
+      // The check's seed first: the check comes before the full suite that needs the baseline.
+      await makeCheckSeed(ctx, main).catch((err: Error) => {
+        if (!this.warmAbort.signal.aborted) this.log(n, `main's check seed not made: ${err.message}`);
+      });
+      if (this.warmAbort.signal.aborted) return;
+      await baselineAt(ctx, main);
     })()
       .catch((err: Error) => {
         if (!this.warmAbort.signal.aborted)
