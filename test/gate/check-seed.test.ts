@@ -107,6 +107,23 @@ describe("the check starts from main's seed", () => {
     expect(m.check.output).toMatch(/^not run/);
   }, 120_000);
 
+  it("a check that starts while main's seed is being made waits for it instead of running cold", async () => {
+    const f = await makeVerifyFixture({ ...mainFiles, "package.json": withCheck(CHECK) });
+    try {
+      const rt = new LocalRuntime({ stateDir: f.stateDir, sandbox: "none" });
+      const c: StepsContext = { runtime: rt, config: f.config({ LOOM_RUNTIME: "local" }), image: "unused" };
+      const main = (await git(f.repo, ["rev-parse", "main"])).trim();
+      await f.labBranch(1, { "src/more.ts": "export const more = 1;\n" });
+      const seeding = makeCheckSeed(c, main);
+      const m = await verifyMechanical(c, 1, "reachable");
+      expect(await seeding).toBe(true);
+      expect(m.check).toMatchObject({ passed: true });
+      expect(m.check.output).toContain("check: seeded");
+    } finally {
+      await f.cleanup();
+    }
+  }, 120_000);
+
   it("no seed for a repository whose check does not name .loom-cache, nor from a check that fails", async () => {
     const plain = await makeVerifyFixture();
     const failing = await makeVerifyFixture({ ...mainFiles, "package.json": withCheck(`${CHECK} && false`) });

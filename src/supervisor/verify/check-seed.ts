@@ -68,10 +68,15 @@ export async function seedCommit(stateDir: string, runtime: string): Promise<str
   return /^[0-9a-f]{40,64}$/.test(text.trim()) ? text.trim() : undefined;
 }
 
+/** Seeds being made, by state folder and runtime: a check waits for one rather than doing its work twice. */
+const making = new Map<string, Promise<boolean>>();
+const makingKey = (stateDir: string, runtime: string) => `${stateDir}\0${runtime}`;
+
 /**
  * Before a check in `clone`: whatever `.loom-cache` the candidate's tree holds is removed (a link is
  * removed, never followed), and the seed of `runtime`, when there is one, is copied in, writable by a
- * container's user. Returns the commit of the seed planted, or undefined when none was.
+ * container's user. A seed still being made is waited for: the check it saves is the same work. Returns
+ * the commit of the seed planted, or undefined when none was.
  */
 export async function plantCheckSeed(
   stateDir: string,
@@ -80,6 +85,7 @@ export async function plantCheckSeed(
 ): Promise<string | undefined> {
   const target = path.join(clone, CHECK_CACHE);
   await rm(target, { recursive: true, force: true });
+  await making.get(makingKey(stateDir, runtime));
   const seed = checkSeedDir(stateDir, runtime);
   const commit = await seedCommit(stateDir, runtime);
   const files = commit ? await regularFiles(path.join(seed, "cache"), MAX_SEED_BYTES) : undefined;
@@ -162,7 +168,14 @@ export function makeCheckSeed(ctx: StepsContext, commit: string): Promise<boolea
     } finally {
       await rm(clone, { recursive: true, force: true }).catch(() => {});
     }
-  })().finally(() => inFlight.delete(key));
+  })().finally(() => {
+    inFlight.delete(key);
+    if (making.get(byRuntime) === settled) making.delete(byRuntime);
+  });
+  const byRuntime = makingKey(ctx.config.stateDir, ctx.runtime.name);
+  // What a waiting check sees: done, however it ended (a failed seed only means a whole check).
+  const settled = task.catch(() => false);
   inFlight.set(key, task);
+  making.set(byRuntime, settled);
   return task;
 }
