@@ -1,9 +1,9 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalRuntime } from "../../src/supervisor/runtime/index.ts";
-import { makeCheckSeed, seedCommit } from "../../src/supervisor/verify/check-seed.ts";
+import { checkSeedDir, makeCheckSeed, seedCommit } from "../../src/supervisor/verify/check-seed.ts";
 import { verifyMechanical } from "../../src/supervisor/verify/mechanical.ts";
 import type { StepsContext } from "../../src/supervisor/verify/prepare-steps.ts";
 import {
@@ -59,10 +59,17 @@ describe("the check starts from main's seed", () => {
 
   it("main's check makes the seed once; a clean change and a type error are both checked from it", async () => {
     const main = (await git(fx.repo, ["rev-parse", "main"])).trim();
-    expect(await makeCheckSeed(ctx(), main)).toBe(true);
+    // Asked twice at once (two Labs starting): one seed is made.
+    const first = makeCheckSeed(ctx(), main);
+    expect(makeCheckSeed(ctx(), main)).toBe(first);
+    expect(await first).toBe(true);
     expect(await seedCommit(fx.stateDir, "local")).toBe(main);
-    // Made already: nothing runs again.
+    // Its clone is gone; only the seed stays.
+    expect(await readdir(path.join(fx.stateDir, "verify")).catch(() => [])).toEqual([]);
+    // Made already: nothing runs again (the kept seed is not rewritten).
+    const kept = await stat(path.join(checkSeedDir(fx.stateDir, "local"), "commit"));
     expect(await makeCheckSeed(ctx(), main)).toBe(true);
+    expect((await stat(path.join(checkSeedDir(fx.stateDir, "local"), "commit"))).ino).toBe(kept.ino);
 
     const clean = await verify({ "src/more.ts": "export const more = 1;\n" });
     expect(clean.check).toMatchObject({ passed: true });
@@ -124,8 +131,40 @@ describe("the check starts from main's seed", () => {
     }
   }, 120_000);
 
-  it("no seed for a repository whose check does not name .loom-cache, nor from a check that fails", async () => {
-    const plain = await makeVerifyFixture();
+  it("a new main gets its own seed, made again when main comes back; seeds of two repositories at once", async () => {
+    const a = (await git(fx.repo, ["rev-parse", "main"])).trim();
+    await writeFile(path.join(fx.repo, "src/later.ts"), "export const later = 2;\n");
+    await git(fx.repo, ["add", "-A"]);
+    await git(fx.repo, ["commit", "-q", "-m", "main moves"]);
+    const b = (await git(fx.repo, ["rev-parse", "main"])).trim();
+    expect(await makeCheckSeed(ctx(), b)).toBe(true);
+    expect(await seedCommit(fx.stateDir, "local")).toBe(b);
+    expect(await makeCheckSeed(ctx(), a)).toBe(true);
+    expect(await seedCommit(fx.stateDir, "local")).toBe(a);
+
+    const other = await makeVerifyFixture({ ...mainFiles, "package.json": withCheck(CHECK) });
+    try {
+      const c: StepsContext = {
+        runtime: new LocalRuntime({ stateDir: other.stateDir, sandbox: "none" }),
+        config: other.config({ LOOM_RUNTIME: "local" }),
+        image: "unused",
+      };
+      const otherMain = (await git(other.repo, ["rev-parse", "main"])).trim();
+      await rm(checkSeedDir(fx.stateDir, "local"), { recursive: true });
+      expect(await Promise.all([makeCheckSeed(ctx(), a), makeCheckSeed(c, otherMain)])).toEqual([true, true]);
+      expect(await seedCommit(fx.stateDir, "local")).toBe(a);
+      expect(await seedCommit(other.stateDir, "local")).toBe(otherMain);
+    } finally {
+      await other.cleanup();
+    }
+  }, 120_000);
+
+  it("no seed for a repository whose check does not name .loom-cache (its check never runs), nor from a check that fails", async () => {
+    const marker = path.join(fx.root, "plain-check-ran");
+    const plain = await makeVerifyFixture({
+      ...mainFiles,
+      "package.json": withCheck(`touch ${marker} && tsc --noEmit -p tsconfig.json`),
+    });
     const failing = await makeVerifyFixture({ ...mainFiles, "package.json": withCheck(`${CHECK} && false`) });
     try {
       for (const f of [plain, failing]) {
@@ -135,6 +174,7 @@ describe("the check starts from main's seed", () => {
         expect(await makeCheckSeed(c, main)).toBe(false);
         expect(await seedCommit(f.stateDir, "local")).toBeUndefined();
       }
+      await expect(stat(marker)).rejects.toMatchObject({ code: "ENOENT" });
     } finally {
       await plain.cleanup();
       await failing.cleanup();

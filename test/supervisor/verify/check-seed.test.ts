@@ -97,6 +97,14 @@ describe("the check seed", () => {
     const big = await setup({ "tsc.tsbuildinfo": "x".repeat(100) });
     expect(await keepCheckSeed(big.stateDir, "local", big.clone, A, 99)).toBe(false);
     expect(await keepCheckSeed(big.stateDir, "local", big.clone, A, 100)).toBe(true);
+    // The bound is on the whole folder, nested files included, not on one file.
+    const two = await setup({ "a.json": "x".repeat(60), "nested/b.json": "y".repeat(60) });
+    expect(await keepCheckSeed(two.stateDir, "local", two.clone, A, 100)).toBe(false);
+    expect(await seedCommit(two.stateDir, "local")).toBeUndefined();
+    expect(await keepCheckSeed(two.stateDir, "local", two.clone, A, 120)).toBe(true);
+    expect(
+      await readFile(path.join(checkSeedDir(two.stateDir, "local"), "cache/nested/b.json"), "utf8"),
+    ).toBe("y".repeat(60));
 
     const empty = await setup();
     expect(await keepCheckSeed(empty.stateDir, "local", empty.clone, A)).toBe(false);
@@ -124,7 +132,16 @@ describe("the check seed", () => {
     await mkdir(checkSeedDir(stateDir, "local"), { recursive: true });
     await writeFile(path.join(checkSeedDir(stateDir, "local"), "commit"), "not-a-sha\n");
     expect(await seedCommit(stateDir, "local")).toBeUndefined();
+    for (const text of [`x${A}`, `${A}x`, "a".repeat(39)]) {
+      await writeFile(path.join(checkSeedDir(stateDir, "local"), "commit"), text);
+      expect(await seedCommit(stateDir, "local")).toBeUndefined();
+    }
     await writeFile(path.join(checkSeedDir(stateDir, "local"), "commit"), `${A}\n`);
     expect(await seedCommit(stateDir, "local")).toBe(A);
+    // A commit without its cache folder plants nothing (and does not throw).
+    const clone = path.join(root, `clone-${n}-nocache`);
+    await mkdir(clone, { recursive: true });
+    expect(await plantCheckSeed(stateDir, "local", clone)).toBeUndefined();
+    await expect(stat(path.join(clone, CHECK_CACHE))).rejects.toMatchObject({ code: "ENOENT" });
   });
 });
