@@ -20,8 +20,8 @@ export const CHECK_CACHE = ".loom-cache";
 export const MAX_SEED_BYTES = 64 * 1024 * 1024;
 
 /** A repository opts in by naming the folder in its check script (e.g. `--tsBuildInfoFile .loom-cache/…`). */
-export const usesCheckCache = (checkScript: string | undefined): boolean =>
-  checkScript?.includes(CHECK_CACHE) ?? false;
+export const usesCheckCache = (checkScript: unknown): boolean =>
+  typeof checkScript === "string" && checkScript.includes(CHECK_CACHE);
 
 /** Where the seed of one runtime is kept: `cache/` (the folder) and `commit` (main's, that made it). */
 export const checkSeedDir = (stateDir: string, runtime: string): string =>
@@ -159,7 +159,7 @@ export function makeCheckSeed(ctx: StepsContext, commit: string): Promise<boolea
       // Stryker disable next-line OptionalChaining: without scripts, the TypeError is caught the same way
       script = (JSON.parse(pkg ?? "") as { scripts?: Record<string, unknown> }).scripts?.check;
     } catch {}
-    if (typeof script !== "string" || !usesCheckCache(script)) return false;
+    if (!usesCheckCache(script)) return false;
     const name = `seed-${commit.slice(0, 12)}`;
     // Beside the candidates' clones (verify/gen-N), at their depth: the build info's paths are relative.
     // Stryker disable next-line StringLiteral: a seed made elsewhere is as sound, only less reused (bench/check-seed.bench.ts)

@@ -44,6 +44,7 @@ describe("the check seed", () => {
     );
     expect(usesCheckCache("tsc --noEmit -p tsconfig.json")).toBe(false);
     expect(usesCheckCache(undefined)).toBe(false);
+    expect(usesCheckCache(42)).toBe(false);
   });
 
   it("keeps a clone's cache with main's commit, and plants it into another clone, writable", async () => {
