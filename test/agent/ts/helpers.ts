@@ -57,13 +57,17 @@ export async function snapshotDir(dir: string): Promise<Map<string, string>> {
 
 /**
  * Errors of `tsc --noEmit -p dir` (TS 7, the native compiler) without line/column numbers, so runs can
- * be compared after edits that shift lines. Empty when the project type-checks.
+ * be compared after edits that shift lines. Empty when the project type-checks. `incremental`: tsc keeps
+ * its build info in dir/.loom-cache, as Loom's own check does, so a later run re-checks only what changed.
  */
-export function tscErrors(dir: string): Promise<string[]> {
+export function tscErrors(dir: string, options: { readonly incremental?: boolean } = {}): Promise<string[]> {
+  const incremental = options.incremental
+    ? ["--incremental", "--tsBuildInfoFile", path.join(dir, ".loom-cache", "tsc.tsbuildinfo")]
+    : [];
   return new Promise((resolve, reject) => {
     execFile(
       path.join(repoRoot, "node_modules/.bin/tsc"),
-      ["--noEmit", "-p", dir],
+      ["--noEmit", ...incremental, "-p", dir],
       { cwd: dir, timeout: 120_000, maxBuffer: 16 * 2 ** 20 },
       (err, stdout) => {
         if (err && typeof err.code !== "number") return reject(err);
