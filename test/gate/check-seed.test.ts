@@ -159,6 +159,23 @@ describe("the check starts from main's seed", () => {
     }
   }, 120_000);
 
+  it("no seed under swarm, where a step's clone is not this host's: nothing runs for it", async () => {
+    const main = (await git(fx.repo, ["rev-parse", "main"])).trim();
+    const before = await seedCommit(fx.stateDir, "swarm");
+    // A runtime that fails whatever it is asked: the seed must not reach it.
+    const swarm = new Proxy({ name: "swarm" } as object, {
+      get: (target, key) =>
+        key in target
+          ? (target as Record<string | symbol, unknown>)[key]
+          : () => {
+              throw new Error(`the swarm runtime was asked for ${String(key)}`);
+            },
+    }) as StepsContext["runtime"];
+    const gateway = {} as NonNullable<StepsContext["gateway"]>;
+    expect(await makeCheckSeed({ ...ctx(), runtime: swarm, gateway }, main)).toBe(false);
+    expect(await seedCommit(fx.stateDir, "swarm")).toBe(before);
+  });
+
   it("no seed for a repository whose check does not name .loom-cache (its check never runs), nor from a check that fails", async () => {
     const marker = path.join(fx.root, "plain-check-ran");
     const plain = await makeVerifyFixture({

@@ -162,7 +162,6 @@ export function makeCheckSeed(ctx: StepsContext, commit: string): Promise<boolea
     if (!usesCheckCache(script)) return false;
     // Under swarm a step clones main through the gateway into its own container: what its check leaves
     // never reaches this host's clone, so there is nothing to keep (and candidates start without a seed).
-    // Stryker disable next-line ConditionalExpression,LogicalOperator,StringLiteral: either way no seed is kept; this only saves the check's time
     if (ctx.gateway && ctx.runtime.name === "swarm") return false;
     const name = `seed-${commit.slice(0, 12)}`;
     // Beside the candidates' clones (verify/gen-N), at their depth: the build info's paths are relative.
