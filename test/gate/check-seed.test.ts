@@ -174,7 +174,12 @@ describe("the check starts from main's seed", () => {
     const gateway = {} as NonNullable<StepsContext["gateway"]>;
     expect(await makeCheckSeed({ ...ctx(), runtime: swarm, gateway }, main)).toBe(false);
     expect(await seedCommit(fx.stateDir, "swarm")).toBe(before);
-  });
+    // A gateway beside a runtime whose steps mount the clone (docker with LOOM_WORKSPACE_TRANSPORT=git,
+    // here local): the seed is made as without one.
+    await rm(checkSeedDir(fx.stateDir, "local"), { recursive: true, force: true });
+    expect(await makeCheckSeed({ ...ctx(), gateway }, main)).toBe(true);
+    expect(await seedCommit(fx.stateDir, "local")).toBe(main);
+  }, 60_000);
 
   it("no seed for a repository whose check does not name .loom-cache (its check never runs), nor from a check that fails", async () => {
     const marker = path.join(fx.root, "plain-check-ran");
