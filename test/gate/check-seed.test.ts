@@ -1,11 +1,13 @@
-import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalRuntime } from "../../src/supervisor/runtime/index.ts";
+import { GenerationStore } from "../../src/supervisor/store/index.ts";
 import { checkSeedDir, makeCheckSeed, seedCommit } from "../../src/supervisor/verify/check-seed.ts";
 import { verifyMechanical } from "../../src/supervisor/verify/mechanical.ts";
 import type { StepsContext } from "../../src/supervisor/verify/prepare-steps.ts";
+import { Verifier } from "../../src/supervisor/verify/verifier.ts";
 import {
   git,
   mainFiles,
@@ -158,6 +160,30 @@ describe("the check starts from main's seed", () => {
       await other.cleanup();
     }
   }, 120_000);
+
+  it("a Supervisor's verifier makes main's seed while a Lab works, after sweeping what a killed keep left", async () => {
+    const f = await makeVerifyFixture({ ...mainFiles, "package.json": withCheck(CHECK) });
+    try {
+      const stale = path.join(f.stateDir, "check-seed", "local.tmp-0a1b2c3d");
+      await mkdir(stale, { recursive: true });
+      const verifier = new Verifier({
+        store: await GenerationStore.open(f.stateDir),
+        runtime: new LocalRuntime({ stateDir: f.stateDir, sandbox: "none" }),
+        config: f.config({ LOOM_RUNTIME: "local" }),
+        emit: () => {},
+      });
+      const main = (await git(f.repo, ["rev-parse", "main"])).trim();
+      verifier.warmBaseline(1);
+      const deadline = Date.now() + 60_000;
+      while ((await seedCommit(f.stateDir, "local")) !== main && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      await verifier.close();
+      expect(await seedCommit(f.stateDir, "local")).toBe(main);
+      await expect(stat(stale)).rejects.toMatchObject({ code: "ENOENT" });
+    } finally {
+      await f.cleanup();
+    }
+  }, 90_000);
 
   it("no seed under swarm, where a step's clone is not this host's: nothing runs for it", async () => {
     const main = (await git(fx.repo, ["rev-parse", "main"])).trim();

@@ -135,6 +135,19 @@ export async function keepCheckSeed(
   // Stryker restore BlockStatement,BooleanLiteral
 }
 
+/**
+ * What a keep killed half way left beside the seeds (a folder half copied, or the old seed set aside):
+ * removed when a Supervisor starts, before it makes or plants any seed. Returns the names removed.
+ */
+export async function sweepCheckSeeds(stateDir: string): Promise<string[]> {
+  const dir = path.dirname(checkSeedDir(stateDir, "x"));
+  const stale = (await readdir(dir).catch(() => [] as string[])).filter((name) =>
+    /\.(tmp|old)-[0-9a-f]{8}$/.test(name),
+  );
+  for (const name of stale) await rm(path.join(dir, name), { recursive: true });
+  return stale;
+}
+
 /** One seed made per state folder, runtime and commit at a time. */
 const inFlight = new Map<string, Promise<boolean>>();
 

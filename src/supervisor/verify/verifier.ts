@@ -20,7 +20,7 @@ import { DEFAULT_LAB_IMAGE } from "../lifecycle/lab-spec.ts";
 import type { ContainerRuntime } from "../runtime/index.ts";
 import type { GenerationStore } from "../store/index.ts";
 import { baselineAt, readBaseline, writeBaseline } from "./baseline.ts";
-import { makeCheckSeed } from "./check-seed.ts";
+import { makeCheckSeed, sweepCheckSeeds } from "./check-seed.ts";
 import { computeFitness } from "./fitness.ts";
 import { assertGateRule } from "./gate-hold.ts";
 import { generationDiff } from "./generation-diff.ts";
@@ -329,12 +329,19 @@ export class Verifier {
     });
   }
 
-  /** Removes what an earlier process left under `<stateDir>/verify`, once, before the first clone. */
+  /**
+   * Removes what an earlier process left under `<stateDir>/verify` and beside the check seeds, once,
+   * before the first clone.
+   */
   private sweepOnce(n: number | null): Promise<void> {
-    this.sweep ??= rm(path.join(this.ports.config.stateDir, "verify"), {
-      recursive: true,
-      force: true,
-    }).catch((err: Error) => this.log(n, `could not remove earlier verification clones: ${err.message}`));
+    const { stateDir } = this.ports.config;
+    this.sweep ??= Promise.all([
+      rm(path.join(stateDir, "verify"), { recursive: true, force: true }),
+      sweepCheckSeeds(stateDir),
+    ]).then(
+      () => {},
+      (err: Error) => this.log(n, `could not remove earlier verification clones: ${err.message}`),
+    );
     return this.sweep;
   }
 

@@ -8,6 +8,7 @@ import {
   keepCheckSeed,
   plantCheckSeed,
   seedCommit,
+  sweepCheckSeeds,
   usesCheckCache,
 } from "../../../src/supervisor/verify/check-seed.ts";
 
@@ -126,6 +127,26 @@ describe("the check seed", () => {
       "tsc.tsbuildinfo",
     ]);
     expect(await readdir(path.dirname(checkSeedDir(first.stateDir, "local")))).toEqual(["local"]);
+  });
+
+  it("sweeps what a keep killed half way left beside the seeds, and nothing else", async () => {
+    const { stateDir, clone } = await setup({ "tsc.tsbuildinfo": "main's" });
+    await keepCheckSeed(stateDir, "local", clone, A);
+    const dir = path.dirname(checkSeedDir(stateDir, "local"));
+    const stale = ["local.tmp-0a1b2c3d", "docker.old-deadbeef"];
+    const kept = [
+      "local",
+      "notes.tmp-0a1b2c3d.txt",
+      "local.tmp-0a1b2c3",
+      "local.new-0a1b2c3d",
+      "x.tmp-0a1b2c3g",
+    ];
+    for (const name of [...stale, ...kept.slice(1)]) await mkdir(path.join(dir, name), { recursive: true });
+    expect((await sweepCheckSeeds(stateDir)).sort()).toEqual([...stale].sort());
+    expect((await readdir(dir)).sort()).toEqual([...kept].sort());
+    expect(await seedCommit(stateDir, "local")).toBe(A);
+    // No seed folder at all: nothing to do.
+    expect(await sweepCheckSeeds(path.join(root, "never-made"))).toEqual([]);
   });
 
   it("reads no commit from a seed whose commit file is not a commit", async () => {
