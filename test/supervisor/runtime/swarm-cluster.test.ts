@@ -426,7 +426,9 @@ describe.skipIf(unavailable !== undefined)("a cluster that cannot start", () => 
   it("fails within its time limit, naming the step, and leaves nothing", async () => {
     const started = Date.now();
     const err = await startSwarmCluster({ nodes: 2, timeoutMs: 300 }).catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    // The failure comes after the half-started engines are stopped: seconds alone, 13.4 s once beside
+    // the whole suite on a slow CI machine. Still far below the 90 s a start gets by default.
+    expect(Date.now() - started).toBeLessThan(45_000);
     expect(String(err)).toMatch(/not done within 300 ms|did not finish within 300 ms/);
     const { id, dir } = clusterOf(err);
     expect(await leftovers(id, dir)).toEqual(NOTHING);
