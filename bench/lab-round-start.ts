@@ -46,7 +46,8 @@ export async function supervisedRoundStart(
   runtime: "docker" | "local",
   k: number,
   /** `engine`: the runtime the Supervisor is given (default: the one LOOM_RUNTIME selects). */
-  options: { pollMs?: number; engine?: ContainerRuntime } = {},
+  /** `pool`: LOOM_LAB_POOL; the round is spawned once that many pooled Labs are ready (as after a round). */
+  options: { pollMs?: number; engine?: ContainerRuntime; pool?: number } = {},
 ): Promise<LabStart[]> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), "loom-bench-round-start-"));
   const repo = path.join(scratch, "repo");
@@ -63,6 +64,7 @@ export async function supervisedRoundStart(
       LOOM_LAB_API_KEY: "bench-key",
       LOOM_LAB_API_BASE: model.url,
       LOOM_MAX_RETRIES: "0",
+      LOOM_LAB_POOL: String(options.pool ?? 0),
     },
   });
   const running = new Map<number, number>();
@@ -76,7 +78,8 @@ export async function supervisedRoundStart(
     const now = performance.now();
     if (!("generation" in e) || e.generation === null) return;
     const n = e.generation;
-    if (e.type === "log" && /^Lab \S+ started on /.test(e.message) && !running.has(n)) running.set(n, now);
+    if (e.type === "log" && /^Lab \S+ (started|claimed from the pool) on /.test(e.message) && !running.has(n))
+      running.set(n, now);
     if (e.type === "lab_status" && !ready.has(n)) ready.set(n, now);
     if (e.type === "generation" && TERMINAL.has(e.outcome)) {
       ended.add(n);
@@ -92,6 +95,10 @@ export async function supervisedRoundStart(
     ...(options.engine ? { runtime: options.engine } : {}),
   });
   try {
+    for (let waited = 0; (supervisor.labPool?.size ?? 0) < (options.pool ?? 0); waited += 50) {
+      if (waited > 120_000) throw new Error(`the pool did not fill in 120 s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const t0 = performance.now();
     const spawned = await supervisor.controller.spawn(demoProgram, { candidates: k });
     const trace = (what: string) =>

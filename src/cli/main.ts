@@ -8,6 +8,7 @@ import { registerKube } from "./commands/kube.ts";
 import { registerLab } from "./commands/lab.ts";
 import { registerLabRelay } from "./commands/lab-relay.ts";
 import { registerLabServer } from "./commands/lab-server.ts";
+import { registerLabStandby } from "./commands/lab-standby.ts";
 import { registerPrime } from "./commands/prime.ts";
 import { registerReflect } from "./commands/reflect.ts";
 import { registerRun } from "./commands/run.ts";
@@ -23,6 +24,7 @@ export const ALL_COMMANDS: readonly Registrar[] = [
   registerTool,
   registerAnalyze,
   registerLab,
+  registerLabStandby,
   registerLabServer,
   registerLabRelay,
   registerSupervisor,

@@ -3,9 +3,10 @@
 import { registerLab } from "../cli/commands/lab.ts";
 import { registerLabRelay } from "../cli/commands/lab-relay.ts";
 import { registerLabServer } from "../cli/commands/lab-server.ts";
+import { registerLabStandby } from "../cli/commands/lab-standby.ts";
 import { registerTool } from "../cli/commands/tool.ts";
 import { runCli } from "../cli/program.ts";
 
-const LAB_COMMANDS = [registerLab, registerLabServer, registerLabRelay, registerTool];
+const LAB_COMMANDS = [registerLab, registerLabStandby, registerLabServer, registerLabRelay, registerTool];
 
 process.exitCode = await runCli(process.argv.slice(2), LAB_COMMANDS);

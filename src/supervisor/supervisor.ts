@@ -7,6 +7,7 @@ import { loomRoot as installedLoomRoot } from "../shared/loom-root.ts";
 import { startGateway } from "./gateway/gateway.ts";
 import { archive, fetchLabBranch, prepareWorkspace, promote, rollback } from "./git/index.ts";
 import { GenerationController } from "./lifecycle/controller.ts";
+import { LabPool } from "./lifecycle/lab-pool.ts";
 import { DEFAULT_LAB_IMAGE } from "./lifecycle/lab-spec.ts";
 import { type ReapResult, reapLeftovers } from "./lifecycle/reap.ts";
 import { type ReconcileResult, reconcileIntents } from "./lifecycle/reconcile.ts";
@@ -58,6 +59,8 @@ export interface Supervisor {
   readonly port: number;
   readonly runtime: ContainerRuntime;
   readonly controller: GenerationController;
+  /** LOOM_LAB_POOL's Labs, when the runtime has them. */
+  readonly labPool: LabPool | undefined;
   /** The Prime kept running, when `prime` was given. */
   readonly prime: PrimeKeeper | undefined;
   /** What restart safety found and cleaned on start. */
@@ -156,6 +159,11 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
       })
     : undefined;
   if (gateway) log(`supervisor: Lab gateway at ${gateway.url} (LOOM_GATEWAY_URL)`);
+  const labPool = labPoolFor(runtime, config, relayed, {
+    image: options.image ?? DEFAULT_LAB_IMAGE,
+    loomRoot,
+    log,
+  });
   const controller = new GenerationController({
     store,
     runtime,
@@ -165,6 +173,7 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
     loomRoot,
     modelProxy,
     ...(gateway ? { gateway } : {}),
+    ...(labPool ? { labPool } : {}),
     portsInUse: new Set<number>(),
     decide: { promote, rollback, archive },
     journal,
@@ -198,12 +207,14 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
   }
   // After the server listens: Prime talks to it from its first moment.
   await prime?.start(server.url, reconciled.unchecked);
+  labPool?.fill();
   const graceMs = options.shutdownGraceMs ?? config.shutdownGraceMs;
   return {
     url: server.url,
     port: server.port,
     runtime,
     controller,
+    labPool,
     prime,
     reaped,
     reconciled,
@@ -217,12 +228,40 @@ export async function startSupervisor(options: StartSupervisorOptions): Promise<
       // Prime next, so it starts nothing new while the Lab is being stopped.
       await prime?.close();
       await controller.close();
+      await labPool?.close();
       await modelProxy.closeAll();
       await gateway?.close();
       await server.close();
       await images.close();
     },
   };
+}
+
+/**
+ * LOOM_LAB_POOL's Labs, where a Lab is a container whose workspace is mounted (docker, podman); elsewhere
+ * the setting is named in the log as not applying, and every Lab starts when spawned.
+ */
+function labPoolFor(
+  runtime: ContainerRuntime,
+  config: Config,
+  relayed: boolean,
+  at: { image: string; loomRoot: string; log: (line: string) => void },
+): LabPool | undefined {
+  if (config.labPool === 0) return undefined;
+  if (relayed || !isHostRuntime(runtime) || runtime.name === "local" || runtime.name === "apple") {
+    at.log(
+      `supervisor: LOOM_LAB_POOL=${config.labPool} does not apply to ${relayed ? "Labs that reach their workspace through the gateway" : `the ${runtime.name} runtime`} (only docker and podman with the workspace mounted); every Lab starts when spawned`,
+    );
+    return undefined;
+  }
+  return new LabPool({
+    runtime,
+    config,
+    size: config.labPool,
+    image: at.image,
+    loomRoot: at.loomRoot,
+    log: (line) => at.log(`supervisor: ${line}`),
+  });
 }
 
 /**

@@ -99,6 +99,12 @@ export const configSpecs = [
     default: "1",
   }),
   spec({
+    name: "LOOM_LAB_POOL",
+    purpose: `Labs the Supervisor keeps started ahead of their generation on docker or podman with the workspace mounted (0 to ${MAX_CANDIDATES}; e.g. LOOM_CANDIDATES): a spawn claims them instead of starting containers, and they are refilled once the claimed Labs answer. 0 = every Lab starts when spawned`,
+    type: wholeNumber(0, MAX_CANDIDATES),
+    default: "0",
+  }),
+  spec({
     name: "LOOM_PARENT",
     purpose:
       "What each candidate builds on: main (the latest promoted generation), or archive (main or an archived generation verified in full, drawn by fitness and fewest children; promoted only when it beats main's fitness)",

@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
 import { GitOpError } from "./git-op-error.ts";
@@ -14,6 +14,11 @@ export interface PrepareWorkspaceInput {
   readonly program: string;
   /** The ref the branch starts from (an archived generation, refs/loom/archive/gen-P); absent: main. */
   readonly from?: string;
+  /**
+   * A pooled Lab's folder (lifecycle/lab-pool.ts): it already holds these mount points, each an empty
+   * folder its container has mounted, and is cloned into around them (they keep their identity).
+   */
+  readonly mountPoints?: readonly string[];
 }
 
 /**
@@ -31,13 +36,34 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<st
   const repo = await assertRepo(input.repo);
   await requireMain(repo);
   const workspace = path.resolve(input.workspace);
-  const createdHere = await claimWorkspace(workspace);
+  const createdHere = await claimWorkspace(workspace, input.mountPoints ?? []);
+  const beside = `${workspace}.clone`;
   try {
+    const into = input.mountPoints ? beside : workspace;
     await git(
       path.dirname(workspace),
-      ["clone", "--no-hardlinks", "--quiet", "-b", "main", "--", path.resolve(repo), workspace],
+      [
+        "clone",
+        "--no-hardlinks",
+        "--quiet",
+        ...(input.mountPoints ? ["--no-checkout"] : []),
+        "-b",
+        "main",
+        "--",
+        path.resolve(repo),
+        into,
+      ],
       { code: "CLONE_FAILED", what: "cloning main" },
     );
+    if (input.mountPoints) {
+      // The clone's repository moves in; its files are checked out around the mount points.
+      await rename(path.join(beside, ".git"), path.join(workspace, ".git"));
+      await rm(beside, { recursive: true, force: true });
+      await git(workspace, ["reset", "--hard", "--quiet"], {
+        code: "CLONE_FAILED",
+        what: "checking out main",
+      });
+    }
     // The Lab reaches the repo only through the Supervisor's fetch, never by pushing to origin.
     await git(workspace, ["remote", "remove", "origin"]);
     if (input.from !== undefined && input.from !== "refs/heads/main") {
@@ -56,6 +82,7 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<st
     await git(workspace, ["commit", "--quiet", "--no-verify", "--allow-empty", "-m", `gen-${n}: program`]);
     return base;
   } catch (err) {
+    await rm(beside, { recursive: true, force: true });
     await rm(workspace, { recursive: true, force: true });
     if (!createdHere) await mkdir(workspace).catch(() => {});
     if (err instanceof GitOpError) throw err;
@@ -69,9 +96,10 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<st
 
 /**
  * Takes the workspace folder: creates it (exclusively, so two callers cannot share one), or accepts
- * an existing empty folder. Returns whether it was created here, so a failure can put things back.
+ * an existing folder that holds nothing but the given mount points, each an empty folder. Returns
+ * whether it was created here, so a failure can put things back.
  */
-async function claimWorkspace(workspace: string): Promise<boolean> {
+async function claimWorkspace(workspace: string, mountPoints: readonly string[]): Promise<boolean> {
   await mkdir(path.dirname(workspace), { recursive: true });
   try {
     await mkdir(workspace);
@@ -87,11 +115,18 @@ async function claimWorkspace(workspace: string): Promise<boolean> {
   const entries = await readdir(workspace).catch((err: Error) => {
     throw new GitOpError("WORKSPACE_EXISTS", `workspace ${workspace} cannot be used: ${err.message}`);
   });
-  if (entries.length > 0) {
-    throw new GitOpError(
-      "WORKSPACE_EXISTS",
-      `workspace ${workspace} already exists and is not empty; pass a fresh folder for each generation`,
-    );
+  for (const entry of entries) {
+    const emptyMountPoint =
+      mountPoints.includes(entry) &&
+      (await readdir(path.join(workspace, entry)).then(
+        (inner) => inner.length === 0,
+        () => false,
+      ));
+    if (!emptyMountPoint)
+      throw new GitOpError(
+        "WORKSPACE_EXISTS",
+        `workspace ${workspace} already exists and holds ${entry}; pass a fresh folder for each generation${mountPoints.length ? ` (only the empty mount points ${mountPoints.join(", ")} may be there)` : ""}`,
+      );
   }
   return false;
 }

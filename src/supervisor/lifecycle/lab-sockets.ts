@@ -3,6 +3,7 @@ import { connect } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { LoomError } from "../../shared/errors.ts";
+import { STANDBY_SOCKET } from "../../shared/lab-claim.ts";
 
 /**
  * A Lab runs without network; the model proxy and the Lab's own server meet the Supervisor through
@@ -104,8 +105,8 @@ function listening(socketPath: string): Promise<boolean> {
 
 /**
  * Removes socket folders a killed Supervisor left behind: ours (same user), shaped as makeLabSockets
- * makes them, at least a minute old, whose model proxy no longer listens (or, never opened, is older
- * than ten minutes). A folder of a Supervisor still running answers on its socket and stays. Returns
+ * makes them, at least a minute old, whose model proxy (or pooled Lab) no longer listens (or, neither
+ * ever there, is older than ten minutes). A folder of a Supervisor still running answers on its socket and stays. Returns
  * what was removed.
  */
 export async function removeStaleLabSockets(tmp = os.tmpdir(), now = Date.now()): Promise<string[]> {
@@ -121,11 +122,16 @@ export async function removeStaleLabSockets(tmp = os.tmpdir(), now = Date.now())
         if (!info?.isDirectory() || (uid !== undefined && info.uid !== uid)) return;
         const inner = await lstat(path.join(root, "s")).catch(() => undefined);
         if (!inner?.isDirectory()) return;
-        const model = path.join(root, "s", MODEL_SOCKET);
-        const socket = await lstat(model).catch(() => undefined);
         const age = now - info.mtimeMs;
         if (age < YOUNG_MS) return;
-        const stale = socket?.isSocket() ? !(await listening(model)) : age > UNUSED_GRACE_MS;
+        // A generation's folder answers on its model proxy's socket; a pooled Lab's, before it is
+        // claimed, on the Lab's standby socket.
+        let probe: string | undefined;
+        for (const name of [MODEL_SOCKET, STANDBY_SOCKET]) {
+          const candidate = path.join(root, "s", name);
+          if (!probe && (await lstat(candidate).catch(() => undefined))?.isSocket()) probe = candidate;
+        }
+        const stale = probe ? !(await listening(probe)) : age > UNUSED_GRACE_MS;
         if (!stale) return;
         await rm(root, { recursive: true, force: true }).catch(() => {});
         removed.push(root);

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import type { Config } from "../../shared/config.ts";
+import { type LabClaim, STANDBY_SOCKET } from "../../shared/lab-claim.ts";
 import type { ContainerRuntime, Launch } from "../runtime/index.ts";
 import { LAB_SOCKET, LAB_SOCKET_DIR, MODEL_SOCKET, SECRETS_FILE } from "./lab-sockets.ts";
 import { localLabEntry } from "./local-lab-entry.ts";
@@ -128,4 +129,36 @@ export function labSpec(input: LabSpecInput): Launch {
     ...(input.sockets ? [{ host: input.sockets, container: LAB_SOCKET_DIR }] : []),
   ];
   return { spec, host: { mounts, ports: sockets ? [] : [{ container: port }] } };
+}
+
+/** The label a pooled Lab carries (its slot's name) until it is claimed and beyond. */
+export const POOL_LABEL = "loom.pool";
+
+/**
+ * A pooled Lab's container (lab-pool.ts): a Lab's spec — the same image, mounts, limits, no network —
+ * whose command waits for a claim (`loom lab-standby`) instead of naming a generation. Only for engine
+ * runtimes with the socket folder mounted.
+ */
+export function standbyLabSpec(
+  input: Omit<LabSpecInput, "generation" | "port" | "labToken" | "relay" | "sockets"> & {
+    readonly sockets: string;
+    readonly slot: string;
+  },
+): Launch {
+  const cold = labSpec({ ...input, generation: 1, port: 1 });
+  const repo = repoLabels(input.config.repoPath);
+  return {
+    spec: {
+      ...cold.spec,
+      command: ["lab-standby", "--socket", `${LAB_SOCKET_DIR}/${STANDBY_SOCKET}`],
+      labels: { ...repo, [POOL_LABEL]: input.slot },
+      name: `loom-pool-${input.slot}-${repo["loom.repo"]?.slice(0, 8)}`,
+    },
+    ...(cold.host ? { host: cold.host } : {}),
+  };
+}
+
+/** What claiming a pooled Lab sends it: the command line and environment of the generation's own spec. */
+export function labClaimOf(launch: Launch): LabClaim {
+  return { args: [...launch.spec.command], env: { ...launch.spec.env } };
 }

@@ -6,7 +6,8 @@ import type { ContainerRuntime } from "../runtime/index.ts";
 import type { GenerationStore } from "../store/index.ts";
 import type { SupervisorEmit } from "./events.ts";
 import { stopAndRemove } from "./lab-cleanup.ts";
-import { repoLabels } from "./lab-spec.ts";
+import { poolRoot } from "./lab-pool.ts";
+import { POOL_LABEL, repoLabels } from "./lab-spec.ts";
 import type { LifecycleGit } from "./run-generation.ts";
 
 export interface ReapPorts {
@@ -29,22 +30,24 @@ const WORKSPACE_NAME = /^gen-([1-9][0-9]*)$/;
 
 /**
  * What a labelled leftover was: Prime carries the repo labels plus loom.role=prime, a verification step
- * loom.verify and loom.step (verify/run-step.ts), a Lab loom.generation (lab-spec.ts).
+ * loom.verify and loom.step (verify/run-step.ts), a Lab loom.generation, a pooled Lab loom.pool (lab-spec.ts).
  */
 function leftoverKind(labels: Readonly<Record<string, string>>): string {
   if (labels["loom.role"] === "prime") return "Prime";
+  if (labels[POOL_LABEL] !== undefined) return "pooled Lab";
   return labels["loom.verify"] !== undefined ? "verification step" : "Lab";
 }
 
 function leftoverOf(labels: Readonly<Record<string, string>>): string {
   if (labels["loom.role"] === "prime") return `commit ${labels["loom.commit"]?.slice(0, 12) ?? "?"}`;
   if (labels["loom.verify"] !== undefined) return `${labels["loom.verify"]} ${labels["loom.step"] ?? "?"}`;
+  if (labels[POOL_LABEL] !== undefined) return `slot ${labels[POOL_LABEL]}`;
   return `gen ${labels["loom.generation"] ?? "?"}`;
 }
 
 /**
  * Restart safety: a Supervisor that starts finds what an earlier one left — Lab and Prime containers
- * carrying this repo's labels, workspaces under `<stateDir>/workspaces`, records still `pending` or `running` —
+ * carrying this repo's labels (pooled Labs too), workspaces under `<stateDir>/workspaces` and `lab-pool`, records still `pending` or `running` —
  * removes the containers, fetches each workspace's branch before removing it, and marks those records
  * aborted with the reason. `verifying` records are left alone: their Lab is over and their branch is in
  * the repo, waiting for a promote or rollback.
@@ -83,6 +86,12 @@ export async function reapLeftovers(ports: ReapPorts): Promise<ReapResult> {
     }
     await rm(dir, { recursive: true, force: true });
     workspaces.push(dir);
+  }
+  // Pooled Labs' folders (their containers went above): never a generation's work.
+  const pool = poolRoot(config.stateDir);
+  for (const name of await readdir(pool).catch(() => [] as string[])) {
+    await rm(path.join(pool, name), { recursive: true, force: true });
+    workspaces.push(path.join(pool, name));
   }
 
   const aborted: GenerationRecord[] = [];

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { appendFile, mkdir, realpath, rm, stat } from "node:fs/promises";
+import { appendFile, mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { GenerationOutcome } from "../../../schemas/generation.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
@@ -16,13 +16,20 @@ import {
   type ProxyUsage,
   usageForRecord,
 } from "../model-proxy/index.ts";
-import { type ContainerRuntime, launch } from "../runtime/index.ts";
+import {
+  type ContainerHandle,
+  type ContainerRuntime,
+  type Endpoint,
+  isHostRuntime,
+  launch,
+} from "../runtime/index.ts";
 import type { GenerationPatch, GenerationStore } from "../store/index.ts";
 import type { SupervisorEmit } from "./events.ts";
 import { freePort } from "./free-port.ts";
 import { logTail, readLabReport, stopAndRemove, waitForExit } from "./lab-cleanup.ts";
+import { claimPooledLab, type LabPool, type PooledLab, repoPackages } from "./lab-pool.ts";
 import { type LabSockets, makeLabSockets, removeStaleLabSockets, writeLabSecrets } from "./lab-sockets.ts";
-import { DEFAULT_LAB_IMAGE, labSpec } from "./lab-spec.ts";
+import { DEFAULT_LAB_IMAGE, labClaimOf, labSpec } from "./lab-spec.ts";
 import { relayLab } from "./relay-lab.ts";
 import { shareWorkspace } from "./share-workspace.ts";
 import { type LabAddress, type LabEnd, watchLab } from "./watch-lab.ts";
@@ -59,7 +66,12 @@ export interface LifecyclePorts {
    * swarm, and docker with LOOM_WORKSPACE_TRANSPORT=git. Absent: the socket folder and workspace are mounted.
    */
   readonly gateway?: Gateway;
+  /** Labs started ahead (LOOM_LAB_POOL): a generation whose Lab mounts its workspace claims one. */
+  readonly labPool?: LabPool;
 }
+
+/** The folders a pooled Lab's workspace holds before its clone: what its container mounts inside it. */
+const POOL_MOUNT_POINTS = ["schemas", "acceptance", "node_modules"] as const;
 
 export interface RunGenerationInput {
   /** An allocated record (outcome pending). */
@@ -91,10 +103,9 @@ export function reportPath(stateDir: string, n: number): string {
  * node_modules). Mounted read-only; excluded in the clone so a Lab's commit never picks up the mount point.
  */
 async function labPackages(repo: string, workspace: string): Promise<string | undefined> {
-  const dir = path.join(repo, "node_modules");
-  if (!(await stat(dir).catch(() => undefined))?.isDirectory()) return undefined;
-  await appendFile(path.join(workspace, ".git", "info", "exclude"), "\n/node_modules\n");
-  return realpath(dir);
+  const packages = await repoPackages(repo);
+  if (packages) await appendFile(path.join(workspace, ".git", "info", "exclude"), "\n/node_modules\n");
+  return packages;
 }
 
 type Verdict = { outcome: GenerationOutcome; reason: string | null };
@@ -170,14 +181,31 @@ export async function runGeneration(
   let finished = false;
   let port: number | undefined;
   let relayed: RelayedTask | undefined;
+  let pooled: PooledLab | undefined;
+  let answered = false;
   try {
     await setOutcome({ outcome: "running" });
+    // A pooled Lab mounting what this one would takes the generation: from here it is this run's.
+    if (ports.labPool && !ports.gateway && isHostRuntime(runtime))
+      pooled = ports.labPool.take(await repoPackages(config.repoPath));
+    if (pooled) {
+      containerId = pooled.id;
+      sockets = pooled.sockets;
+      await mkdir(path.dirname(workspace), { recursive: true });
+      // Its container keeps the folder it mounted, under the generation's name.
+      const from = pooled.workspace;
+      await rename(from, workspace).catch(async (err: unknown) => {
+        await rm(from, { recursive: true, force: true });
+        throw err;
+      });
+    }
     await ports.git.prepareWorkspace({
       repo: config.repoPath,
       workspace,
       generation: n,
       program: input.program,
       ...(input.from ? { from: input.from } : {}),
+      ...(pooled ? { mountPoints: POOL_MOUNT_POINTS } : {}),
     });
     if (signal.aborted) throw new Error("the Supervisor shut down before the Lab started");
     // The read-only schemas and acceptance mounts need their sources, even in a repo without them.
@@ -195,7 +223,7 @@ export async function runGeneration(
     else {
       // Folders a killed Supervisor left (its proxy no longer answers) go before a new one is made.
       for (const dir of await removeStaleLabSockets()) log(`cleanup: removed a stale socket folder ${dir}`);
-      sockets = await makeLabSockets(n);
+      sockets ??= await makeLabSockets(n);
       const { token } = await proxy.open({
         generation: n,
         socketPath: sockets.modelSocket,
@@ -209,22 +237,32 @@ export async function runGeneration(
       if (ports.gateway)
         relayed = await relayLab(ports.gateway, { generation: n, sockets, workspace, packages });
     }
-    const handle = await launch(
-      runtime,
-      labSpec({
-        runtime: runtime.name,
-        generation: n,
-        port,
-        workspace,
-        config: labConfig,
-        image: ports.image ?? DEFAULT_LAB_IMAGE,
-        loomRoot: ports.loomRoot,
-        ...(packages ? { packages } : {}),
-        ...(sockets ? { sockets: sockets.dir } : { labToken }),
-        ...(relayed ? { relay: relayed.relay } : {}),
-      }),
-      "a Lab whose workspace is mounted",
-    );
+    const spec = labSpec({
+      runtime: runtime.name,
+      generation: n,
+      port,
+      workspace,
+      config: labConfig,
+      image: ports.image ?? DEFAULT_LAB_IMAGE,
+      loomRoot: ports.loomRoot,
+      ...(packages ? { packages } : {}),
+      ...(sockets ? { sockets: sockets.dir } : { labToken }),
+      ...(relayed ? { relay: relayed.relay } : {}),
+    });
+    let handle: (ContainerHandle & { readonly endpoints?: readonly Endpoint[] }) | undefined;
+    if (pooled) {
+      // The same command line and environment a cold start would have had (labClaimOf).
+      handle = await claimPooledLab(pooled, labClaimOf(spec)).then(
+        () => ({ id: (pooled as PooledLab).id, name: (pooled as PooledLab).name, warnings: [] }),
+        async (err: unknown) => {
+          log(`${message(err)}; starting a Lab instead`);
+          for (const p of await stopAndRemove(runtime, (pooled as PooledLab).id, 1000)) log(`cleanup: ${p}`);
+          containerId = undefined;
+          return undefined;
+        },
+      );
+    }
+    handle ??= await launch(runtime, spec, "a Lab whose workspace is mounted");
     containerId = handle.id;
     input.onLabStarted?.();
     for (const w of handle.warnings) log(w);
@@ -237,7 +275,7 @@ export async function runGeneration(
       };
     }
     log(
-      `Lab ${handle.name} started on ${runtime.name}${input.roundLabel ? ` (${input.roundLabel}, model ${labConfig.labModel})` : ""}, /status at ${"url" in lab ? lab.url : `${lab.socketPath} (no network)`}`,
+      `Lab ${handle.name} ${pooled && handle.id === pooled.id ? "claimed from the pool" : "started"} on ${runtime.name}${input.roundLabel ? ` (${input.roundLabel}, model ${labConfig.labModel})` : ""}, /status at ${"url" in lab ? lab.url : `${lab.socketPath} (no network)`}`,
     );
     const end = await watchLab({
       runtime,
@@ -248,8 +286,12 @@ export async function runGeneration(
       pollMs: ports.pollMs ?? 250,
       signal,
       now,
-      onStatus: (s) =>
-        emit({ type: "lab_status", at: at(), generation: n, status: s.status, progress: s.progress }),
+      onStatus: (s) => {
+        // The pool is refilled once this Lab answers, not while it (and its round) start.
+        if (!answered) ports.labPool?.fill();
+        answered = true;
+        emit({ type: "lab_status", at: at(), generation: n, status: s.status, progress: s.progress });
+      },
       onToolCalls: (deltas) => {
         for (const d of deltas) emit({ type: "lab_tool", at: at(), generation: n, ...d });
       },
