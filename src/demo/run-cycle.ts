@@ -163,6 +163,7 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
           "LOOM_GATEWAY_PORT",
           "LOOM_WORKSPACE_TRANSPORT",
           "LOOM_GATEWAY_URL",
+          "LOOM_LAB_POOL",
         ]),
       },
     });

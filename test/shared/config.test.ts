@@ -51,6 +51,7 @@ describe("loadConfig defaults", () => {
       labModel: "claude-haiku-4-5-20251001",
       labModels: ["claude-haiku-4-5-20251001"],
       candidates: 1,
+      labPool: 0,
       finalists: 1,
       parent: "main",
       fitness: "gates",
@@ -133,6 +134,8 @@ describe("precedence chains", () => {
     expect(loadConfig({ env: { LOOM_LAB_MODELS: "a, b ,c" }, cwd }).labModels).toEqual(["a", "b", "c"]);
     expect(loadConfig({ env: { LOOM_LAB_MODEL: "solo" }, cwd }).labModels).toEqual(["solo"]);
     expect(loadConfig({ env: { LOOM_CANDIDATES: "16" }, cwd }).candidates).toBe(16);
+    expect(loadConfig({ env: {}, cwd }).labPool).toBe(0);
+    expect(loadConfig({ env: { LOOM_LAB_POOL: "4" }, cwd }).labPool).toBe(4);
   });
 
   it("labApiKey: LOOM_LAB_API_KEY, then ANTHROPIC_API_KEY", async () => {
@@ -264,6 +267,11 @@ describe("bad values", () => {
       { LOOM_CANDIDATES: "17" },
       'LOOM_CANDIDATES="17" is not valid: expected a whole number from 1 to 16 (default 1)',
     ],
+    [
+      { LOOM_LAB_POOL: "17" },
+      'LOOM_LAB_POOL="17" is not valid: expected a whole number from 0 to 16 (default 0)',
+    ],
+    [{ LOOM_LAB_POOL: "-1" }, 'LOOM_LAB_POOL="-1" is not valid: expected a whole number from 0 to 16 (default 0)'],
     [
       { LOOM_PARENT: "best" },
       'LOOM_PARENT="best" is not valid: expected one of main, archive (default main)',

@@ -65,6 +65,8 @@ export async function repoPackages(repo: string): Promise<string | undefined> {
 export class LabPool {
   private readonly ready: PooledLab[] = [];
   private readonly starting = new Set<Promise<void>>();
+  /** Claimers waiting for a Lab still starting (one each), first come first served. */
+  private readonly waiting: ((lab: PooledLab | undefined) => void)[] = [];
   private failures = 0;
   private closed = false;
 
@@ -86,17 +88,26 @@ export class LabPool {
   }
 
   /**
-   * A ready Lab for a generation whose Lab mounts `packages`, now its caller's (never handed out
-   * twice), or undefined. Labs too old, or mounting other packages, are removed on the way.
+   * A Lab for a generation whose Lab mounts `packages`, now its caller's (never handed out twice), or
+   * undefined: a ready one, else one still starting that no other claimer waits for (it is further
+   * along than a cold start would be), else none. Labs too old, or mounting other packages, are
+   * removed on the way.
    */
-  take(packages: string | undefined): PooledLab | undefined {
-    const now = (this.ports.now ?? Date.now)();
+  async take(packages: string | undefined): Promise<PooledLab | undefined> {
     while (this.ready.length > 0) {
       const lab = this.ready.shift() as PooledLab;
-      if (lab.packages === packages && now - lab.startedAt < POOL_MAX_AGE_MS) return lab;
+      if (this.claimable(lab, packages)) return lab;
       void this.discard(lab);
     }
+    if (this.closed || this.starting.size <= this.waiting.length) return undefined;
+    const lab = await new Promise<PooledLab | undefined>((resolve) => this.waiting.push(resolve));
+    if (!lab || this.claimable(lab, packages)) return lab;
+    void this.discard(lab);
     return undefined;
+  }
+
+  private claimable(lab: PooledLab, packages: string | undefined): boolean {
+    return lab.packages === packages && (this.ports.now ?? Date.now)() - lab.startedAt < POOL_MAX_AGE_MS;
   }
 
   /** Removes a Lab that will not be claimed: its container, workspace and socket folders. */
@@ -138,11 +149,22 @@ export class LabPool {
       const handle = await runtime.runOnHost(launch.spec, launch.host ?? {});
       id = handle.id;
       await this.untilListening(id, path.join(sockets.dir, STANDBY_SOCKET));
-      const lab = { id, name: handle.name, workspace, sockets, packages, startedAt: Date.now() };
-      if (this.closed) return await this.discard(lab);
-      this.ready.push(lab);
+      const lab = {
+        id,
+        name: handle.name,
+        workspace,
+        sockets,
+        packages,
+        startedAt: (this.ports.now ?? Date.now)(),
+      };
       this.failures = 0;
+      const waiter = this.waiting.shift();
+      if (waiter) waiter(lab);
+      else if (this.closed) await this.discard(lab);
+      else this.ready.push(lab);
     } catch (err) {
+      // A claimer waiting for this one starts its Lab itself.
+      this.waiting.shift()?.(undefined);
       this.failures++;
       log(`lab pool: a pooled Lab did not start: ${err instanceof Error ? err.message : String(err)}`);
       if (id) await stopAndRemove(runtime, id, 1000).catch(() => {});

@@ -187,7 +187,7 @@ export async function runGeneration(
     await setOutcome({ outcome: "running" });
     // A pooled Lab mounting what this one would takes the generation: from here it is this run's.
     if (ports.labPool && !ports.gateway && isHostRuntime(runtime))
-      pooled = ports.labPool.take(await repoPackages(config.repoPath));
+      pooled = await ports.labPool.take(await repoPackages(config.repoPath));
     if (pooled) {
       containerId = pooled.id;
       sockets = pooled.sockets;

@@ -39,6 +39,33 @@ describe("prepareWorkspace", () => {
     expect(await snapshot(fx.repo)).toEqual(before);
   });
 
+  it("clones around a pooled Lab's mount points, which keep their identity; refuses anything else there", async () => {
+    await commitFiles(fx.repo, { "schemas/a.ts": "export const a = 1;\n" }, "a schema");
+    const workspace = path.join(fx.root, "pooled");
+    for (const dir of ["schemas", "acceptance", "node_modules"])
+      await mkdir(path.join(workspace, dir), { recursive: true });
+    const inode = (await stat(path.join(workspace, "schemas"))).ino;
+    const mountPoints = ["schemas", "acceptance", "node_modules"];
+    await prepareWorkspace({ repo: fx.repo, workspace, generation: 4, program: "p\n", mountPoints });
+    expect((await stat(path.join(workspace, "schemas"))).ino).toBe(inode);
+    expect(await readFile(path.join(workspace, "schemas", "a.ts"), "utf8")).toBe("export const a = 1;\n");
+    expect((await sh(workspace, ["symbolic-ref", "HEAD"])).trim()).toBe("refs/heads/lab/gen-4");
+    expect(await sh(workspace, ["show", "HEAD:program.md"])).toBe("p");
+    // The mount points are untracked empty folders: nothing for git to report.
+    expect(await sh(workspace, ["status", "--porcelain"])).toBe("");
+    expect(await readdir(fx.root)).not.toContain("pooled.clone");
+
+    const stray = path.join(fx.root, "stray");
+    await mkdir(path.join(stray, "schemas"), { recursive: true });
+    await writeFile(path.join(stray, "schemas", "left.ts"), "x");
+    const refused = await rejection(
+      prepareWorkspace({ repo: fx.repo, workspace: stray, generation: 5, program: "p", mountPoints }),
+    );
+    expect(refused).toMatchObject({ code: "WORKSPACE_EXISTS" });
+    expect(refused.message).toContain("holds schemas");
+    expect(refused.message).toContain("only the empty mount points schemas, acceptance, node_modules");
+  });
+
   it("still commits when main already holds the same program.md", async () => {
     await writeFile(path.join(fx.repo, "program.md"), "same\n");
     await sh(fx.repo, ["add", "-f", "program.md"]);

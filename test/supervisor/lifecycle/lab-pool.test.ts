@@ -13,6 +13,7 @@ import { reapLeftovers } from "../../../src/supervisor/lifecycle/reap.ts";
 import { runGeneration } from "../../../src/supervisor/lifecycle/run-generation.ts";
 import { DockerRuntime } from "../../../src/supervisor/runtime/index.ts";
 import { GenerationStore } from "../../../src/supervisor/store/index.ts";
+import { startSupervisor } from "../../../src/supervisor/supervisor.ts";
 import { labImageMissing } from "../../helpers/lab-image.ts";
 import { entries, type Fixture, git, makeFixture } from "../lifecycle-fixture.ts";
 
@@ -172,7 +173,7 @@ describe.skipIf(missing !== undefined)("LOOM_LAB_POOL: Labs started ahead (docke
       log: () => {},
     });
     await filled(abandoned, 2);
-    const slots = [abandoned.take(undefined), abandoned.take(undefined)] as PooledLab[];
+    const slots = [await abandoned.take(undefined), await abandoned.take(undefined)] as PooledLab[];
     expect(slots.every((s) => s !== undefined)).toBe(true);
     // Its standby sockets answer: another Supervisor's sweep, a minute later, leaves them.
     const later = Date.now() + 2 * 60_000;
@@ -203,6 +204,20 @@ describe.skipIf(missing !== undefined)("LOOM_LAB_POOL: Labs started ahead (docke
     for (const s of slots) expect(swept).toContain(path.dirname(s.sockets.dir));
   }, 120_000);
 
+  it("a claim while a pooled Lab is still starting waits for it; a second claimer does not wait", async () => {
+    const fx = await makeFixture([]);
+    fixtures.push(fx);
+    const pool = poolFor(fx, 1);
+    pool.fill();
+    expect(pool.size).toBe(0);
+    const [first, second] = await Promise.all([pool.take(undefined), pool.take(undefined)]);
+    expect(second).toBeUndefined();
+    expect(first?.name).toMatch(/^loom-pool-[0-9a-f]{8}-/);
+    expect(await pooledIds(fx)).toEqual([first?.id]);
+    await pool.discard(first as PooledLab);
+    expect(await pooledIds(fx)).toEqual([]);
+  }, 120_000);
+
   it("a pooled Lab older than its limit, or mounting other packages, is removed instead of claimed", async () => {
     const fx = await makeFixture([]);
     fixtures.push(fx);
@@ -210,10 +225,10 @@ describe.skipIf(missing !== undefined)("LOOM_LAB_POOL: Labs started ahead (docke
     const pool = poolFor(fx, 2, [], () => clock);
     await filled(pool, 2);
     const ids = await pooledIds(fx);
-    expect(pool.take("/somewhere/else/node_modules")).toBeUndefined();
+    expect(await pool.take("/somewhere/else/node_modules")).toBeUndefined();
     await filled(pool, 2);
     clock += 16 * 60_000;
-    expect(pool.take(undefined)).toBeUndefined();
+    expect(await pool.take(undefined)).toBeUndefined();
     // The first two went at the first take, the two started since at the second.
     expect(ids).toHaveLength(2);
     for (let waited = 0; (await pooledIds(fx)).length > 0; waited += 100) {
@@ -221,4 +236,25 @@ describe.skipIf(missing !== undefined)("LOOM_LAB_POOL: Labs started ahead (docke
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }, 120_000);
+});
+
+describe("LOOM_LAB_POOL where a Lab is not a container with its workspace mounted", () => {
+  it("the local runtime keeps no pool and says so", async () => {
+    const fx = await makeFixture([]);
+    fixtures.push(fx);
+    const lines: string[] = [];
+    const sup = await startSupervisor({
+      config: fx.config({ LOOM_RUNTIME: "local", LOOM_LAB_POOL: "2" }),
+      port: 0,
+      log: (l) => lines.push(l),
+    });
+    try {
+      expect(sup.labPool).toBeUndefined();
+      expect(lines).toContain(
+        "supervisor: LOOM_LAB_POOL=2 does not apply to the local runtime (only docker and podman with the workspace mounted); every Lab starts when spawned",
+      );
+    } finally {
+      await sup.close();
+    }
+  });
 });
