@@ -29,7 +29,6 @@ import type {
   RunSpecInput,
 } from "../src/supervisor/runtime/index.ts";
 import { DockerRuntime, launch, selectRuntime } from "../src/supervisor/runtime/index.ts";
-import { type LabStart, supervisedRoundStart } from "./lab-round-start.ts";
 import { fmt, pct, uptime } from "./stats.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -48,10 +47,6 @@ const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`
 type BenchRuntime = "docker" | "docker-cli" | "local";
 const runtimes = (arg("runtime") ?? "docker,local").split(",") as BenchRuntime[];
 const engineOf = (name: BenchRuntime) => (name === "docker-cli" ? "docker" : name);
-/** `direct` (runtime.run → /status), `supervised` (a round of 4 through a Supervisor), or both. */
-const parts = (arg("only") ?? "direct,supervised").split(",");
-/** Rounds of 4 through a fresh Supervisor each, per runtime. */
-const SUPERVISED_ROUNDS = Number(arg("supervised-rounds") ?? "3");
 
 type VariantName = "lab" | "floor";
 interface Sample {
@@ -317,7 +312,6 @@ interface Result {
   together: Record<VariantName, number[]>;
   /** Every Lab and floor of the 4-at-once rounds, with where its time went. */
   togetherSamples: Record<VariantName, Sample[]>;
-  supervised: LabStart[];
 }
 
 async function benchRuntime(name: BenchRuntime, tmp: string): Promise<Result> {
@@ -326,9 +320,7 @@ async function benchRuntime(name: BenchRuntime, tmp: string): Promise<Result> {
     single: { lab: [], floor: [] },
     together: { lab: [], floor: [] },
     togetherSamples: { lab: [], floor: [] },
-    supervised: [],
   };
-  if (!parts.includes("direct")) return result;
   const root = path.join(tmp, name);
   const repo = path.join(root, "repo");
   const stateDir = path.join(root, "state");
@@ -440,18 +432,7 @@ const uptimeStart = uptime();
 const results: Result[] = [];
 try {
   for (const name of runtimes) {
-    const r = await benchRuntime(name, tmp);
-    for (let i = 0; parts.includes("supervised") && i < SUPERVISED_ROUNDS; i++) {
-      const starts = await supervisedRoundStart(engineOf(name), CONCURRENCY, {
-        ...(name === "docker-cli" ? { engine: new DockerRuntime({ binary: "docker" }) } : {}),
-      });
-      r.supervised.push(...starts);
-      console.log(
-        `${name} supervised round of ${CONCURRENCY}: running ${starts.map((s) => fmt(s.runningMs)).join(", ")}; ` +
-          `ready ${starts.map((s) => fmt(s.readyMs)).join(", ")}`,
-      );
-    }
-    results.push(r);
+    results.push(await benchRuntime(name, tmp));
   }
 } finally {
   await rm(tmp, { recursive: true, force: true }).catch((err: Error) =>
@@ -462,7 +443,6 @@ const uptimeEnd = uptime();
 
 const TARGET_MS: Record<string, number> = { docker: 1500, "docker-cli": 1500, local: 300 };
 const rows: string[] = [];
-const supervisedRows: string[] = [];
 const phaseRows: string[] = [];
 const range = (xs: number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
 for (const r of results) {
@@ -496,34 +476,18 @@ for (const r of results) {
         `${col((s) => s.servingMs)} | ${col((s) => s.ms)} |`,
     );
   }
-  if (r.supervised.length === 0) continue;
-  const running = r.supervised.map((s) => s.runningMs);
-  const ready = r.supervised.map((s) => s.readyMs);
-  const max = Math.max(...ready);
-  supervisedRows.push(
-    `| ${r.runtime} | ${r.supervised.length} | ${fmt(pct(running, 50))} | ${range(running)} | ` +
-      `${fmt(pct(ready, 50))} | ${range(ready)} | max ≤ ${fmt(target)} ${max <= target ? "✅" : "❌"} |`,
-  );
 }
 const cpu = os.cpus()[0]?.model.trim() ?? "unknown CPU";
 const out = `# Lab ready time benchmark
 
-Reproduce: \`npm run bench -- lab-ready\` (or \`node --import tsx bench/lab-ready.bench.ts [--runtime=docker,docker-cli,local]
-[--only=direct|supervised] [--supervised-rounds=N]\`; needs dockerd and the \`${DEFAULT_LAB_IMAGE}\` image from
+Reproduce: \`npm run bench -- lab-ready\` (or \`node --import tsx bench/lab-ready.bench.ts [--runtime=docker,docker-cli,local]\`;
+needs dockerd and the \`${DEFAULT_LAB_IMAGE}\` image from
 \`npm run image\`). Writes this file. \`docker\` is Loom's docker runtime as it runs (the Engine API on the
 socket); \`docker-cli\` the same runtime through the \`docker\` CLI, a process per call (what it used before,
 and still uses behind a docker context), in the same run for the ratio.
 
-**Through the Supervisor** (the issue's measure: a round of ${CONCURRENCY} started at once): a fresh Supervisor
-on the demo round's repository (vitest; main's baseline is measured while the Labs start, as in a real
-round), \`controller.spawn(program, {candidates: ${CONCURRENCY}})\`, its default /status poll. Per Lab: from the
-spawn to its container running (workspace clone, socket folder, model proxy, \`runtime.run\`) and to the
-Supervisor's first answer from its /status (its first \`lab_status\` event). ${SUPERVISED_ROUNDS} rounds, each on a
-fresh repository and Supervisor; every Lab's own time counted; the target is on the slowest.
-
-| runtime | Labs | spawn → running p50 | min–max | spawn → ready p50 | min–max | target |
-|---|---|---|---|---|---|---|
-${supervisedRows.join("\n")}
+A round of 4 through a Supervisor (spawn → each Lab's first /status answer, cold and with
+LOOM_LAB_POOL) is \`bench/round-start.bench.ts\`.
 
 **Direct**: from \`runtime.run(labSpec(...))\` (through the real runtime from \`selectRuntime\`) to the first 200
 from \`GET /status\` over the Lab's socket, polled every ${POLL_MS} ms. Each Lab is contained as the Supervisor

@@ -47,7 +47,13 @@ export async function supervisedRoundStart(
   k: number,
   /** `engine`: the runtime the Supervisor is given (default: the one LOOM_RUNTIME selects). */
   /** `pool`: LOOM_LAB_POOL; the round is spawned once that many pooled Labs are ready (as after a round). */
-  options: { pollMs?: number; engine?: ContainerRuntime; pool?: number } = {},
+  options: {
+    pollMs?: number;
+    engine?: ContainerRuntime;
+    pool?: number;
+    /** Told how long the pool took to fill from the Supervisor's start (the cost paid ahead). */
+    onPoolFilled?: (ms: number) => void;
+  } = {},
 ): Promise<LabStart[]> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), "loom-bench-round-start-"));
   const repo = path.join(scratch, "repo");
@@ -86,6 +92,7 @@ export async function supervisedRoundStart(
       if (ended.size === k) allEnded();
     }
   };
+  const started = performance.now();
   const supervisor = await startSupervisor({
     config,
     log: () => {},
@@ -95,10 +102,11 @@ export async function supervisedRoundStart(
     ...(options.engine ? { runtime: options.engine } : {}),
   });
   try {
-    for (let waited = 0; (supervisor.labPool?.size ?? 0) < (options.pool ?? 0); waited += 50) {
+    for (let waited = 0; (supervisor.labPool?.size ?? 0) < (options.pool ?? 0); waited += 20) {
       if (waited > 120_000) throw new Error(`the pool did not fill in 120 s`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    if (options.pool) options.onPoolFilled?.(performance.now() - started);
     const t0 = performance.now();
     const spawned = await supervisor.controller.spawn(demoProgram, { candidates: k });
     const trace = (what: string) =>

@@ -1,4 +1,4 @@
-import { mkdir, readdir, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
 import { GitOpError } from "./git-op-error.ts";
@@ -15,14 +15,31 @@ export interface PrepareWorkspaceInput {
   /** The ref the branch starts from (an archived generation, refs/loom/archive/gen-P); absent: main. */
   readonly from?: string;
   /**
-   * A pooled Lab's folder (lifecycle/lab-pool.ts): it already holds these mount points, each an empty
-   * folder its container has mounted, and is cloned into around them (they keep their identity).
+   * The workspace is a pooled Lab's folder (lifecycle/lab-pool.ts) holding a clone of main made ahead
+   * by `cloneAhead`, its folders mounted in the Lab's container: it is brought to main's commit (or
+   * `from`) by a fetch and a checkout in place, which keep those folders, instead of cloned.
    */
-  readonly mountPoints?: readonly string[];
+  readonly pooled?: boolean;
+}
+
+/** A clone of main for a pooled Lab, made ahead of its generation (finished by prepareWorkspace). */
+export async function cloneAhead(repo: string, workspace: string): Promise<void> {
+  await requireMain(await assertRepo(repo));
+  await cloneMain(repo, workspace);
+}
+
+async function cloneMain(repo: string, workspace: string): Promise<void> {
+  await git(
+    path.dirname(workspace),
+    ["clone", "--no-hardlinks", "--quiet", "-b", "main", "--", path.resolve(repo), workspace],
+    { code: "CLONE_FAILED", what: "cloning main" },
+  );
+  // The Lab reaches the repo only through the Supervisor's fetch, never by pushing to origin.
+  await git(workspace, ["remote", "remove", "origin"]);
 }
 
 /**
- * Clones main into the workspace, starts `lab/gen-N` there and commits program.md on it. Returns the
+ * Clones main into the workspace (or finishes a pooled Lab's clone made ahead), starts `lab/gen-N` there and commits program.md on it. Returns the
  * main commit the Lab starts from. On failure the workspace is removed, never left half-made.
  */
 export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<string> {
@@ -36,55 +53,44 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<st
   const repo = await assertRepo(input.repo);
   await requireMain(repo);
   const workspace = path.resolve(input.workspace);
-  const createdHere = await claimWorkspace(workspace, input.mountPoints ?? []);
-  const beside = `${workspace}.clone`;
+  const createdHere = input.pooled ? false : await claimWorkspace(workspace);
+  const stone = input.from !== undefined && input.from !== "refs/heads/main" ? input.from : undefined;
+  const fetch = (refspec: string) =>
+    git(workspace, ["fetch", "--quiet", "--no-tags", "--update-head-ok", "--", path.resolve(repo), refspec], {
+      code: "CLONE_FAILED",
+      what: `fetching ${refspec}`,
+    });
   try {
-    const into = input.mountPoints ? beside : workspace;
-    await git(
-      path.dirname(workspace),
-      [
-        "clone",
-        "--no-hardlinks",
+    if (input.pooled) {
+      // Main may have moved since the clone was made: its branch follows, then the Lab's starts there.
+      await fetch("+refs/heads/main:refs/heads/main");
+      if (stone) await fetch(stone);
+      await git(workspace, [
+        "checkout",
         "--quiet",
-        ...(input.mountPoints ? ["--no-checkout"] : []),
-        "-b",
-        "main",
-        "--",
-        path.resolve(repo),
-        into,
-      ],
-      { code: "CLONE_FAILED", what: "cloning main" },
-    );
-    if (input.mountPoints) {
-      // The clone's repository moves in; its files are checked out around the mount points.
-      await rename(path.join(beside, ".git"), path.join(workspace, ".git"));
-      await rm(beside, { recursive: true, force: true });
-      await git(workspace, ["reset", "--hard", "--quiet"], {
-        code: "CLONE_FAILED",
-        what: "checking out main",
-      });
-    }
-    // The Lab reaches the repo only through the Supervisor's fetch, never by pushing to origin.
-    await git(workspace, ["remote", "remove", "origin"]);
-    if (input.from !== undefined && input.from !== "refs/heads/main") {
-      // A stepping stone: its ref is not a branch, so the clone did not bring it; fetch just that.
-      await git(workspace, ["fetch", "--quiet", "--no-tags", "--", path.resolve(repo), input.from], {
-        code: "CLONE_FAILED",
-        what: `fetching ${input.from}`,
-      });
-      await git(workspace, ["checkout", "--quiet", "--detach", "FETCH_HEAD"]);
+        "--force",
+        "-B",
+        `lab/gen-${n}`,
+        stone ? "FETCH_HEAD" : "main",
+      ]);
+    } else {
+      await cloneMain(repo, workspace);
+      if (stone) {
+        // A stepping stone: its ref is not a branch, so the clone did not bring it; fetch just that.
+        await fetch(stone);
+        await git(workspace, ["checkout", "--quiet", "--detach", "FETCH_HEAD"]);
+      }
+      await git(workspace, ["checkout", "--quiet", "-b", `lab/gen-${n}`]);
     }
     const base = (await git(workspace, ["rev-parse", "HEAD"])).trim();
-    await git(workspace, ["checkout", "--quiet", "-b", `lab/gen-${n}`]);
     await atomicWriteFile(path.join(workspace, "program.md"), input.program);
     await git(workspace, ["add", "-f", "program.md"]);
     // --allow-empty: main may already hold an identical program.md from an earlier promotion.
     await git(workspace, ["commit", "--quiet", "--no-verify", "--allow-empty", "-m", `gen-${n}: program`]);
     return base;
   } catch (err) {
-    await rm(beside, { recursive: true, force: true });
     await rm(workspace, { recursive: true, force: true });
-    if (!createdHere) await mkdir(workspace).catch(() => {});
+    if (!createdHere && !input.pooled) await mkdir(workspace).catch(() => {});
     if (err instanceof GitOpError) throw err;
     throw new GitOpError(
       "WORKSPACE_FAILED",
@@ -96,10 +102,9 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<st
 
 /**
  * Takes the workspace folder: creates it (exclusively, so two callers cannot share one), or accepts
- * an existing folder that holds nothing but the given mount points, each an empty folder. Returns
- * whether it was created here, so a failure can put things back.
+ * an existing empty folder. Returns whether it was created here, so a failure can put things back.
  */
-async function claimWorkspace(workspace: string, mountPoints: readonly string[]): Promise<boolean> {
+async function claimWorkspace(workspace: string): Promise<boolean> {
   await mkdir(path.dirname(workspace), { recursive: true });
   try {
     await mkdir(workspace);
@@ -115,18 +120,11 @@ async function claimWorkspace(workspace: string, mountPoints: readonly string[])
   const entries = await readdir(workspace).catch((err: Error) => {
     throw new GitOpError("WORKSPACE_EXISTS", `workspace ${workspace} cannot be used: ${err.message}`);
   });
-  for (const entry of entries) {
-    const emptyMountPoint =
-      mountPoints.includes(entry) &&
-      (await readdir(path.join(workspace, entry)).then(
-        (inner) => inner.length === 0,
-        () => false,
-      ));
-    if (!emptyMountPoint)
-      throw new GitOpError(
-        "WORKSPACE_EXISTS",
-        `workspace ${workspace} already exists and holds ${entry}; pass a fresh folder for each generation${mountPoints.length ? ` (only the empty mount points ${mountPoints.join(", ")} may be there)` : ""}`,
-      );
+  if (entries.length > 0) {
+    throw new GitOpError(
+      "WORKSPACE_EXISTS",
+      `workspace ${workspace} already exists and is not empty; pass a fresh folder for each generation`,
+    );
   }
   return false;
 }

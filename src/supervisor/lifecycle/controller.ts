@@ -136,9 +136,16 @@ export class GenerationController implements SupervisorApi {
       archive: (p, reason) => this.archive(p, reason),
       rollback: (p, reason) => this.rollback(p, reason),
     };
+    // Main's test count is measured while the Labs work, once every Lab of the round is up (so no
+    // start competes with it), at background priority; the verifier measures it once however many ask.
+    let starting = records.length;
+    const started = (n: number) => {
+      if (--starting === 0) this.verifier.warmBaseline(n);
+    };
     const runs = records.map((record, i) => {
       const n = record.generation;
       const candidate = candidates[i] as Candidate;
+      let up = false;
       return startingPoint(screened, n, parents[i], round, finishing, abort.signal)
         .then((parent) =>
           runGeneration(this.ports, {
@@ -150,9 +157,10 @@ export class GenerationController implements SupervisorApi {
             ...(records.length > 1
               ? { roundLabel: `round ${round}, candidate ${candidate.index} of ${candidate.of}` }
               : {}),
-            // Main's test count, measured while the Labs work, once a container is up (so the starts do
-            // not compete), at background priority; the verifier measures it once however many ask.
-            onLabStarted: () => this.verifier.warmBaseline(n),
+            onLabStarted: () => {
+              up = true;
+              started(n);
+            },
           }),
         )
         .catch((err: Error) =>
@@ -163,7 +171,11 @@ export class GenerationController implements SupervisorApi {
             message: `gen-${n} failed unexpectedly: ${err.message}`,
           }),
         )
-        .finally(() => slot.running.delete(n));
+        .finally(() => {
+          // One that ended without a Lab (its workspace failed, say) holds back no measurement.
+          if (!up) started(n);
+          slot.running.delete(n);
+        });
     });
     slot.done = Promise.allSettled(runs).finally(() => {
       if (this.current === slot) this.current = undefined;

@@ -5,6 +5,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../../shared/config.ts";
 import { ClaimAnswer, type LabClaim, MAX_CLAIM_BYTES, STANDBY_SOCKET } from "../../shared/lab-claim.ts";
+import { cloneAhead } from "../git/index.ts";
 import type { HostRuntime } from "../runtime/index.ts";
 import { logTail, stopAndRemove } from "./lab-cleanup.ts";
 import { type LabSockets, makeLabSockets } from "./lab-sockets.ts";
@@ -132,7 +133,10 @@ export class LabPool {
     let id: string | undefined;
     try {
       const packages = await repoPackages(config.repoPath);
-      // The mount points exist before the engine mounts them, owned by the Supervisor's user.
+      // Main's clone now (a claim only fetches what main gained since); the mount points exist before
+      // the engine mounts them, owned by the Supervisor's user.
+      await mkdir(path.dirname(workspace), { recursive: true });
+      await cloneAhead(config.repoPath, workspace);
       for (const dir of ["schemas", "acceptance", ...(packages ? ["node_modules"] : [])])
         await mkdir(path.join(workspace, dir), { recursive: true });
       sockets = await makeLabSockets(0);

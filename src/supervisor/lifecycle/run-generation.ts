@@ -70,9 +70,6 @@ export interface LifecyclePorts {
   readonly labPool?: LabPool;
 }
 
-/** The folders a pooled Lab's workspace holds before its clone: what its container mounts inside it. */
-const POOL_MOUNT_POINTS = ["schemas", "acceptance", "node_modules"] as const;
-
 export interface RunGenerationInput {
   /** An allocated record (outcome pending). */
   readonly generation: number;
@@ -184,7 +181,10 @@ export async function runGeneration(
   let pooled: PooledLab | undefined;
   let answered = false;
   try {
-    await setOutcome({ outcome: "running" });
+    // Recorded while the workspace is made (a round's records are written one at a time); awaited
+    // before the Lab starts, so no Lab runs under a record that does not say so.
+    const running = setOutcome({ outcome: "running" });
+    running.catch(() => {});
     // A pooled Lab mounting what this one would takes the generation: from here it is this run's.
     if (ports.labPool && !ports.gateway && isHostRuntime(runtime))
       pooled = await ports.labPool.take(await repoPackages(config.repoPath));
@@ -205,7 +205,7 @@ export async function runGeneration(
       generation: n,
       program: input.program,
       ...(input.from ? { from: input.from } : {}),
-      ...(pooled ? { mountPoints: POOL_MOUNT_POINTS } : {}),
+      ...(pooled ? { pooled: true } : {}),
     });
     if (signal.aborted) throw new Error("the Supervisor shut down before the Lab started");
     // The read-only schemas and acceptance mounts need their sources, even in a repo without them.
@@ -237,6 +237,7 @@ export async function runGeneration(
       if (ports.gateway)
         relayed = await relayLab(ports.gateway, { generation: n, sockets, workspace, packages });
     }
+    await running;
     const spec = labSpec({
       runtime: runtime.name,
       generation: n,

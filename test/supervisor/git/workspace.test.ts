@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fetchLabBranch } from "../../../src/supervisor/git/fetch-lab-branch.ts";
-import { prepareWorkspace } from "../../../src/supervisor/git/prepare-workspace.ts";
+import { cloneAhead, prepareWorkspace } from "../../../src/supervisor/git/prepare-workspace.ts";
 import { rollback } from "../../../src/supervisor/git/rollback.ts";
 import { commitFiles, labBranch, makeFixture, rejection, sh, snapshot } from "../git-repo-fixture.ts";
 
@@ -39,31 +39,55 @@ describe("prepareWorkspace", () => {
     expect(await snapshot(fx.repo)).toEqual(before);
   });
 
-  it("clones around a pooled Lab's mount points, which keep their identity; refuses anything else there", async () => {
-    await commitFiles(fx.repo, { "schemas/a.ts": "export const a = 1;\n" }, "a schema");
+  it("finishes a pooled Lab's clone made ahead: main's commits since, its mount points kept, an archived parent too", async () => {
     const workspace = path.join(fx.root, "pooled");
+    await cloneAhead(fx.repo, workspace);
     for (const dir of ["schemas", "acceptance", "node_modules"])
       await mkdir(path.join(workspace, dir), { recursive: true });
     const inode = (await stat(path.join(workspace, "schemas"))).ino;
-    const mountPoints = ["schemas", "acceptance", "node_modules"];
-    await prepareWorkspace({ repo: fx.repo, workspace, generation: 4, program: "p\n", mountPoints });
+    expect(await sh(workspace, ["remote"])).toBe("");
+    // Main moves on after the clone was made (a promotion between rounds).
+    await commitFiles(fx.repo, { "schemas/a.ts": "export const a = 1;\n" }, "a schema");
+    const main = (await sh(fx.repo, ["rev-parse", "main"])).trim();
+    const base = await prepareWorkspace({
+      repo: fx.repo,
+      workspace,
+      generation: 4,
+      program: "p\n",
+      pooled: true,
+    });
+    expect(base).toBe(main);
+    expect((await sh(workspace, ["rev-parse", "main"])).trim()).toBe(main);
     expect((await stat(path.join(workspace, "schemas"))).ino).toBe(inode);
     expect(await readFile(path.join(workspace, "schemas", "a.ts"), "utf8")).toBe("export const a = 1;\n");
     expect((await sh(workspace, ["symbolic-ref", "HEAD"])).trim()).toBe("refs/heads/lab/gen-4");
-    expect(await sh(workspace, ["show", "HEAD:program.md"])).toBe("p");
+    expect((await sh(workspace, ["log", "-1", "--format=%P %s"])).trim()).toBe(`${main} gen-4: program`);
     // The mount points are untracked empty folders: nothing for git to report.
     expect(await sh(workspace, ["status", "--porcelain"])).toBe("");
-    expect(await readdir(fx.root)).not.toContain("pooled.clone");
 
+    // A stepping stone: the branch starts at the archived ref, not main.
+    const other = path.join(fx.root, "pooled-2");
+    await cloneAhead(fx.repo, other);
+    await sh(fx.repo, ["update-ref", "refs/loom/archive/gen-2", `${main}~1`]);
+    const stone = await prepareWorkspace({
+      repo: fx.repo,
+      workspace: other,
+      generation: 5,
+      program: "p\n",
+      from: "refs/loom/archive/gen-2",
+      pooled: true,
+    });
+    expect(stone).toBe((await sh(fx.repo, ["rev-parse", `${main}~1`])).trim());
+    expect(await exists(path.join(other, "schemas", "a.ts"))).toBe(false);
+
+    // Not a clone: refused and removed, never half-made.
     const stray = path.join(fx.root, "stray");
-    await mkdir(path.join(stray, "schemas"), { recursive: true });
-    await writeFile(path.join(stray, "schemas", "left.ts"), "x");
+    await mkdir(stray);
     const refused = await rejection(
-      prepareWorkspace({ repo: fx.repo, workspace: stray, generation: 5, program: "p", mountPoints }),
+      prepareWorkspace({ repo: fx.repo, workspace: stray, generation: 6, program: "p", pooled: true }),
     );
-    expect(refused).toMatchObject({ code: "WORKSPACE_EXISTS" });
-    expect(refused.message).toContain("holds schemas");
-    expect(refused.message).toContain("only the empty mount points schemas, acceptance, node_modules");
+    expect(refused).toMatchObject({ code: "CLONE_FAILED" });
+    expect(await exists(stray)).toBe(false);
   });
 
   it("still commits when main already holds the same program.md", async () => {
