@@ -1,5 +1,5 @@
-import { chmod, rm } from "node:fs/promises";
 import { connect, createServer, type Socket } from "node:net";
+import { listenForSupervisor } from "./listen-socket.ts";
 
 /**
  * The Lab's way in without a network: a unix socket in the folder the Supervisor mounted, each
@@ -11,8 +11,6 @@ export interface SocketBridge {
 }
 
 export async function bridgeSocket(socketPath: string, port: number, host: string): Promise<SocketBridge> {
-  // One left by an earlier Lab in the same folder would make listen fail.
-  await rm(socketPath, { force: true });
   const open = new Set<Socket>();
   const server = createServer((conn) => {
     const upstream = connect(port, host);
@@ -28,15 +26,7 @@ export async function bridgeSocket(socketPath: string, port: number, host: strin
     upstream.on("error", end).on("close", end);
     conn.pipe(upstream).pipe(conn);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(socketPath, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  // The Supervisor may run as another user than the image's: it must be able to connect.
-  await chmod(socketPath, 0o666);
+  await listenForSupervisor(server, socketPath);
   return {
     close: async () => {
       for (const s of open) s.destroy();

@@ -1,6 +1,7 @@
-import { chmod, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
 import { type ClaimAnswer, type LabClaim, MAX_CLAIM_BYTES, parseClaim } from "../shared/lab-claim.ts";
+import { listenForSupervisor } from "./listen-socket.ts";
 
 /**
  * A pooled Lab's wait (see shared/lab-claim.ts): serves `socketPath` until one valid claim arrives,
@@ -8,7 +9,6 @@ import { type ClaimAnswer, type LabClaim, MAX_CLAIM_BYTES, parseClaim } from "..
  * readiness probe) or a bad line (answered with the error) changes nothing; the first valid claim wins.
  */
 export async function awaitClaim(socketPath: string): Promise<LabClaim> {
-  await rm(socketPath, { force: true });
   const open = new Set<Socket>();
   let claimed: (claim: LabClaim) => void = () => {};
   const claim = new Promise<LabClaim>((resolve) => {
@@ -38,15 +38,7 @@ export async function awaitClaim(socketPath: string): Promise<LabClaim> {
       claimed(parsed.claim);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(socketPath, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  // The Supervisor may run as another user than the image's: it must be able to connect.
-  await chmod(socketPath, 0o666);
+  await listenForSupervisor(server, socketPath);
   const got = await claim;
   // No new connection is accepted; the answered one ends by itself (a probe's too).
   server.close();

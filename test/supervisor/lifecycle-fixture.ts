@@ -73,3 +73,36 @@ export const WRITE_AND_END: ScriptTurnInput[] = [
   },
   { text: "wrote hello.txt", usage: { input_tokens: 150, output_tokens: 10 } },
 ];
+
+/**
+ * A Lab script that records what the Lab sees of its container and commits it: the variable names of
+ * its first process and of its bash, and whether schemas/ and acceptance/ can be written.
+ */
+export const CONTAINMENT_PROBE: ScriptTurnInput[] = [
+  {
+    tool: "bash",
+    input: {
+      command:
+        "tr '\\0' '\\n' < /proc/1/environ | cut -d= -f1 | sort > env-names.txt; " +
+        "env | cut -d= -f1 | sort > bash-env-names.txt; " +
+        "(echo changed > schemas/thing.ts && echo writable || echo read-only) > schemas-check.txt 2>/dev/null; " +
+        "(echo new > acceptance/new.test.ts && echo writable || echo read-only) > acceptance-check.txt 2>/dev/null; true",
+    },
+  },
+  { text: "checked" },
+];
+
+/** What CONTAINMENT_PROBE committed on lab/gen-N must show: no key, no API address, frozen folders. */
+export async function expectContained(repo: string, n: number): Promise<void> {
+  const { expect } = await import("vitest");
+  for (const file of ["env-names.txt", "bash-env-names.txt"]) {
+    const names = (await git(repo, ["show", `lab/gen-${n}:${file}`])).split("\n");
+    // No key and no API address: the model is reached only through the proxy's socket.
+    expect(names, file).toContain("LOOM_LAB_MODEL_SOCKET");
+    for (const secret of ["LOOM_LAB_API_KEY", "LOOM_LAB_API_BASE", "ANTHROPIC_API_KEY"])
+      expect(names, file).not.toContain(secret);
+  }
+  expect(await git(repo, ["show", `lab/gen-${n}:schemas-check.txt`])).toBe("read-only");
+  expect(await git(repo, ["show", `lab/gen-${n}:schemas/thing.ts`])).toBe("export const thing = 1;");
+  expect(await git(repo, ["show", `lab/gen-${n}:acceptance-check.txt`])).toBe("read-only");
+}

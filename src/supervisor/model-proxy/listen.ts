@@ -1,6 +1,7 @@
 import { chmod, lstat, mkdir, rm } from "node:fs/promises";
 import type { Server } from "node:http";
 import path from "node:path";
+import { listen } from "../../shared/net/listen.ts";
 import { ModelProxyError } from "./proxy-error.ts";
 
 /** sun_path holds 108 bytes on Linux (104 on macOS), including the terminating NUL. */
@@ -31,24 +32,12 @@ export async function listenOnSocket(server: Server, socketPath: string, mode: n
       );
     await rm(socketPath, { force: true });
   }
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(socketPath, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  await listen(server, socketPath);
   await chmod(socketPath, mode);
 }
 
 export async function listenLoopback(server: Server, port: number): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  await listen(server, port, "127.0.0.1");
 }
 
 /** Stops listening, cuts open connections and removes the socket file. */

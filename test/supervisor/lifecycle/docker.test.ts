@@ -8,7 +8,13 @@ import { runGeneration } from "../../../src/supervisor/lifecycle/run-generation.
 import { DockerRuntime } from "../../../src/supervisor/runtime/index.ts";
 import { GenerationStore } from "../../../src/supervisor/store/index.ts";
 import { labImageMissing } from "../../helpers/lab-image.ts";
-import { entries, type Fixture, git, makeFixture } from "../lifecycle-fixture.ts";
+import {
+  CONTAINMENT_PROBE,
+  entries,
+  expectContained,
+  type Fixture,
+  makeFixture,
+} from "../lifecycle-fixture.ts";
 
 const missing = await labImageMissing("docker lifecycle test");
 
@@ -19,19 +25,7 @@ afterEach(async () => {
 
 describe.skipIf(missing !== undefined)("runGeneration (docker, loom-lab:latest)", () => {
   it("runs a Lab in a container: only Lab variables inside (no key), schemas and acceptance read-only, branch fetched, container gone", async () => {
-    const fx = await makeFixture([
-      {
-        tool: "bash",
-        input: {
-          command:
-            "tr '\\0' '\\n' < /proc/1/environ | cut -d= -f1 | sort > env-names.txt; " +
-            "grep -h LOOM_LAB_API_KEY /proc/1/environ >/dev/null && echo has-lab-key >> env-names.txt; " +
-            "(echo changed > schemas/thing.ts && echo writable || echo read-only) > schemas-check.txt 2>/dev/null; " +
-            "(echo new > acceptance/new.test.ts && echo writable || echo read-only) > acceptance-check.txt 2>/dev/null; true",
-        },
-      },
-      { text: "checked" },
-    ]);
+    const fx = await makeFixture(CONTAINMENT_PROBE);
     fixtures.push(fx);
     const config = fx.config({ LOOM_RUNTIME: "docker", LOOM_NETWORK: "host" });
     const store = await GenerationStore.open(config.stateDir);
@@ -54,15 +48,7 @@ describe.skipIf(missing !== undefined)("runGeneration (docker, loom-lab:latest)"
       { generation: n, program },
     );
     expect(record.outcome, record.reason ?? "").toBe("verifying");
-    const names = (await git(fx.repo, ["show", `lab/gen-${n}:env-names.txt`])).split("\n");
-    // No key and no API address: the model is reached only through the proxy's socket.
-    expect(names).toContain("LOOM_LAB_MODEL_SOCKET");
-    expect(names).not.toContain("LOOM_LAB_API_KEY");
-    expect(names).not.toContain("LOOM_LAB_API_BASE");
-    expect(names).not.toContain("ANTHROPIC_API_KEY");
-    expect(await git(fx.repo, ["show", `lab/gen-${n}:schemas-check.txt`])).toBe("read-only");
-    expect(await git(fx.repo, ["show", `lab/gen-${n}:schemas/thing.ts`])).toBe("export const thing = 1;");
-    expect(await git(fx.repo, ["show", `lab/gen-${n}:acceptance-check.txt`])).toBe("read-only");
+    await expectContained(fx.repo, n);
     expect(await runtime.list(repoLabels(fx.repo))).toEqual([]);
     const ps = await execa("docker", ["ps", "-a", "--filter", `name=loom-gen-${n}-`, "--format", "{{.ID}}"]);
     expect(ps.stdout.trim()).toBe("");

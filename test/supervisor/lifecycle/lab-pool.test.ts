@@ -15,7 +15,13 @@ import { DockerRuntime } from "../../../src/supervisor/runtime/index.ts";
 import { GenerationStore } from "../../../src/supervisor/store/index.ts";
 import { startSupervisor } from "../../../src/supervisor/supervisor.ts";
 import { labImageMissing } from "../../helpers/lab-image.ts";
-import { entries, type Fixture, git, makeFixture } from "../lifecycle-fixture.ts";
+import {
+  CONTAINMENT_PROBE,
+  entries,
+  expectContained,
+  type Fixture,
+  makeFixture,
+} from "../lifecycle-fixture.ts";
 
 const missing = await labImageMissing("lab pool test");
 
@@ -91,18 +97,7 @@ const logLines = (events: readonly SupervisorEvent[]) =>
 
 describe.skipIf(missing !== undefined)("LOOM_LAB_POOL: Labs started ahead (docker, loom-lab:latest)", () => {
   it("a generation claims a pooled Lab: the claim's model and variables, no key, schemas and acceptance read-only through the renamed folder, branch fetched; the pool refills and leaves nothing when closed", async () => {
-    const fx = await makeFixture([
-      {
-        tool: "bash",
-        input: {
-          command:
-            "env | cut -d= -f1 | sort > env-names.txt; " +
-            "(echo changed > schemas/thing.ts && echo writable || echo read-only) > schemas-check.txt 2>/dev/null; " +
-            "(echo new > acceptance/new.test.ts && echo writable || echo read-only) > acceptance-check.txt 2>/dev/null; true",
-        },
-      },
-      { text: "checked" },
-    ]);
+    const fx = await makeFixture(CONTAINMENT_PROBE);
     fixtures.push(fx);
     const logs: string[] = [];
     const pool = poolFor(fx, 1, logs);
@@ -120,14 +115,7 @@ describe.skipIf(missing !== undefined)("LOOM_LAB_POOL: Labs started ahead (docke
     expect(models.length).toBeGreaterThan(0);
     expect(new Set(models)).toEqual(new Set(["claimed-model"]));
     const n = record.generation;
-    const names = (await git(fx.repo, ["show", `lab/gen-${n}:env-names.txt`])).split("\n");
-    expect(names).toContain("LOOM_LAB_MODEL_SOCKET");
-    expect(names).not.toContain("LOOM_LAB_API_KEY");
-    expect(names).not.toContain("LOOM_LAB_API_BASE");
-    expect(names).not.toContain("ANTHROPIC_API_KEY");
-    expect(await git(fx.repo, ["show", `lab/gen-${n}:schemas-check.txt`])).toBe("read-only");
-    expect(await git(fx.repo, ["show", `lab/gen-${n}:schemas/thing.ts`])).toBe("export const thing = 1;");
-    expect(await git(fx.repo, ["show", `lab/gen-${n}:acceptance-check.txt`])).toBe("read-only");
+    await expectContained(fx.repo, n);
     // The claimed Lab is gone with its generation; its first answer refilled the pool.
     await filled(pool, 1);
     const now = await pooledIds(fx);

@@ -1,6 +1,7 @@
 import { statSync, unlinkSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { listen } from "../../../shared/net/listen.ts";
 import { findTool } from "../../tool-groups.ts";
 import { ToolRegistry } from "../../tool-registry.ts";
 import { disposeProjects, projectsBuilt } from "../project/project-cache.ts";
@@ -28,16 +29,6 @@ function answers(socketPath: string): Promise<boolean> {
       resolve(true);
     });
     s.once("error", () => resolve(false));
-  });
-}
-
-function listen(server: net.Server, socketPath: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(socketPath, () => {
-      server.off("error", reject);
-      resolve();
-    });
   });
 }
 
