@@ -1,3 +1,5 @@
+import { readdir } from "node:fs/promises";
+import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ScriptTurnInput } from "../../src/shared/scripted-model/index.ts";
@@ -7,7 +9,10 @@ import { FaultLog } from "./fault-log.ts";
 import { makeScratch, type Scratch } from "./scratch.ts";
 import type { SupervisorProcess } from "./supervisor-process.ts";
 
-/** Docker Labs: one killed with SIGKILL, and one left running by a Supervisor killed with SIGKILL. */
+/**
+ * Docker Labs: one killed with SIGKILL, one left running by a Supervisor killed with SIGKILL, and the
+ * same with LOOM_LAB_POOL (a claimed Lab at work beside a pooled one waiting).
+ */
 const log = new FaultLog("docker");
 const scratches: Scratch[] = [];
 const models: ScriptedModelServer[] = [];
@@ -55,13 +60,14 @@ async function labContainer(repo: string, n: number): Promise<string> {
   return out.stdout.trim();
 }
 
-async function labAtWork(s: Scratch) {
+async function labAtWork(s: Scratch, env: Record<string, string> = {}) {
   const model = await startScriptedModel(HANG);
   models.push(model);
   const sup = await s.start({
     LOOM_RUNTIME: "docker",
     LOOM_LAB_API_BASE: model.url,
     LOOM_LAB_API_KEY: "lab-key",
+    ...env,
   });
   const n = Number((await sup.post("/spawn", { program: PROGRAM })).body.generation);
   s.generations.push(n);
@@ -100,6 +106,41 @@ describe.skipIf(!(await imagePresent()))("fault injection: docker Labs", () => {
       if (left) broken.push(`container ${id} still there after the restart`);
       await again.stop();
       log.add(`docker Lab gen-${n}: Supervisor SIGKILL, restarted → ${o}`, await s.damage(), broken);
+    }
+    {
+      const { sup, n } = await labAtWork(s, { LOOM_LAB_POOL: "2" });
+      log.begin();
+      const broken: string[] = [];
+      const id = ((await sup.get(`/generations/${n}`)).body as { containerId?: string }).containerId;
+      const pooled = (
+        await execa("docker", [
+          "ps",
+          "-aq",
+          "--no-trunc",
+          "--filter",
+          `label=loom.repo=${label}`,
+          "--filter",
+          "label=loom.pool",
+        ])
+      ).stdout
+        .split("\n")
+        .filter(Boolean);
+      if (!id || !pooled.includes(id))
+        broken.push(`gen-${n}'s Lab ${id} is not one of the pool's (${pooled.join(", ")})`);
+      process.kill(sup.pid, "SIGKILL");
+      await sup.exited;
+      const again = await s.start({ LOOM_RUNTIME: "docker" });
+      const o = await outcome(again, n);
+      if (o !== "aborted") broken.push(`gen-${n} is ${o}, not aborted`);
+      const left = (
+        await execa("docker", ["ps", "-aq", "--filter", `label=loom.repo=${label}`])
+      ).stdout.trim();
+      if (left) broken.push(`containers ${left.replace(/\n/g, ", ")} still there after the restart`);
+      const slots = await readdir(path.join(s.stateDir, "lab-pool")).catch(() => []);
+      if (slots.length > 0)
+        broken.push(`pooled Labs' folders ${slots.join(", ")} still there after the restart`);
+      await again.stop();
+      log.add(`pooled docker Lab gen-${n}: Supervisor SIGKILL, restarted → ${o}`, await s.damage(), broken);
     }
     const d = await s.damage();
     expect({ ...d, label }).toEqual({ corruptedMain: [], orphans: [], lostRecords: [], label });
