@@ -58,7 +58,9 @@ describe.skipIf(missing !== undefined)("the self-modification cycle end to end (
   it("(a) promotes a good generation: main has the Lab's commit under a merge tagged gen-1 (its Lab claimed from LOOM_LAB_POOL)", async () => {
     const lines: string[] = [];
     const r = await cycle({ log: (l) => lines.push(l), env: { ...env, LOOM_LAB_POOL: "1" } });
-    expect(lines.filter((l) => /gen-1 Lab loom-pool-\S+ claimed from the pool on docker/.test(l))).toHaveLength(1);
+    expect(
+      lines.filter((l) => /gen-1 Lab loom-pool-\S+ claimed from the pool on docker/.test(l)),
+    ).toHaveLength(1);
     expect(r.record.outcome, r.record.reason ?? "").toBe("promoted");
     expect(r.stopReason).toBe("max_generations");
     expect(r.tags).toEqual(["gen-1"]);

@@ -271,7 +271,10 @@ describe("bad values", () => {
       { LOOM_LAB_POOL: "17" },
       'LOOM_LAB_POOL="17" is not valid: expected a whole number from 0 to 16 (default 0)',
     ],
-    [{ LOOM_LAB_POOL: "-1" }, 'LOOM_LAB_POOL="-1" is not valid: expected a whole number from 0 to 16 (default 0)'],
+    [
+      { LOOM_LAB_POOL: "-1" },
+      'LOOM_LAB_POOL="-1" is not valid: expected a whole number from 0 to 16 (default 0)',
+    ],
     [
       { LOOM_PARENT: "best" },
       'LOOM_PARENT="best" is not valid: expected one of main, archive (default main)',
