@@ -8,6 +8,7 @@ import type { GenerationRecord } from "../../schemas/generation-record.ts";
 import { createPrimeCore } from "../prime/start-prime.ts";
 import { primeThinking } from "../prime/thinking.ts";
 import { type Config, loadConfig } from "../shared/config.ts";
+import { LoomError } from "../shared/errors.ts";
 import { totalTokens } from "../shared/events.ts";
 import { runGit } from "../shared/git/run-git.ts";
 import { type ScriptTurnInput, startScriptedModel } from "../shared/scripted-model/index.ts";
@@ -212,7 +213,12 @@ export async function runDemoCycle(options: CycleOptions): Promise<CycleResult> 
     })) as { stopReason?: string };
     enter("end");
     const records = await supervisor.controller.list();
-    const record = records.find((r) => r.generation === 1) as GenerationRecord;
+    const record = records.find((r) => r.generation === 1);
+    if (!record)
+      throw new LoomError(
+        "DEMO_NO_GENERATION",
+        `Prime's loop stopped (${result?.stopReason ?? "without a reason"}) before it spawned generation 1; its last lines above say why${options.keep ? `; the scratch folder is kept: ${scratch}` : ""}`,
+      );
     const mainAfter = await git(["rev-parse", "main"]);
     const mainLog = await git(["log", "--oneline", "main"]);
     const tags = (await git(["tag", "--list"])).split("\n").filter(Boolean);

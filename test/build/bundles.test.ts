@@ -226,7 +226,7 @@ describe("the Lab bundle run with plain node outside the repository", () => {
     expect(exitCode).toBe(0);
     const section = stdout.slice(stdout.indexOf("Commands:"));
     const commands = [...section.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]);
-    expect(commands.sort()).toEqual(["help", "lab", "lab-relay", "lab-server", "tool"]);
+    expect(commands.sort()).toEqual(["help", "lab", "lab-relay", "lab-server", "lab-standby", "tool"]);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'demo'");
   });

@@ -152,6 +152,31 @@ describe("SupervisorClient failures that are not the Supervisor's answers", () =
     expect(err.status).toBeUndefined();
   });
 
+  it("a read whose connection is reset before its answer is asked again; a write is not", async () => {
+    const seen: string[] = [];
+    const resetting = await tinyServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      // Every write, and the first try of each read, is cut before any answer.
+      if (req.method !== "GET" || seen.filter((s) => s === `${req.method} ${req.url}`).length === 1) {
+        req.socket.destroy();
+        return;
+      }
+      res.setHeader("content-type", "application/json");
+      res.end("[]");
+    });
+    try {
+      const client = new SupervisorClient({ baseUrl: resetting.url });
+      expect(await client.listGenerations()).toEqual([]);
+      expect(seen).toEqual(["GET /generations", "GET /generations"]);
+      const err = await failure(client.promote(3));
+      expect(err.code).toBe("SUPERVISOR_UNREACHABLE");
+      expect(err.message).toContain("POST /promote");
+      expect(seen.filter((s) => s.startsWith("POST"))).toHaveLength(1);
+    } finally {
+      await resetting.close();
+    }
+  });
+
   it("SUPERVISOR_TIMEOUT when no answer comes in time; SUPERVISOR_ABORTED when the caller aborts", async () => {
     const silent = await tinyServer(() => {});
     try {
