@@ -1,5 +1,6 @@
 import { rm } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
+import { LoomError } from "../shared/errors.ts";
 import { type ClaimAnswer, type LabClaim, MAX_CLAIM_BYTES, parseClaim } from "../shared/lab-claim.ts";
 import { listenForSupervisor } from "./listen-socket.ts";
 
@@ -38,7 +39,12 @@ export async function awaitClaim(socketPath: string): Promise<LabClaim> {
       claimed(parsed.claim);
     });
   });
-  await listenForSupervisor(server, socketPath);
+  await listenForSupervisor(server, socketPath).catch((err: NodeJS.ErrnoException) => {
+    throw new LoomError(
+      "LAB_STANDBY",
+      `cannot wait for a claim on ${socketPath} (${err.code ?? err.message}); --socket names a unix socket in a folder this user can write`,
+    );
+  });
   const got = await claim;
   // No new connection is accepted; the answered one ends by itself (a probe's too).
   server.close();

@@ -91,6 +91,12 @@ describe("a pooled Lab's claim (lab-standby ↔ the Supervisor)", () => {
     );
   });
 
+  it("a socket it cannot listen on is named, with what --socket takes", async () => {
+    await expect(awaitClaim("/nonexistent-loom-folder/standby.sock")).rejects.toThrow(
+      /^cannot wait for a claim on \/nonexistent-loom-folder\/standby\.sock \((ENOENT|EACCES)\); --socket names a unix socket in a folder this user can write$/,
+    );
+  });
+
   it("the Supervisor's side names why a Lab did not take its claim: refused, silent, closed", async () => {
     const dir = await folder();
     const socketPath = path.join(dir, STANDBY_SOCKET);
