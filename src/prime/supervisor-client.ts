@@ -22,6 +22,7 @@ import {
 import { LoomError } from "../shared/errors.ts";
 import { readSseEvents } from "../shared/http/sse-read.ts";
 import { formatIssues } from "../shared/zod-issues.ts";
+import { fetchText } from "./fetch-text.ts";
 
 /**
  * A failure talking to the Supervisor. For a non-2xx answer `code` and `message` are the ErrorBody's
@@ -300,24 +301,12 @@ export class SupervisorClient {
     let res: Response;
     let text: string;
     try {
-      // A read whose connection was reset before any answer (a kept-alive socket the server closed
-      // as it was reused, under load) is asked again; a write never is.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          res = await this.#fetch(url, {
-            method: call.method,
-            headers,
-            signal,
-            ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
-          });
-          text = await res.text();
-          break;
-        } catch (err) {
-          if (call.method !== "GET" || attempt >= READ_ATTEMPTS || signal.aborted || !connectionReset(err))
-            throw err;
-          await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
-        }
-      }
+      ({ res, text } = await fetchText(this.#fetch, url, {
+        method: call.method,
+        headers,
+        signal,
+        ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+      }));
     } catch (err) {
       if (call.signal?.aborted) {
         throw new SupervisorError("SUPERVISOR_ABORTED", `${what} was aborted`, { cause: err });
@@ -423,13 +412,4 @@ export function supervisorClientFor(
     baseUrl: overrides.url ?? config.supervisorUrl,
     token: config.supervisorToken,
   });
-}
-
-/** Tries of a read whose connection is reset before it is answered. */
-const READ_ATTEMPTS = 3;
-
-/** A connection cut before an answer (not a refusal: nobody listening is not retried). */
-function connectionReset(err: unknown): boolean {
-  const cause = (err as { cause?: { code?: string } }).cause;
-  return ["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"].includes(cause?.code ?? "");
 }

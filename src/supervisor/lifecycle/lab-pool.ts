@@ -1,15 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, realpath, rm, stat } from "node:fs/promises";
+import { mkdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { connect } from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../../shared/config.ts";
 import { ClaimAnswer, type LabClaim, MAX_CLAIM_BYTES, STANDBY_SOCKET } from "../../shared/lab-claim.ts";
 import { cloneAhead } from "../git/index.ts";
-import type { HostRuntime } from "../runtime/index.ts";
+import type { ContainerHandle, ContainerRuntime, HostRuntime, Launch } from "../runtime/index.ts";
 import { logTail, stopAndRemove } from "./lab-cleanup.ts";
 import { type LabSockets, makeLabSockets } from "./lab-sockets.ts";
-import { standbyLabSpec } from "./lab-spec.ts";
+import { labClaimOf, standbyLabSpec } from "./lab-spec.ts";
 
 /**
  * LOOM_LAB_POOL: Lab containers started ahead of their generation. A container's start (the engine's
@@ -242,4 +242,33 @@ export function claimPooledLab(lab: PooledLab, claim: LabClaim, timeoutMs = 10_0
       if (!answer.includes("\n")) fail("it closed the socket without answering");
     });
   });
+}
+
+/** Moves a claimed pooled Lab's folder to the generation's workspace: its container's mount follows it. */
+export async function movePooledWorkspace(lab: PooledLab, workspace: string): Promise<void> {
+  await mkdir(path.dirname(workspace), { recursive: true });
+  await rename(lab.workspace, workspace).catch(async (err: unknown) => {
+    await rm(lab.workspace, { recursive: true, force: true });
+    throw err;
+  });
+}
+
+/**
+ * Claims a pooled Lab with the command line and environment of the generation's own spec: its handle;
+ * or, when it does not take the claim, undefined once it is removed (the caller starts a Lab instead).
+ */
+export async function claimOrRemove(
+  runtime: ContainerRuntime,
+  lab: PooledLab,
+  spec: Launch,
+  log: (line: string) => void,
+): Promise<ContainerHandle | undefined> {
+  try {
+    await claimPooledLab(lab, labClaimOf(spec));
+    return { id: lab.id, name: lab.name, warnings: [] };
+  } catch (err) {
+    log(`${err instanceof Error ? err.message : String(err)}; starting a Lab instead`);
+    for (const p of await stopAndRemove(runtime, lab.id, 1000)) log(`cleanup: ${p}`);
+    return undefined;
+  }
 }

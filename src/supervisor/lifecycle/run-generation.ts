@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { appendFile, mkdir, rename, rm, stat } from "node:fs/promises";
+import { appendFile, mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { GenerationOutcome } from "../../../schemas/generation.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
@@ -27,9 +27,15 @@ import type { GenerationPatch, GenerationStore } from "../store/index.ts";
 import type { SupervisorEmit } from "./events.ts";
 import { freePort } from "./free-port.ts";
 import { logTail, readLabReport, stopAndRemove, waitForExit } from "./lab-cleanup.ts";
-import { claimPooledLab, type LabPool, type PooledLab, repoPackages } from "./lab-pool.ts";
+import {
+  claimOrRemove,
+  type LabPool,
+  movePooledWorkspace,
+  type PooledLab,
+  repoPackages,
+} from "./lab-pool.ts";
 import { type LabSockets, makeLabSockets, removeStaleLabSockets, writeLabSecrets } from "./lab-sockets.ts";
-import { DEFAULT_LAB_IMAGE, labClaimOf, labSpec } from "./lab-spec.ts";
+import { DEFAULT_LAB_IMAGE, labSpec } from "./lab-spec.ts";
 import { relayLab } from "./relay-lab.ts";
 import { shareWorkspace } from "./share-workspace.ts";
 import { type LabAddress, type LabEnd, watchLab } from "./watch-lab.ts";
@@ -93,16 +99,6 @@ export function workspaceOf(stateDir: string, n: number): string {
 /** Where a finished Lab's LabReport is kept. */
 export function reportPath(stateDir: string, n: number): string {
   return path.join(stateDir, "reports", `gen-${n}.json`);
-}
-
-/**
- * The repo's installed packages, for the Lab to run its tests and type check with (a clone has no
- * node_modules). Mounted read-only; excluded in the clone so a Lab's commit never picks up the mount point.
- */
-async function labPackages(repo: string, workspace: string): Promise<string | undefined> {
-  const packages = await repoPackages(repo);
-  if (packages) await appendFile(path.join(workspace, ".git", "info", "exclude"), "\n/node_modules\n");
-  return packages;
 }
 
 type Verdict = { outcome: GenerationOutcome; reason: string | null };
@@ -185,19 +181,16 @@ export async function runGeneration(
     // before the Lab starts, so no Lab runs under a record that does not say so.
     const running = setOutcome({ outcome: "running" });
     running.catch(() => {});
+    // The repo's installed packages, for the Lab's tests and type check (a clone has no node_modules):
+    // mounted read-only, and excluded in the clone so a Lab's commit never picks up the mount point.
+    const packages = await repoPackages(config.repoPath);
     // A pooled Lab mounting what this one would takes the generation: from here it is this run's.
     if (ports.labPool && !ports.gateway && isHostRuntime(runtime))
-      pooled = await ports.labPool.take(await repoPackages(config.repoPath));
+      pooled = await ports.labPool.take(packages);
     if (pooled) {
       containerId = pooled.id;
       sockets = pooled.sockets;
-      await mkdir(path.dirname(workspace), { recursive: true });
-      // Its container keeps the folder it mounted, under the generation's name.
-      const from = pooled.workspace;
-      await rename(from, workspace).catch(async (err: unknown) => {
-        await rm(from, { recursive: true, force: true });
-        throw err;
-      });
+      await movePooledWorkspace(pooled, workspace);
     }
     await ports.git.prepareWorkspace({
       repo: config.repoPath,
@@ -211,7 +204,7 @@ export async function runGeneration(
     // The read-only schemas and acceptance mounts need their sources, even in a repo without them.
     await mkdir(path.join(workspace, "schemas"), { recursive: true });
     await mkdir(path.join(workspace, "acceptance"), { recursive: true });
-    const packages = await labPackages(config.repoPath, workspace);
+    if (packages) await appendFile(path.join(workspace, ".git", "info", "exclude"), "\n/node_modules\n");
     if (runtime.name !== "local") await shareWorkspace(workspace);
     // Unique even where Labs share the host's network (local without bubblewrap).
     port = await freePort(taken);
@@ -252,16 +245,8 @@ export async function runGeneration(
     });
     let handle: (ContainerHandle & { readonly endpoints?: readonly Endpoint[] }) | undefined;
     if (pooled) {
-      // The same command line and environment a cold start would have had (labClaimOf).
-      handle = await claimPooledLab(pooled, labClaimOf(spec)).then(
-        () => ({ id: (pooled as PooledLab).id, name: (pooled as PooledLab).name, warnings: [] }),
-        async (err: unknown) => {
-          log(`${message(err)}; starting a Lab instead`);
-          for (const p of await stopAndRemove(runtime, (pooled as PooledLab).id, 1000)) log(`cleanup: ${p}`);
-          containerId = undefined;
-          return undefined;
-        },
-      );
+      handle = await claimOrRemove(runtime, pooled, spec, log);
+      if (!handle) containerId = undefined;
     }
     handle ??= await launch(runtime, spec, "a Lab whose workspace is mounted");
     containerId = handle.id;
