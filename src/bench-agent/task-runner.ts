@@ -5,6 +5,7 @@ import type { TaskScore } from "../../schemas/verification.ts";
 import type { Config } from "../shared/config.ts";
 import { LoomError } from "../shared/errors.ts";
 import { tryGit } from "../shared/git/run-git.ts";
+import { SingleFlight } from "../shared/keyed-queue.ts";
 import type { TaskRunner, TaskStage } from "../supervisor/verify/task-fitness.ts";
 import { exists, unpackCommit } from "./agent-build.ts";
 import { apiBaseOf, planBench, runBench, storedResult } from "./run-bench.ts";
@@ -66,7 +67,7 @@ async function subsetOf(tasksDir: string, size: number): Promise<string> {
  */
 export function benchTaskRunner(config: Config, log: (line: string) => void): TaskRunner {
   const benchConfig: Config = { ...config, stateDir: benchStateOf(config) };
-  const inFlight = new Map<string, Promise<TaskScore>>();
+  const scoring = new SingleFlight<TaskScore>();
   const score = async (commit: string, main: string, stage: TaskStage, signal?: AbortSignal) => {
     const all = await tasksAt(config.repoPath, main, benchConfig.stateDir);
     const tasksDir = stage === "full" ? all : await subsetOf(all, config.tasksScreen);
@@ -100,14 +101,7 @@ export function benchTaskRunner(config: Config, log: (line: string) => void): Ta
     };
   };
   return {
-    score(commit, main, stage, signal) {
-      const key = `${commit} ${main} ${stage}`;
-      let running = inFlight.get(key);
-      if (!running) {
-        running = score(commit, main, stage, signal).finally(() => inFlight.delete(key));
-        inFlight.set(key, running);
-      }
-      return running;
-    },
+    score: (commit, main, stage, signal) =>
+      scoring.run(`${commit} ${main} ${stage}`, () => score(commit, main, stage, signal)),
   };
 }

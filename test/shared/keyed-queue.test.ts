@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KeyedQueue } from "../../src/shared/keyed-queue.ts";
+import { KeyedQueue, SingleFlight } from "../../src/shared/keyed-queue.ts";
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
@@ -32,5 +32,32 @@ describe("KeyedQueue", () => {
     await queue.run("y", async () => Promise.reject(new Error("no"))).catch(() => {});
     await tick();
     expect(queue.size).toBe(0);
+  });
+});
+
+describe("SingleFlight", () => {
+  it("gives callers of a key the run in flight, runs other keys side by side, and runs afresh after a failure", async () => {
+    const flight = new SingleFlight<string>();
+    let runs = 0;
+    const task =
+      (name: string, fail = false) =>
+      async () => {
+        runs++;
+        await tick();
+        if (fail) throw new Error(name);
+        return `${name} #${runs}`;
+      };
+    const first = flight.run("a", task("a", true));
+    const second = flight.run("a", task("a-other"));
+    const other = flight.run("b", task("b"));
+    expect(second).toBe(first);
+    expect(flight.size).toBe(2);
+    await expect(first).rejects.toThrow("a");
+    await expect(second).rejects.toThrow("a");
+    expect(await other).toBe("b #2");
+    expect(runs).toBe(2);
+    // The failure is not remembered: the key runs again.
+    expect(await flight.run("a", task("again"))).toBe("again #3");
+    expect(flight.size).toBe(0);
   });
 });

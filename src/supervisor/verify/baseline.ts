@@ -3,6 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import { CommitSha } from "../../../schemas/supervisor.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
+import { SingleFlight } from "../../shared/keyed-queue.ts";
 import { prepareSteps, type StepsContext } from "./prepare-steps.ts";
 import { runStep } from "./run-step.ts";
 import { scriptCommand } from "./script-command.ts";
@@ -44,25 +45,20 @@ export async function writeBaseline(stateDir: string, baseline: Baseline): Promi
 }
 
 /** One measurement per commit at a time, however many verifications ask for it. */
-const inFlight = new Map<string, Promise<Baseline>>();
+const measuring = new SingleFlight<Baseline>();
 
 /**
  * The baseline at `commit`: cached in `<stateDir>/baselines/<sha>.json`, else measured by running main's
  * `npm test` at that commit exactly as a Lab's branch is run (fresh clone, fresh container), once.
  */
 export function baselineAt(ctx: StepsContext, commit: string): Promise<Baseline> {
-  const key = `${ctx.config.stateDir}\0${commit}`;
-  const running = inFlight.get(key);
-  if (running) return running;
-  const task = (async () => {
+  return measuring.run(`${ctx.config.stateDir}\0${commit}`, async () => {
     const cached = await readBaseline(ctx.config.stateDir, commit);
     if (cached) return cached;
     const measured = await measure(ctx, commit);
     await writeBaseline(ctx.config.stateDir, measured);
     return measured;
-  })().finally(() => inFlight.delete(key));
-  inFlight.set(key, task);
-  return task;
+  });
 }
 
 async function measure(ctx: StepsContext, commit: string): Promise<Baseline> {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, copyFile, lstat, mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
+import { SingleFlight } from "../../shared/keyed-queue.ts";
 import { prepareSteps, type StepsContext } from "./prepare-steps.ts";
 import { runStep } from "./run-step.ts";
 import { scriptCommandFrom } from "./script-command.ts";
@@ -149,7 +150,7 @@ export async function sweepCheckSeeds(stateDir: string): Promise<string[]> {
 }
 
 /** One seed made per state folder, runtime and commit at a time. */
-const inFlight = new Map<string, Promise<boolean>>();
+const seeding = new SingleFlight<boolean>();
 
 /**
  * Runs main's own `check` script on a fresh clone of main at `commit` (as a candidate's check runs, in a
@@ -160,50 +161,53 @@ const inFlight = new Map<string, Promise<boolean>>();
  */
 export function makeCheckSeed(ctx: StepsContext, commit: string): Promise<boolean> {
   const key = `${ctx.config.stateDir}\0${ctx.runtime.name}\0${commit}`;
-  const running = inFlight.get(key);
-  if (running) return running;
-  const task = (async () => {
-    if ((await seedCommit(ctx.config.stateDir, ctx.runtime.name)) === commit) return true;
-    const pkg = (await readBlobs(ctx.config.repoPath, [`${commit}:package.json`])).get(
-      `${commit}:package.json`,
-    );
-    let script: unknown;
-    try {
-      // Stryker disable next-line OptionalChaining: without scripts, the TypeError is caught the same way
-      script = (JSON.parse(pkg ?? "") as { scripts?: Record<string, unknown> }).scripts?.check;
-    } catch {}
-    if (!usesCheckCache(script)) return false;
-    // Under swarm a step clones main through the gateway into its own container: what its check leaves
-    // never reaches this host's clone, so there is nothing to keep (and candidates start without a seed).
-    if (ctx.gateway && ctx.runtime.name === "swarm") return false;
-    const name = `seed-${commit.slice(0, 12)}`;
-    // Beside the candidates' clones (verify/gen-N), at their depth: the build info's paths are relative.
-    // Stryker disable next-line StringLiteral: a seed made elsewhere is as sound, only less reused (bench/check-seed.bench.ts)
-    const clone = path.join(ctx.config.stateDir, "verify", name);
-    try {
-      await cloneAt(ctx.config.repoPath, commit, clone);
-      const steps = await prepareSteps(ctx, commit, clone, name);
-      const run = await runStep(
-        steps.context,
-        // Stryker disable next-line StringLiteral: the step's name, a label
-        "seed",
-        scriptCommandFrom(pkg, "check"),
-        ctx.config.verifyTimeoutMs,
-      );
-      return run.result.passed && (await keepCheckSeed(ctx.config.stateDir, ctx.runtime.name, clone, commit));
-    } finally {
-      await rm(clone, { recursive: true }).catch(() => {});
-    }
-  })().finally(() => {
-    inFlight.delete(key);
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: which seed a check waits for: only its time
-    if (making.get(byRuntime) === settled) making.delete(byRuntime);
+  return seeding.run(key, () => {
+    const byRuntime = makingKey(ctx.config.stateDir, ctx.runtime.name);
+    const task = makeSeed(ctx, commit);
+    // What a waiting check sees: done, however it ended (a failed seed only means a whole check).
+    // Stryker disable next-line ArrowFunction,BooleanLiteral: the value is never read
+    const settled = task.catch(() => false);
+    making.set(byRuntime, settled);
+    // Stryker disable BlockStatement,ConditionalExpression,EqualityOperator: a settled seed left in the map is only waited on at once
+    void settled.then(() => {
+      if (making.get(byRuntime) === settled) making.delete(byRuntime);
+    });
+    // Stryker restore BlockStatement,ConditionalExpression,EqualityOperator
+    return task;
   });
-  const byRuntime = makingKey(ctx.config.stateDir, ctx.runtime.name);
-  // What a waiting check sees: done, however it ended (a failed seed only means a whole check).
-  // Stryker disable next-line ArrowFunction,BooleanLiteral: the value is never read
-  const settled = task.catch(() => false);
-  inFlight.set(key, task);
-  making.set(byRuntime, settled);
-  return task;
+}
+
+/** makeCheckSeed's work, once per key. */
+async function makeSeed(ctx: StepsContext, commit: string): Promise<boolean> {
+  if ((await seedCommit(ctx.config.stateDir, ctx.runtime.name)) === commit) return true;
+  const pkg = (await readBlobs(ctx.config.repoPath, [`${commit}:package.json`])).get(
+    `${commit}:package.json`,
+  );
+  let script: unknown;
+  try {
+    // Stryker disable next-line OptionalChaining: without scripts, the TypeError is caught the same way
+    script = (JSON.parse(pkg ?? "") as { scripts?: Record<string, unknown> }).scripts?.check;
+  } catch {}
+  if (!usesCheckCache(script)) return false;
+  // Under swarm a step clones main through the gateway into its own container: what its check leaves
+  // never reaches this host's clone, so there is nothing to keep (and candidates start without a seed).
+  if (ctx.gateway && ctx.runtime.name === "swarm") return false;
+  const name = `seed-${commit.slice(0, 12)}`;
+  // Beside the candidates' clones (verify/gen-N), at their depth: the build info's paths are relative.
+  // Stryker disable next-line StringLiteral: a seed made elsewhere is as sound, only less reused (bench/check-seed.bench.ts)
+  const clone = path.join(ctx.config.stateDir, "verify", name);
+  try {
+    await cloneAt(ctx.config.repoPath, commit, clone);
+    const steps = await prepareSteps(ctx, commit, clone, name);
+    const run = await runStep(
+      steps.context,
+      // Stryker disable next-line StringLiteral: the step's name, a label
+      "seed",
+      scriptCommandFrom(pkg, "check"),
+      ctx.config.verifyTimeoutMs,
+    );
+    return run.result.passed && (await keepCheckSeed(ctx.config.stateDir, ctx.runtime.name, clone, commit));
+  } finally {
+    await rm(clone, { recursive: true }).catch(() => {});
+  }
 }
