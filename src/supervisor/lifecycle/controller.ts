@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { GenerationOutcome } from "../../../schemas/generation.ts";
 import type { GenerationDiff } from "../../../schemas/generation-diff.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type { Candidate } from "../../../schemas/round.ts";
@@ -10,19 +9,18 @@ import type {
   SpawnResponse,
 } from "../../../schemas/supervisor.ts";
 import type { ReviewRequest, Verification, VerifyThrough } from "../../../schemas/verification.ts";
-import { addUsage, totalTokens, zeroUsage } from "../../shared/events.ts";
 import type { SupervisorApi, SupervisorStats } from "../api.ts";
 import { ConflictError, generationNotFound, notVerifying, ShuttingDownError } from "../errors.ts";
 import type { ArchiveInput, PromoteInput, PromoteResult, RollbackInput } from "../git/index.ts";
-import { MAIN_REF } from "../git/repo-state.ts";
 import type { PrimeHooks } from "../prime/prime-keeper.ts";
 import type { IntentJournal } from "../store/index.ts";
+import { lineageTotals } from "../store/lineage-totals.ts";
 import type { TaskRunner } from "../verify/task-fitness.ts";
 import { Verifier } from "../verify/verifier.ts";
 import { chooseParents, type ParentChoice } from "./choose-parent.ts";
-import { candidateProgram, planRound, type RoundRequest } from "./round.ts";
-import { type LifecyclePorts, runGeneration } from "./run-generation.ts";
-import { type ScreenedParentPorts, startingPoint } from "./screened-parent.ts";
+import { planRound, type RoundRequest } from "./round.ts";
+import { runRoundLabs } from "./round-labs.ts";
+import type { LifecyclePorts } from "./run-generation.ts";
 
 export interface ControllerPorts extends LifecyclePorts {
   readonly decide: {
@@ -105,79 +103,19 @@ export class GenerationController implements SupervisorApi {
     }
     const { round, records } = allocated;
     slot.round = round;
-    const at = () => new Date().toISOString();
-    for (const r of records) {
-      slot.running.add(r.generation);
-      this.ports.emit({
-        type: "generation",
-        at: at(),
-        generation: r.generation,
-        outcome: "pending",
-        reason: null,
-      });
-    }
-    if (records.length > 1) {
-      this.ports.emit({
-        type: "log",
-        at: at(),
-        generation: null,
-        message: `round ${round}: ${records.length} candidates, ${records.map((r) => `gen-${r.generation} (${r.candidate?.model})`).join(", ")}`,
-      });
-    }
-    // A screened parent is verified in full once, however many of the round's candidates drew it.
-    const finishing = new Map<number, Promise<ParentChoice>>();
-    const screened: ScreenedParentPorts = {
-      store: this.ports.store,
-      emit: this.ports.emit,
-      verifyInFull: async (p) => {
-        await this.verifier.verify(p, "full");
-        await this.verifier.settled(p);
+    for (const r of records) slot.running.add(r.generation);
+    const labs = runRoundLabs(
+      {
+        lifecycle: this.ports,
+        verifier: this.verifier,
+        archive: (p, reason) => this.archive(p, reason),
+        rollback: (p, reason) => this.rollback(p, reason),
       },
-      archive: (p, reason) => this.archive(p, reason),
-      rollback: (p, reason) => this.rollback(p, reason),
-    };
-    // Main's test count is measured while the Labs work, once every Lab of the round is up (so no
-    // start competes with it), at background priority; the verifier measures it once however many ask.
-    let starting = records.length;
-    const started = (n: number) => {
-      if (--starting === 0) this.verifier.warmBaseline(n);
-    };
-    const runs = records.map((record, i) => {
-      const n = record.generation;
-      const candidate = candidates[i] as Candidate;
-      let up = false;
-      return startingPoint(screened, n, parents[i], round, finishing, abort.signal)
-        .then((parent) =>
-          runGeneration(this.ports, {
-            generation: n,
-            program: candidateProgram(program, candidate),
-            signal: abort.signal,
-            ...(parent && parent.ref !== MAIN_REF ? { from: parent.ref } : {}),
-            ...(candidate.model ? { model: candidate.model } : {}),
-            ...(records.length > 1
-              ? { roundLabel: `round ${round}, candidate ${candidate.index} of ${candidate.of}` }
-              : {}),
-            onLabStarted: () => {
-              up = true;
-              started(n);
-            },
-          }),
-        )
-        .catch((err: Error) =>
-          this.ports.emit({
-            type: "log",
-            at: at(),
-            generation: n,
-            message: `gen-${n} failed unexpectedly: ${err.message}`,
-          }),
-        )
-        .finally(() => {
-          // One that ended without a Lab (its workspace failed, say) holds back no measurement.
-          if (!up) started(n);
-          slot.running.delete(n);
-        });
-    });
-    slot.done = Promise.allSettled(runs).finally(() => {
+      { round, program, records, candidates, parents },
+      abort.signal,
+      (n) => slot.running.delete(n),
+    );
+    slot.done = labs.finally(() => {
       if (this.current === slot) this.current = undefined;
     });
     const generations = records.map((r, i) => ({
@@ -407,21 +345,8 @@ export class GenerationController implements SupervisorApi {
   }
 
   async stats(): Promise<SupervisorStats> {
-    const records = await this.ports.store.list();
-    const byOutcome = Object.fromEntries(GenerationOutcome.options.map((o) => [o, 0])) as Record<
-      GenerationOutcome,
-      number
-    >;
-    let tokens = zeroUsage();
-    for (const r of records) {
-      byOutcome[r.outcome] += 1;
-      tokens = addUsage(tokens, r.tokens);
-    }
     return {
-      generations: records.length,
-      byOutcome,
-      tokens,
-      totalTokens: totalTokens(tokens),
+      ...lineageTotals(await this.ports.store.list()),
       running: this.current ? (this.current.running.values().next().value ?? null) : null,
       runningGenerations: this.current ? [...this.current.running] : [],
       runtime: this.ports.runtime.name,
