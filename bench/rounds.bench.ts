@@ -11,11 +11,13 @@
  * bench/results/rounds.md). Each run does K = 1, 2, 4 in turn (the order reversed every other run, so
  * load drift hits every K alike); the table shows medians.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { GenerationRecord } from "../schemas/generation-record.ts";
+import { demoRoundRepoFiles } from "../src/demo/demo-repo.ts";
 import { runDemoCycle } from "../src/demo/run-cycle.ts";
 import { runDemoRound } from "../src/demo/run-round.ts";
 import { fmt, median, uptime } from "./stats.ts";
@@ -99,8 +101,71 @@ async function round(runtime: string, k: number): Promise<Sample> {
   };
 }
 
+/** How long a command takes on the host, with no container, clone or git around it; its exit code ignored. */
+function hostRun(cwd: string, command: string, args: string[]): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve) =>
+    execFile(command, args, { cwd, env: { ...process.env, CI: "1", NO_COLOR: "1" } }, () =>
+      resolve(performance.now() - started),
+    ),
+  );
+}
+
+interface Floor {
+  readonly checkMs: number;
+  readonly reachableMs: number;
+  readonly fullMs: number;
+}
+
+/**
+ * The floor under any cascade on the demo repository: the work no verification of it can skip, run
+ * bare on the host — the type check, the tests the careless change reaches (banner's test file, vitest
+ * related with --bail=1) and the whole suite (vitest run) — with every container, clone, git step and
+ * process of Loom's own taken away. Stage 1 of a broken candidate is at least check + reachable; a full
+ * verification at least check + reachable + full suite.
+ */
+async function floor(runs: number): Promise<Floor> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "loom-rounds-floor-"));
+  try {
+    for (const [file, text] of Object.entries(demoRoundRepoFiles)) {
+      await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+      await writeFile(path.join(dir, file), text);
+    }
+    await symlink(path.join(root, "node_modules"), path.join(dir, "node_modules"));
+    const bin = (name: string) => path.join(dir, "node_modules", ".bin", name);
+    const samples: Floor[] = [];
+    for (let i = 0; i < runs + 1; i++) {
+      const checkMs = await hostRun(dir, bin("tsc"), ["--noEmit", "-p", "tsconfig.json"]);
+      const reachableMs = await hostRun(dir, bin("vitest"), [
+        "related",
+        "--run",
+        "--passWithNoTests",
+        "--bail=1",
+        "./src/banner.ts",
+        "./src/greet.ts",
+      ]);
+      const fullMs = await hostRun(dir, bin("vitest"), ["run"]);
+      // The first round warms the file cache; it is not counted.
+      if (i > 0) samples.push({ checkMs, reachableMs, fullMs });
+    }
+    return {
+      checkMs: median(samples.map((f) => f.checkMs)),
+      reachableMs: median(samples.map((f) => f.reachableMs)),
+      fullMs: median(samples.map((f) => f.fullMs)),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const before = uptime();
+  const bare = await floor(3);
+  const floorStage1 = bare.checkMs + bare.reachableMs;
+  const floorShare = floorStage1 / (floorStage1 + bare.fullMs);
+  console.log(
+    `floor: check ${fmt(bare.checkMs)}, reachable ${fmt(bare.reachableMs)}, full suite ${fmt(bare.fullMs)}: share ${(floorShare * 100).toFixed(0)} %`,
+  );
   const samples = new Map<string, Sample[]>();
   const key = (runtime: string, k: number) => `${runtime} ${k}`;
   for (let run = 0; run < RUNS; run++) {
@@ -169,6 +234,14 @@ async function main(): Promise<void> {
     ...shareRows,
     "",
     ...notes,
+    "",
+    "The floor under any cascade here (the same run, before the rounds): the work no verification of the demo",
+    "repository can skip, run bare on the host with no container, clone, git step or Loom process around it,",
+    "medians of 3 after one warm-up — the type check (`tsc --noEmit`) " +
+      `${fmt(bare.checkMs)}, the tests the careless change reaches (\`vitest related --bail=1\`) ${fmt(bare.reachableMs)}, ` +
+      `the whole suite (\`vitest run\`) ${fmt(bare.fullMs)}. A broken candidate's stage 1 is at least the first two, ` +
+      `a full verification at least all three: **${(floorShare * 100).toFixed(0)} %** at best, ` +
+      `${floorShare <= TARGET_SHARE ? "under" : "over"} the ${TARGET_SHARE * 100} % target before Loom adds anything.`,
     "",
     "What K helps on these 2 cores (read the CPU column first: the whole machine, and other engineers' work",
     "shares it): a round of K does not cost K generations' wall time, because a round shares what a",
