@@ -210,6 +210,13 @@ async function main(): Promise<void> {
         `and promoted ${fmt(m(1, (s) => s.promotedAfterMs))} after its spawn.`,
     );
   }
+  const gainLines = runtimes.map((runtime) => {
+    const m = (k: number, f: (s: Sample) => number) => median((samples.get(key(runtime, k)) ?? []).map(f));
+    const gains = SIZES.filter((k) => k > 1).map(
+      (k) => `K = ${k} ${((k * m(1, (s) => s.wallMs)) / m(k, (s) => s.wallMs)).toFixed(2)}×`,
+    );
+    return `- ${runtime}: candidates per hour against K = 1: ${gains.join(", ")}, K = 1 itself at ${(m(1, (s) => s.cpuShare) * 100).toFixed(0)} % CPU.`;
+  });
   const text = [
     "# Rounds benchmark",
     "",
@@ -235,27 +242,30 @@ async function main(): Promise<void> {
     "",
     ...notes,
     "",
-    "The floor under any cascade here (the same run, before the rounds): the work no verification of the demo",
-    "repository can skip, run bare on the host with no container, clone, git step or Loom process around it,",
-    "medians of 3 after one warm-up — the type check (`tsc --noEmit`) " +
-      `${fmt(bare.checkMs)}, the tests the careless change reaches (\`vitest related --bail=1\`) ${fmt(bare.reachableMs)}, ` +
-      `the whole suite (\`vitest run\`) ${fmt(bare.fullMs)}. A broken candidate's stage 1 is at least the first two, ` +
-      `a full verification at least all three: **${(floorShare * 100).toFixed(0)} %** at best, ` +
-      `${floorShare <= TARGET_SHARE ? "under" : "over"} the ${TARGET_SHARE * 100} % target before Loom adds anything.`,
+    "The floor under any cascade here (the same run, before the rounds): the work no verification of the round's",
+    "demo repository (the vitest one K = 2 and 4 run on; K = 1's `loom demo` repository tests with node:test)",
+    "can skip, run bare on the host with no container, clone, git step or Loom process around it,",
+    "medians of 3 after one warm-up: the type check (`tsc --noEmit`) " + `${fmt(bare.checkMs)},`,
+    `the tests the careless change reaches (\`vitest related --bail=1\`) ${fmt(bare.reachableMs)}, the whole suite (\`vitest run\`) ${fmt(bare.fullMs)}.`,
+    "A broken candidate's stage 1 is at least the first two, a full verification at least all three:",
+    `**${(floorShare * 100).toFixed(0)} %** at best, ${floorShare <= TARGET_SHARE ? "under" : "over"} the ${TARGET_SHARE * 100} % target before Loom adds anything.`,
+    "",
+    ...gainLines,
     "",
     "What K helps on these 2 cores (read the CPU column first: the whole machine, and other engineers' work",
-    "shares it): a round of K does not cost K generations' wall time, because a round shares what a",
-    "generation pays once — Prime's reflect and loop steps, the Labs' waits on their model turns, the",
-    "baseline of main, the waits between the cascade's stages — so candidates per hour grow with K while",
-    "the cores have idle gaps to fill. They stop growing once the CPU-bound parts (type checks, tests, node",
-    "and container starts) saturate both cores: then the K Labs and screens only take turns, each screen",
-    "takes longer (a broken candidate screened beside three others can take longer than the winner's full",
-    "run made alone, which is why the share above can pass 100 %), and what a round buys is breadth (K",
-    "approaches from one program.md, the best promoted, the runner-up archived as a stepping stone, the broken",
-    "ones stopped before the full suite), not speed. K beyond the cores belongs on a cluster (the swarm",
-    "issue), where each Lab and each screen gets a core of its own. The rejection share is high on the demo",
-    "repository because its stage 1 is mostly fixed cost (clone, a container, the type check, vitest's start)",
-    "and its whole suite is about a second of work; the cascade's saving grows with the suite (see the",
+    "shares it): a round shares what a generation pays once — Prime's reflect and loop steps, the Labs' waits",
+    "on their model turns, the baseline of main, the waits between the cascade's stages — so candidates per",
+    "hour grow with K only while the cores have idle gaps to fill. With scripted models there is no think",
+    "time: once K = 1 alone keeps the cores busy, the CPU-bound parts (type checks, tests, node and container",
+    "starts) saturate both cores and K Labs and screens only take turns; each screen then takes longer (a",
+    "broken candidate screened beside three others can take longer than the winner's full run made alone,",
+    "which is why the share above can pass 100 %). With a real model a Lab spends most of its time waiting on",
+    "its turns, which is where K fills the gaps. What a round buys on two cores is breadth (K approaches from",
+    "one program.md, the best promoted, the runner-up archived as a stepping stone, the broken ones stopped",
+    "before the full suite), not speed; K beyond the cores belongs on a cluster (the swarm issue), where each",
+    "Lab and each screen gets a core of its own. The rejection share is high on the demo repository because",
+    "its stage 1 is mostly fixed cost (clone, a container, the type check, vitest's start) and its whole suite",
+    "is about two seconds of work (the floor above); the cascade's saving grows with the suite (see the",
     "cascade benchmark: a one-module change to Loom itself is rejected in a fraction of its full suite).",
     "",
     `Machine: ${os.cpus().length} cores, Node ${process.version}. Shared machine; \`uptime\` at the start: \`${before}\`; at the end: \`${uptime()}\`.`,
