@@ -205,7 +205,9 @@ describe("scripts/build.ts", () => {
       execa(process.execPath, ["--import", "tsx", script, ...args], {
         cwd: LOOM_ROOT,
         reject: false,
-        timeout: 30_000,
+        // The whole build, compile cache included: seconds alone, over 30 s beside the suite's heaviest
+        // files in a CI run on two cores.
+        timeout: 150_000,
       });
     const [ok, bad] = await Promise.all([run(["--outdir", outdir]), run(["--out", outdir])]);
     expect(ok.exitCode, ok.stderr).toBe(0);
@@ -217,7 +219,7 @@ describe("scripts/build.ts", () => {
     expect(ok.stdout).toMatch(/^built 3 bundles in \d+ ms$/m);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain("Unknown option '--out'; accepted: --outdir <dir>");
-  });
+  }, 180_000);
 });
 
 describe("the Lab bundle run with plain node outside the repository", () => {

@@ -58,6 +58,7 @@ export function runRoundLabs(
       message: `round ${round}: ${records.length} candidates, ${records.map((r) => `gen-${r.generation} (${r.candidate?.model})`).join(", ")}`,
     });
   }
+  // A screened parent is verified in full once, however many of the round's candidates drew it.
   const finishing = new Map<number, Promise<ParentChoice>>();
   const screened: ScreenedParentPorts = {
     store: lifecycle.store,
