@@ -101,12 +101,25 @@ async function round(runtime: string, k: number): Promise<Sample> {
   };
 }
 
-/** How long a command takes on the host, with no container, clone or git around it; its exit code ignored. */
+/**
+ * How long a command takes on the host, with no container, clone or git around it. On main's tree each
+ * one passes: a failure (a missing binary, a broken tree) is thrown with its output, never timed.
+ */
 function hostRun(cwd: string, command: string, args: string[]): Promise<number> {
   const started = performance.now();
-  return new Promise((resolve) =>
-    execFile(command, args, { cwd, env: { ...process.env, CI: "1", NO_COLOR: "1" } }, () =>
-      resolve(performance.now() - started),
+  return new Promise((resolve, reject) =>
+    execFile(
+      command,
+      args,
+      { cwd, env: { ...process.env, CI: "1", NO_COLOR: "1" } },
+      (err, stdout, stderr) =>
+        err
+          ? reject(
+              new Error(
+                `floor: ${path.basename(command)} ${args.join(" ")} failed: ${err.message}\n${stdout}${stderr}`,
+              ),
+            )
+          : resolve(performance.now() - started),
     ),
   );
 }
@@ -185,6 +198,7 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   const shareRows: string[] = [];
   const notes: string[] = [];
+  const gainLines: string[] = [];
   for (const runtime of runtimes) {
     const m = (k: number, f: (s: Sample) => number) => median((samples.get(key(runtime, k)) ?? []).map(f));
     const wall1 = m(1, (s) => s.wallMs);
@@ -205,18 +219,17 @@ async function main(): Promise<void> {
           `${fmt(m(k, (s) => s.promotedAfterMs))} |`,
       );
     }
+    const gains = SIZES.filter((k) => k > 1).map(
+      (k) => `K = ${k} ${((k * wall1) / m(k, (s) => s.wallMs)).toFixed(2)}×`,
+    );
+    gainLines.push(
+      `- ${runtime}: candidates per hour against K = 1: ${gains.join(", ")}, K = 1 itself at ${(m(1, (s) => s.cpuShare) * 100).toFixed(0)} % CPU.`,
+    );
     notes.push(
       `- ${runtime}: K = 1's own generation was verified (stage 1 and review) in ${fmt(m(1, (s) => s.winnerMs))} ` +
         `and promoted ${fmt(m(1, (s) => s.promotedAfterMs))} after its spawn.`,
     );
   }
-  const gainLines = runtimes.map((runtime) => {
-    const m = (k: number, f: (s: Sample) => number) => median((samples.get(key(runtime, k)) ?? []).map(f));
-    const gains = SIZES.filter((k) => k > 1).map(
-      (k) => `K = ${k} ${((k * m(1, (s) => s.wallMs)) / m(k, (s) => s.wallMs)).toFixed(2)}×`,
-    );
-    return `- ${runtime}: candidates per hour against K = 1: ${gains.join(", ")}, K = 1 itself at ${(m(1, (s) => s.cpuShare) * 100).toFixed(0)} % CPU.`;
-  });
   const text = [
     "# Rounds benchmark",
     "",
