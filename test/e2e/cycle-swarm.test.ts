@@ -17,15 +17,29 @@ const required = process.env.LOOM_REQUIRE_ENGINES === "1";
 if (!swarm.ok) console.warn(`[swarm cycle] skipped: ${swarm.reason}`);
 
 const kept: CycleResult[] = [];
+const registryPorts: string[] = [];
 afterAll(async () => {
   const { rm } = await import("node:fs/promises");
   await Promise.all(kept.map((r) => rm(r.scratch, { recursive: true, force: true })));
+  // The push tagged the Lab image for this test's registry on this engine (a port no later run uses):
+  // untag it, so runs do not pile up tags of registries long gone (the image itself stays).
+  for (const port of registryPorts) {
+    const tags = await execa("docker", [
+      "images",
+      "--format",
+      "{{.Repository}}:{{.Tag}}",
+      `127.0.0.1:${port}/*`,
+    ]);
+    const names = tags.stdout.split("\n").filter(Boolean);
+    if (names.length > 0) await execa("docker", ["rmi", ...names], { reject: false });
+  }
 });
 
 describe.skipIf(missing !== undefined || (!swarm.ok && !required))("a generation without mounts", () => {
   it("promotes the demo generation with the Lab and each verification step as swarm services", async () => {
     const lines: string[] = [];
     const port = String(20_000 + Math.floor(Math.random() * 20_000));
+    registryPorts.push(port);
     const r = await runDemoCycle({
       keep: true,
       log: (l) => lines.push(l),
