@@ -6,11 +6,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { SupervisorEvent } from "../../../schemas/events.ts";
 import { LabReport } from "../../../schemas/index.ts";
 import { fetchLabBranch, prepareWorkspace } from "../../../src/supervisor/git/index.ts";
-import {
-  type LifecyclePorts,
-  reportPath,
-  runGeneration,
-} from "../../../src/supervisor/lifecycle/run-generation.ts";
+import { reportPath } from "../../../src/supervisor/lifecycle/lab-end.ts";
+import { type LifecyclePorts, runGeneration } from "../../../src/supervisor/lifecycle/run-generation.ts";
 import { LocalRuntime } from "../../../src/supervisor/runtime/index.ts";
 import { GenerationStore } from "../../../src/supervisor/store/index.ts";
 import { entries, type Fixture, git, makeFixture, WRITE_AND_END } from "../lifecycle-fixture.ts";
