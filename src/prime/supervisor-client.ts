@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { SupervisorEvent } from "../../schemas/events.ts";
 import { isLabInProgress } from "../../schemas/generation.ts";
 import { GenerationDiff } from "../../schemas/generation-diff.ts";
 import { GenerationRecord } from "../../schemas/generation-record.ts";
@@ -20,24 +19,10 @@ import {
   type VerifyThrough,
 } from "../../schemas/verification.ts";
 import { LoomError } from "../shared/errors.ts";
-import { readSseEvents } from "../shared/http/sse-read.ts";
 import { formatIssues } from "../shared/zod-issues.ts";
+import { awaitRecord, type WaitOptions } from "./await-record.ts";
 import { fetchText } from "./fetch-text.ts";
-
-/**
- * A failure talking to the Supervisor. For a non-2xx answer `code` and `message` are the ErrorBody's
- * (e.g. GENERATION_NOT_FOUND, NOT_VERIFYING), or a verification run's error (SHUTTING_DOWN,
- * SUPERVISOR_RESTARTED); otherwise one of SUPERVISOR_UNREACHABLE, SUPERVISOR_TIMEOUT,
- * SUPERVISOR_ABORTED, SUPERVISOR_BAD_RESPONSE, GENERATION_WAIT_TIMEOUT.
- */
-export class SupervisorError extends LoomError {
-  /** The HTTP status when the Supervisor answered. */
-  readonly status: number | undefined;
-  constructor(code: string, message: string, options: { status?: number; cause?: unknown } = {}) {
-    super(code, message, { cause: options.cause });
-    this.status = options.status;
-  }
-}
+import { SupervisorError } from "./supervisor-error.ts";
 
 export interface SupervisorClientOptions {
   /** e.g. http://127.0.0.1:8400 (LOOM_SUPERVISOR_URL). */
@@ -51,21 +36,8 @@ export interface SupervisorClientOptions {
   readonly fetch?: typeof globalThis.fetch;
 }
 
-export interface WaitOptions {
-  /** Between polls (default 1 s). */
-  readonly pollMs?: number;
-  /** Give up after this long (default 1 h). */
-  readonly timeoutMs?: number;
-  readonly signal?: AbortSignal;
-  /** Each record seen while waiting (progress for people). */
-  readonly onPoll?: (record: GenerationRecord) => void;
-  /** A `/logs` frame that is not a SupervisorEvent: why, before it is skipped (the polls go on). */
-  readonly onBadEvent?: (problem: string) => void;
-}
-
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_VERIFY_TIMEOUT_MS = 30 * 60_000;
-const DEFAULT_WAIT_MS = 60 * 60_000;
 
 interface Call<S extends z.ZodType> {
   readonly method: "GET" | "POST";
@@ -217,76 +189,24 @@ export class SupervisorClient {
 
   /**
    * The one way a job of the Supervisor (a spawned Lab, a verification) is awaited: reads
-   * GET /generations/:n until `done(record)` and returns that record. It reads again at once whenever
-   * the Supervisor's event stream (GET /logs) names generation n, so the end is seen as it happens;
-   * every `pollMs` otherwise (or when the stream is not there).
+   * GET /generations/:n until `done(record)`, woken by GET /logs (await-record.ts).
    */
-  async awaitRecord(
+  awaitRecord(
     generation: number,
     done: (record: GenerationRecord) => boolean,
     options: WaitOptions = {},
   ): Promise<GenerationRecord> {
-    const pollMs = options.pollMs ?? 1000;
-    const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_MS;
-    const deadline = Date.now() + timeoutMs;
-    const stop = new AbortController();
-    let wake: (() => void) | undefined;
-    let woken = false;
-    void this.#followEvents(
-      generation,
-      () => {
-        woken = true;
-        wake?.();
+    return awaitRecord(
+      {
+        baseUrl: this.baseUrl,
+        getGeneration: (n, signal) => this.getGeneration(n, signal),
+        logs: (signal) =>
+          this.#fetch(`${this.baseUrl}/logs`, { headers: { accept: "text/event-stream" }, signal }),
       },
-      options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal,
-      options.onBadEvent,
+      generation,
+      done,
+      options,
     );
-    try {
-      for (;;) {
-        woken = false;
-        const record = await this.getGeneration(generation, options.signal);
-        options.onPoll?.(record);
-        if (done(record)) return record;
-        if (Date.now() + pollMs > deadline) {
-          throw new SupervisorError(
-            "GENERATION_WAIT_TIMEOUT",
-            `generation ${generation} is still ${record.outcome}${isVerificationRunning(record.verificationRun) ? " with its verification running" : ""} after ${timeoutMs} ms; GET /generations/${generation} shows it`,
-          );
-        }
-        // An event that arrived while the record was being read is not lost: read again now.
-        if (woken) continue;
-        const cut = new AbortController();
-        wake = () => cut.abort();
-        await sleep(pollMs, options.signal, cut.signal);
-        wake = undefined;
-      }
-    } finally {
-      stop.abort();
-    }
-  }
-
-  /** Calls `onEvent` for each event of GET /logs naming `generation`, until `signal`; failures end it quietly. */
-  async #followEvents(
-    generation: number,
-    onEvent: () => void,
-    signal: AbortSignal,
-    onBadEvent: ((problem: string) => void) | undefined,
-  ): Promise<void> {
-    try {
-      const res = await this.#fetch(`${this.baseUrl}/logs`, {
-        headers: { accept: "text/event-stream" },
-        signal,
-      });
-      if (!res.ok || !res.body) return;
-      await readSseEvents(res.body as unknown as AsyncIterable<Uint8Array>, SupervisorEvent, {
-        event: (e) => {
-          if ("generation" in e && e.generation === generation) onEvent();
-        },
-        invalid: (problem) => onBadEvent?.(`GET ${this.baseUrl}/logs: ${problem}`),
-      });
-    } catch {
-      // Aborted, or the stream went away: the polls go on.
-    }
   }
 
   async #call<S extends z.ZodType>(call: Call<S>): Promise<z.infer<S>> {
@@ -380,27 +300,6 @@ function verificationOf(record: GenerationRecord): MechanicalVerification {
     run?.error?.message ??
       `generation ${n}'s verification ended ${run?.state ?? "unrecorded"} without a result; GET /generations/${n} shows it`,
   );
-}
-
-/** Waits `ms`; rejects when `signal` aborts; resolves early when `cut` does. */
-function sleep(ms: number, signal: AbortSignal | undefined, cut?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new SupervisorError("SUPERVISOR_ABORTED", "waiting was aborted"));
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      cut?.removeEventListener("abort", done);
-      resolve();
-    };
-    const onAbort = () => {
-      clearTimeout(timer);
-      cut?.removeEventListener("abort", done);
-      reject(new SupervisorError("SUPERVISOR_ABORTED", "waiting was aborted"));
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    cut?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** The client for a loaded configuration (LOOM_SUPERVISOR_URL, LOOM_SUPERVISOR_TOKEN). */

@@ -4,7 +4,8 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CascadeStage, GenerationRecord, MechanicalVerification } from "../../schemas/index.ts";
-import { SupervisorClient, SupervisorError } from "../../src/prime/supervisor-client.ts";
+import { SupervisorClient } from "../../src/prime/supervisor-client.ts";
+import { SupervisorError } from "../../src/prime/supervisor-error.ts";
 import { loadConfig } from "../../src/shared/config.ts";
 import {
   type ScriptedModelServer,

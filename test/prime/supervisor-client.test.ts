@@ -2,7 +2,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GenerationDiff } from "../../schemas/generation-diff.ts";
-import { SupervisorClient, SupervisorError } from "../../src/prime/supervisor-client.ts";
+import { SupervisorClient } from "../../src/prime/supervisor-client.ts";
+import { SupervisorError } from "../../src/prime/supervisor-error.ts";
 import { type Supervisor, startSupervisor } from "../../src/supervisor/supervisor.ts";
 import { type Fixture, makeFixture, WRITE_AND_END } from "../supervisor/lifecycle-fixture.ts";
 

@@ -2,7 +2,7 @@ import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type { MechanicalVerification, Verification } from "../../../schemas/verification.ts";
 import { ToolError } from "../../agent/tool.ts";
 import { totalTokens } from "../../shared/events.ts";
-import { SupervisorError } from "../supervisor-client.ts";
+import { SupervisorError } from "../supervisor-error.ts";
 
 /** One generation in a few lines, for the model and for `loom spawn`. */
 export function describeGeneration(record: GenerationRecord): string {
