@@ -1,4 +1,4 @@
-import { LoomError } from "../shared/errors.ts";
+import { errorMessage, LoomError } from "../shared/errors.ts";
 import {
   addUsage,
   type EventSink,
@@ -116,7 +116,7 @@ export async function runAgentLoop(
     } catch (err) {
       if (signal.aborted) return finish("aborted");
       const code = err instanceof LoomError ? err.code : "MODEL_ERROR";
-      const error = { code, message: err instanceof Error ? err.message : String(err) };
+      const error = { code, message: errorMessage(err) };
       // A budget enforced outside the loop (the Supervisor's model proxy) ends the run like its own.
       return finish(code === "MODEL_BUDGET_EXHAUSTED" ? "token_budget" : "error", error);
     }

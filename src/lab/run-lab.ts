@@ -1,6 +1,7 @@
 import { startLabServer } from "../../lab-runtime/server.ts";
 import type { ModelPort } from "../agent/model-port.ts";
 import type { Config } from "../shared/config.ts";
+import { errorMessage } from "../shared/errors.ts";
 import type { EventSink } from "../shared/events.ts";
 import { useBundledCompileCache } from "./compile-cache.ts";
 import { takeLabSecrets } from "./lab-secrets.ts";
@@ -145,7 +146,7 @@ export async function runLab(options: RunLabOptions) {
       if (report.status === "failed") options.log?.(`lab: failed: ${report.error ?? report.stopReason}`);
       return report;
     } catch (err) {
-      const error = err instanceof Error ? err.message : String(err);
+      const error = errorMessage(err);
       options.log?.(`lab: failed: ${error}`);
       tracker.finish({ ok: false, error });
       return undefined;

@@ -1,4 +1,5 @@
 import { ToolError } from "../agent/tool.ts";
+import { errorMessage } from "../shared/errors.ts";
 import type { AutonomousControl, AutonomousEngine, AutonomousSnapshot } from "./ports.ts";
 
 /**
@@ -29,7 +30,7 @@ export class AutonomousRunner implements AutonomousControl {
       .then(
         () => this.log("autonomous loop: finished"),
         (err: unknown) => {
-          this.#lastError = err instanceof Error ? err.message : String(err);
+          this.#lastError = errorMessage(err);
           this.log(`autonomous loop: stopped: ${this.#lastError}`);
         },
       )
@@ -54,7 +55,7 @@ export class AutonomousRunner implements AutonomousControl {
 
   async snapshot(): Promise<AutonomousSnapshot> {
     const { state } = await this.engine.readState().catch((err: unknown) => ({
-      state: { unreadable: err instanceof Error ? err.message : String(err) },
+      state: { unreadable: errorMessage(err) },
     }));
     return { running: this.#running !== undefined, state, lastError: this.#lastError };
   }

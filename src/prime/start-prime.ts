@@ -5,7 +5,7 @@ import type { PrimeStats } from "../../schemas/prime.ts";
 import { createModelClient, type ModelClient } from "../agent/model-client.ts";
 import { ToolRegistry } from "../agent/tool-registry.ts";
 import { type Config, requireApiKey } from "../shared/config.ts";
-import { LoomError } from "../shared/errors.ts";
+import { errorMessage, LoomError } from "../shared/errors.ts";
 import { totalTokens } from "../shared/events.ts";
 import { httpLimitsOf } from "../shared/http/limits.ts";
 import { SseHub, SseSlots } from "../shared/http/sse.ts";
@@ -175,7 +175,7 @@ export async function startPrime(options: StartPrimeOptions): Promise<Prime> {
     throw err;
   }
   await runner.resumeIfActive().catch((err: unknown) => {
-    say(`autonomous loop: cannot resume: ${err instanceof Error ? err.message : String(err)}`);
+    say(`autonomous loop: cannot resume: ${errorMessage(err)}`);
   });
   return {
     url: server.url,

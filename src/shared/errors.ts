@@ -14,3 +14,8 @@ export class ConfigError extends LoomError {
     super("CONFIG_INVALID", message);
   }
 }
+
+/** What a caught value says: an Error's message, anything else as a string. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -7,7 +7,7 @@ import {
 import { isLabInProgress } from "../../../schemas/generation.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type { Verification } from "../../../schemas/verification.ts";
-import { LoomError } from "../../shared/errors.ts";
+import { errorMessage, LoomError } from "../../shared/errors.ts";
 import { formatIssues } from "../../shared/zod-issues.ts";
 import type { AutonomousEvent } from "./events.ts";
 import { type RunProgress, runProgress } from "./progress.ts";
@@ -360,7 +360,7 @@ export async function runAutonomousLoop(
       ports.emit({ type: "suspended", phase: state.phase, generation: state.generation });
       return { stopReason: "suspended", state, progress: progress() };
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     const code = (error as { code?: unknown }).code;
     return finish(
       "error",

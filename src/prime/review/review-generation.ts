@@ -2,6 +2,7 @@ import type { GenerationDiff } from "../../../schemas/generation-diff.ts";
 import { ReviewVerdict } from "../../../schemas/review.ts";
 import type { ReviewStage } from "../../../schemas/verification.ts";
 import type { ModelPort } from "../../agent/model-port.ts";
+import { errorMessage } from "../../shared/errors.ts";
 import { callForcedTool, toolFor } from "../forced-tool.ts";
 import { buildReviewPrompt, DEFAULT_REVIEW_DIFF_CHARS, REVIEW_TOOL } from "./review-prompt.ts";
 
@@ -46,7 +47,7 @@ export async function reviewGeneration(options: ReviewOptions): Promise<ReviewSt
     return { verdict: result.value, error: null, durationMs: elapsed() };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     return {
       verdict: null,
       error: `review model call failed${typeof code === "string" ? ` (${code})` : ""}: ${message}`,

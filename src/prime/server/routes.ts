@@ -1,7 +1,7 @@
 import { ChatRequest } from "../../../schemas/chat.ts";
 import type { PrimeLogEvent } from "../../../schemas/events.ts";
 import type { PrimeHealth, PrimeStats } from "../../../schemas/prime.ts";
-import { LoomError } from "../../shared/errors.ts";
+import { errorMessage, LoomError } from "../../shared/errors.ts";
 import { readJson } from "../../shared/http/body.ts";
 import { pageNonce, sendHtml } from "../../shared/http/html-page.ts";
 import { HttpError, sendJson } from "../../shared/http/http-error.ts";
@@ -65,7 +65,7 @@ export function primeRoutes(input: PrimeRoutesInput): Route[] {
         } catch (err) {
           // The stream is open: the failure travels as its last event.
           const code = err instanceof LoomError ? err.code : "INTERNAL";
-          writeSse(res, { type: "error", code, message: err instanceof Error ? err.message : String(err) });
+          writeSse(res, { type: "error", code, message: errorMessage(err) });
         } finally {
           res.end();
         }

@@ -1,6 +1,7 @@
 import type { Verification } from "../../../schemas/verification.ts";
 import { VerifyRequest } from "../../../schemas/verification.ts";
 import { defineTool } from "../../agent/tool.ts";
+import { errorMessage } from "../../shared/errors.ts";
 import type { PrimeCoreDeps, PrimeToolDeps } from "../ports.ts";
 import { describeVerification } from "./describe.ts";
 
@@ -31,7 +32,7 @@ export async function verifyGeneration(
     .review({ model: deps.model, diff, ...(signal ? { signal } : {}) })
     .catch((err: unknown) => ({
       verdict: null,
-      error: `the review failed: ${err instanceof Error ? err.message : String(err)}`,
+      error: `the review failed: ${errorMessage(err)}`,
       durationMs: performance.now() - started,
     }));
   return deps.client.review(

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { ErrorBody } from "../../../schemas/supervisor.ts";
-import { LoomError } from "../errors.ts";
+import { errorMessage, LoomError } from "../errors.ts";
 import { requireJsonBody } from "./content-type.ts";
 import { HttpError } from "./http-error.ts";
 import { type HttpLimits, httpLimitsFromEnv } from "./limits.ts";
@@ -45,7 +45,7 @@ function defaultToHttpError(name: string): (err: unknown) => HttpError {
   return (err) => {
     if (err instanceof HttpError) return err;
     const code = err instanceof LoomError && /^[A-Z][A-Z0-9_]*$/.test(err.code) ? err.code : "INTERNAL";
-    return new HttpError(500, code, `${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+    return new HttpError(500, code, `${name} failed: ${errorMessage(err)}`);
   };
 }
 

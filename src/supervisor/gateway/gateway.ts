@@ -4,7 +4,7 @@ import { mkdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import net, { type Socket } from "node:net";
 import path from "node:path";
-import { LoomError } from "../../shared/errors.ts";
+import { errorMessage, LoomError } from "../../shared/errors.ts";
 
 /**
  * The Lab gateway: how a Lab on another node reaches its generation's socket folder without sharing a
@@ -172,7 +172,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       }
       return answer(res, 404, `no such path ${url.pathname}`);
     } catch (err) {
-      if (!res.headersSent) answer(res, 500, `gateway: ${err instanceof Error ? err.message : String(err)}`);
+      if (!res.headersSent) answer(res, 500, `gateway: ${errorMessage(err)}`);
       else res.destroy();
     }
   });

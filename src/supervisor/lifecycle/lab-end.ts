@@ -4,6 +4,7 @@ import type { GenerationOutcome } from "../../../schemas/generation.ts";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type { LabReport } from "../../../schemas/lab-report.ts";
 import { atomicWriteFile } from "../../shared/atomic-write.ts";
+import { errorMessage } from "../../shared/errors.ts";
 import { type ProxyUsage, usageForRecord } from "../model-proxy/index.ts";
 import type { GenerationPatch } from "../store/index.ts";
 import { logTail, readLabReport, stopAndRemove, waitForExit } from "./lab-cleanup.ts";
@@ -11,8 +12,6 @@ import type { LifecyclePorts } from "./run-generation.ts";
 import type { LabEnd } from "./watch-lab.ts";
 
 export type Verdict = { outcome: GenerationOutcome; reason: string | null };
-
-export const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export async function verdictOf(
   end: LabEnd,
@@ -117,9 +116,9 @@ export async function finish(
       if (verdict.outcome === "verifying")
         verdict = {
           outcome: "failed",
-          reason: `the Lab finished but lab/gen-${s.n} could not be fetched: ${message(err)}`,
+          reason: `the Lab finished but lab/gen-${s.n} could not be fetched: ${errorMessage(err)}`,
         };
-      else s.log(`could not fetch lab/gen-${s.n}: ${message(err)}`);
+      else s.log(`could not fetch lab/gen-${s.n}: ${errorMessage(err)}`);
     }
   }
   if (report) {
@@ -127,14 +126,16 @@ export async function finish(
     const file = reportPath(ports.config.stateDir, s.n);
     await mkdir(path.dirname(file), { recursive: true })
       .then(() => atomicWriteFile(file, `${JSON.stringify(report, null, 2)}\n`))
-      .catch((err) => s.log(`could not keep the Lab report: ${message(err)}`));
+      .catch((err) => s.log(`could not keep the Lab report: ${errorMessage(err)}`));
   }
   await teardown;
-  await rm(s.workspace, { recursive: true, force: true }).catch((err) => s.log(`cleanup: ${message(err)}`));
+  await rm(s.workspace, { recursive: true, force: true }).catch((err) =>
+    s.log(`cleanup: ${errorMessage(err)}`),
+  );
   const patch: GenerationPatch = { outcome: verdict.outcome, reason: verdict.reason };
   if (report) patch.tokens = report.tokens;
   const usage = await s.closeProxy().catch((err) => {
-    s.log(`model proxy: ${message(err)}`);
+    s.log(`model proxy: ${errorMessage(err)}`);
     return undefined;
   });
   if (usage) {
@@ -149,7 +150,7 @@ export async function finish(
     return await s.setOutcome(patch);
   } catch (err) {
     // The record moved on without us (e.g. aborted by a shutdown); report what it is now.
-    s.log(`could not record gen-${s.n} as ${verdict.outcome}: ${message(err)}`);
+    s.log(`could not record gen-${s.n} as ${verdict.outcome}: ${errorMessage(err)}`);
     const current = await ports.store.get(s.n);
     if (!current) throw err;
     return current;

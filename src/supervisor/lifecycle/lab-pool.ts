@@ -4,6 +4,7 @@ import { connect } from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../../shared/config.ts";
+import { errorMessage } from "../../shared/errors.ts";
 import { ClaimAnswer, type LabClaim, MAX_CLAIM_BYTES, STANDBY_SOCKET } from "../../shared/lab-claim.ts";
 import { cloneAhead } from "../git/index.ts";
 import type { ContainerHandle, ContainerRuntime, HostRuntime, Launch } from "../runtime/index.ts";
@@ -170,7 +171,7 @@ export class LabPool {
       // A claimer waiting for this one starts its Lab itself.
       this.waiting.shift()?.(undefined);
       this.failures++;
-      log(`lab pool: a pooled Lab did not start: ${err instanceof Error ? err.message : String(err)}`);
+      log(`lab pool: a pooled Lab did not start: ${errorMessage(err)}`);
       if (id) await stopAndRemove(runtime, id, 1000).catch(() => {});
       await rm(workspace, { recursive: true, force: true }).catch(() => {});
       await sockets?.remove().catch(() => {});
@@ -267,7 +268,7 @@ export async function claimOrRemove(
     await claimPooledLab(lab, labClaimOf(spec));
     return { id: lab.id, name: lab.name, warnings: [] };
   } catch (err) {
-    log(`${err instanceof Error ? err.message : String(err)}; starting a Lab instead`);
+    log(`${errorMessage(err)}; starting a Lab instead`);
     for (const p of await stopAndRemove(runtime, lab.id, 1000)) log(`cleanup: ${p}`);
     return undefined;
   }

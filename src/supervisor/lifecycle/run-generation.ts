@@ -3,6 +3,7 @@ import { appendFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { GenerationRecord } from "../../../schemas/generation-record.ts";
 import type { Config } from "../../shared/config.ts";
+import { errorMessage } from "../../shared/errors.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import type { RelayedTask } from "../gateway/relay-task.ts";
 import type { FetchLabBranchInput, PrepareWorkspaceInput } from "../git/index.ts";
@@ -17,7 +18,7 @@ import {
 import type { GenerationPatch, GenerationStore } from "../store/index.ts";
 import type { SupervisorEmit } from "./events.ts";
 import { freePort } from "./free-port.ts";
-import { finish, message, type Verdict, verdictOf } from "./lab-end.ts";
+import { finish, type Verdict, verdictOf } from "./lab-end.ts";
 import {
   claimOrRemove,
   type LabPool,
@@ -235,8 +236,8 @@ export async function runGeneration(
     verdict = await verdictOf(end, ports, handle.id, workspace);
   } catch (err) {
     verdict = signal.aborted
-      ? { outcome: "aborted", reason: `the Supervisor shut down: ${message(err)}` }
-      : { outcome: "failed", reason: message(err) };
+      ? { outcome: "aborted", reason: `the Supervisor shut down: ${errorMessage(err)}` }
+      : { outcome: "failed", reason: errorMessage(err) };
   }
   try {
     return await finish(ports, {
@@ -259,10 +260,10 @@ export async function runGeneration(
   } finally {
     // Released only once the Lab is gone, so no other Lab can be handed a port still in use.
     if (port !== undefined) taken.delete(port);
-    await relayed?.close().catch((err) => log(`cleanup: gateway: ${message(err)}`));
-    if (proxyOpen) await proxy.close(n).catch((err) => log(`cleanup: model proxy: ${message(err)}`));
+    await relayed?.close().catch((err) => log(`cleanup: gateway: ${errorMessage(err)}`));
+    if (proxyOpen) await proxy.close(n).catch((err) => log(`cleanup: model proxy: ${errorMessage(err)}`));
     await ownProxy?.closeAll().catch(() => {});
-    await sockets?.remove().catch((err) => log(`cleanup: ${message(err)}`));
+    await sockets?.remove().catch((err) => log(`cleanup: ${errorMessage(err)}`));
   }
 }
 

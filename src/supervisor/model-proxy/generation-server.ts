@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { errorMessage } from "../../shared/errors.ts";
 import { answerClientError, parserRefusal } from "../../shared/http/refuse.ts";
 import { PROXIED_ROUTES } from "../../shared/model-proxy-protocol.ts";
 import { sendBudgetExhausted, sendProxyError } from "./api-error.ts";
@@ -160,9 +161,7 @@ export function createGenerationServer(options: GenerationServerOptions): {
   };
   const server = createServer(limits, (req, res) => {
     handle(req, res).catch((err: unknown) => {
-      options.log(
-        `gen-${options.generation}: model proxy error: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      options.log(`gen-${options.generation}: model proxy error: ${errorMessage(err)}`);
       sendProxyError(res, 500, "api_error", "the model proxy failed on this request");
     });
   });

@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import type { Config } from "../../shared/config.ts";
+import { errorMessage } from "../../shared/errors.ts";
 import { stopAndRemove } from "../lifecycle/lab-cleanup.ts";
 import { shareReadable, shareWorkspace } from "../lifecycle/share-workspace.ts";
 import type { HostRuntime } from "../runtime/index.ts";
@@ -35,8 +36,6 @@ export type Launch =
   | { readonly ok: false; readonly why: string };
 
 const short = (sha: string): string => sha.slice(0, 12);
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
 /** True when something accepts connections on 127.0.0.1:port. */
 function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -87,7 +86,7 @@ export async function launchPrime(ctx: LaunchContext, commit: string): Promise<L
   try {
     prepared = await prepareCode(ctx, commit);
   } catch (err) {
-    return { ok: false, why: `could not prepare Prime's code for ${short(commit)}: ${message(err)}` };
+    return { ok: false, why: `could not prepare Prime's code for ${short(commit)}: ${errorMessage(err)}` };
   }
   // Otherwise a Prime left running (or anything else on the port) would pass the new one's health check.
   if (await answers(port)) {
@@ -114,7 +113,7 @@ export async function launchPrime(ctx: LaunchContext, commit: string): Promise<L
     const endpoint = handle.endpoints.find((e) => e.containerPort === port) ?? { host: "127.0.0.1", port };
     url = `http://${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
   } catch (err) {
-    return { ok: false, why: `could not start Prime: ${message(err)}` };
+    return { ok: false, why: `could not start Prime: ${errorMessage(err)}` };
   }
   const health = await waitForPrimeHealth({
     runtime,

@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { PrimeState, PrimeStatus } from "../../../schemas/supervisor.ts";
 import type { Config } from "../../shared/config.ts";
+import { errorMessage } from "../../shared/errors.ts";
 import { requireMain } from "../git/repo-state.ts";
 import { resetMainTo } from "../git/reset-main.ts";
 import { git } from "../git/run-git.ts";
@@ -54,8 +55,6 @@ const MAX_CRASH_RESTARTS = 3;
 const CRASH_WINDOW_MS = 10 * 60_000;
 
 const short = (sha: string): string => sha.slice(0, 12);
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
 /** The Supervisor's own URL as a process on this host reaches it: a wildcard bind is reached on loopback. */
 function reachable(url: string): string {
   const u = new URL(url);
@@ -182,7 +181,13 @@ export class PrimeKeeper implements PrimeHooks {
 
   private enqueue(task: () => Promise<void>): Promise<void> {
     const run = this.queue.then(task).catch((err: unknown) => {
-      this.set("failed", this.now.commit, null, null, `Prime could not be kept running: ${message(err)}`);
+      this.set(
+        "failed",
+        this.now.commit,
+        null,
+        null,
+        `Prime could not be kept running: ${errorMessage(err)}`,
+      );
     });
     this.queue = run;
     return run;
@@ -317,7 +322,7 @@ export class PrimeKeeper implements PrimeHooks {
       this.log(`main reset to ${short(previous)}, tag gen-${n} deleted, gen-${n} rolled back`, n);
     } catch (err) {
       this.log(
-        `could not revert gen-${n}: ${message(err)}; main stays at ${short(mergeCommit)} — inspect the repo and reset main by hand`,
+        `could not revert gen-${n}: ${errorMessage(err)}; main stays at ${short(mergeCommit)} — inspect the repo and reset main by hand`,
         n,
       );
     }
@@ -375,7 +380,7 @@ export class PrimeKeeper implements PrimeHooks {
   private async prune(keep: readonly string[]): Promise<void> {
     if (this.source?.kind !== "repo") return;
     await pruneCheckouts(this.source.repo, this.source.stateDir, keep).catch((err: unknown) =>
-      this.log(`could not remove old Prime checkouts: ${message(err)}`),
+      this.log(`could not remove old Prime checkouts: ${errorMessage(err)}`),
     );
   }
 }

@@ -1,3 +1,5 @@
+import { errorMessage } from "../../shared/errors.ts";
+
 /**
  * The two calls of the registry HTTP API Loom needs: `GET /v2/` (is a registry there?) and
  * `HEAD /v2/<repo>/manifests/<ref>` (which digest does it hold?). Loopback registries speak http, as
@@ -62,5 +64,5 @@ export async function manifestDigest(
 function describeFetchError(err: unknown): string {
   if (err instanceof Error && err.name === "TimeoutError") return "no answer in time";
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  return cause?.code ?? cause?.message ?? errorMessage(err);
 }

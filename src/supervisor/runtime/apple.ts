@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { errorMessage } from "../../shared/errors.ts";
 import { appleEnvFile, appleRunArgs, appleWarnings, parseAppleInspect } from "./apple-cli.ts";
 import { firstLines, runCli } from "./cli-exec.ts";
 import { pollWait } from "./poll-wait.ts";
@@ -58,7 +59,7 @@ export class AppleRuntime implements HostRuntime {
         reason: `${this.bin} system status failed (start it with \`container system start\`): ${firstLines(r.all)}`,
       };
     } catch (err) {
-      return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+      return { ok: false, reason: errorMessage(err) };
     }
   }
 

@@ -1,3 +1,4 @@
+import { errorMessage } from "../../shared/errors.ts";
 import { demuxLogs, type EngineApi, engineFailure, engineMessage, imageFactsOf } from "./engine-api.ts";
 import { BUILTIN_NETWORKS, type EngineFlavor, knownEndpoints, planEngineRun } from "./engine-body.ts";
 import { parseEngineInspect } from "./engine-inspect.ts";
@@ -41,7 +42,7 @@ export class EngineApiRuntime implements HostRuntime {
       if (r.status === 200) return { ok: true };
       return { ok: false, reason: `the Docker engine answered /_ping with ${r.status}: ${engineMessage(r)}` };
     } catch (err) {
-      return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+      return { ok: false, reason: errorMessage(err) };
     }
   }
 

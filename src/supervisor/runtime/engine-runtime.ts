@@ -1,3 +1,4 @@
+import { errorMessage } from "../../shared/errors.ts";
 import { firstLines, runCli } from "./cli-exec.ts";
 import { engineEnv, engineListArgs, engineRunArgs } from "./engine-args.ts";
 import { BUILTIN_NETWORKS, type EngineFlavor, knownEndpoints, planEngineRun } from "./engine-body.ts";
@@ -44,7 +45,7 @@ export class EngineCliRuntime implements HostRuntime {
       if (r.exitCode === 0) return { ok: true };
       return { ok: false, reason: `${this.bin} info failed: ${firstLines(r.stderr || r.stdout)}` };
     } catch (err) {
-      return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+      return { ok: false, reason: errorMessage(err) };
     }
   }
 

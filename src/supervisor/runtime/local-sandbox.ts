@@ -1,5 +1,6 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
+import { errorMessage } from "../../shared/errors.ts";
 import { firstLines, runCli } from "./cli-exec.ts";
 import { type HostView, hideArgs, systemViewArgs } from "./local-view.ts";
 import { type HostRunSpec, type Mount, type RunSpec, RuntimeError } from "./runtime.ts";
@@ -34,7 +35,7 @@ export async function detectBwrap(bin = "bwrap"): Promise<Sandbox> {
     if (r.exitCode === 0) return { kind: "bwrap", bin };
     return { kind: "none", why: `${bin} is installed but does not work here: ${firstLines(r.all)}` };
   } catch (err) {
-    return { kind: "none", why: err instanceof Error ? err.message : String(err) };
+    return { kind: "none", why: errorMessage(err) };
   }
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { errorMessage } from "../../shared/errors.ts";
 import { sleepUntilAbort } from "../../shared/sleep-until-abort.ts";
 import { parseDigestReference } from "../registry/reference.ts";
 import { demuxLogs, EngineApi, engineFailure, engineMessage, imageFactsOf } from "./engine-api.ts";
@@ -101,7 +102,7 @@ export class SwarmRuntime implements ContainerRuntime {
       }
       return { ok: true };
     } catch (err) {
-      return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+      return { ok: false, reason: errorMessage(err) };
     }
   }
 

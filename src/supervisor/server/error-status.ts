@@ -1,4 +1,4 @@
-import { LoomError } from "../../shared/errors.ts";
+import { errorMessage, LoomError } from "../../shared/errors.ts";
 import { HttpError } from "../../shared/http/http-error.ts";
 import type { SupervisorErrorCode } from "../errors.ts";
 import type { GitOpErrorCode } from "../git/git-op-error.ts";
@@ -63,9 +63,5 @@ export function toHttpError(err: unknown): HttpError {
     if (isTableCode(err.code)) return new HttpError(HTTP_STATUS[err.code], err.code, err.message);
     return new HttpError(500, /^[A-Z][A-Z0-9_]*$/.test(err.code) ? err.code : "INTERNAL", err.message);
   }
-  return new HttpError(
-    500,
-    "INTERNAL",
-    `the Supervisor failed: ${err instanceof Error ? err.message : String(err)}`,
-  );
+  return new HttpError(500, "INTERNAL", `the Supervisor failed: ${errorMessage(err)}`);
 }

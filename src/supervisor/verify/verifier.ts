@@ -10,7 +10,7 @@ import {
   type VerifyThrough,
 } from "../../../schemas/verification.ts";
 import type { Config } from "../../shared/config.ts";
-import { LoomError } from "../../shared/errors.ts";
+import { errorMessage, LoomError } from "../../shared/errors.ts";
 import { ConflictError, generationNotFound, notVerifying } from "../errors.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { gateChanges } from "../git/fixed-points.ts";
@@ -191,7 +191,7 @@ export class Verifier {
           }
         : {
             code: err instanceof LoomError ? err.code : "VERIFY_FAILED",
-            message: `verification of gen-${n} could not run: ${err instanceof Error ? err.message : String(err)}; POST /verify {"generation": ${n}} to try again`,
+            message: `verification of gen-${n} could not run: ${errorMessage(err)}; POST /verify {"generation": ${n}} to try again`,
           };
       const state = signal.aborted ? "stopped" : "error";
       await this.ports.store

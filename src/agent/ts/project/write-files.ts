@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, promises as fs, fsync, openSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { errorMessage } from "../../../shared/errors.ts";
 
 /**
  * All-or-nothing writes of a set of files: each file is written to a temp sibling, fsynced and renamed
@@ -72,7 +73,7 @@ export async function writeFilesAtomically(
         failedRestores.push(w.file);
       }
     }
-    const why = err instanceof Error ? err.message : String(err);
+    const why = errorMessage(err);
     const extra = failedRestores.length ? `; could NOT restore ${failedRestores.join(", ")}` : "";
     throw new Error(`writing the edited files failed (${why}); no file was changed${extra}`, { cause: err });
   }

@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { errorMessage } from "../../../shared/errors.ts";
 import { type Tool, type ToolContext, ToolError, type ToolResult } from "../../tool.ts";
 import type { MainToWorker, ThrownError, WorkerStats, WorkerToMain } from "./protocol.ts";
 import { type TsWorkerFile, tsWorkerFile } from "./worker-file.ts";
@@ -145,7 +146,7 @@ export class TsWorker {
       if ("error" in outcome) return { ok: false, error: `${outcome.error.name}: ${outcome.error.message}` };
       return { ok: false, error: "ended" in outcome ? outcome.ended : "unexpected answer" };
     } catch (err) {
-      return { ok: false, error: err instanceof Error ? err.message : String(err) };
+      return { ok: false, error: errorMessage(err) };
     }
   }
 
