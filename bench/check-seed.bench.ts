@@ -1,14 +1,3 @@
-/**
- * The check stage from main's seed (src/supervisor/verify/check-seed.ts) against the whole check, on a
- * clone of Loom itself, in the same run: main's own check made once (the seed, paid once per main
- * commit while the Labs work), then two one-module candidates — a doc comment (passes) and a type error
- * (fails) — each checked cold (no .loom-cache) and from the seed, alternating, as a candidate's check
- * step runs (main's check script, a fresh container or sandbox, main's packages). Per check: wall time
- * and the machine's busy CPU (/proc/stat, both cores), medians.
- * Run: `npm run bench -- check-seed` (or `node --import tsx bench/check-seed.bench.ts
- * [--runtimes=docker,local] [--runs=N]`); docker needs `loom-lab:latest` (`npm run image`).
- */
-import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -23,7 +12,7 @@ import { runStep } from "../src/supervisor/verify/run-step.ts";
 import { scriptCommand } from "../src/supervisor/verify/script-command.ts";
 import { cloneAt } from "../src/supervisor/verify/verify-git.ts";
 import { cloneLoom } from "../test/helpers/loom-clone.ts";
-import { fmt, median, uptime } from "./stats.ts";
+import { cpuTicks, fmt, median, TICK_MS, uptime } from "./stats.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const arg = (name: string) =>
@@ -46,12 +35,8 @@ const CANDIDATES = [
   },
 ] as const;
 
-/** The machine's busy time in ms, all cores (user + nice + system + irq + softirq). */
-const busyMs = (): number => {
-  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
-  const hz = 100;
-  return (((f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0)) * 1000) / hz;
-};
+/** The machine's busy time in ms, all cores (stats.ts); 0 off Linux. */
+const busyMs = (): number => (cpuTicks()?.busy ?? 0) * TICK_MS;
 
 interface Sample {
   readonly wallMs: number;

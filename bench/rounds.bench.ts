@@ -12,7 +12,7 @@
  * load drift hits every K alike); the table shows medians.
  */
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,7 +20,7 @@ import type { GenerationRecord } from "../schemas/generation-record.ts";
 import { demoRoundRepoFiles } from "../src/demo/demo-repo.ts";
 import { runDemoCycle } from "../src/demo/run-cycle.ts";
 import { runDemoRound } from "../src/demo/run-round.ts";
-import { fmt, median, uptime } from "./stats.ts";
+import { cpuTicks, fmt, median, uptime } from "./stats.ts";
 
 const root = path.join(fileURLToPath(new URL(".", import.meta.url)), "..");
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
@@ -50,24 +50,18 @@ const fullMs = (r: GenerationRecord): number => stage1Ms(r) + (r.verification?.r
 const lifetimeMs = (r: GenerationRecord): number =>
   r.finishedAt ? Date.parse(r.finishedAt) - Date.parse(r.createdAt) : Number.NaN;
 
-/** The machine's busy and total CPU ticks (/proc/stat), so containers and child processes count too. */
-async function cpuTicks(): Promise<{ busy: number; total: number }> {
-  const line = (await readFile("/proc/stat", "utf8")).split("\n")[0] ?? "";
-  const [, ...fields] = line.trim().split(/\s+/);
-  const n = fields.map(Number);
-  const total = n.reduce((a, b) => a + b, 0);
-  const idle = (n[3] ?? 0) + (n[4] ?? 0);
-  return { busy: total - idle, total };
-}
-
 /** Wall time of `fn` and how busy the whole machine's CPU was meanwhile (everything on it, not only Loom). */
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; wallMs: number; cpuShare: number }> {
-  const cpu0 = await cpuTicks();
+  const cpu0 = cpuTicks();
   const t0 = performance.now();
   const value = await fn();
   const wallMs = performance.now() - t0;
-  const cpu1 = await cpuTicks();
-  return { value, wallMs, cpuShare: (cpu1.busy - cpu0.busy) / Math.max(1, cpu1.total - cpu0.total) };
+  const cpu1 = cpuTicks();
+  return {
+    value,
+    wallMs,
+    cpuShare: cpu0 && cpu1 ? (cpu1.busy - cpu0.busy) / Math.max(1, cpu1.total - cpu0.total) : Number.NaN,
+  };
 }
 
 /** One round of `k` on `runtime`; throws unless it ended as scripted. */

@@ -14,12 +14,11 @@
  * LOOM_REQUIRE_BROWSER=1 are set, so a missing part fails the run instead of skipping its tests.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { fmt, uptime } from "./stats.ts";
+import { cpuTicks, fmt, uptime } from "./stats.ts";
 
 const repoRoot = path.resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
 const env = { ...process.env, LOOM_REQUIRE_ENGINES: "1", LOOM_REQUIRE_BROWSER: "1", CI: "true" };
@@ -39,24 +38,6 @@ interface Phase {
   readonly json?: VitestJson;
 }
 
-/** The machine's CPU counters (all cores): busy and total jiffies, from /proc/stat's first line. */
-function cpuTimes(): { busy: number; total: number } | undefined {
-  try {
-    const fields = readFileSync("/proc/stat", "utf8")
-      .split("\n")[0]
-      ?.trim()
-      .split(/\s+/)
-      .slice(1)
-      .map(Number);
-    if (!fields || fields.length < 5) return undefined;
-    const total = fields.reduce((a, b) => a + b, 0);
-    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
-    return { busy: total - idle, total };
-  } catch {
-    return undefined;
-  }
-}
-
 /** One command, timed from spawn to exit; throws with its output's tail unless it exits 0. */
 function timed(label: string, cmd: string, args: readonly string[]): number {
   process.stderr.write(`test-suite: ${label}…\n`);
@@ -72,7 +53,7 @@ function timed(label: string, cmd: string, args: readonly string[]): number {
 
 async function vitest(label: string, dir: string, extra: readonly string[]): Promise<Phase> {
   const out = path.join(dir, `${label.replace(/\W+/g, "-")}.json`);
-  const cpu0 = cpuTimes();
+  const cpu0 = cpuTicks();
   const ms = timed(label, process.execPath, [
     "node_modules/vitest/vitest.mjs",
     "run",
@@ -81,7 +62,7 @@ async function vitest(label: string, dir: string, extra: readonly string[]): Pro
     `--outputFile.json=${out}`,
     ...extra,
   ]);
-  const cpu1 = cpuTimes();
+  const cpu1 = cpuTicks();
   const busy = cpu0 && cpu1 ? (cpu1.busy - cpu0.busy) / Math.max(1, cpu1.total - cpu0.total) : undefined;
   return { ms, busy, json: JSON.parse(await readFile(out, "utf8")) as VitestJson };
 }
