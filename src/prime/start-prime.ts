@@ -4,7 +4,7 @@ import type { PrimeLogEvent } from "../../schemas/events.ts";
 import type { PrimeStats } from "../../schemas/prime.ts";
 import { createModelClient, type ModelClient } from "../agent/model-client.ts";
 import { ToolRegistry } from "../agent/tool-registry.ts";
-import { type Config, requireApiKey } from "../shared/config.ts";
+import { type Config, labWaitMs, requireApiKey } from "../shared/config.ts";
 import { errorMessage, LoomError } from "../shared/errors.ts";
 import { totalTokens } from "../shared/events.ts";
 import { httpLimitsOf } from "../shared/http/limits.ts";
@@ -88,8 +88,7 @@ export async function createPrimeCore(options: PrimeCoreOptions): Promise<PrimeC
     stateDir: place.stateDir,
     review: thinking.review,
     reflect: thinking.reflect,
-    // A Lab may run its whole LOOM_LAB_TIMEOUT_MS plus start-up and the fetch of its branch.
-    labWaitMs: config.labTimeoutMs + 120_000,
+    labWaitMs: labWaitMs(config),
     verifyWaitMs,
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
   };

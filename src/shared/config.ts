@@ -162,3 +162,12 @@ export function formatConfigError(err: unknown): string | undefined {
   if (lines.length === 1) return lines[0];
   return [`${lines.length} configuration problems:`, ...lines.map((l) => `  ${l}`)].join("\n");
 }
+
+/**
+ * How long whoever spawned a Lab waits for its record to leave running: as long as the Supervisor lets
+ * it run (its start up to LOOM_LAB_READY_TIMEOUT_MS, then LOOM_LAB_TIMEOUT_MS) plus a minute for its
+ * stop and the fetch of its branch.
+ */
+export function labWaitMs(config: Pick<Config, "labReadyTimeoutMs" | "labTimeoutMs">): number {
+  return config.labReadyTimeoutMs + config.labTimeoutMs + 60_000;
+}

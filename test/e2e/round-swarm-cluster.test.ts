@@ -108,6 +108,9 @@ describe.skipIf(unavailable !== undefined || missing !== undefined)("a round on 
           LOOM_GATEWAY_PORT: String(gatewayPort),
           LOOM_VERIFY_TIMEOUT_MS: "240000",
           LOOM_LAB_TIMEOUT_MS: "180000",
+          // A Lab on a worker that pulls the image beside two others, under the whole suite, took more
+          // than the default 60 s to first answer in a CI run.
+          LOOM_LAB_READY_TIMEOUT_MS: "240000",
         },
       });
     } finally {

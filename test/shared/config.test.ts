@@ -7,6 +7,7 @@ import {
   configSpecs,
   formatConfigError,
   type LoadConfigOptions,
+  labWaitMs,
   loadConfig,
   requireApiKey,
 } from "../../src/shared/config.ts";
@@ -59,6 +60,7 @@ describe("loadConfig defaults", () => {
       tasksScreen: 6,
       labModelSocket: undefined,
       labTimeoutMs: 300000,
+      labReadyTimeoutMs: 60000,
       verifyTimeoutMs: 1200000,
       maxIterations: 40,
       maxGenerations: 5,
@@ -97,6 +99,19 @@ describe("loadConfig defaults", () => {
     });
     expect(sources.LOOM_MAX_ITERATIONS).toBe("default");
     expect(sources.ANTHROPIC_API_KEY).toBe("unset");
+  });
+
+  it("waits for a spawned Lab as long as the Supervisor lets it start and run, plus a minute", async () => {
+    const cwd = await cwdWith();
+    expect(labWaitMs(loadConfig({ env: {}, cwd }))).toBe(60_000 + 300_000 + 60_000);
+    const slow = loadConfig({
+      env: { LOOM_LAB_READY_TIMEOUT_MS: "240000", LOOM_LAB_TIMEOUT_MS: "5000" },
+      cwd,
+    });
+    expect(labWaitMs(slow)).toBe(240_000 + 5000 + 60_000);
+    expect(() => loadConfig({ env: { LOOM_LAB_READY_TIMEOUT_MS: "10" }, cwd })).toThrow(
+      /LOOM_LAB_READY_TIMEOUT_MS/,
+    );
   });
 
   it("has a config field for every spec and every default passes its own validation", async () => {

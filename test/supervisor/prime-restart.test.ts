@@ -189,6 +189,7 @@ describe("primeSpec", () => {
     expect(Object.keys(spec.env ?? {}).sort()).toEqual([
       "ANTHROPIC_API_KEY",
       "ANTHROPIC_BASE_URL",
+      "LOOM_LAB_READY_TIMEOUT_MS",
       "LOOM_LAB_TIMEOUT_MS",
       "LOOM_MAX_CONTEXT_MESSAGES",
       "LOOM_MAX_GENERATIONS",

@@ -109,9 +109,10 @@ export function primeRestartScenario(target: ScenarioTarget): void {
         "LOOM_MAX_GENERATIONS",
       ]),
     );
-    // The Lab's key, base and model never reach Prime (its timeout does: Prime waits for Labs).
+    // The Lab's key, base and model never reach Prime (its time limits do: Prime waits for Labs).
     expect(first.env.filter((k) => k.startsWith("LOOM_LAB_API") || k === "LOOM_LAB_MODEL")).toEqual([]);
     expect(first.env).toContain("LOOM_LAB_TIMEOUT_MS");
+    expect(first.env).toContain("LOOM_LAB_READY_TIMEOUT_MS");
     target.checkIsolation?.(first, fx);
     if (leftover) expect(await target.lister(config.stateDir).inspect(leftover)).toBeUndefined();
     if (target.alsoEmpty) expect(await target.alsoEmpty().list(primeLabels(fx.repo))).toEqual([]);

@@ -11,14 +11,19 @@ export function registerSpawn(program: Command): void {
     .option("--supervisor <url>", "the Supervisor's URL (default LOOM_SUPERVISOR_URL)", parseSupervisorUrl)
     .option("--json", "print the generation record as JSON")
     .action(async (programPath: string, opts: { supervisor?: string; json?: boolean }) => {
-      const [{ readFile }, { loadConfig }, { LoomError }, { supervisorClientFor }, { describeGeneration }] =
-        await Promise.all([
-          import("node:fs/promises"),
-          import("../../shared/config.ts"),
-          import("../../shared/errors.ts"),
-          import("../../prime/supervisor-client.ts"),
-          import("../../prime/tools/describe.ts"),
-        ]);
+      const [
+        { readFile },
+        { labWaitMs, loadConfig },
+        { LoomError },
+        { supervisorClientFor },
+        { describeGeneration },
+      ] = await Promise.all([
+        import("node:fs/promises"),
+        import("../../shared/config.ts"),
+        import("../../shared/errors.ts"),
+        import("../../prime/supervisor-client.ts"),
+        import("../../prime/tools/describe.ts"),
+      ]);
       const programText = await readFile(programPath, "utf8").catch((err: NodeJS.ErrnoException) => {
         throw new LoomError("PROGRAM_NOT_FOUND", `cannot read ${programPath}: ${err.code ?? err.message}`);
       });
@@ -37,7 +42,7 @@ export function registerSpawn(program: Command): void {
         let last = "";
         const record = await client.waitForGeneration(spawned.generation, {
           signal: abort.signal,
-          timeoutMs: config.labTimeoutMs + 120_000,
+          timeoutMs: labWaitMs(config),
           onPoll: (r) => {
             if (r.outcome !== last) process.stderr.write(`loom: generation ${r.generation}: ${r.outcome}\n`);
             last = r.outcome;

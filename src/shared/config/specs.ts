@@ -152,6 +152,13 @@ export const configSpecs = [
     default: "300000",
   }),
   spec({
+    name: "LOOM_LAB_READY_TIMEOUT_MS",
+    purpose:
+      "How long a started Lab may take to first answer GET /status (its process, modules and workspace; on a swarm node also its relay's clone), in milliseconds",
+    type: ms(1000, 3_600_000),
+    default: "60000",
+  }),
+  spec({
     name: "LOOM_VERIFY_TIMEOUT_MS",
     purpose: "Time limit for each verification step (install, check, tests, acceptance), in milliseconds",
     type: ms(1000, 86_400_000),

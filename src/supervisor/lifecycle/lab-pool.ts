@@ -47,7 +47,7 @@ export interface LabPoolPorts {
   /** How many Labs to keep started (LOOM_LAB_POOL). */
   readonly size: number;
   readonly log: (message: string) => void;
-  /** How long a pooled Lab may take to listen on its standby socket (default 60 s). */
+  /** How long a pooled Lab may take to listen on its standby socket (default LOOM_LAB_READY_TIMEOUT_MS). */
   readonly readyTimeoutMs?: number;
   readonly now?: () => number;
 }
@@ -180,7 +180,7 @@ export class LabPool {
 
   /** Until the standby socket accepts a connection; fails if the container ends or time runs out. */
   private async untilListening(id: string, socketPath: string): Promise<void> {
-    const deadline = Date.now() + (this.ports.readyTimeoutMs ?? 60_000);
+    const deadline = Date.now() + (this.ports.readyTimeoutMs ?? this.ports.config.labReadyTimeoutMs);
     for (let i = 0; ; i++) {
       if (await accepts(socketPath)) return;
       if (this.closed) throw new Error("the pool closed");

@@ -49,7 +49,7 @@ export interface LifecyclePorts {
   readonly image?: string;
   /** The Loom installation the local runtime runs. */
   readonly loomRoot: string;
-  /** How long a Lab may take to first answer /status (default 60 s). */
+  /** How long a Lab may take to first answer /status (default LOOM_LAB_READY_TIMEOUT_MS). */
   readonly readyTimeoutMs?: number;
   readonly pollMs?: number;
   /** Ports handed to running Labs; shared across runs so host-network Labs never collide. */
@@ -217,7 +217,7 @@ export async function runGeneration(
       containerId: handle.id,
       lab,
       timeoutMs: config.labTimeoutMs,
-      readyTimeoutMs: ports.readyTimeoutMs ?? 60_000,
+      readyTimeoutMs: ports.readyTimeoutMs ?? config.labReadyTimeoutMs,
       pollMs: ports.pollMs ?? 250,
       signal,
       now,

@@ -166,7 +166,7 @@ export async function watchLab(input: WatchLabInput): Promise<LabEnd> {
       if (deadline === undefined && now() >= readyBy) {
         return {
           kind: "never_ready",
-          why: `the Lab did not answer GET /status within ${input.readyTimeoutMs} ms`,
+          why: `the Lab did not answer GET /status within ${input.readyTimeoutMs} ms (LOOM_LAB_READY_TIMEOUT_MS)`,
         };
       }
       if (deadline !== undefined && now() >= deadline) return { kind: "timed_out", last };

@@ -30,6 +30,7 @@ export function primeEnv(config: Config, supervisorUrl: string): Record<string, 
     LOOM_MAX_CONTEXT_MESSAGES: String(config.maxContextMessages),
     // How long Prime waits for a Lab and for a verification: as long as the Supervisor lets them run.
     LOOM_LAB_TIMEOUT_MS: String(config.labTimeoutMs),
+    LOOM_LAB_READY_TIMEOUT_MS: String(config.labReadyTimeoutMs),
     LOOM_VERIFY_TIMEOUT_MS: String(config.verifyTimeoutMs),
   };
   if (config.anthropicApiKey) env.ANTHROPIC_API_KEY = config.anthropicApiKey;

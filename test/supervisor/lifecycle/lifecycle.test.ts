@@ -166,15 +166,17 @@ describe("runGeneration (local runtime)", () => {
     expect(await entries(path.join(s.config.stateDir, "workspaces"))).toEqual([]);
   }, 30_000);
 
-  it("records failed and stops the Lab when it never answers /status within the readiness limit", async () => {
-    const s = await setup(WRITE_AND_END);
+  it("records failed and stops the Lab when it never answers /status within LOOM_LAB_READY_TIMEOUT_MS", async () => {
+    const s = await setup(WRITE_AND_END, { LOOM_LAB_READY_TIMEOUT_MS: "1500" });
     const fake = await fakeLoom(s.fx.root, "setTimeout(() => {}, 60_000);");
+    // The limit comes from the configuration alone, not from the ports' own option.
+    const { readyTimeoutMs: _fromPorts, ...ports } = s.ports;
     const record = await runGeneration(
-      { ...s.ports, runtime: unsandboxed(s), loomRoot: fake, readyTimeoutMs: 1500 },
+      { ...ports, runtime: unsandboxed(s), loomRoot: fake },
       { generation: s.n, program: s.program },
     );
     expect(record.outcome).toBe("failed");
-    expect(record.reason).toMatch(/did not answer GET \/status within 1500 ms/);
+    expect(record.reason).toMatch(/did not answer GET \/status within 1500 ms \(LOOM_LAB_READY_TIMEOUT_MS\)/);
     expect(await s.runtime.list({ loom: "1" })).toEqual([]);
     expect(await entries(path.join(s.config.stateDir, "workspaces"))).toEqual([]);
   }, 30_000);
